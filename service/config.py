@@ -1,0 +1,85 @@
+"""Settings, read from the environment (prefix SELECTION_) and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+MIN_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told from outside."""
+
+    model_config = SettingsConfigDict(env_prefix="SELECTION_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: a SQLite file in data_dir. "
+        "postgresql://… is served through psycopg 3.",
+    )
+    secret_key: str | None = Field(default=None, repr=False)
+    token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    jwt_issuer: str = "branch-secretary-selection"
+    jwt_audience: str = "branch-secretary-selection-api"
+    cors_origins: Annotated[list[str], NoDecode] = []
+    admin_username: str = "admin"
+    admin_password: str | None = Field(default=None, repr=False)
+    sqlite_busy_timeout_ms: int = 15000
+    max_page_size: int = 200
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, v):
+        if isinstance(v, str):
+            return [o.strip() for o in v.split(",") if o.strip()]
+        return v
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self):
+        if self.environment == "production":
+            if not self.secret_key or len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+                raise ValueError(
+                    "SELECTION_SECRET_KEY must be set to at least 32 bytes in production"
+                )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, SQLite in data_dir when none is set; postgresql:// means psycopg 3."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'selection.db').as_posix()}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is SQLite."""
+        return self.effective_database_url.startswith("sqlite")
+
+    def signing_key(self) -> str:
+        """The JWT signing key; in development, generated once and kept in data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.touch(mode=0o600)
+        path.write_text(key)
+        return key
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

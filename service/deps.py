@@ -1,0 +1,176 @@
+"""Dependencies: the session, the clock, the current user, role checks, subjects that 404."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from .clock import Clock, real_clock
+from .config import Settings, get_settings
+from .db import session_scope
+from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
+from .models import Candidate, Selection, User
+from .record import Author
+from .security import InvalidToken, decode_token
+from .workflow.roles import ADMIN, CANDIDATE
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session: commits before the response is sent, rolls back on error."""
+    yield from session_scope(request.method)
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_clock() -> Clock:
+    """The request's clock."""
+    return real_clock()
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_current_user(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    """The user the bearer token names; 401 for a missing, bad or outdated token."""
+    if not token:
+        raise Unauthorized("This needs a bearer token: POST /api/v1/auth/token first.")
+    try:
+        claims = decode_token(settings, token)
+        user_id = uuid.UUID(claims["sub"])
+    except (InvalidToken, ValueError) as e:
+        raise Unauthorized("The token is invalid or has expired.", code="invalid_token") from e
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or claims.get("tv") != user.token_version:
+        raise Unauthorized(
+            "The token is no longer valid for this account; log in again.", code="invalid_token"
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: str):
+    """A dependency that lets through users holding one of `roles` (403 otherwise)."""
+
+    def check(user: CurrentUser) -> User:
+        if not set(user.roles) & set(roles):
+            raise Forbidden(
+                f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
+            )
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_roles(ADMIN))]
+
+
+def author_of(user: User, role: str) -> Author:
+    """The event author for a user acting in `role`."""
+    return Author(user.id, role)
+
+
+def _locking(request: Request) -> bool:
+    return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def selection_visible(user: User, selection: Selection, session: Session) -> bool:
+    """Whether the user may see this selection at all."""
+    roles = set(user.roles)
+    if ADMIN in roles:
+        return True
+    if roles - {CANDIDATE} and selection.state != "drafting":
+        return True
+    if CANDIDATE in roles:
+        own = session.exec(
+            select(Candidate.id).where(
+                Candidate.selection_id == selection.id, Candidate.user_id == user.id
+            )
+        ).first()
+        return own is not None
+    return False
+
+
+def get_current_selection(
+    selection_id: Annotated[uuid.UUID, Path(description="The selection's id")],
+    request: Request, session: SessionDep, user: CurrentUser,
+) -> Selection:
+    """The selection in the path, locked for writes; 404 when missing or not visible."""
+    stmt = select(Selection).where(Selection.id == selection_id)
+    if _locking(request):
+        stmt = stmt.with_for_update()
+    selection = session.exec(stmt).first()
+    if selection is None or not selection_visible(user, selection, session):
+        raise NotFound(f"No selection with id {selection_id}.", code="selection_not_found")
+    return selection
+
+
+CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
+
+
+def candidate_visible(user: User, candidate: Candidate) -> bool:
+    """Whether the user may see this candidate's record."""
+    if ADMIN in user.roles:
+        return True
+    return CANDIDATE in user.roles and candidate.user_id == user.id
+
+
+def get_current_candidate(
+    candidate_id: Annotated[uuid.UUID, Path(description="The candidate's id")],
+    request: Request, session: SessionDep, user: CurrentUser,
+) -> Candidate:
+    """The candidate in the path, locked for writes; 404 when missing or not visible."""
+    stmt = select(Candidate).where(Candidate.id == candidate_id)
+    if _locking(request):
+        stmt = stmt.with_for_update()
+    candidate = session.exec(stmt).first()
+    if candidate is None or not candidate_visible(user, candidate):
+        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+    return candidate
+
+
+CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
+
+
+# ---------------------------------------------------------------- ETags
+def etag_of(kind: str, subject_id: uuid.UUID, version: int) -> str:
+    """A strong ETag for one version of one resource."""
+    return f'"{kind}-{subject_id.hex}-v{version}"'
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The ETag last read; the request fails with 412 when"
+           " the resource has changed since"),
+]
+
+
+def check_if_match(if_match: str | None, current: str) -> None:
+    """412 unless If-Match is absent, `*`, or names the current ETag."""
+    if if_match is None:
+        return
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise PreconditionFailed(
+        "The resource has changed since you read it; read it again and retry.",
+        details={"current_etag": current},
+        headers={"ETag": current},
+    )
+
+
+def set_etag(response: Response, kind: str, subject_id: uuid.UUID, version: int) -> None:
+    """Send the resource's ETag."""
+    response.headers["ETag"] = etag_of(kind, subject_id, version)

@@ -1,0 +1,241 @@
+"""One error family (ServiceError) and the handlers that turn every error into problem+json.
+
+RFC 9457: `type`, `title`, `status`, `detail`, plus a stable `code` and, for bad input,
+`errors` naming each field.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .workflow import WorkflowError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://selection.example/problems/"
+
+
+class FieldError(BaseModel):
+    """One field that was wrong."""
+
+    field: str = Field(description="Dotted path of the field, e.g. `body.job_description.duties.0`")
+    message: str
+    type: str = Field(description="Machine-readable kind of error, e.g. `string_too_long`")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": TYPE_BASE + "action_not_allowed_in_state",
+                "title": "Action not allowed in this state",
+                "status": 409,
+                "detail": "'publish' cannot run while the selection is 'reviewing'.",
+                "code": "action_not_allowed_in_state",
+            }
+        }
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable error code")
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    details: dict[str, Any] | None = Field(
+        default=None, description="Facts behind the refusal (e.g. the end date)"
+    )
+
+
+class ServiceError(Exception):
+    """Base of every error the services raise; one handler renders them all."""
+
+    status_code = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        title: str | None = None,
+        details: dict[str, Any] | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.code
+        self.status_code = status_code or self.status_code
+        self.title = title or self.title
+        self.details = details
+        self.errors = errors
+        self.headers = headers
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "not_authenticated"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str, **kw):
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class PreconditionFailed(ServiceError):
+    status_code = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    code = "validation_error"
+    title = "Invalid input"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    errors: list[dict[str, str]] | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    if errors:
+        body["errors"] = errors
+    if details:
+        body["details"] = jsonable_encoder(details)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("not_authenticated", "Not authenticated"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "field": ".".join(loc),
+                "message": str(err.get("msg", "invalid")),
+                "type": str(err.get("type", "value_error")),
+            }
+        )
+    return out
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Route every error, ours and the framework's, through problem+json."""
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError):
+        return problem_response(
+            exc.status_code, exc.code, exc.title, exc.detail, request=request,
+            errors=exc.errors, details=exc.details, headers=exc.headers,
+        )
+
+    @app.exception_handler(WorkflowError)
+    async def _workflow_error(request: Request, exc: WorkflowError):
+        return problem_response(
+            exc.status, exc.code, exc.title, exc.message, request=request, details=exc.details
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        errors = _field_errors(exc)
+        first = errors[0] if errors else {"field": "", "message": "invalid"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+        return problem_response(
+            422, "validation_error", "Invalid input", detail, request=request, errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.method} {request.url.path}."
+        return problem_response(
+            exc.status_code, code, title, detail, request=request,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "internal_error", "Internal error",
+            "The service failed unexpectedly; nothing was changed.", request=request,
+        )
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry declaring problem+json for these statuses."""
+    descriptions = {
+        400: "Bad request", 401: "Not authenticated (missing, expired or invalid token)",
+        403: "The caller's roles do not permit this", 404: "Not found",
+        409: "Conflicts with the current state", 412: "If-Match does not match the current ETag",
+        413: "Request body too large", 422: "Invalid input (field errors listed)",
+    }
+    return {
+        s: {"model": Problem, "description": descriptions.get(s, "Error")} for s in statuses
+    }

@@ -1,0 +1,153 @@
+"""Tables. The schema itself is created only by the Alembic migrations in service/migrations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from . import db  # noqa: F401  (sets the naming convention before any table exists)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the microsecond (the real time; see service.clock for simulated)."""
+    return datetime.now(UTC)
+
+
+def _ts(**kw) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class User(SQLModel, table=True):
+    """A person who logs in, holding one or more roles."""
+
+    __tablename__ = "user_account"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    full_name: str = Field(default="", max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    password_hash: str = Field(max_length=255)
+    is_active: bool = True
+    token_version: int = 1
+    version: int = 1
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Selection(SQLModel, table=True):
+    """One open selection for one (or several identical) secretary posts."""
+
+    __table_args__ = (Index("ix_selection_state_created", "state", "created_at", "id"),
+                      Index("ix_selection_created", "created_at", "id"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    title: str = Field(max_length=200)
+    organization: str = Field(max_length=200)
+    posts: int = 1
+    state: str = Field(default="drafting", max_length=32)
+    version: int = 1
+    job_description: dict = Field(sa_column=Column(JSON, nullable=False))
+    settings: dict = Field(sa_column=Column(JSON, nullable=False))
+    publicity_start_on: date | None = None
+    publicity_end_on: date | None = None
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Candidate(SQLModel, table=True):
+    """A person standing in one selection, with the state of their candidacy."""
+
+    __table_args__ = (
+        Index("ix_candidate_selection_state", "selection_id", "state", "created_at", "id"),
+        Index("ix_candidate_selection_created", "selection_id", "created_at", "id"),
+        UniqueConstraint("selection_id", "identity_key"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    selection_id: uuid.UUID = Field(foreign_key="selection.id")
+    user_id: uuid.UUID | None = Field(default=None, foreign_key="user_account.id", index=True)
+    state: str = Field(default="nominated", max_length=32)
+    version: int = 1
+    full_name: str = Field(max_length=100)
+    identity_key: str = Field(max_length=128)
+    profile: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Event(SQLModel, table=True):
+    """One entry of the full-process record (全程纪实): append-only, hash-chained per subject."""
+
+    __table_args__ = (
+        UniqueConstraint("subject_type", "subject_id", "seq"),
+        Index("ix_event_selection", "selection_id", "occurred_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    subject_type: str = Field(max_length=32)
+    subject_id: uuid.UUID
+    seq: int
+    selection_id: uuid.UUID | None = None
+    action: str = Field(max_length=64)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str | None = Field(default=None, max_length=32)
+    actor_id: uuid.UUID | None = None
+    actor_role: str = Field(max_length=32)
+    reason: str | None = None
+    params: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    request_id: str | None = Field(default=None, max_length=128)
+    occurred_at: datetime = _ts(default_factory=utcnow)
+    simulated_at: datetime | None = _ts(default=None, nullable=True)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class CalendarOverride(SQLModel, table=True):
+    """A day an administrator declares worked or off, over the official schedule."""
+
+    __tablename__ = "calendar_override"
+
+    day: date = Field(primary_key=True)
+    workday: bool
+    note: str = Field(default="", max_length=200)
+    created_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class SimulatedClock(SQLModel, table=True):
+    """Simulation mode (情景模拟): the service's clock set to a date; one row at most."""
+
+    __tablename__ = "simulated_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    simulated_at: datetime = _ts()
+    set_at: datetime = _ts(default_factory=utcnow)
+    set_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")

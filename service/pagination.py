@@ -1,0 +1,81 @@
+"""The one pagination helper: keyset (cursor) pages in a stable order."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, Field
+from sqlalchemy import tuple_
+from sqlmodel import Session
+
+from .errors import InvalidInput
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass `next_cursor` back as `cursor` for the next page."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Opaque cursor of the next page; null on the last page"
+    )
+    limit: int
+
+
+def _encode(values: list[Any]) -> str:
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) if isinstance(
+        v, uuid.UUID) else v for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, kinds: list[type]) -> list[Any]:
+    bad = InvalidInput(
+        "The cursor is not one this service issued; start again without it.",
+        code="invalid_cursor",
+        errors=[{"field": "query.cursor", "message": "invalid cursor", "type": "invalid_cursor"}],
+    )
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise bad
+        out = []
+        for v, kind in zip(values, kinds, strict=True):
+            if kind is datetime:
+                out.append(datetime.fromisoformat(v))
+            elif kind is uuid.UUID:
+                out.append(uuid.UUID(v))
+            elif kind is int:
+                if not isinstance(v, int) or isinstance(v, bool):
+                    raise bad
+                out.append(v)
+            else:
+                out.append(str(v))
+        return out
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError, AttributeError) as e:
+        raise bad from e
+
+
+def keyset_page(
+    session: Session, stmt, keys: list, *, limit: int, cursor: str | None, descending: bool
+) -> tuple[list, str | None]:
+    """Run `stmt` ordered by `keys`, after `cursor`; return rows and the next cursor."""
+    kinds = [k.type.python_type for k in keys]
+    if cursor:
+        values = _decode(cursor, kinds)
+        cmp = tuple_(*keys) < tuple_(*values) if descending else tuple_(*keys) > tuple_(*values)
+        stmt = stmt.where(cmp)
+    order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
+    rows = list(session.exec(stmt.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, k.key) for k in keys])
+    return rows, next_cursor

@@ -1,0 +1,1 @@
+"""HTTP routers, one module per area; each endpoint fetches, checks, and calls a service."""

@@ -1,0 +1,68 @@
+"""Candidates: their record, their actions and their events."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from .. import actions, candidates, record
+from ..deps import (
+    ClockDep, CurrentCandidate, CurrentUser, IfMatch, SessionDep, check_if_match, etag_of,
+    set_etag,
+)
+from ..errors import problems
+from ..pagination import Page
+from ..schemas import ActionOptions, ActionRequest, CandidatePublic, EventPublic
+
+router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
+KIND = "candidate"
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=500)]
+ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `withdraw`")]
+
+
+def _public(candidate, response: Response) -> CandidatePublic:
+    set_etag(response, KIND, candidate.id, candidate.version)
+    return CandidatePublic.model_validate(candidate, from_attributes=True)
+
+
+@router.get("/{candidate_id}", response_model=CandidatePublic, responses=problems(401, 404, 422))
+def read_candidate(candidate: CurrentCandidate, response: Response) -> CandidatePublic:
+    """One candidate's record (admins, and the candidate themself)."""
+    return _public(candidate, response)
+
+
+@router.get("/{candidate_id}/actions", response_model=ActionOptions,
+            responses=problems(401, 404, 422))
+def list_candidate_actions(
+    candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, clock: ClockDep,
+) -> ActionOptions:
+    """Every action of the candidate's workflow: whether the caller may run it now, and why
+    not."""
+    return actions.describe(session, candidates.KIND, candidate, user, clock)
+
+
+@router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
+             responses=problems(401, 403, 404, 409, 412, 422))
+def run_candidate_action(
+    action: ActionName, candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+    clock: ClockDep, response: Response,
+    body: Annotated[ActionRequest | None, Body()] = None, if_match: IfMatch = None,
+) -> CandidatePublic:
+    """Run an action on the candidate (e.g. `withdraw`); state and event are written together."""
+    check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
+    body = body or ActionRequest()
+    candidates.run_action(session=session, candidate=candidate, action=action, user=user,
+                          clock=clock, reason=body.reason, params=body.params)
+    return _public(candidate, response)
+
+
+@router.get("/{candidate_id}/events", response_model=Page[EventPublic],
+            responses=problems(401, 404, 422))
+def list_candidate_events(
+    candidate: CurrentCandidate, session: SessionDep, limit: Limit = 100, cursor: Cursor = None,
+) -> Page[EventPublic]:
+    """The candidate's full-process record, oldest first."""
+    rows, nxt = record.events_page(session, subject_type=KIND, subject_id=candidate.id,
+                                   limit=limit, cursor=cursor)
+    return Page[EventPublic](items=[EventPublic.model_validate(e, from_attributes=True)
+                                    for e in rows], next_cursor=nxt, limit=limit)

@@ -1,0 +1,117 @@
+"""Selections and their job descriptions (step 1), their actions and their record."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from .. import actions, record, selections
+from ..deps import (
+    AdminUser, ClockDep, CurrentSelection, CurrentUser, IfMatch, SessionDep, check_if_match,
+    etag_of, set_etag,
+)
+from ..errors import problems
+from ..pagination import Page
+from ..schemas import (
+    ActionOptions, ActionRequest, EventPublic, SelectionCreate, SelectionPublic, SelectionUpdate,
+)
+from ..workflow.table import SELECTION_STATES
+
+router = APIRouter(prefix="/api/v1/selections", tags=["step 1: selections"])
+KIND = "selection"
+SelectionState = Annotated[
+    str | None,
+    Query(description="Only selections in this state",
+          pattern="^(" + "|".join(s.name for s in SELECTION_STATES) + ")$"),
+]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous"
+                                     " page")]
+ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `publish`")]
+
+
+def _public(selection, response: Response) -> SelectionPublic:
+    set_etag(response, KIND, selection.id, selection.version)
+    return SelectionPublic.model_validate(selection, from_attributes=True)
+
+
+@router.post("", status_code=201, response_model=SelectionPublic,
+             responses=problems(401, 403, 422))
+def create_selection(
+    data: SelectionCreate, session: SessionDep, admin: AdminUser, clock: ClockDep,
+    response: Response,
+) -> SelectionPublic:
+    """Open a selection with its job description (职务说明书); it starts in `drafting`."""
+    selection = selections.create(session=session, data=data, user=admin, clock=clock)
+    response.headers["Location"] = f"/api/v1/selections/{selection.id}"
+    return _public(selection, response)
+
+
+@router.get("", response_model=Page[SelectionPublic], responses=problems(401, 422))
+def list_selections(
+    session: SessionDep, user: CurrentUser, state: SelectionState = None, limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[SelectionPublic]:
+    """The selections the caller may see, newest first, optionally in one state."""
+    rows, nxt = selections.list_page(session=session, user=user, state=state, limit=limit,
+                                     cursor=cursor)
+    return Page[SelectionPublic](
+        items=[SelectionPublic.model_validate(s, from_attributes=True) for s in rows],
+        next_cursor=nxt, limit=limit,
+    )
+
+
+@router.get("/{selection_id}", response_model=SelectionPublic,
+            responses=problems(401, 404, 422))
+def read_selection(selection: CurrentSelection, response: Response) -> SelectionPublic:
+    """One selection with its job description and settings; sends its ETag."""
+    return _public(selection, response)
+
+
+@router.patch("/{selection_id}", response_model=SelectionPublic,
+              responses=problems(401, 403, 404, 409, 412, 422))
+def update_selection(
+    data: SelectionUpdate, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    clock: ClockDep, response: Response, if_match: IfMatch = None,
+) -> SelectionPublic:
+    """Edit the job description, settings, title or posts, only while drafting."""
+    check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
+    selections.update(session=session, selection=selection, data=data, user=admin, clock=clock)
+    return _public(selection, response)
+
+
+@router.get("/{selection_id}/actions", response_model=ActionOptions,
+            responses=problems(401, 404, 422))
+def list_selection_actions(
+    selection: CurrentSelection, session: SessionDep, user: CurrentUser, clock: ClockDep,
+) -> ActionOptions:
+    """Every action of the selection's workflow: whether the caller may run it now, and if
+    not, why."""
+    return actions.describe(session, selections.KIND, selection, user, clock)
+
+
+@router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
+             responses=problems(401, 403, 404, 409, 412, 422))
+def run_selection_action(
+    action: ActionName, selection: CurrentSelection, session: SessionDep, user: CurrentUser,
+    clock: ClockDep, response: Response,
+    body: Annotated[ActionRequest | None, Body()] = None, if_match: IfMatch = None,
+) -> SelectionPublic:
+    """Run an action (e.g. `publish`, `cancel`) with a reason and its parameters; the state
+    change and its event are written together, or neither is."""
+    check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
+    body = body or ActionRequest()
+    selections.run_action(session=session, selection=selection, action=action, user=user,
+                          clock=clock, reason=body.reason, params=body.params)
+    return _public(selection, response)
+
+
+@router.get("/{selection_id}/events", response_model=Page[EventPublic],
+            responses=problems(401, 404, 422))
+def list_selection_events(
+    selection: CurrentSelection, session: SessionDep, limit: Limit = 100, cursor: Cursor = None,
+) -> Page[EventPublic]:
+    """The selection's own full-process record (全程纪实), oldest first."""
+    rows, nxt = record.events_page(session, subject_type=KIND, subject_id=selection.id,
+                                   limit=limit, cursor=cursor)
+    return Page[EventPublic](items=[EventPublic.model_validate(e, from_attributes=True)
+                                    for e in rows], next_cursor=nxt, limit=limit)

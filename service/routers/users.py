@@ -1,0 +1,68 @@
+"""User management (admins only)."""
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from .. import users
+from ..deps import AdminUser, ClockDep, IfMatch, SessionDep, check_if_match, etag_of, set_etag
+from ..errors import problems
+from ..models import User
+from ..pagination import Page, keyset_page
+from ..record import Author
+from ..schemas import UserCreate, UserCreated, UserPublic, UserUpdate
+from sqlmodel import select
+
+router = APIRouter(prefix="/api/v1/users", tags=["users"])
+
+
+@router.post("", status_code=201, response_model=UserCreated, responses=problems(401, 403, 409, 422))
+def create_user(
+    data: UserCreate, session: SessionDep, admin: AdminUser, clock: ClockDep, response: Response
+) -> UserCreated:
+    """Create a user with roles; with no password given, one is generated and shown once."""
+    user, generated = users.create(session=session, data=data, author=Author(admin.id, "admin"),
+                                   clock=clock)
+    set_etag(response, "user", user.id, user.version)
+    return UserCreated(**UserPublic.model_validate(user, from_attributes=True).model_dump(),
+                       generated_password=generated)
+
+
+@router.get("", response_model=Page[UserPublic], responses=problems(401, 403, 422))
+def list_users(
+    session: SessionDep, admin: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[UserPublic]:
+    """All users, newest first."""
+    rows, nxt = keyset_page(session, select(User), [User.created_at, User.id], limit=limit,
+                            cursor=cursor, descending=True)
+    return Page[UserPublic](items=[UserPublic.model_validate(u, from_attributes=True)
+                                   for u in rows], next_cursor=nxt, limit=limit)
+
+
+@router.get("/{user_id}", response_model=UserPublic, responses=problems(401, 403, 404, 422))
+def read_user(
+    user_id: uuid.UUID, session: SessionDep, admin: AdminUser, response: Response
+) -> UserPublic:
+    """One user."""
+    user = users.get(session=session, user_id=user_id)
+    set_etag(response, "user", user.id, user.version)
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.patch("/{user_id}", response_model=UserPublic,
+              responses=problems(401, 403, 404, 409, 412, 422))
+def update_user(
+    user_id: uuid.UUID, data: UserUpdate, session: SessionDep, admin: AdminUser,
+    clock: ClockDep, response: Response, if_match: IfMatch = None,
+) -> UserPublic:
+    """Change a user's details, roles, activity or password; role and activity changes end
+    their current tokens at once."""
+    user = users.get(session=session, user_id=user_id)
+    check_if_match(if_match, etag_of("user", user.id, user.version))
+    users.update(session=session, user=user, data=data, author=Author(admin.id, "admin"),
+                 clock=clock)
+    set_etag(response, "user", user.id, user.version)
+    return UserPublic.model_validate(user, from_attributes=True)

@@ -1,0 +1,41 @@
+"""The workflow, described from the transition table (JSON and Mermaid)."""
+
+from fastapi import APIRouter
+
+from .. import candidates, selections
+from ..schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
+from ..workflow import WORKFLOW
+from ..workflow.diagram import mermaid
+from ..workflow.roles import ROLE_LABELS
+
+router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
+_KINDS = {k.machine: k for k in (selections.KIND, candidates.KIND)}
+
+
+def describe_workflow() -> WorkflowInfo:
+    """Both machines as data, with their diagrams."""
+    machines = []
+    for m in WORKFLOW.machines.values():
+        kind = _KINDS[m.name]
+        machines.append(MachineInfo(
+            name=m.name, initial=m.initial,
+            states=[StateInfo(name=s.name, label=s.label_zh, label_en=s.label_en, final=s.final)
+                    for s in m.states],
+            actions=[TransitionInfo(
+                action=t.action, label=t.label_zh, label_en=t.label_en,
+                from_states=list(t.sources), to_state=t.target, roles=list(t.roles),
+                guards=[{"name": g.name, "description": g.description} for g in t.guards],
+                reason_required=t.reason_required,
+                params_schema=kind.params_model(t.action).model_json_schema(),
+            ) for t in m.transitions],
+            mermaid=mermaid(m),
+        ))
+    roles = [{"role": r, "label": zh, "label_en": en} for r, (zh, en) in ROLE_LABELS.items()]
+    return WorkflowInfo(machines=machines, roles=roles)
+
+
+@router.get("", response_model=WorkflowInfo)
+def read_workflow() -> WorkflowInfo:
+    """Both state machines (selection, candidate): states, actions, roles, labels, and a
+    Mermaid state diagram, generated from the transition table. No login needed."""
+    return describe_workflow()

@@ -1,0 +1,180 @@
+"""Selections (公开选拔) and step 1, the job description (职务说明书); the selection's actions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from . import actions, record
+from . import calendar as workcal
+from .actions import ActionCall, SubjectKind
+from .clock import Clock
+from .errors import Conflict, InvalidInput
+from .models import CalendarOverride, Candidate, Selection, User, utcnow
+from .pagination import keyset_page
+from .schemas import SelectionCreate, SelectionUpdate
+from .workflow import SELECTION
+
+SUBJECT = "selection"
+
+
+def create(*, session: Session, data: SelectionCreate, user: User, clock: Clock) -> Selection:
+    """A new selection in `drafting`, with its creation in the record."""
+    selection = Selection(
+        title=data.title,
+        organization=data.organization,
+        posts=data.posts,
+        job_description=data.job_description.model_dump(mode="json"),
+        settings=data.settings.model_dump(mode="json"),
+        created_by=user.id,
+    )
+    session.add(selection)
+    session.flush()
+    record.append(
+        session, subject_type=SUBJECT, subject_id=selection.id, selection_id=selection.id,
+        action="create", author=record.Author(user.id, "admin"), clock=clock,
+        to_state=selection.state, params=data.model_dump(mode="json"),
+    )
+    return selection
+
+
+def update(
+    *, session: Session, selection: Selection, data: SelectionUpdate, user: User, clock: Clock
+) -> Selection:
+    """Edit a drafting selection; the event lists what changed, before and after."""
+    if selection.state != "drafting":
+        raise Conflict(
+            f"The job description can only be edited while drafting; the selection is"
+            f" '{selection.state}'.",
+            code="selection_not_editable", details={"state": selection.state},
+        )
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    changed = {}
+    for name, value in changes.items():
+        if value is None:
+            raise InvalidInput(
+                f"'{name}' cannot be null; leave it out to keep it.",
+                errors=[{"field": f"body.{name}", "message": "may not be null",
+                         "type": "null_not_allowed"}],
+            )
+        if getattr(selection, name) != value:
+            changed[name] = {"before": getattr(selection, name), "after": value}
+            setattr(selection, name, value)
+    if not changed:
+        return selection
+    selection.version += 1
+    selection.updated_at = utcnow()
+    session.add(selection)
+    record.append(
+        session, subject_type=SUBJECT, subject_id=selection.id, selection_id=selection.id,
+        action="edit", author=record.Author(user.id, "admin"), clock=clock,
+        from_state=selection.state, to_state=selection.state, params={"changes": changed},
+    )
+    return selection
+
+
+def list_page(
+    *, session: Session, user: User, state: str | None, limit: int, cursor: str | None
+) -> tuple[list[Selection], str | None]:
+    """A page of the selections this user may see, newest first."""
+    from .workflow.roles import ADMIN, CANDIDATE
+
+    stmt = select(Selection)
+    if state:
+        stmt = stmt.where(Selection.state == state)
+    roles = set(user.roles)
+    if ADMIN not in roles:
+        if roles - {CANDIDATE}:
+            stmt = stmt.where(Selection.state != "drafting")
+        else:
+            own = select(Candidate.selection_id).where(Candidate.user_id == user.id)
+            stmt = stmt.where(Selection.id.in_(own))  # type: ignore[attr-defined]
+    return keyset_page(session, stmt, [Selection.created_at, Selection.id], limit=limit,
+                       cursor=cursor, descending=True)
+
+
+def candidate_counts(session: Session, selection_id: uuid.UUID) -> dict[str, int]:
+    """How many candidates of the selection are in each state."""
+    rows = session.exec(
+        select(Candidate.state, func.count())
+        .where(Candidate.selection_id == selection_id)
+        .group_by(Candidate.state)
+    )
+    return {state: n for state, n in rows}
+
+
+def overrides(session: Session) -> dict[date, bool]:
+    """Every calendar override an administrator has entered."""
+    return {o.day: o.workday for o in session.exec(select(CalendarOverride))}
+
+
+def _facts(session: Session, selection: Selection, user: User, clock: Clock) -> dict[str, Any]:
+    return {
+        "today": clock.today(),
+        "publicity_end_on": selection.publicity_end_on,
+        "duties_count": len(selection.job_description.get("duties", [])),
+        "candidate_counts": candidate_counts(session, selection.id),
+    }
+
+
+# ---------------------------------------------------------------- action parameters and effects
+class PublishParams(BaseModel):
+    """Publish the post (公示选拔岗位) for a number of working days from a start date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_on: date | None = Field(default=None, description="First day of publicity; default"
+                                  " today")
+    working_days: int | None = Field(default=None, ge=1, le=60, description="Default: the"
+                                     " selection's publicity_working_days setting")
+
+
+def _publish(call: ActionCall) -> dict[str, Any]:
+    sel: Selection = call.subject
+    params: PublishParams = call.params  # type: ignore[assignment]
+    today = call.clock.today()
+    start = params.start_on or today
+    if start < today:
+        raise InvalidInput(
+            f"The publicity cannot start in the past ({start} is before today, {today}).",
+            code="start_in_past",
+            errors=[{"field": "body.params.start_on", "message": "before today",
+                     "type": "start_in_past"}],
+        )
+    days = params.working_days or sel.settings["publicity_working_days"]
+    try:
+        period = workcal.working_period(
+            start, days, counts_start_day=sel.settings["publicity_counts_start_day"],
+            overrides=overrides(call.session),
+        )
+    except workcal.CalendarRangeError as e:
+        raise InvalidInput(str(e), code="period_out_of_range") from e
+    sel.publicity_start_on = period.start_on
+    sel.publicity_end_on = period.end_on
+    return {"start_on": period.start_on, "working_days": days,
+            "first_counted_day": period.first_day, "end_on": period.end_on,
+            "warnings": period.warnings}
+
+
+KIND = SubjectKind(
+    machine=SELECTION,
+    subject_type=SUBJECT,
+    facts=_facts,
+    selection_id=lambda s: s.id,
+    params={"publish": PublishParams},
+    effects={"publish": _publish},
+)
+
+
+def run_action(
+    *, session: Session, selection: Selection, action: str, user: User, clock: Clock,
+    reason: str | None, params: dict[str, Any],
+) -> record.Event:
+    """Run a selection action (see the workflow table)."""
+    return actions.run(session, KIND, selection, action, user=user, clock=clock, reason=reason,
+                       raw_params=params)

@@ -1,0 +1,127 @@
+"""Guards: named, side-effect-free predicates over a Context. Each returns a Refusal or None."""
+
+from __future__ import annotations
+
+from .engine import Context, Guard, Refusal
+from .roles import CANDIDATE
+
+
+def _own_record(ctx: Context) -> Refusal | None:
+    if ctx.role != CANDIDATE:
+        return None
+    owner = ctx.facts.get("owner_user_id")
+    if owner is None or owner != ctx.actor.user_id:
+        return Refusal("not_own_record", "A candidate may act only on their own record.")
+    return None
+
+
+def _has_duties(ctx: Context) -> Refusal | None:
+    if not ctx.facts.get("duties_count"):
+        return Refusal(
+            "job_description_incomplete",
+            "The job description needs at least one duty before it is published.",
+        )
+    return None
+
+
+def _publicity_ended(ctx: Context) -> Refusal | None:
+    end = ctx.facts.get("publicity_end_on")
+    today = ctx.facts.get("today")
+    if end is None or today is None:
+        return Refusal("publicity_period_unknown", "The publicity period has no end date.")
+    if today <= end:
+        return Refusal(
+            "publicity_not_ended",
+            f"The publicity period runs until {end.isoformat()} inclusive;"
+            f" nominations can be closed from the next day on (today is {today.isoformat()}).",
+            {"publicity_end_on": end.isoformat(), "today": today.isoformat()},
+        )
+    return None
+
+
+def _selection_is(*states: str):
+    def check(ctx: Context) -> Refusal | None:
+        current = ctx.facts.get("selection_state")
+        if current not in states:
+            return Refusal(
+                "selection_state_mismatch",
+                f"The selection is '{current}'; this needs it to be {' or '.join(states)}.",
+                {"selection_state": current, "required": list(states)},
+            )
+        return None
+
+    return check
+
+
+def _none_in(states: tuple[str, ...], code: str, what: str):
+    def check(ctx: Context) -> Refusal | None:
+        counts = ctx.facts.get("candidate_counts") or {}
+        waiting = {s: counts[s] for s in states if counts.get(s)}
+        if waiting:
+            listed = ", ".join(f"{n} {s}" for s, n in waiting.items())
+            return Refusal(code, f"{what} ({listed}).", {"candidates_waiting": waiting})
+        return None
+
+    return check
+
+
+def _some_in(state: str, code: str, message: str):
+    def check(ctx: Context) -> Refusal | None:
+        counts = ctx.facts.get("candidate_counts") or {}
+        if not counts.get(state):
+            return Refusal(code, message)
+        return None
+
+    return check
+
+
+own_record = Guard("own_record", "A candidate acts only on their own record.", _own_record)
+has_duties = Guard("has_duties", "The job description lists at least one duty.", _has_duties)
+publicity_ended = Guard(
+    "publicity_ended", "The publicity period's end date has passed.", _publicity_ended
+)
+selection_publicizing = Guard(
+    "selection_publicizing",
+    "The selection is in its publicity and nomination period.",
+    _selection_is("publicizing"),
+)
+selection_open_for_candidates = Guard(
+    "selection_open",
+    "The selection is still running (publicizing, reviewing or deciding).",
+    _selection_is("publicizing", "reviewing", "deciding"),
+)
+review_finished = Guard(
+    "review_finished",
+    "No candidate is still waiting at a review gate.",
+    _none_in(
+        ("nominated", "applicant", "qualified", "shortlisted"),
+        "review_unfinished",
+        "Some candidates are still waiting at a review gate",
+    ),
+)
+some_inspected = Guard(
+    "some_inspected",
+    "At least one candidate has passed the organizational inspection.",
+    _some_in(
+        "inspected",
+        "nobody_to_submit",
+        "No candidate has passed the organizational inspection, so there is nothing to submit.",
+    ),
+)
+all_decided = Guard(
+    "all_decided",
+    "Every candidate put to the committee has an outcome.",
+    _none_in(
+        ("inspected",), "decision_unfinished", "Some candidates have no outcome from the committee"
+    ),
+)
+all_followed_up = Guard(
+    "all_followed_up",
+    "Every candidate's story has ended.",
+    _none_in(
+        ("nominated", "applicant", "qualified", "shortlisted", "inspected", "appointed",
+         "on_trial"),
+        "follow_up_unfinished",
+        "Some candidates' stories have not ended",
+    ),
+)

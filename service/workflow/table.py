@@ -1,0 +1,86 @@
+"""The transition table: every state and every action of both machines, as data.
+
+Later steps add rows here (and guards in guards.py); nothing else in the service
+decides which state follows which.
+"""
+
+from __future__ import annotations
+
+from . import guards as g
+from .engine import Machine, State, Transition
+from .roles import ADMIN, CANDIDATE
+
+SELECTION = "selection"
+CANDIDATE_MACHINE = "candidate"
+
+SELECTION_STATES = (
+    State("drafting", "起草职务说明书", "Drafting the job description"),
+    State("publicizing", "公示与推荐", "Publicity and nomination"),
+    State("reviewing", "三次审核", "Three reviews"),
+    State("deciding", "党委会审核", "Party committee decision"),
+    State("following_up", "后期跟进", "Follow-up"),
+    State("closed", "已结束", "Closed", final=True),
+    State("cancelled", "已取消", "Cancelled", final=True),
+)
+_SELECTION_OPEN = tuple(s.name for s in SELECTION_STATES if not s.final)
+
+
+def _sel(action, sources, target, zh, en, guards=(), roles=(ADMIN,), reason_required=False):
+    return Transition(
+        SELECTION, action, tuple(sources), target, tuple(roles), zh, en, tuple(guards),
+        reason_required,
+    )
+
+
+SELECTION_TRANSITIONS = (
+    _sel("publish", ["drafting"], "publicizing", "发布公示", "Publish the post",
+         [g.has_duties]),
+    _sel("close_nominations", ["publicizing"], "reviewing", "截止推荐报名",
+         "Close nominations", [g.publicity_ended]),
+    _sel("submit_to_committee", ["reviewing"], "deciding", "提交党委会审核",
+         "Submit to the party committee", [g.review_finished, g.some_inspected]),
+    _sel("finish_decision", ["deciding"], "following_up", "完成党委会决定",
+         "Finish the committee's decision", [g.all_decided]),
+    _sel("close", ["following_up"], "closed", "结束选拔", "Close the selection",
+         [g.all_followed_up]),
+    _sel("cancel", _SELECTION_OPEN, "cancelled", "取消选拔", "Cancel the selection",
+         reason_required=True),
+)
+
+CANDIDATE_STATES = (
+    State("nominated", "已被推荐（待本人同意）", "Nominated, awaiting consent"),
+    State("applicant", "参选人", "Applicant"),
+    State("qualified", "资格预审通过", "Passed qualification pre-review"),
+    State("shortlisted", "面议评审通过", "Passed the interview review"),
+    State("inspected", "组织考察通过", "Passed the organizational inspection"),
+    State("appointed", "拟上岗使用（任职前公示）", "To be appointed (pre-appointment publicity)"),
+    State("on_trial", "试用锻炼", "On trial"),
+    State("confirmed", "正式任职", "Confirmed in the post", final=True),
+    State("reserve", "储备人选", "Reserve", final=True),
+    State("not_qualified", "不符合", "Not qualified", final=True),
+    State("declined", "本人不同意参选", "Declined to stand", final=True),
+    State("withdrawn", "本人退出", "Withdrawn", final=True),
+    State("revoked", "取消任用", "Appointment revoked", final=True),
+    State("dismissed", "试用不胜任", "Found unfit on trial", final=True),
+)
+_BEFORE_DECISION = ("nominated", "applicant", "qualified", "shortlisted", "inspected")
+
+
+def _cand(action, sources, target, zh, en, guards=(), roles=(ADMIN,), reason_required=False):
+    return Transition(
+        CANDIDATE_MACHINE, action, tuple(sources), target, tuple(roles), zh, en, tuple(guards),
+        reason_required,
+    )
+
+
+CANDIDATE_TRANSITIONS = (
+    _cand("withdraw", _BEFORE_DECISION, "withdrawn", "退出选拔", "Withdraw",
+          [g.own_record, g.selection_open_for_candidates], roles=(ADMIN, CANDIDATE),
+          reason_required=True),
+)
+
+SELECTION_MACHINE_DEF = Machine(SELECTION, "drafting", SELECTION_STATES, SELECTION_TRANSITIONS)
+CANDIDATE_MACHINE_DEF = Machine(
+    CANDIDATE_MACHINE, "nominated", CANDIDATE_STATES, CANDIDATE_TRANSITIONS
+)
+MACHINES = (SELECTION_MACHINE_DEF, CANDIDATE_MACHINE_DEF)

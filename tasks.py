@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Set up and run the service or its tests; needs only Python 3.11+.
+
+    python3 tasks.py serve [serve options]   install into .venv, migrate, serve on SQLite
+    python3 tasks.py test [pytest options]   install into .venv, run the suite on SQLite,
+                                             then again on PostgreSQL when it is reachable
+
+Environment: TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is the
+server the PostgreSQL run creates its own throw-away database on; REQUIRE_POSTGRES=1 makes a
+missing PostgreSQL a failure instead of a skip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import venv
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".installed"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the project with its dev extras, once per pyproject change."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, upgrade_deps=False).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    print("installing dependencies (pip install -e .[dev])", flush=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"],
+                   check=True)
+    STAMP.write_text(digest)
+
+
+def postgres_reachable(url: str) -> bool:
+    """Whether something listens where the PostgreSQL URL points."""
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 3):
+            return True
+    except OSError:
+        return False
+
+
+def run_tests(args: list[str]) -> int:
+    """The suite on SQLite, then on PostgreSQL when reachable (or required)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SELECTION_")}
+    env.pop("TEST_DATABASE_URL", None)
+    print("== test suite on SQLite", flush=True)
+    rc = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+    if rc != 0:
+        return rc
+    pg = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG)
+    if not postgres_reachable(pg):
+        msg = f"PostgreSQL is not reachable at {pg}"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            print(f"== FAILED: {msg}, and REQUIRE_POSTGRES=1", flush=True)
+            return 1
+        print(f"== PostgreSQL run SKIPPED: {msg} (set TEST_POSTGRES_URL to point at one)",
+              flush=True)
+        return 0
+    print(f"== test suite on PostgreSQL ({pg})", flush=True)
+    env["TEST_DATABASE_URL"] = pg
+    return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+
+
+def main() -> int:
+    """Dispatch serve / test / any other `python -m service` command."""
+    if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    command, rest = sys.argv[1], sys.argv[2:]
+    ensure_venv()
+    if command == "test":
+        return run_tests(rest)
+    if command == "install":
+        return 0
+    return subprocess.run([str(PY), "-m", "service", command, *rest], cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,204 @@
+"""Test set-up: a real database (a SQLite file, or a throw-away PostgreSQL database when
+TEST_DATABASE_URL points at a server), migrated once, emptied after each test; factories
+for users, tokens, selections and candidates."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="selection-tests-"))
+_PG_SERVER = os.environ.get("TEST_DATABASE_URL")
+_PG_DB = f"selection_test_{uuid.uuid4().hex[:10]}" if _PG_SERVER else None
+
+
+def _pg_admin_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_PG_SERVER.replace("postgresql://", "postgresql+psycopg://", 1))
+    return url.render_as_string(hide_password=False)
+
+
+def _database_url() -> str:
+    if not _PG_SERVER:
+        return f"sqlite:///{(_TMP / 'test.db').as_posix()}"
+    from sqlalchemy.engine import make_url
+
+    return make_url(_pg_admin_url()).set(database=_PG_DB).render_as_string(hide_password=False)
+
+
+# Settings are read once per process: fix them before the service is imported.
+os.environ.update({
+    "SELECTION_ENVIRONMENT": "development",
+    "SELECTION_DATA_DIR": str(_TMP),
+    "SELECTION_DATABASE_URL": _database_url(),
+    "SELECTION_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "SELECTION_ADMIN_PASSWORD": "",
+})
+os.environ.pop("SELECTION_ADMIN_PASSWORD")
+
+IS_POSTGRES = bool(_PG_SERVER)
+
+
+def _create_pg_database() -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{_PG_DB}"'))
+    eng.dispose()
+
+
+def _drop_pg_database() -> None:
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{_PG_DB}" WITH (FORCE)'))
+    eng.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migrated_database() -> Iterator[None]:
+    """The schema, created once by the migrations themselves."""
+    if IS_POSTGRES:
+        _create_pg_database()
+    from service.db import get_engine
+    from service.migrate import upgrade
+
+    upgrade(get_engine())
+    yield
+    get_engine().dispose()
+    if IS_POSTGRES:
+        _drop_pg_database()
+
+
+@pytest.fixture(autouse=True)
+def clean_tables() -> Iterator[None]:
+    """Each test starts from empty tables."""
+    yield
+    from sqlalchemy import text
+    from sqlmodel import SQLModel
+
+    from service.db import get_engine
+
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with get_engine().begin() as conn:
+        if IS_POSTGRES:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f'DELETE FROM "{t}"'))
+
+
+@pytest.fixture
+def client():
+    """An httpx-based client talking to the app in process."""
+    from fastapi.testclient import TestClient
+
+    from service.main import app
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def make_user() -> Callable[..., Any]:
+    """Create a user directly; returns (user, password)."""
+    from service.clock import real_clock
+    from service.db import open_session
+    from service.record import SYSTEM
+    from service.schemas import UserCreate
+    from service.users import create
+
+    counter = iter(range(10_000))
+
+    def factory(*roles: str, username: str | None = None, password: str = "correct-horse-9"):
+        name = username or f"{roles[0] if roles else 'user'}{next(counter)}"
+        with open_session(write=True) as s:
+            user, _ = create(session=s, data=UserCreate(username=name, roles=list(roles),
+                                                         password=password),
+                             author=SYSTEM, clock=real_clock())
+            s.commit()
+        return user, password
+
+    return factory
+
+
+@pytest.fixture
+def login(client) -> Callable[[str, str], dict[str, str]]:
+    """Log in through the API; returns the Authorization header."""
+
+    def do(username: str, password: str) -> dict[str, str]:
+        r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+    return do
+
+
+@pytest.fixture
+def as_role(make_user, login) -> Callable[..., dict[str, str]]:
+    """A new user with these roles, logged in; returns headers (user in headers['_user'])."""
+
+    def do(*roles: str) -> dict[str, str]:
+        user, pw = make_user(*roles)
+        headers = login(user.username, pw)
+        as_role.last_user = user  # type: ignore[attr-defined]
+        return headers
+
+    return do
+
+
+@pytest.fixture
+def admin(as_role) -> dict[str, str]:
+    """Headers of a logged-in administrator."""
+    return as_role("admin")
+
+
+SELECTION_BODY = {
+    "title": "第一党支部书记公开选拔",
+    "organization": "机关第一党支部",
+    "posts": 1,
+    "job_description": {
+        "duties": ["主持支部全面工作", "落实党建工作责任制"],
+        "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
+    },
+}
+
+
+@pytest.fixture
+def make_selection(client, admin) -> Callable[..., dict[str, Any]]:
+    """Create a selection through the API; returns its JSON."""
+
+    def do(**overrides: Any) -> dict[str, Any]:
+        body = {**SELECTION_BODY, **overrides}
+        r = client.post("/api/v1/selections", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    return do
+
+
+@pytest.fixture
+def make_candidate() -> Callable[..., uuid.UUID]:
+    """Insert a candidate directly in a given state (for tests of later gates)."""
+    from service.db import open_session
+    from service.models import Candidate
+
+    def do(selection_id, *, state: str = "applicant", user_id=None, full_name="张三") -> uuid.UUID:
+        with open_session(write=True) as s:
+            c = Candidate(selection_id=uuid.UUID(str(selection_id)), state=state,
+                          user_id=user_id, full_name=full_name,
+                          identity_key=uuid.uuid4().hex)
+            s.add(c)
+            s.commit()
+            return c.id
+
+    return do
