@@ -129,6 +129,16 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diagram(args: argparse.Namespace) -> int:
+    """Print both state machines as Mermaid diagrams (as README embeds them)."""
+    from .workflow import WORKFLOW
+    from .workflow.diagram import mermaid
+
+    for m in WORKFLOW.machines.values():
+        print(f"```mermaid\n{mermaid(m)}\n```\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point."""
     from .workflow.roles import ROLES
@@ -162,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sub.add_parser("verify-record", help=cmd_verify_record.__doc__).set_defaults(
         func=cmd_verify_record)
+
+    sub.add_parser("diagram", help=cmd_diagram.__doc__).set_defaults(func=cmd_diagram)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -62,13 +62,16 @@ def working_period(
     """
     if days < 1:
         raise CalendarRangeError("a period has at least one working day")
+    too_far = CalendarRangeError(f"{days} working days from {start_on} run past the calendar")
+    if start_on.year > date.max.year - 10:
+        raise too_far
     day = start_on if counts_start_day else start_on + timedelta(days=1)
     counted: list[date] = []
     fallback_years: set[int] = set()
     limit = start_on + timedelta(days=MAX_SPAN_DAYS)
     while len(counted) < days:
-        if day > limit or day.year > 9998:
-            raise CalendarRangeError(f"{days} working days from {start_on} is too far ahead")
+        if day > limit:
+            raise too_far
         info = day_info(day, overrides)
         if info.source == "weekend_fallback":
             fallback_years.add(day.year)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
 
 from . import actions, record
-from .actions import SubjectKind
+from .actions import ActionCall, SubjectKind
 from .clock import Clock
+from .errors import InvalidInput
 from .models import Candidate, Selection, User
 from .workflow import CANDIDATE_MACHINE
 
@@ -21,7 +24,37 @@ def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> 
         "today": clock.today(),
         "owner_user_id": str(candidate.user_id) if candidate.user_id else None,
         "selection_state": selection.state if selection else None,
+        "publicity_end_on": selection.publicity_end_on if selection else None,
     }
+
+
+class ConsentParams(BaseModel):
+    """How consent was given: by the nominee's own account, or confirmed by an admin."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    confirmed_by: str | None = Field(default=None, max_length=100, description="Who took the"
+                                     " nominee's consent (required when an admin records it)")
+    confirmed_at: datetime | None = Field(default=None, description="When the nominee said yes"
+                                          " (required when an admin records it)")
+    note: str = Field(default="", max_length=2000)
+
+
+def _consent(call: ActionCall) -> dict[str, Any]:
+    params: ConsentParams = call.params  # type: ignore[assignment]
+    if call.decision.role == "admin":
+        missing = [f for f in ("confirmed_by", "confirmed_at") if not getattr(params, f)]
+        if missing:
+            raise InvalidInput(
+                "An admin recording consent says who confirmed it and when.",
+                errors=[{"field": f"body.params.{f}", "message": "required when an admin"
+                         " records consent", "type": "missing"} for f in missing])
+        if params.confirmed_at.tzinfo is None or params.confirmed_at > call.clock.now:
+            raise InvalidInput("confirmed_at needs a time zone and cannot be in the future.",
+                               errors=[{"field": "body.params.confirmed_at",
+                                        "message": "in the future or without a time zone",
+                                        "type": "value_error"}])
+    return {}
 
 
 KIND = SubjectKind(
@@ -29,6 +62,8 @@ KIND = SubjectKind(
     subject_type=SUBJECT,
     facts=_facts,
     selection_id=lambda c: c.selection_id,
+    params={"consent": ConsentParams},
+    effects={"consent": _consent},
 )
 
 

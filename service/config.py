@@ -5,11 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 MIN_SECRET_BYTES = 32
 
@@ -45,11 +44,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self):
-        if self.environment == "production":
-            if not self.secret_key or len(self.secret_key.encode()) < MIN_SECRET_BYTES:
-                raise ValueError(
-                    "SELECTION_SECRET_KEY must be set to at least 32 bytes in production"
-                )
+        weak = not self.secret_key or len(self.secret_key.encode()) < MIN_SECRET_BYTES
+        if self.environment == "production" and weak:
+            raise ValueError("SELECTION_SECRET_KEY must be set to at least 32 bytes in production")
         return self
 
     @property

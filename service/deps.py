@@ -10,14 +10,15 @@ from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
-from .clock import Clock, real_clock
+from . import simulation
+from .clock import Clock
 from .config import Settings, get_settings
 from .db import session_scope
 from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from .models import Candidate, Selection, User
 from .record import Author
 from .security import InvalidToken, decode_token
-from .workflow.roles import ADMIN, CANDIDATE
+from .workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -31,9 +32,9 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def get_clock() -> Clock:
-    """The request's clock."""
-    return real_clock()
+def get_clock(session: SessionDep, settings: SettingsDep) -> Clock:
+    """The request's clock (simulated in simulation mode)."""
+    return simulation.current(session, settings)
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -120,11 +121,16 @@ def get_current_selection(
 CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
 
 
-def candidate_visible(user: User, candidate: Candidate) -> bool:
-    """Whether the user may see this candidate's record."""
+def candidate_visible(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user may see this candidate's record: admins, the candidate themself, and
+    the nominators who nominated them."""
+    from .nominations import nominated_by
+
     if ADMIN in user.roles:
         return True
-    return CANDIDATE in user.roles and candidate.user_id == user.id
+    if CANDIDATE in user.roles and candidate.user_id == user.id:
+        return True
+    return NOMINATOR in user.roles and nominated_by(session, user, candidate)
 
 
 def get_current_candidate(
@@ -136,7 +142,7 @@ def get_current_candidate(
     if _locking(request):
         stmt = stmt.with_for_update()
     candidate = session.exec(stmt).first()
-    if candidate is None or not candidate_visible(user, candidate):
+    if candidate is None or not candidate_visible(user, candidate, session):
         raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
     return candidate
 

@@ -235,6 +235,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The caller's roles do not permit this", 404: "Not found",
         409: "Conflicts with the current state", 412: "If-Match does not match the current ETag",
         413: "Request body too large", 422: "Invalid input (field errors listed)",
+        503: "Not ready",
     }
     return {
         s: {"model": Problem, "description": descriptions.get(s, "Error")} for s in statuses

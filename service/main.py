@@ -14,7 +14,17 @@ from . import __version__
 from .config import get_settings
 from .errors import PROBLEM_MEDIA_TYPE, install_handlers
 from .record import request_id_var
-from .routers import auth, candidates, health, selections, users, workflow
+from .routers import (
+    auth,
+    calendar,
+    candidates,
+    health,
+    nominations,
+    public,
+    selections,
+    users,
+    workflow,
+)
 
 DESCRIPTION = """
 Runs the open selection of party branch secretaries (党支部书记公开选拔) as an audited state
@@ -35,7 +45,12 @@ TAGS = [
     {"name": "users", "description": "Users and their roles (admins)"},
     {"name": "step 1: selections",
      "description": "Selections and their job descriptions (职务说明书); their actions and record"},
+    {"name": "step 2: publicity and nomination",
+     "description": "Nominations by bodies (党、政、工、团), self-applications, the candidate list"},
     {"name": "candidates", "description": "Candidates, their actions and record"},
+    {"name": "public", "description": "The public announcement of posts (no login)"},
+    {"name": "calendar and clock",
+     "description": "Chinese working days, overrides, and the simulated clock (情景模拟)"},
     {"name": "workflow", "description": "The state machines, from the transition table"},
     {"name": "health", "description": "Liveness and readiness"},
 ]
@@ -101,7 +116,8 @@ def create_app() -> FastAPI:
         separate_input_output_schemas=False,
     )
     install_handlers(app)
-    for r in (health, auth, users, selections, candidates, workflow):
+    for r in (health, auth, users, selections, nominations, candidates, public, calendar,
+              workflow):
         app.include_router(r.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -99,8 +99,44 @@ class Candidate(SQLModel, table=True):
     full_name: str = Field(max_length=100)
     identity_key: str = Field(max_length=128)
     profile: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    national_id_hash: str | None = Field(default=None, max_length=64, index=True)
+    eligible: bool | None = None
+    eligibility: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class Nomination(SQLModel, table=True):
+    """One recommendation of a candidate (直接推荐), or a self-application (报名)."""
+
+    __table_args__ = (Index("ix_nomination_candidate", "candidate_id", "created_at"),
+                      Index("ix_nomination_selection_kind", "selection_id", "kind"),
+                      Index("ix_nomination_nominated_by", "nominated_by", "selection_id"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    selection_id: uuid.UUID = Field(foreign_key="selection.id")
+    candidate_id: uuid.UUID = Field(foreign_key="candidate.id")
+    kind: str = Field(max_length=32)
+    body_name: str = Field(default="", max_length=200)
+    nominated_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    reasons: str = Field(default="", max_length=4000)
+    groundwork: str = Field(default="", max_length=4000)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class Communication(SQLModel, table=True):
+    """A talk with the nominee (沟通): when, how, what was said, their attitude."""
+
+    __table_args__ = (Index("ix_communication_candidate", "candidate_id", "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    candidate_id: uuid.UUID = Field(foreign_key="candidate.id")
+    held_on: date
+    channel: str = Field(max_length=32)
+    summary: str = Field(max_length=4000)
+    attitude: str = Field(max_length=32)
+    recorded_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = _ts(default_factory=utcnow)
 
 
 class Event(SQLModel, table=True):

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import tuple_
+from sqlalchemy import DateTime, literal, tuple_
 from sqlmodel import Session
 
 from .errors import InvalidInput
@@ -48,7 +48,10 @@ def _decode(cursor: str, kinds: list[type]) -> list[Any]:
         out = []
         for v, kind in zip(values, kinds, strict=True):
             if kind is datetime:
-                out.append(datetime.fromisoformat(v))
+                moment = datetime.fromisoformat(v)
+                if moment.tzinfo is None:
+                    raise bad
+                out.append(moment)
             elif kind is uuid.UUID:
                 out.append(uuid.UUID(v))
             elif kind is int:
@@ -62,14 +65,25 @@ def _decode(cursor: str, kinds: list[type]) -> list[Any]:
         raise bad from e
 
 
+def _python_type(column) -> type:
+    t = column.type
+    impl = getattr(t, "impl", None)  # a TypeDecorator answers for its implementation
+    for candidate in (t, impl):
+        if isinstance(candidate, DateTime):
+            return datetime
+    return t.python_type
+
+
 def keyset_page(
     session: Session, stmt, keys: list, *, limit: int, cursor: str | None, descending: bool
 ) -> tuple[list, str | None]:
     """Run `stmt` ordered by `keys`, after `cursor`; return rows and the next cursor."""
-    kinds = [k.type.python_type for k in keys]
+    kinds = [_python_type(k) for k in keys]
     if cursor:
-        values = _decode(cursor, kinds)
-        cmp = tuple_(*keys) < tuple_(*values) if descending else tuple_(*keys) > tuple_(*values)
+        # Bind each value with its column's type, so dates compare as the column stores them.
+        values = tuple_(*[literal(v, type_=k.type) for v, k in
+                          zip(_decode(cursor, kinds), keys, strict=True)])
+        cmp = tuple_(*keys) < values if descending else tuple_(*keys) > values
         stmt = stmt.where(cmp)
     order = [k.desc() for k in keys] if descending else [k.asc() for k in keys]
     rows = list(session.exec(stmt.order_by(*order).limit(limit + 1)))

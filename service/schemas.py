@@ -7,7 +7,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from .workflow.roles import ROLES
 
@@ -389,3 +396,306 @@ class WorkflowInfo(BaseModel):
 
     machines: list[MachineInfo]
     roles: list[dict[str, str]]
+
+
+# ---------------------------------------------------------------- step 2: nomination (推荐、报名)
+class NominationKind(StrEnum):
+    """Who recommends: party, administration, union, youth league (党、政、工、团), members
+    jointly, the reserve pool, or the person themself."""
+
+    party_organization = "party_organization"  # 党组织推荐
+    administration = "administration"  # 行政推荐
+    trade_union = "trade_union"  # 工会推荐
+    youth_league = "youth_league"  # 团组织推荐
+    party_members_joint = "party_members_joint"  # 党员联名推荐
+    reserve_pool = "reserve_pool"  # 储备人选库
+    self_application = "self_application"  # 个人报名
+
+
+class Gender(StrEnum):
+    male = "male"
+    female = "female"
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
+                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 -]{5,19}$")]
+NationalId = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
+                                              pattern=r"^[0-9]{17}[0-9X]$")]
+MIN_AGE = 18
+
+
+def _years_before(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:
+        return d.replace(year=d.year - years, day=28)
+
+
+class Profile(Strict):
+    """The nominee's or applicant's profile (个人信息)."""
+
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                max_length=100)]
+    gender: Gender
+    birth_date: date
+    education: EducationLevel
+    party_joined_on: date = Field(description="Date of joining the party (入党时间)")
+    work_started_on: date | None = Field(default=None, description="参加工作时间")
+    current_post: ShortText = ""
+    unit: Name = Field(description="Current work unit (工作单位)")
+    email: Email | None = Field(default=None, description="Where the outcome is sent")
+    phone: Phone | None = None
+    national_id: NationalId | None = Field(default=None, description="居民身份证号码 (optional)")
+
+    @model_validator(mode="after")
+    def _dates_make_sense(self):
+        today = date.today()
+        for name in ("birth_date", "party_joined_on", "work_started_on"):
+            value = getattr(self, name)
+            if value is not None and value > today:
+                raise ValueError(f"{name} is in the future")
+        if self.birth_date > _years_before(today, MIN_AGE):
+            raise ValueError(f"birth_date makes the person younger than {MIN_AGE}")
+        if self.birth_date < _years_before(today, 100):
+            raise ValueError("birth_date is more than 100 years ago")
+        if self.party_joined_on < _years_before(self.birth_date, -MIN_AGE):
+            raise ValueError(f"party_joined_on is before the person was {MIN_AGE}")
+        if self.work_started_on and self.work_started_on.year < self.birth_date.year + 14:
+            raise ValueError("work_started_on is before the person was 14")
+        if self.national_id:
+            _check_national_id(self.national_id, self.birth_date)
+        return self
+
+
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+
+
+def _check_national_id(value: str, birth_date: date) -> None:
+    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
+    if _ID_CHECK[total % 11] != value[17]:
+        raise ValueError("national_id has a wrong check digit")
+    if value[6:14] != birth_date.strftime("%Y%m%d"):
+        raise ValueError("national_id does not match birth_date")
+
+
+class NominationCreate(Strict):
+    """A recommendation by a body, with the groundwork done on the nominee (摸底)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "kind": "party_organization", "body_name": "机关党委",
+        "nominee": {"full_name": "李明", "gender": "male", "birth_date": "1988-05-12",
+                    "education": "bachelor", "party_joined_on": "2012-07-01",
+                    "work_started_on": "2010-07-01", "current_post": "办公室副主任",
+                    "unit": "机关办公室", "email": "liming@example.cn", "phone": "13800000000"},
+        "reasons": "政治素质好，群众基础扎实",
+        "groundwork": "走访同事8人，查阅档案，无不良记录"}})
+
+    kind: NominationKind
+    body_name: ShortText = Field(default="", description="The nominating body's name (required"
+                                 " except for self-applications)")
+    nominee: Profile
+    reasons: LongText = ""
+    groundwork: LongText = Field(default="", description="摸底: what the body found out about"
+                                 " the nominee")
+
+    @model_validator(mode="after")
+    def _body_named(self):
+        if self.kind == NominationKind.self_application:
+            raise ValueError("self-applications go to POST /selections/{id}/applications")
+        if not self.body_name:
+            raise ValueError("body_name is required for a nomination by a body")
+        return self
+
+
+class ApplicationCreate(Strict):
+    """A self-application (个人报名) by a user with the candidate role."""
+
+    profile: Profile
+    statement: LongText = Field(default="", description="Ideas and plans for the post")
+
+
+class NominationPublic(BaseModel):
+    """One nomination of a candidate."""
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    kind: str
+    body_name: str
+    nominated_by: uuid.UUID | None
+    reasons: str
+    groundwork: str
+    created_at: datetime
+
+
+class NominationSummary(BaseModel):
+    """A nomination as listings show it."""
+
+    kind: str
+    body_name: str
+    created_at: datetime
+
+
+class CommunicationChannel(StrEnum):
+    in_person = "in_person"
+    phone = "phone"
+    video = "video"
+    written = "written"
+
+
+class Attitude(StrEnum):
+    willing = "willing"
+    undecided = "undecided"
+    unwilling = "unwilling"
+
+
+class CommunicationCreate(Strict):
+    """A talk with the nominee (沟通): when, how, what was said, their attitude."""
+
+    held_on: date
+    channel: CommunicationChannel
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=4000)]
+    attitude: Attitude = Attitude.undecided
+
+
+class CommunicationPublic(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    held_on: date
+    channel: str
+    summary: str
+    attitude: str
+    recorded_by: uuid.UUID | None
+    created_at: datetime
+
+
+class EligibilityItem(BaseModel):
+    requirement: str
+    label: str
+    required: str
+    found: str
+    passed: bool
+
+
+class EligibilityReport(BaseModel):
+    """The machine-checkable requirements, computed at the publicity period's end date."""
+
+    computed_on: date
+    passed: bool
+    items: list[EligibilityItem]
+
+
+class CandidateSummary(BaseModel):
+    """A candidate in a listing: no birth date, phone, email or ID."""
+
+    id: uuid.UUID
+    selection_id: uuid.UUID
+    full_name: str
+    state: str
+    version: int
+    gender: str | None = None
+    education: str | None = None
+    unit: str | None = None
+    current_post: str | None = None
+    eligible: bool | None
+    nominations: list[NominationSummary]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CandidateDetail(CandidatePublic):
+    """A candidate's whole record, for admins, their nominators and themself."""
+
+    user_id: uuid.UUID | None
+    profile: dict[str, Any]
+    eligible: bool | None
+    eligibility: EligibilityReport | None
+    nominations: list[NominationPublic]
+
+
+class NominationResult(BaseModel):
+    """What a nomination or application did: the candidate, and whether they were known."""
+
+    nomination: NominationPublic
+    candidate: CandidateDetail
+    duplicate_of_existing: bool = Field(description="True when the person was already a"
+                                        " candidate of this selection; the nomination was added"
+                                        " to their record")
+
+
+# ---------------------------------------------------------------- public announcement
+class PublicSelection(BaseModel):
+    """What the announcement shows (公示选拔岗位): no candidate or internal data."""
+
+    id: uuid.UUID
+    title: str
+    organization: str
+    posts: int
+    duties: list[str]
+    experience: str
+    requirements: MachineRequirements
+    judged_requirements: list[JudgedRequirement]
+    publicity_start_on: date
+    publicity_end_on: date
+    how_to_apply: str
+
+
+# ---------------------------------------------------------------- calendar and clock
+class WorkingPeriod(BaseModel):
+    """A span of Chinese working days."""
+
+    start_on: date
+    first_counted_day: date
+    end_on: date
+    working_days: int
+    counts_start_day: bool
+    warnings: list[str]
+
+
+class OverrideSet(Strict):
+    """Declare a day worked (make-up workday, 调休) or off (holiday)."""
+
+    workday: bool
+    note: ShortText = ""
+
+
+class OverridePublic(BaseModel):
+    day: date
+    workday: bool
+    note: str
+    created_at: datetime
+
+
+class ClockSet(Strict):
+    """Set the simulated clock (情景模拟) to a date (09:00 in China) or an exact time."""
+
+    day: date | None = Field(default=None, description="The simulated date (09:00 China time)")
+    at: datetime | None = Field(default=None, description="The exact simulated time")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.day is None) == (self.at is None):
+            raise ValueError("give exactly one of `day` or `at`")
+        if self.at is not None and self.at.tzinfo is None:
+            raise ValueError("`at` needs a time zone, e.g. 2026-09-30T09:00:00+08:00")
+        return self
+
+
+class ClockAdvance(Strict):
+    """Move the simulated clock forward."""
+
+    days: int = Field(default=0, ge=0, le=3660)
+    hours: int = Field(default=0, ge=0, le=24 * 366)
+
+
+class ClockState(BaseModel):
+    """The service's clock: real time, and the simulated one when simulation is on."""
+
+    simulated: bool
+    now: datetime
+    today: date
+    real_now: datetime

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -17,7 +17,7 @@ from .clock import Clock
 from .errors import Conflict, InvalidInput
 from .models import CalendarOverride, Candidate, Selection, User, utcnow
 from .pagination import keyset_page
-from .schemas import SelectionCreate, SelectionUpdate
+from .schemas import JobDescription, SelectionCreate, SelectionSettings, SelectionUpdate
 from .workflow import SELECTION
 
 SUBJECT = "selection"
@@ -62,6 +62,8 @@ def update(
                 errors=[{"field": f"body.{name}", "message": "may not be null",
                          "type": "null_not_allowed"}],
             )
+        if name in _DOCUMENTS:  # merge-patch: what is left out stays as it is
+            value = _validated(name, _merge(getattr(selection, name), value))
         if getattr(selection, name) != value:
             changed[name] = {"before": getattr(selection, name), "after": value}
             setattr(selection, name, value)
@@ -76,6 +78,26 @@ def update(
         from_state=selection.state, to_state=selection.state, params={"changes": changed},
     )
     return selection
+
+
+_DOCUMENTS = {"job_description": JobDescription, "settings": SelectionSettings}
+
+
+def _merge(current: Any, patch: Any) -> Any:
+    """JSON merge of `patch` into `current` (objects merge key by key; anything else replaces)."""
+    if isinstance(current, dict) and isinstance(patch, dict):
+        return {**current, **{k: _merge(current.get(k), v) for k, v in patch.items()}}
+    return patch
+
+
+def _validated(name: str, value: dict) -> dict:
+    try:
+        return _DOCUMENTS[name].model_validate(value).model_dump(mode="json")
+    except ValidationError as e:
+        errors = [{"field": ".".join(["body", name, *map(str, err["loc"])]),
+                   "message": err["msg"], "type": err["type"]} for err in e.errors()]
+        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}",
+                           errors=errors) from None
 
 
 def list_page(
@@ -146,6 +168,13 @@ def _publish(call: ActionCall) -> dict[str, Any]:
             errors=[{"field": "body.params.start_on", "message": "before today",
                      "type": "start_in_past"}],
         )
+    if start > today + timedelta(days=366):
+        raise InvalidInput(
+            f"The publicity must start within a year ({start} is more than a year after"
+            f" {today}).", code="start_too_far",
+            errors=[{"field": "body.params.start_on", "message": "more than a year ahead",
+                     "type": "start_too_far"}],
+        )
     days = params.working_days or sel.settings["publicity_working_days"]
     try:
         period = workcal.working_period(
@@ -161,13 +190,30 @@ def _publish(call: ActionCall) -> dict[str, Any]:
             "warnings": period.warnings}
 
 
+def _close_nominations(call: ActionCall) -> dict[str, Any]:
+    """Nominees who never consented lapse; every applicant's eligibility is checked again."""
+    from . import candidates, nominations
+
+    sel: Selection = call.subject
+    lapsed = []
+    for cand in call.session.exec(select(Candidate).where(
+            Candidate.selection_id == sel.id, Candidate.state == "nominated").with_for_update()):
+        actions.run(call.session, candidates.KIND, cand, "lapse", user=call.user,
+                    clock=call.clock, reason="未在公示期内确认参选（no consent by the end of the"
+                    " publicity period）", raw_params={})
+        lapsed.append(str(cand.id))
+    nominations.recheck_all(session=call.session, selection=sel, author=call.author,
+                            clock=call.clock)
+    return {"lapsed_candidates": lapsed}
+
+
 KIND = SubjectKind(
     machine=SELECTION,
     subject_type=SUBJECT,
     facts=_facts,
     selection_id=lambda s: s.id,
     params={"publish": PublishParams},
-    effects={"publish": _publish},
+    effects={"publish": _publish, "close_nominations": _close_nominations},
 )
 
 

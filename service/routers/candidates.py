@@ -4,14 +4,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from .. import actions, candidates, record
+from .. import actions, candidates, nominations, record
 from ..deps import (
-    ClockDep, CurrentCandidate, CurrentUser, IfMatch, SessionDep, check_if_match, etag_of,
+    ClockDep,
+    CurrentCandidate,
+    CurrentUser,
+    IfMatch,
+    SessionDep,
+    check_if_match,
+    etag_of,
     set_etag,
 )
 from ..errors import problems
 from ..pagination import Page
-from ..schemas import ActionOptions, ActionRequest, CandidatePublic, EventPublic
+from ..schemas import (
+    ActionOptions,
+    ActionRequest,
+    CandidateDetail,
+    CandidatePublic,
+    EventPublic,
+)
 
 router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
 KIND = "candidate"
@@ -25,10 +37,14 @@ def _public(candidate, response: Response) -> CandidatePublic:
     return CandidatePublic.model_validate(candidate, from_attributes=True)
 
 
-@router.get("/{candidate_id}", response_model=CandidatePublic, responses=problems(401, 404, 422))
-def read_candidate(candidate: CurrentCandidate, response: Response) -> CandidatePublic:
-    """One candidate's record (admins, and the candidate themself)."""
-    return _public(candidate, response)
+@router.get("/{candidate_id}", response_model=CandidateDetail, responses=problems(401, 404, 422))
+def read_candidate(
+    candidate: CurrentCandidate, session: SessionDep, response: Response
+) -> CandidateDetail:
+    """One candidate's whole record with profile, eligibility report and nominations (admins,
+    the nominators who nominated them, and the candidate themself)."""
+    set_etag(response, KIND, candidate.id, candidate.version)
+    return nominations.detail(session, candidate)
 
 
 @router.get("/{candidate_id}/actions", response_model=ActionOptions,

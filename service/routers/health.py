@@ -1,11 +1,11 @@
 """Liveness and readiness."""
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_engine
+from ..errors import ServiceError, problems
 from ..migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -24,16 +24,18 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz():
+@router.get("/readyz", response_model=Health, responses=problems(503))
+def readyz() -> Health:
     """Readiness: the database answers and its schema is at the newest migration."""
     head = head_revision()
     try:
         current = current_revision(get_engine())
     except SQLAlchemyError as e:
-        body = Health(status="unavailable", database=f"error: {type(e).__name__}", head=head)
-        return JSONResponse(body.model_dump(), status_code=503)
+        raise ServiceError("The database does not answer.", status_code=503, code="not_ready",
+                           title="Not ready", details={"error": type(e).__name__}) from e
     if current != head:
-        body = Health(status="unavailable", database="ok", revision=current, head=head)
-        return JSONResponse(body.model_dump(), status_code=503)
+        raise ServiceError(
+            f"The database schema is at {current}, not at the newest migration {head};"
+            " run `python -m service migrate`.", status_code=503, code="not_ready",
+            title="Not ready", details={"revision": current, "head": head})
     return Health(status="ok", database="ok", revision=current, head=head)

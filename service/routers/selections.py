@@ -6,13 +6,25 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from .. import actions, record, selections
 from ..deps import (
-    AdminUser, ClockDep, CurrentSelection, CurrentUser, IfMatch, SessionDep, check_if_match,
-    etag_of, set_etag,
+    AdminUser,
+    ClockDep,
+    CurrentSelection,
+    CurrentUser,
+    IfMatch,
+    SessionDep,
+    check_if_match,
+    etag_of,
+    set_etag,
 )
 from ..errors import problems
 from ..pagination import Page
 from ..schemas import (
-    ActionOptions, ActionRequest, EventPublic, SelectionCreate, SelectionPublic, SelectionUpdate,
+    ActionOptions,
+    ActionRequest,
+    EventPublic,
+    SelectionCreate,
+    SelectionPublic,
+    SelectionUpdate,
 )
 from ..workflow.table import SELECTION_STATES
 

@@ -4,6 +4,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlmodel import select
 
 from .. import users
 from ..deps import AdminUser, ClockDep, IfMatch, SessionDep, check_if_match, etag_of, set_etag
@@ -12,7 +13,6 @@ from ..models import User
 from ..pagination import Page, keyset_page
 from ..record import Author
 from ..schemas import UserCreate, UserCreated, UserPublic, UserUpdate
-from sqlmodel import select
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

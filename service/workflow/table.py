@@ -74,6 +74,13 @@ def _cand(action, sources, target, zh, en, guards=(), roles=(ADMIN,), reason_req
 
 
 CANDIDATE_TRANSITIONS = (
+    _cand("consent", ["nominated"], "applicant", "本人同意参选", "Consent to stand",
+          [g.own_record, g.selection_publicizing], roles=(CANDIDATE, ADMIN)),
+    _cand("decline", ["nominated"], "declined", "本人不同意参选", "Decline to stand",
+          [g.own_record, g.selection_publicizing], roles=(CANDIDATE, ADMIN),
+          reason_required=True),
+    _cand("lapse", ["nominated"], "declined", "逾期未确认参选", "Lapse without consent",
+          [g.publicity_ended]),
     _cand("withdraw", _BEFORE_DECISION, "withdrawn", "退出选拔", "Withdraw",
           [g.own_record, g.selection_open_for_candidates], roles=(ADMIN, CANDIDATE),
           reason_required=True),

@@ -1,0 +1,116 @@
+"""Step 2: nominations, self-applications, the candidate listing, talks with nominees."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlmodel import select
+
+from .. import nominations
+from ..deps import (
+    ClockDep,
+    CurrentCandidate,
+    CurrentSelection,
+    CurrentUser,
+    SessionDep,
+    require_roles,
+)
+from ..errors import problems
+from ..models import Communication, User
+from ..pagination import Page
+from ..schemas import (
+    ApplicationCreate,
+    CandidateSummary,
+    CommunicationCreate,
+    CommunicationPublic,
+    NominationCreate,
+    NominationKind,
+    NominationPublic,
+    NominationResult,
+)
+from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
+from ..workflow.table import CANDIDATE_STATES
+
+router = APIRouter(tags=["step 2: publicity and nomination"])
+Nominator = Annotated[User, Depends(require_roles(ADMIN, NOMINATOR))]
+Applicant = Annotated[User, Depends(require_roles(CANDIDATE))]
+CandidateState = Annotated[str | None, Query(
+    description="Only candidates in this state",
+    pattern="^(" + "|".join(s.name for s in CANDIDATE_STATES) + ")$")]
+
+
+def _result(session, nomination, candidate, existed, response: Response) -> NominationResult:
+    response.headers["Location"] = f"/api/v1/candidates/{candidate.id}"
+    return NominationResult(
+        nomination=NominationPublic.model_validate(nomination, from_attributes=True),
+        candidate=nominations.detail(session, candidate), duplicate_of_existing=existed)
+
+
+@router.post("/api/v1/selections/{selection_id}/nominations", status_code=201,
+             response_model=NominationResult, responses=problems(401, 403, 404, 409, 422))
+def create_nomination(
+    data: NominationCreate, selection: CurrentSelection, session: SessionDep, user: Nominator,
+    clock: ClockDep, response: Response,
+) -> NominationResult:
+    """A body (党、政、工、团, or members jointly) nominates a person during the publicity
+    period, with its groundwork (摸底). The same person twice is one candidate with two
+    nominations. The nominee consents through their own account or an admin records it."""
+    nom, cand, existed = nominations.nominate(session=session, selection=selection, data=data,
+                                              user=user, clock=clock)
+    return _result(session, nom, cand, existed, response)
+
+
+@router.post("/api/v1/selections/{selection_id}/applications", status_code=201,
+             response_model=NominationResult, responses=problems(401, 403, 404, 409, 422))
+def create_application(
+    data: ApplicationCreate, selection: CurrentSelection, session: SessionDep, user: Applicant,
+    clock: ClockDep, response: Response,
+) -> NominationResult:
+    """Apply for the post yourself (个人报名), as a user with the candidate role."""
+    nom, cand, existed = nominations.apply(session=session, selection=selection, data=data,
+                                           user=user, clock=clock)
+    return _result(session, nom, cand, existed, response)
+
+
+@router.get("/api/v1/selections/{selection_id}/candidates", response_model=Page[CandidateSummary],
+            responses=problems(401, 403, 404, 422))
+def list_candidates(
+    selection: CurrentSelection, session: SessionDep, user: CurrentUser,
+    state: CandidateState = None,
+    kind: Annotated[NominationKind | None, Query(description="Nominated by this kind of body")]
+    = None,
+    eligible: Annotated[bool | None, Query(description="Eligibility report passed or not")]
+    = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Page[CandidateSummary]:
+    """The selection's candidates with their nominations, oldest first: all for admins, those
+    they nominated for nominators, their own for candidates. No birth date, phone or ID."""
+    items, nxt = nominations.list_page(
+        session=session, selection=selection, user=user, state=state,
+        kind=kind.value if kind else None, eligible=eligible, limit=limit, cursor=cursor)
+    return Page[CandidateSummary](items=items, next_cursor=nxt, limit=limit)
+
+
+@router.post("/api/v1/candidates/{candidate_id}/communications", status_code=201,
+             response_model=CommunicationPublic, responses=problems(401, 403, 404, 409, 422),
+             tags=["candidates"])
+def create_communication(
+    data: CommunicationCreate, candidate: CurrentCandidate, session: SessionDep,
+    user: Nominator, clock: ClockDep,
+) -> CommunicationPublic:
+    """Record a talk with the nominee (沟通): when, how, what was said, their attitude."""
+    item = nominations.record_communication(session=session, candidate=candidate, data=data,
+                                            user=user, clock=clock)
+    return CommunicationPublic.model_validate(item, from_attributes=True)
+
+
+@router.get("/api/v1/candidates/{candidate_id}/communications",
+            response_model=list[CommunicationPublic], responses=problems(401, 403, 404, 422),
+            tags=["candidates"])
+def list_communications(
+    candidate: CurrentCandidate, session: SessionDep, user: Nominator,
+) -> list[CommunicationPublic]:
+    """The talks held with this nominee, oldest first."""
+    rows = session.exec(select(Communication).where(Communication.candidate_id == candidate.id)
+                        .order_by(Communication.created_at))
+    return [CommunicationPublic.model_validate(c, from_attributes=True) for c in rows]
