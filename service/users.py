@@ -112,7 +112,11 @@ def update(
 def _keep_one_admin(session: Session, user: User, *, losing: bool) -> None:
     if not losing:
         return
-    admins = [u for u in session.exec(select(User).where(User.is_active)) if ADMIN in u.roles]
+    # Lock every active user (in id order, so two such requests cannot deadlock) before
+    # counting; otherwise two admins stepping down at once could each see the other remain.
+    active = select(User).where(User.is_active).order_by(User.id).with_for_update()
+    admins = [u for u in session.exec(active.execution_options(populate_existing=True))
+              if ADMIN in u.roles]
     if [a.id for a in admins] == [user.id]:
         raise Conflict(
             "This is the last active administrator; appoint another before removing this one.",

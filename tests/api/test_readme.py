@@ -1,0 +1,21 @@
+"""README embeds the workflow diagrams generated from the table, so they cannot drift."""
+
+from pathlib import Path
+
+from service.workflow import WORKFLOW
+from service.workflow.diagram import mermaid
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_embeds_the_current_diagrams():
+    text = README.read_text()
+    for machine in WORKFLOW.machines.values():
+        assert f"```mermaid\n{mermaid(machine)}\n```" in text, (
+            f"README's {machine.name} diagram is out of date: `python -m service diagram`"
+        )
+
+
+def test_readme_names_the_two_commands():
+    text = README.read_text()
+    assert "python3 tasks.py serve" in text and "python3 tasks.py test" in text
