@@ -8,7 +8,7 @@ beside the real time.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import Session
 
@@ -62,7 +62,7 @@ def _store(session: Session, target: datetime, user: User, clock: Clock, action:
 def set_to(session: Session, settings: Settings, *, day=None, at=None, user: User) -> Clock:
     """Set the simulated clock to a day (09:00 China time) or an exact time."""
     _refuse_in_production(settings)
-    target = at if at is not None else datetime.combine(day, time(9, 0), CHINA)
+    target = (at if at is not None else datetime.combine(day, time(9, 0), CHINA)).astimezone(UTC)
     return _store(session, target, user, current(session, settings), "set_clock")
 
 
