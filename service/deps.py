@@ -88,11 +88,14 @@ def _locking(request: Request) -> bool:
 
 
 def selection_visible(user: User, selection: Selection, session: Session) -> bool:
-    """Whether the user may see this selection at all."""
+    """Whether the user may see this selection: admins all; other staff once published;
+    candidates those publicized now and those they stand in."""
     roles = set(user.roles)
     if ADMIN in roles:
         return True
     if roles - {CANDIDATE} and selection.state != "drafting":
+        return True
+    if CANDIDATE in roles and selection.state == "publicizing":  # announced: open to apply
         return True
     if CANDIDATE in roles:
         own = session.exec(

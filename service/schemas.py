@@ -269,8 +269,13 @@ class SelectionUpdate(Strict):
     title: Name | None = None
     organization: Name | None = None
     posts: int | None = Field(default=None, ge=1, le=100)
-    job_description: JobDescription | None = None
-    settings: SelectionSettings | None = None
+    job_description: dict[str, Any] | None = Field(
+        default=None, description="A JSON merge patch of the job description (RFC 7396): keys"
+        " left out keep their value; the result must be a valid JobDescription",
+        json_schema_extra={"example": {"requirements": {"max_age": 40}}})
+    settings: dict[str, Any] | None = Field(
+        default=None, description="A JSON merge patch of the settings; the result must be valid"
+        " SelectionSettings", json_schema_extra={"example": {"publicity_working_days": 7}})
 
 
 class SelectionPublic(BaseModel):

@@ -115,7 +115,8 @@ def list_page(
             stmt = stmt.where(Selection.state != "drafting")
         else:
             own = select(Candidate.selection_id).where(Candidate.user_id == user.id)
-            stmt = stmt.where(Selection.id.in_(own))  # type: ignore[attr-defined]
+            stmt = stmt.where(Selection.id.in_(own)  # type: ignore[attr-defined]
+                              | (Selection.state == "publicizing"))
     return keyset_page(session, stmt, [Selection.created_at, Selection.id], limit=limit,
                        cursor=cursor, descending=True)
 
