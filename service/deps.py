@@ -83,8 +83,17 @@ def author_of(user: User, role: str) -> Author:
     return Author(user.id, role)
 
 
-def _locking(request: Request) -> bool:
-    return request.method not in ("GET", "HEAD", "OPTIONS")
+def _load_visible(model, subject_id: uuid.UUID, request: Request, session: Session, user: User,
+                  visible, what: str):
+    """Load a subject, locked when the request writes; 404 when missing or not visible, so
+    that existence itself stays private."""
+    stmt = select(model).where(model.id == subject_id)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        stmt = stmt.with_for_update()
+    subject = session.exec(stmt).first()
+    if subject is None or not visible(user, subject, session):
+        raise NotFound(f"No {what} with id {subject_id}.", code=f"{what}_not_found")
+    return subject
 
 
 def selection_visible(user: User, selection: Selection, session: Session) -> bool:
@@ -112,13 +121,8 @@ def get_current_selection(
     request: Request, session: SessionDep, user: CurrentUser,
 ) -> Selection:
     """The selection in the path, locked for writes; 404 when missing or not visible."""
-    stmt = select(Selection).where(Selection.id == selection_id)
-    if _locking(request):
-        stmt = stmt.with_for_update()
-    selection = session.exec(stmt).first()
-    if selection is None or not selection_visible(user, selection, session):
-        raise NotFound(f"No selection with id {selection_id}.", code="selection_not_found")
-    return selection
+    return _load_visible(Selection, selection_id, request, session, user, selection_visible,
+                         "selection")
 
 
 CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
@@ -141,13 +145,8 @@ def get_current_candidate(
     request: Request, session: SessionDep, user: CurrentUser,
 ) -> Candidate:
     """The candidate in the path, locked for writes; 404 when missing or not visible."""
-    stmt = select(Candidate).where(Candidate.id == candidate_id)
-    if _locking(request):
-        stmt = stmt.with_for_update()
-    candidate = session.exec(stmt).first()
-    if candidate is None or not candidate_visible(user, candidate, session):
-        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
-    return candidate
+    return _load_visible(Candidate, candidate_id, request, session, user, candidate_visible,
+                         "candidate")
 
 
 CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]

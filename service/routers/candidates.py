@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Response
 
-from .. import actions, candidates, nominations, record
+from .. import actions, candidates, nominations
 from ..deps import (
     ClockDep,
     CurrentCandidate,
@@ -24,12 +24,11 @@ from ..schemas import (
     CandidatePublic,
     EventPublic,
 )
+from . import common
+from .common import ActionName, Cursor, Limit
 
 router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
 KIND = "candidate"
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=500)]
-ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `withdraw`")]
 
 
 def _public(candidate, response: Response) -> CandidatePublic:
@@ -78,7 +77,4 @@ def list_candidate_events(
     candidate: CurrentCandidate, session: SessionDep, limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[EventPublic]:
     """The candidate's full-process record, oldest first."""
-    rows, nxt = record.events_page(session, subject_type=KIND, subject_id=candidate.id,
-                                   limit=limit, cursor=cursor)
-    return Page[EventPublic](items=[EventPublic.model_validate(e, from_attributes=True)
-                                    for e in rows], next_cursor=nxt, limit=limit)
+    return common.events(session, KIND, candidate.id, limit, cursor)

@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
-from .. import actions, record, selections
+from .. import actions, selections
 from ..deps import (
     AdminUser,
     ClockDep,
@@ -27,6 +27,8 @@ from ..schemas import (
     SelectionUpdate,
 )
 from ..workflow.table import SELECTION_STATES
+from . import common
+from .common import ActionName, Cursor, Limit
 
 router = APIRouter(prefix="/api/v1/selections", tags=["step 1: selections"])
 KIND = "selection"
@@ -35,10 +37,6 @@ SelectionState = Annotated[
     Query(description="Only selections in this state",
           pattern="^(" + "|".join(s.name for s in SELECTION_STATES) + ")$"),
 ]
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous"
-                                     " page")]
-ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `publish`")]
 
 
 def _public(selection, response: Response) -> SelectionPublic:
@@ -123,7 +121,4 @@ def list_selection_events(
     selection: CurrentSelection, session: SessionDep, limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[EventPublic]:
     """The selection's own full-process record (全程纪实), oldest first."""
-    rows, nxt = record.events_page(session, subject_type=KIND, subject_id=selection.id,
-                                   limit=limit, cursor=cursor)
-    return Page[EventPublic](items=[EventPublic.model_validate(e, from_attributes=True)
-                                    for e in rows], next_cursor=nxt, limit=limit)
+    return common.events(session, KIND, selection.id, limit, cursor)
