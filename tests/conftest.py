@@ -145,13 +145,11 @@ def login(client) -> Callable[[str, str], dict[str, str]]:
 
 @pytest.fixture
 def as_role(make_user, login) -> Callable[..., dict[str, str]]:
-    """A new user with these roles, logged in; returns headers (user in headers['_user'])."""
+    """A new user with these roles, logged in; returns the Authorization headers."""
 
     def do(*roles: str) -> dict[str, str]:
         user, pw = make_user(*roles)
-        headers = login(user.username, pw)
-        as_role.last_user = user  # type: ignore[attr-defined]
-        return headers
+        return login(user.username, pw)
 
     return do
 
