@@ -9,7 +9,7 @@ failed action is kept.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,26 @@ from .schemas import ActionOption, ActionOptions
 from .workflow import WORKFLOW, Actor, Context, Decision, Option
 
 Effect = Callable[["ActionCall"], dict[str, Any] | None]
+
+
+class LazyFacts(Mapping[str, Any]):
+    """Facts computed only when a guard reads them (each provider once), so an action pays
+    only for the facts its own guards need."""
+
+    def __init__(self, values: dict[str, Any], providers: dict[str, Callable[[], dict]]):
+        self._values = dict(values)
+        self._providers = providers  # key → function computing a dict that includes key
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self._values and key in self._providers:
+            self._values.update(self._providers[key]())
+        return self._values[key]
+
+    def __iter__(self):
+        return iter({*self._values, *self._providers})
+
+    def __len__(self) -> int:
+        return len({*self._values, *self._providers})
 
 
 class NoParams(BaseModel):

@@ -9,23 +9,40 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from . import actions, record
-from .actions import ActionCall, SubjectKind
+from .actions import ActionCall, LazyFacts, SubjectKind
 from .clock import Clock
 from .errors import InvalidInput
 from .models import Candidate, Selection, User
+from .schemas import InspectionConclusionParams, PrereviewParams
 from .workflow import CANDIDATE_MACHINE
 
 SUBJECT = "candidate"
 
 
-def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> dict[str, Any]:
+_INTERVIEW_FACTS = ("sheets_expected", "sheets_submitted", "rank", "cutoff", "tied_at_cutoff")
+_INSPECTION_FACTS = ("team_member_ids", "team_active", "team_needed", "inspection_records")
+
+
+def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> LazyFacts:
+    from . import review
+
     selection = session.get(Selection, candidate.selection_id)
-    return {
+    base = {
         "today": clock.today(),
         "owner_user_id": str(candidate.user_id) if candidate.user_id else None,
         "selection_state": selection.state if selection else None,
         "publicity_end_on": selection.publicity_end_on if selection else None,
     }
+
+    def interview() -> dict[str, Any]:
+        return review.interview_facts(session, candidate)
+
+    def inspection() -> dict[str, Any]:
+        return review.inspection_facts(session, candidate)
+
+    providers = {k: interview for k in _INTERVIEW_FACTS}
+    providers.update({k: inspection for k in _INSPECTION_FACTS})
+    return LazyFacts(base, providers)
 
 
 class ConsentParams(BaseModel):
@@ -62,7 +79,9 @@ KIND = SubjectKind(
     subject_type=SUBJECT,
     facts=_facts,
     selection_id=lambda c: c.selection_id,
-    params={"consent": ConsentParams},
+    params={"consent": ConsentParams, "pass_prereview": PrereviewParams,
+            "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
+            "fail_inspection": InspectionConclusionParams},
     effects={"consent": _consent},
 )
 

@@ -18,7 +18,7 @@ from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from .models import Candidate, Selection, User
 from .record import Author
 from .security import InvalidToken, decode_token
-from .workflow.roles import ADMIN, CANDIDATE, NOMINATOR
+from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, NOMINATOR
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -128,9 +128,15 @@ def get_current_selection(
 CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
 
 
-def candidate_visible(user: User, candidate: Candidate, session: Session) -> bool:
-    """Whether the user may see this candidate's record: admins, the candidate themself, and
-    the nominators who nominated them."""
+_INTERVIEWED = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
+                "confirmed", "revoked", "dismissed")
+_SUBMITTED = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
+              "dismissed")
+
+
+def full_access(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user sees the candidate's whole record with personal data: admins, the
+    candidate themself, and the nominators who nominated them."""
     from .nominations import nominated_by
 
     if ADMIN in user.roles:
@@ -138,6 +144,23 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
     if CANDIDATE in user.roles and candidate.user_id == user.id:
         return True
     return NOMINATOR in user.roles and nominated_by(session, user, candidate)
+
+
+def candidate_visible(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user may see this candidate at all: those with full access, judges on the
+    selection's panel once the candidate is interviewed, the candidate's inspection team, and
+    committee members once the candidate is submitted to them."""
+    from . import review
+
+    if full_access(user, candidate, session):
+        return True
+    roles = set(user.roles)
+    if JUDGE in roles and candidate.state in _INTERVIEWED and user.id in review.panel_ids(
+            session, candidate.selection_id):
+        return True
+    if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
+        return True
+    return COMMITTEE in roles and candidate.state in _SUBMITTED
 
 
 def get_current_candidate(

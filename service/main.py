@@ -21,6 +21,7 @@ from .routers import (
     health,
     nominations,
     public,
+    review,
     selections,
     users,
     workflow,
@@ -47,6 +48,9 @@ TAGS = [
      "description": "Selections and their job descriptions (职务说明书); their actions and record"},
     {"name": "step 2: publicity and nomination",
      "description": "Nominations by bodies (党、政、工、团), self-applications, the candidate list"},
+    {"name": "step 3: reviews and decision",
+     "description": "Pre-review, the interview (panel, declarations, score sheets, evaluation,"
+                    " ranking), the inspection, and the party committee's meeting"},
     {"name": "candidates", "description": "Candidates, their actions and record"},
     {"name": "public", "description": "The public announcement of posts (no login)"},
     {"name": "calendar and clock",
@@ -95,8 +99,9 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
         for op in path.values():
             for status, resp in op.get("responses", {}).items():
                 content = resp.get("content", {})
-                if status.isdigit() and int(status) >= 400 and "application/json" in content:
-                    resp["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
+                if status.isdigit() and int(status) >= 400 and content:
+                    # declared under the route's own media type (JSON, or HTML for pages)
+                    resp["content"] = {PROBLEM_MEDIA_TYPE: next(iter(content.values()))}
     comps = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         comps.pop(unused, None)
@@ -116,8 +121,8 @@ def create_app() -> FastAPI:
         separate_input_output_schemas=False,
     )
     install_handlers(app)
-    for r in (health, auth, users, selections, nominations, candidates, public, calendar,
-              workflow):
+    for r in (health, auth, users, selections, nominations, review, candidates, public,
+              calendar, workflow):
         app.include_router(r.router)
     if settings.cors_origins:
         app.add_middleware(

@@ -209,16 +209,27 @@ def nominated_by(session: Session, user: User, candidate: Candidate) -> bool:
         Nomination.kind != "self_application")).first() is not None
 
 
-def detail(session: Session, candidate: Candidate) -> CandidateDetail:
-    """The candidate's whole record, with every nomination."""
-    noms = session.exec(select(Nomination).where(Nomination.candidate_id == candidate.id)
-                        .order_by(Nomination.created_at))
-    return CandidateDetail(
+_WORK_PROFILE = ("full_name", "gender", "education", "current_post", "unit",
+                 "party_joined_on", "work_started_on")
+
+
+def detail(session: Session, candidate: Candidate, *, full: bool = True) -> CandidateDetail:
+    """The candidate's record with every nomination; without `full`, only what reviewers'
+    work needs (no birth date, phone, email, ID, nominators' notes)."""
+    noms = list(session.exec(select(Nomination).where(Nomination.candidate_id == candidate.id)
+                             .order_by(Nomination.created_at)))
+    out = CandidateDetail(
         **candidate.model_dump(include={"id", "selection_id", "full_name", "state", "version",
                                         "created_at", "updated_at", "user_id", "profile",
                                         "eligible", "eligibility"}),
         nominations=[NominationPublic.model_validate(n, from_attributes=True) for n in noms],
     )
+    if not full:
+        out.profile = {k: v for k, v in candidate.profile.items() if k in _WORK_PROFILE}
+        out.user_id = None
+        out.nominations = [n.model_copy(update={"groundwork": "", "reasons": "",
+                                                "nominated_by": None}) for n in out.nominations]
+    return out
 
 
 def list_page(*, session: Session, selection: Selection, user: User, state: str | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from .errors import Problem
 from .workflow.roles import ROLES
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -202,12 +203,18 @@ class SelectionSettings(Strict):
     interview_criteria: list[InterviewCriterion] = Field(
         default_factory=_default_criteria, min_length=1, max_length=20
     )
-    min_judges: int = Field(default=7, ge=1, le=51)
+    min_judges: int = Field(default=7, ge=1, le=51, description="At least this many judges")
     judges_odd: bool = True
     trim_extremes_min_sheets: int = Field(
         default=5, ge=3, le=51, description="Drop the highest and lowest totals from this many"
     )
     candidates_per_post: int = Field(default=3, ge=1, le=20, description="1:3 is common")
+    spread_flag_points: float = Field(
+        default=20, gt=0, le=100, description="Flag a candidate when the judges' totals differ"
+        " by more than this many points")
+    tie_break_criterion: str | None = Field(
+        default="role_cognition", description="Equal scores are ordered by this criterion's"
+        " mean; what stays tied is decided by the admin with a recorded reason")
     min_inspectors: int = Field(default=2, ge=2, le=20)
     appointment_publicity_working_days: int = Field(default=5, ge=0, le=60)
     trial_months: int = Field(default=12, ge=1, le=60)
@@ -704,3 +711,333 @@ class ClockState(BaseModel):
     now: datetime
     today: date
     real_now: datetime
+
+
+# ---------------------------------------------------------------- step 3: three reviews (三次审核把关)
+class PrereviewItem(StrEnum):
+    """What the qualification pre-review judges beyond the eligibility report."""
+
+    ideas_and_plans = "ideas_and_plans"  # 参选想法、思路
+    role_understanding = "role_understanding"  # 对支部书记一职的认知
+    moral = "moral"  # 德
+    intellectual = "intellectual"  # 智
+    physical = "physical"  # 体
+    integrity = "integrity"  # 廉
+    mass_recognition = "mass_recognition"  # 群众认可
+
+
+class Judgement(Strict):
+    """One judged item: satisfactory or not, with a note."""
+
+    satisfactory: bool
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+
+
+class PrereviewParams(Strict):
+    """The pre-review's judgement on each item (all seven are recorded)."""
+
+    assessment: dict[PrereviewItem, Judgement] = Field(
+        description="A judgement for every item: " + ", ".join(i.value for i in PrereviewItem))
+
+    @field_validator("assessment")
+    @classmethod
+    def _all_items(cls, v):
+        missing = [i.value for i in PrereviewItem if i not in v]
+        if missing:
+            raise ValueError(f"judgements missing for: {', '.join(missing)}")
+        return v
+
+
+class PrereviewDecision(Strict):
+    """One candidate's pre-review decision in a bulk call."""
+
+    candidate_id: uuid.UUID
+    decision: Literal["pass", "fail"]
+    reason: Reason | None = None
+    assessment: dict[PrereviewItem, Judgement]
+
+
+class PrereviewBatch(Strict):
+    """Pre-review decisions for many candidates; each succeeds or fails on its own."""
+
+    decisions: list[PrereviewDecision] = Field(min_length=1, max_length=500)
+
+
+class BatchItemResult(BaseModel):
+    """The outcome for one candidate of a bulk call."""
+
+    candidate_id: uuid.UUID
+    ok: bool
+    state: str | None = None
+    error: Problem | None = None
+
+
+class BatchResult(BaseModel):
+    results: list[BatchItemResult]
+    succeeded: int
+    failed: int
+
+
+class PanelSet(Strict):
+    """Appoint the interview panel: users with the judge role."""
+
+    judge_ids: list[uuid.UUID] = Field(min_length=1, max_length=51)
+
+
+class InterviewPlanSet(Strict):
+    """The interview's preparation: date, place, briefing of judges, materials passed."""
+
+    held_on: date
+    place: ShortText = ""
+    briefing: LongText = Field(default="", description="评委沟通: how judges were briefed")
+    materials: list[ShortText] = Field(default_factory=list, max_length=100,
+                                       description="资料传递: materials each judge received")
+    interview_criteria: list[InterviewCriterion] | None = Field(
+        default=None, description="Change the score sheet's criteria (only before the first"
+        " score); weights add up to 100")
+
+
+class PanelPublic(BaseModel):
+    selection_id: uuid.UUID
+    judge_ids: list[uuid.UUID]
+    interview: InterviewPlanSet | None
+    criteria: list[InterviewCriterion]
+
+
+class ConflictKind(StrEnum):
+    """回避: no conflict, or the kind of conflict."""
+
+    none = "none"
+    self = "self"  # 本人
+    spouse = "spouse"  # 夫妻关系
+    direct_line = "direct_line"  # 直系血亲
+    collateral_within_three = "collateral_within_three"  # 三代以内旁系血亲
+    close_in_law = "close_in_law"  # 近姻亲
+    other = "other"
+
+
+class DeclarationCreate(Strict):
+    """A declaration of (no) conflict with one candidate."""
+
+    candidate_id: uuid.UUID
+    capacity: Literal["judge", "inspector"] | None = Field(
+        default=None, description="As judge or inspector; default: the role the user holds")
+    conflict: ConflictKind
+    note: LongText = ""
+
+    @model_validator(mode="after")
+    def _other_explained(self):
+        if self.conflict == ConflictKind.other and not self.note:
+            raise ValueError("a conflict of kind 'other' needs a note")
+        return self
+
+
+class DeclarationPublic(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    user_id: uuid.UUID
+    capacity: str
+    conflict: str
+    note: str
+    recused: bool
+    created_at: datetime
+
+
+class ScoreSheetCreate(Strict):
+    """A score registration sheet (评分登记表): a score per criterion and a comment. A second
+    sheet from the same judge supersedes the first and needs a reason; both are kept."""
+
+    scores: dict[str, float] = Field(description="criterion key → score within 0..max_score")
+    comment: LongText = ""
+    supersede_reason: Reason | None = None
+
+
+class ScoreSheetPublic(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    judge_id: uuid.UUID
+    version: int
+    current: bool
+    scores: dict[str, float]
+    total: float = Field(description="Weighted total out of 100")
+    comment: str
+    supersede_reason: str | None
+    created_at: datetime
+
+
+class ScoreSheets(BaseModel):
+    """The sheets the caller may see; sealed until the panel's sheets are all in."""
+
+    candidate_id: uuid.UUID
+    sealed: bool
+    expected: int = Field(description="Judges not recused from this candidate")
+    submitted: int
+    sheets: list[ScoreSheetPublic]
+
+
+class Evaluation(BaseModel):
+    """The comprehensive evaluation report (综合评议报告) for one candidate."""
+
+    candidate_id: uuid.UUID
+    full_name: str
+    state: str
+    complete: bool
+    expected_sheets: int
+    submitted_sheets: int
+    judge_totals: list[float]
+    trimmed: bool = Field(description="Whether the highest and lowest totals were dropped")
+    score: float | None
+    spread: float | None
+    spread_flagged: bool
+    criterion_means: dict[str, float]
+    rank: int | None
+    tied_with: list[uuid.UUID]
+    within_ratio: bool | None
+    comments: list[str]
+    recusals: list[DeclarationPublic]
+
+
+class RankingEntry(BaseModel):
+    candidate_id: uuid.UUID
+    full_name: str
+    state: str
+    score: float | None
+    tie_break: float | None
+    rank: int | None
+    tied: bool
+    within_ratio: bool
+
+
+class Ranking(BaseModel):
+    """Candidates by interview score, with the tie rule and the ratio's cut-off."""
+
+    selection_id: uuid.UUID
+    tie_rule: str
+    cutoff: int = Field(description="posts × candidates_per_post")
+    entries: list[RankingEntry]
+
+
+class InspectionTeamSet(Strict):
+    """Appoint an inspection team (考察组) for a candidate: users with the inspector role."""
+
+    inspector_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
+
+
+class InspectionKind(StrEnum):
+    conversation = "conversation"  # 个别谈话
+    opinion_forms = "opinion_forms"  # 征求意见表
+    visit = "visit"  # 实地走访
+    files = "files"  # 查阅档案
+
+
+class InspectionRecordCreate(Strict):
+    """Work the team did."""
+
+    kind: InspectionKind
+    held_on: date
+    count: int = Field(default=1, ge=1, le=10000, description="People talked to, forms, …")
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=4000)]
+
+
+class InspectionRecordPublic(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    inspector_id: uuid.UUID
+    kind: str
+    held_on: date
+    count: int
+    summary: str
+    created_at: datetime
+
+
+class Appraisal(Strict):
+    """The democratic appraisal (民主测评)."""
+
+    participants: int = Field(ge=1, le=100000)
+    excellent: int = Field(ge=0, description="优秀")
+    competent: int = Field(ge=0, description="称职")
+    basically_competent: int = Field(ge=0, description="基本称职")
+    incompetent: int = Field(ge=0, description="不称职")
+
+    @model_validator(mode="after")
+    def _adds_up(self):
+        total = self.excellent + self.competent + self.basically_competent + self.incompetent
+        if total > self.participants:
+            raise ValueError(f"{total} votes from {self.participants} participants")
+        return self
+
+
+class Findings(Strict):
+    """Findings under 德、能、勤、绩、廉."""
+
+    de: LongText = Field(description="德")
+    neng: LongText = Field(description="能")
+    qin: LongText = Field(description="勤")
+    ji: LongText = Field(description="绩")
+    lian: LongText = Field(description="廉")
+
+
+class InspectionConclusionParams(Strict):
+    """The team's report: appraisal, findings and a summary."""
+
+    appraisal: Appraisal
+    findings: Findings
+    summary: LongText = ""
+
+
+class InspectionPublic(BaseModel):
+    candidate_id: uuid.UUID
+    team: list[uuid.UUID]
+    recused: list[uuid.UUID]
+    records: list[InspectionRecordPublic]
+    report: dict[str, Any] | None
+
+
+class Outcome(StrEnum):
+    appointed = "appointed"  # 上岗使用
+    reserve = "reserve"  # 储备人选
+    not_qualified = "not_qualified"  # 不符合
+    postponed = "postponed"  # 缓议
+
+
+class Recusal(Strict):
+    member_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: Reason = ""
+
+
+class CommitteeDecision(Strict):
+    """The committee's vote and outcome for one candidate."""
+
+    candidate_id: uuid.UUID
+    votes_for: int = Field(ge=0)
+    votes_against: int = Field(ge=0)
+    abstentions: int = Field(ge=0)
+    outcome: Outcome
+    reason: Reason = ""
+
+
+class CommitteeMeetingCreate(Strict):
+    """A committee meeting (党委会审核): who should attend, who came, who recused, the votes."""
+
+    held_on: date
+    members_due: list[uuid.UUID] = Field(min_length=1, max_length=100,
+                                         description="Committee members who should attend")
+    present: list[uuid.UUID] = Field(max_length=100)
+    recusals: list[Recusal] = Field(default_factory=list, max_length=500)
+    decisions: list[CommitteeDecision] = Field(min_length=1, max_length=200)
+    minutes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=8000)] = ""
+
+
+class CommitteeMeetingPublic(BaseModel):
+    id: uuid.UUID
+    selection_id: uuid.UUID
+    held_on: date
+    members_due: list[uuid.UUID]
+    present: list[uuid.UUID]
+    recusals: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    minutes: str
+    recorded_by: uuid.UUID | None
+    created_at: datetime

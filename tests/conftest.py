@@ -30,7 +30,10 @@ def _database_url() -> str:
         return f"sqlite:///{(_TMP / 'test.db').as_posix()}"
     from sqlalchemy.engine import make_url
 
-    return make_url(_pg_admin_url()).set(database=_PG_DB).render_as_string(hide_password=False)
+    # Tests need no durability: not waiting for the WAL flush makes each commit far cheaper.
+    url = make_url(_pg_admin_url()).set(database=_PG_DB)
+    url = url.update_query_dict({"options": "-c synchronous_commit=off"})
+    return url.render_as_string(hide_password=False)
 
 
 # Settings are read once per process: fix them before the service is imported.
@@ -88,13 +91,11 @@ def clean_tables() -> Iterator[None]:
 
     from service.db import get_engine
 
+    # DELETE, not TRUNCATE: on a few rows it is much cheaper on PostgreSQL too.
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with get_engine().begin() as conn:
-        if IS_POSTGRES:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE"))
-        else:
-            for t in tables:
-                conn.execute(text(f'DELETE FROM "{t}"'))
+        for t in tables:
+            conn.execute(text(f'DELETE FROM "{t}"'))
 
 
 @pytest.fixture

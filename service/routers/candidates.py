@@ -13,9 +13,10 @@ from ..deps import (
     SessionDep,
     check_if_match,
     etag_of,
+    full_access,
     set_etag,
 )
-from ..errors import problems
+from ..errors import NotFound, problems
 from ..pagination import Page
 from ..schemas import (
     ActionOptions,
@@ -38,12 +39,13 @@ def _public(candidate, response: Response) -> CandidatePublic:
 
 @router.get("/{candidate_id}", response_model=CandidateDetail, responses=problems(401, 404, 422))
 def read_candidate(
-    candidate: CurrentCandidate, session: SessionDep, response: Response
+    candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, response: Response
 ) -> CandidateDetail:
-    """One candidate's whole record with profile, eligibility report and nominations (admins,
-    the nominators who nominated them, and the candidate themself)."""
+    """One candidate's record with profile, eligibility report and nominations: whole for
+    admins, their nominators and themself; without personal data for judges, inspectors and
+    committee members whose work reaches the candidate."""
     set_etag(response, KIND, candidate.id, candidate.version)
-    return nominations.detail(session, candidate)
+    return nominations.detail(session, candidate, full=full_access(user, candidate, session))
 
 
 @router.get("/{candidate_id}/actions", response_model=ActionOptions,
@@ -74,7 +76,11 @@ def run_candidate_action(
 @router.get("/{candidate_id}/events", response_model=Page[EventPublic],
             responses=problems(401, 404, 422))
 def list_candidate_events(
-    candidate: CurrentCandidate, session: SessionDep, limit: Limit = 100, cursor: Cursor = None,
+    candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> Page[EventPublic]:
-    """The candidate's full-process record, oldest first."""
+    """The candidate's full-process record, oldest first (admins, their nominators, and the
+    candidate themself)."""
+    if not full_access(user, candidate, session):
+        raise NotFound(f"No candidate with id {candidate.id}.", code="candidate_not_found")
     return common.events(session, KIND, candidate.id, limit, cursor)

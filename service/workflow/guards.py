@@ -125,3 +125,76 @@ all_followed_up = Guard(
         "Some candidates' stories have not ended",
     ),
 )
+
+selection_reviewing = Guard(
+    "selection_reviewing", "The selection is in its review stage.", _selection_is("reviewing")
+)
+selection_deciding = Guard(
+    "selection_deciding", "The selection is before the party committee.",
+    _selection_is("deciding"),
+)
+
+
+def _sheets_complete(ctx: Context) -> Refusal | None:
+    expected, submitted = ctx.facts.get("sheets_expected", 0), ctx.facts.get("sheets_submitted", 0)
+    if not expected or submitted < expected:
+        return Refusal("score_sheets_incomplete",
+                       f"{submitted} of {expected} judges' score sheets are in; the interview"
+                       " result is known when all are.",
+                       {"expected": expected, "submitted": submitted})
+    return None
+
+
+def _within_ratio_or_reason(ctx: Context) -> Refusal | None:
+    rank, cutoff = ctx.facts.get("rank"), ctx.facts.get("cutoff")
+    tied = ctx.facts.get("tied_at_cutoff", False)
+    if rank is None or cutoff is None:
+        return None  # _sheets_complete speaks for an unranked candidate
+    if (rank > cutoff or tied) and not (ctx.reason or "").strip():
+        why = "is tied at the cut-off" if tied and rank <= cutoff else \
+            f"ranks {rank}, beyond the {cutoff} who go on at the selection's ratio"
+        return Refusal("departs_from_ranking",
+                       f"The candidate {why}; passing them needs a recorded reason.",
+                       {"rank": rank, "cutoff": cutoff, "tied": tied})
+    return None
+
+
+def _inspection_team_ready(ctx: Context) -> Refusal | None:
+    active, needed = ctx.facts.get("team_active", 0), ctx.facts.get("team_needed", 2)
+    if active < needed:
+        return Refusal("inspection_team_incomplete",
+                       f"The inspection team has {active} member(s) not recused; it needs at"
+                       f" least {needed}.", {"active": active, "needed": needed})
+    if not ctx.facts.get("inspection_records", 0):
+        return Refusal("inspection_not_done",
+                       "No inspection work (conversations, opinion forms, visits, files) is"
+                       " recorded yet.")
+    return None
+
+
+def _on_inspection_team(ctx: Context) -> Refusal | None:
+    if ctx.role != "inspector":
+        return None
+    if ctx.actor.user_id not in ctx.facts.get("team_member_ids", ()):
+        return Refusal("not_on_inspection_team",
+                       "Only a member of this candidate's inspection team, not recused, can"
+                       " record its conclusion.")
+    return None
+
+
+sheets_complete = Guard("sheets_complete", "Every judge not recused has submitted a sheet.",
+                        _sheets_complete)
+within_ratio_or_reason = Guard(
+    "within_ratio_or_reason",
+    "The candidate is within the ratio per post, or a reason for departing is given.",
+    _within_ratio_or_reason,
+)
+inspection_team_ready = Guard(
+    "inspection_team_ready",
+    "The inspection team has enough members not recused, and has recorded its work.",
+    _inspection_team_ready,
+)
+on_inspection_team = Guard(
+    "on_inspection_team", "An inspector acts only for a candidate whose team they are on.",
+    _on_inspection_team,
+)

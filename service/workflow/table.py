@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from . import guards as g
 from .engine import Machine, State, Transition
-from .roles import ADMIN, CANDIDATE
+from .roles import ADMIN, CANDIDATE, INSPECTOR
 
 SELECTION = "selection"
 CANDIDATE_MACHINE = "candidate"
@@ -81,6 +81,27 @@ CANDIDATE_TRANSITIONS = (
           reason_required=True),
     _cand("lapse", ["nominated"], "declined", "逾期未确认参选", "Lapse without consent",
           [g.publicity_ended]),
+    _cand("pass_prereview", ["applicant"], "qualified", "资格预审通过", "Pass pre-review",
+          [g.selection_reviewing]),
+    _cand("fail_prereview", ["applicant"], "not_qualified", "资格预审不通过",
+          "Fail pre-review", [g.selection_reviewing], reason_required=True),
+    _cand("pass_interview", ["qualified"], "shortlisted", "面议评审通过", "Pass the interview",
+          [g.selection_reviewing, g.sheets_complete, g.within_ratio_or_reason]),
+    _cand("fail_interview", ["qualified"], "not_qualified", "面议评审不通过",
+          "Fail the interview", [g.selection_reviewing], reason_required=True),
+    _cand("pass_inspection", ["shortlisted"], "inspected", "组织考察通过", "Pass inspection",
+          [g.selection_reviewing, g.on_inspection_team, g.inspection_team_ready],
+          roles=(INSPECTOR, ADMIN)),
+    _cand("fail_inspection", ["shortlisted"], "not_qualified", "组织考察不通过",
+          "Fail inspection",
+          [g.selection_reviewing, g.on_inspection_team, g.inspection_team_ready],
+          roles=(INSPECTOR, ADMIN), reason_required=True),
+    _cand("decide_appoint", ["inspected"], "appointed", "党委会决定：上岗使用",
+          "Committee: appoint", [g.selection_deciding]),
+    _cand("decide_reserve", ["inspected"], "reserve", "党委会决定：储备人选",
+          "Committee: reserve", [g.selection_deciding]),
+    _cand("decide_not_qualified", ["inspected"], "not_qualified", "党委会决定：不符合",
+          "Committee: not qualified", [g.selection_deciding], reason_required=True),
     _cand("withdraw", _BEFORE_DECISION, "withdrawn", "退出选拔", "Withdraw",
           [g.own_record, g.selection_open_for_candidates], roles=(ADMIN, CANDIDATE),
           reason_required=True),

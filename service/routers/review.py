@@ -1,0 +1,314 @@
+"""Step 3: pre-review in bulk, the interview panel and score sheets, evaluation reports and
+ranking, inspection teams and records, committee meetings."""
+
+import html
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from fastapi.responses import HTMLResponse
+from sqlmodel import select
+
+from .. import review
+from ..deps import (
+    AdminUser,
+    ClockDep,
+    CurrentCandidate,
+    CurrentSelection,
+    CurrentUser,
+    SessionDep,
+    require_roles,
+)
+from ..errors import Forbidden, NotFound, problems
+from ..models import CommitteeMeeting, InspectionRecord, InterviewPlan, User
+from ..schemas import (
+    BatchResult,
+    CommitteeMeetingCreate,
+    CommitteeMeetingPublic,
+    DeclarationCreate,
+    DeclarationPublic,
+    Evaluation,
+    InspectionPublic,
+    InspectionRecordCreate,
+    InspectionRecordPublic,
+    InspectionTeamSet,
+    InterviewPlanSet,
+    PanelPublic,
+    PanelSet,
+    PrereviewBatch,
+    Ranking,
+    ScoreSheetCreate,
+    ScoreSheetPublic,
+    ScoreSheets,
+)
+from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
+
+router = APIRouter(tags=["step 3: reviews and decision"])
+Judge = Annotated[User, Depends(require_roles(JUDGE))]
+Inspector = Annotated[User, Depends(require_roles(INSPECTOR))]
+Reviewer = Annotated[User, Depends(require_roles(JUDGE, INSPECTOR))]
+AdminOrCommittee = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
+SEL = "/api/v1/selections/{selection_id}"
+CAND = "/api/v1/candidates/{candidate_id}"
+
+
+@router.post(SEL + "/prereview", response_model=BatchResult,
+             responses=problems(401, 403, 404, 422))
+def prereview_candidates(
+    data: PrereviewBatch, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> BatchResult:
+    """Qualification pre-review (资格预审) for many candidates at once: each decision (pass, or
+    fail with a reason) with its judgement on the seven items succeeds or fails on its own.
+    One candidate at a time: the `pass_prereview` / `fail_prereview` actions."""
+    return review.prereview_batch(session=session, selection=selection, data=data, user=admin,
+                                  clock=clock)
+
+
+def _panel(session, selection) -> PanelPublic:
+    plan = session.get(InterviewPlan, selection.id)
+    return PanelPublic(
+        selection_id=selection.id, judge_ids=review.panel_ids(session, selection.id),
+        interview=InterviewPlanSet(held_on=plan.held_on, place=plan.place,
+                                   briefing=plan.briefing, materials=plan.materials)
+        if plan else None,
+        criteria=review.settings_of(selection).interview_criteria)
+
+
+@router.put(SEL + "/panel", response_model=PanelPublic,
+            responses=problems(401, 403, 404, 409, 422))
+def set_panel(
+    data: PanelSet, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> PanelPublic:
+    """Appoint the interview panel (评委): users with the judge role, an odd number of at
+    least 7 by default (the selection's settings); possible until the first score."""
+    review.set_panel(session=session, selection=selection, data=data, user=admin, clock=clock)
+    return _panel(session, selection)
+
+
+@router.put(SEL + "/interview", response_model=PanelPublic,
+            responses=problems(401, 403, 404, 409, 422))
+def prepare_interview(
+    data: InterviewPlanSet, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> PanelPublic:
+    """Record the interview's preparation (准备环节): date, place, how judges were briefed, the
+    materials passed; and, before the first score, the score sheet's criteria and weights."""
+    criteria = [c.model_dump() for c in data.interview_criteria] \
+        if data.interview_criteria is not None else None
+    review.set_interview_plan(session=session, selection=selection, data=data,
+                              criteria=criteria, user=admin, clock=clock)
+    return _panel(session, selection)
+
+
+@router.get(SEL + "/panel", response_model=PanelPublic, responses=problems(401, 403, 404, 422))
+def read_panel(selection: CurrentSelection, session: SessionDep, user: CurrentUser,
+               ) -> PanelPublic:
+    """The panel, the interview's preparation and the criteria (admins, and the panel's
+    judges)."""
+    if ADMIN not in user.roles and user.id not in review.panel_ids(session, selection.id):
+        raise Forbidden("Only admins and the panel's judges see the panel.",
+                        code="not_on_panel")
+    return _panel(session, selection)
+
+
+@router.post(SEL + "/declarations", status_code=201, response_model=DeclarationPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def declare_conflict(
+    data: DeclarationCreate, selection: CurrentSelection, session: SessionDep, user: Reviewer,
+    clock: ClockDep,
+) -> DeclarationPublic:
+    """A judge or inspector declares, per candidate, no conflict or a conflict (self, spouse,
+    direct line, collateral within three generations, close in-laws, other). A conflict
+    recuses them (回避) from that candidate. Declarations are not changed once made."""
+    capacity = data.capacity or (JUDGE if JUDGE in user.roles else INSPECTOR)
+    if capacity not in user.roles:
+        raise Forbidden(f"You do not hold the {capacity} role.", code="role_not_permitted")
+    d = review.declare(session=session, selection=selection, data=data, user=user,
+                       capacity=capacity, clock=clock)
+    return review.declaration_public(d)
+
+
+@router.get(CAND + "/declarations", response_model=list[DeclarationPublic],
+            responses=problems(401, 403, 404, 422))
+def list_declarations(candidate: CurrentCandidate, session: SessionDep, admin: AdminUser,
+                      ) -> list[DeclarationPublic]:
+    """Every declaration about this candidate, judges' and inspectors'."""
+    return [review.declaration_public(d) for cap in (JUDGE, INSPECTOR)
+            for d in review._declarations(session, candidate.id, cap)]
+
+
+@router.post(CAND + "/score-sheets", status_code=201, response_model=ScoreSheetPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def submit_score_sheet(
+    data: ScoreSheetCreate, candidate: CurrentCandidate, session: SessionDep, judge: Judge,
+    clock: ClockDep,
+) -> ScoreSheetPublic:
+    """Submit a score registration sheet (评分登记表): a score per criterion within its range
+    and a comment. A sheet is never changed; a new one supersedes it, with a reason."""
+    sheet = review.submit_sheet(session=session, candidate=candidate, data=data, user=judge,
+                                clock=clock)
+    return ScoreSheetPublic(**sheet.model_dump(exclude={"selection_id"}), current=True)
+
+
+@router.get(CAND + "/score-sheets", response_model=ScoreSheets,
+            responses=problems(401, 403, 404, 422))
+def list_score_sheets(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+                      ) -> ScoreSheets:
+    """The sheets for this candidate: sealed — a judge sees only their own — until every
+    judge not recused has submitted; then the panel sees all. Admins always see all."""
+    if ADMIN not in user.roles and user.id not in review.panel_ids(session,
+                                                                    candidate.selection_id):
+        raise Forbidden("Only admins and the panel's judges see score sheets.",
+                        code="not_on_panel")
+    return review.sheets_view(session, candidate, user)
+
+
+def _evaluation_allowed(user: User) -> None:
+    if not {ADMIN, COMMITTEE} & set(user.roles):
+        raise Forbidden("The evaluation report is for admins and committee members.",
+                        code="role_not_permitted")
+
+
+@router.get(CAND + "/evaluation", response_model=Evaluation,
+            responses=problems(401, 403, 404, 422))
+def read_evaluation(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+                    ) -> Evaluation:
+    """The comprehensive evaluation report (综合评议报告): the judges' weighted totals, the
+    score with the highest and lowest dropped (from 5 sheets, by default), the spread and its
+    flag, the criterion means, the rank, the comments and the recusals."""
+    _evaluation_allowed(user)
+    return review.evaluation(session, candidate)
+
+
+@router.get(CAND + "/evaluation.html", response_class=HTMLResponse,
+            responses=problems(401, 403, 404, 422))
+def print_evaluation(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+                     ) -> HTMLResponse:
+    """The evaluation report as a printable HTML page."""
+    _evaluation_allowed(user)
+    ev = review.evaluation(session, candidate)
+    e = html.escape
+    rows = "".join(f"<tr><td>{e(k)}</td><td>{v:g}</td></tr>"
+                   for k, v in ev.criterion_means.items())
+    totals = "、".join(f"{t:g}" for t in ev.judge_totals) or "—"
+    comments = "".join(f"<li>{e(c)}</li>" for c in ev.comments) or "<li>—</li>"
+    recusals = "".join(f"<li>{e(str(r.user_id))}: {e(r.conflict)} {e(r.note)}</li>"
+                       for r in ev.recusals) or "<li>无</li>"
+    page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<title>综合评议报告 — {e(ev.full_name)}</title>
+<style>body{{font-family:sans-serif;max-width:48em;margin:2em auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3em .8em}}
+.flag{{color:#b00}}@media print{{body{{margin:0}}}}</style></head><body>
+<h1>综合评议报告</h1><p>参选人：<strong>{e(ev.full_name)}</strong>（状态：{e(ev.state)}）</p>
+<p>评分表：{ev.submitted_sheets} / {ev.expected_sheets}{'（已齐）' if ev.complete else '（未齐）'}</p>
+<p>各评委加权总分：{totals}</p>
+<p>综合得分：<strong>{'—' if ev.score is None else f'{ev.score:g}'}</strong>
+{'（去掉一个最高分和一个最低分）' if ev.trimmed else ''}；排名：{ev.rank or '—'}</p>
+<p class="{'flag' if ev.spread_flagged else ''}">分差：{'—' if ev.spread is None else
+f'{ev.spread:g}'}{'（评委意见分歧较大）' if ev.spread_flagged else ''}</p>
+<h2>各项平均分</h2><table><tr><th>评分项</th><th>平均分</th></tr>{rows}</table>
+<h2>评委意见</h2><ul>{comments}</ul><h2>回避情况</h2><ul>{recusals}</ul>
+</body></html>"""
+    return HTMLResponse(page)
+
+
+@router.get(SEL + "/ranking", response_model=Ranking, responses=problems(401, 403, 404, 422))
+def read_ranking(selection: CurrentSelection, session: SessionDep, user: AdminOrCommittee,
+                 ) -> Ranking:
+    """Candidates by interview score, with the tie rule and the cut-off at the selection's
+    ratio per post (default 3 per post)."""
+    return review.ranking(session, selection)
+
+
+def _inspection(session, candidate) -> InspectionPublic:
+    team = review.team_ids(session, candidate.id)
+    recused = sorted(review._recused(session, candidate.id, INSPECTOR))
+    records = session.exec(select(InspectionRecord).where(
+        InspectionRecord.candidate_id == candidate.id).order_by(InspectionRecord.created_at))
+    return InspectionPublic(
+        candidate_id=candidate.id, team=team, recused=recused,
+        records=[InspectionRecordPublic.model_validate(r, from_attributes=True)
+                 for r in records],
+        report=review.inspection_report(session, candidate))
+
+
+@router.put(CAND + "/inspection-team", response_model=InspectionPublic,
+            responses=problems(401, 403, 404, 409, 422))
+def set_inspection_team(
+    data: InspectionTeamSet, candidate: CurrentCandidate, session: SessionDep,
+    admin: AdminUser, clock: ClockDep,
+) -> InspectionPublic:
+    """Appoint the inspection team (考察组, at least 2 inspectors by default)."""
+    review.set_team(session=session, candidate=candidate, data=data, user=admin, clock=clock)
+    return _inspection(session, candidate)
+
+
+@router.post(CAND + "/inspection-records", status_code=201,
+             response_model=InspectionRecordPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def record_inspection_work(
+    data: InspectionRecordCreate, candidate: CurrentCandidate, session: SessionDep,
+    inspector: Inspector, clock: ClockDep,
+) -> InspectionRecordPublic:
+    """An inspector on the team records work: conversations held, opinion forms collected,
+    visits, files read. The conclusion, with the democratic appraisal and the findings under
+    德、能、勤、绩、廉, is the `pass_inspection` / `fail_inspection` action."""
+    rec = review.add_record(session=session, candidate=candidate, data=data, user=inspector,
+                            clock=clock)
+    return InspectionRecordPublic.model_validate(rec, from_attributes=True)
+
+
+@router.get(CAND + "/inspection", response_model=InspectionPublic,
+            responses=problems(401, 403, 404, 422))
+def read_inspection(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+                    ) -> InspectionPublic:
+    """The team, its work records and its report (admins, the team, committee members)."""
+    if not {ADMIN, COMMITTEE} & set(user.roles) and user.id not in review.team_ids(
+            session, candidate.id):
+        raise Forbidden("Only admins, the inspection team and committee members see this.",
+                        code="not_on_inspection_team")
+    return _inspection(session, candidate)
+
+
+@router.post(SEL + "/committee-meetings", status_code=201,
+             response_model=CommitteeMeetingPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def record_committee_meeting(
+    data: CommitteeMeetingCreate, selection: CurrentSelection, session: SessionDep,
+    admin: AdminUser, clock: ClockDep,
+) -> CommitteeMeetingPublic:
+    """Record a party committee meeting (党委会审核) whole: the members who should attend, those
+    present (at least two thirds), recusals, and for each candidate the votes and the outcome
+    (上岗使用 appointed / 储备人选 reserve / 不符合 not_qualified / 缓议 postponed). An
+    appointment or reserve needs more than half of the members who should attend; no more
+    appointments than posts. Any rule broken refuses the whole meeting."""
+    meeting = review.record_meeting(session=session, selection=selection, data=data,
+                                    user=admin, clock=clock)
+    return CommitteeMeetingPublic.model_validate(meeting, from_attributes=True)
+
+
+@router.get(SEL + "/committee-meetings", response_model=list[CommitteeMeetingPublic],
+            responses=problems(401, 403, 404, 422))
+def list_committee_meetings(selection: CurrentSelection, session: SessionDep,
+                            user: AdminOrCommittee) -> list[CommitteeMeetingPublic]:
+    """The selection's committee meetings, oldest first, each whole."""
+    rows = session.exec(select(CommitteeMeeting).where(
+        CommitteeMeeting.selection_id == selection.id).order_by(CommitteeMeeting.created_at))
+    return [CommitteeMeetingPublic.model_validate(m, from_attributes=True) for m in rows]
+
+
+@router.get(SEL + "/committee-meetings/{meeting_id}", response_model=CommitteeMeetingPublic,
+            responses=problems(401, 403, 404, 422))
+def read_committee_meeting(
+    meeting_id: Annotated[uuid.UUID, Path()], selection: CurrentSelection, session: SessionDep,
+    user: AdminOrCommittee,
+) -> CommitteeMeetingPublic:
+    """One meeting's record, whole."""
+    m = session.get(CommitteeMeeting, meeting_id)
+    if m is None or m.selection_id != selection.id:
+        raise NotFound(f"No meeting {meeting_id} in this selection.", code="meeting_not_found")
+    return CommitteeMeetingPublic.model_validate(m, from_attributes=True)
+
+
