@@ -128,9 +128,9 @@ def get_current_selection(
 CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
 
 
-_INTERVIEWED = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
+INTERVIEWED_STATES = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
                 "confirmed", "revoked", "dismissed")
-_SUBMITTED = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
+SUBMITTED_STATES = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
               "dismissed")
 
 
@@ -155,12 +155,12 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
     if full_access(user, candidate, session):
         return True
     roles = set(user.roles)
-    if JUDGE in roles and candidate.state in _INTERVIEWED and user.id in review.panel_ids(
+    if JUDGE in roles and candidate.state in INTERVIEWED_STATES and user.id in review.panel_ids(
             session, candidate.selection_id):
         return True
     if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
         return True
-    return COMMITTEE in roles and candidate.state in _SUBMITTED
+    return COMMITTEE in roles and candidate.state in SUBMITTED_STATES
 
 
 def get_current_candidate(

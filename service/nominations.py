@@ -8,13 +8,21 @@ import unicodedata
 import uuid
 from typing import Any
 
-from sqlalchemy import exists
+from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
 from . import actions, candidates, eligibility, record
 from .clock import Clock
 from .errors import Conflict, Forbidden
-from .models import Candidate, Communication, Nomination, Selection, User, utcnow
+from .models import (
+    Candidate,
+    Communication,
+    InspectionMember,
+    Nomination,
+    Selection,
+    User,
+    utcnow,
+)
 from .pagination import keyset_page
 from .schemas import (
     ApplicationCreate,
@@ -26,7 +34,7 @@ from .schemas import (
     NominationSummary,
     Profile,
 )
-from .workflow.roles import ADMIN, CANDIDATE, NOMINATOR
+from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, NOMINATOR
 
 SUBJECT = candidates.SUBJECT
 
@@ -232,6 +240,31 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
     return out
 
 
+def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
+    """What each of the user's roles lets them list; 403 when none lets them list anything."""
+    from . import review
+    from .deps import INTERVIEWED_STATES, SUBMITTED_STATES
+
+    roles, scopes = set(user.roles), []
+    if NOMINATOR in roles:
+        scopes.append(exists().where(Nomination.candidate_id == Candidate.id,
+                                     Nomination.nominated_by == user.id,
+                                     Nomination.kind != "self_application"))
+    if CANDIDATE in roles:
+        scopes.append(Candidate.user_id == user.id)
+    if JUDGE in roles and user.id in review.panel_ids(session, selection.id):
+        scopes.append(Candidate.state.in_(INTERVIEWED_STATES))  # type: ignore[attr-defined]
+    if INSPECTOR in roles:
+        scopes.append(exists().where(InspectionMember.candidate_id == Candidate.id,
+                                     InspectionMember.user_id == user.id))
+    if COMMITTEE in roles:
+        scopes.append(Candidate.state.in_(SUBMITTED_STATES))  # type: ignore[attr-defined]
+    if not scopes:
+        raise Forbidden("Your roles do not let you list this selection's candidates.",
+                        code="role_not_permitted")
+    return scopes
+
+
 def list_page(*, session: Session, selection: Selection, user: User, state: str | None,
               kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
               ) -> tuple[list[CandidateSummary], str | None]:
@@ -239,15 +272,7 @@ def list_page(*, session: Session, selection: Selection, user: User, state: str 
     stmt = select(Candidate).where(Candidate.selection_id == selection.id)
     roles = set(user.roles)
     if ADMIN not in roles:
-        mine = exists().where(Nomination.candidate_id == Candidate.id)
-        if NOMINATOR in roles:
-            stmt = stmt.where(mine.where(Nomination.nominated_by == user.id,
-                                         Nomination.kind != "self_application"))
-        elif CANDIDATE in roles:
-            stmt = stmt.where(Candidate.user_id == user.id)
-        else:
-            raise Forbidden("Listing candidates needs the admin, nominator or candidate role.",
-                            code="role_not_permitted")
+        stmt = stmt.where(or_(*_listing_scopes(session, selection, user)))
     if state:
         stmt = stmt.where(Candidate.state == state)
     if kind:

@@ -83,8 +83,10 @@ def list_candidates(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Page[CandidateSummary]:
-    """The selection's candidates with their nominations, oldest first: all for admins, those
-    they nominated for nominators, their own for candidates. No birth date, phone or ID."""
+    """The selection's candidates with their nominations, oldest first: all for admins; for
+    others what their work reaches — nominators those they nominated, candidates their own,
+    the panel's judges those interviewed, inspectors those they inspect, committee members
+    those submitted to them. No birth date, phone or ID in any listing."""
     items, nxt = nominations.list_page(
         session=session, selection=selection, user=user, state=state,
         kind=kind.value if kind else None, eligible=eligible, limit=limit, cursor=cursor)
