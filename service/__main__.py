@@ -129,6 +129,25 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_mail(args: argparse.Namespace) -> int:
+    """Deliver queued emails over SMTP: once, or in a loop (for when `serve` does not)."""
+    import time
+
+    from .config import get_settings
+    from .mailer import send_due
+
+    settings = get_settings()
+    if not settings.smtp_host:
+        print("error: SELECTION_SMTP_HOST is not set; nothing can be sent", file=sys.stderr)
+        return 2
+    while True:
+        sent = send_due(settings)
+        if args.once:
+            print(f"sent {sent} message(s)")
+            return 0
+        time.sleep(settings.mail_poll_seconds)
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     """Print both state machines as Mermaid diagrams (as README embeds them)."""
     from .workflow import WORKFLOW
@@ -174,6 +193,10 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_verify_record)
 
     sub.add_parser("diagram", help=cmd_diagram.__doc__).set_defaults(func=cmd_diagram)
+
+    p = sub.add_parser("send-mail", help=cmd_send_mail.__doc__)
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.set_defaults(func=cmd_send_mail)
 
     args = parser.parse_args(argv)
     return args.func(args)

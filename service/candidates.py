@@ -13,7 +13,7 @@ from .actions import ActionCall, LazyFacts, SubjectKind
 from .clock import Clock
 from .errors import InvalidInput
 from .models import Candidate, Selection, User
-from .schemas import InspectionConclusionParams, PrereviewParams
+from .schemas import InspectionConclusionParams, PrereviewParams, TrialParams
 from .workflow import CANDIDATE_MACHINE
 
 SUBJECT = "candidate"
@@ -21,10 +21,11 @@ SUBJECT = "candidate"
 
 _INTERVIEW_FACTS = ("sheets_expected", "sheets_submitted", "rank", "cutoff", "tied_at_cutoff")
 _INSPECTION_FACTS = ("team_member_ids", "team_active", "team_needed", "inspection_records")
+_FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "open_objections", "trial_missing")
 
 
 def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> LazyFacts:
-    from . import review
+    from . import followup, review
 
     selection = session.get(Selection, candidate.selection_id)
     base = {
@@ -40,8 +41,12 @@ def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> 
     def inspection() -> dict[str, Any]:
         return review.inspection_facts(session, candidate)
 
+    def follow_up() -> dict[str, Any]:
+        return followup.facts(session, candidate, clock)
+
     providers = {k: interview for k in _INTERVIEW_FACTS}
     providers.update({k: inspection for k in _INSPECTION_FACTS})
+    providers.update({k: follow_up for k in _FOLLOW_UP_FACTS})
     return LazyFacts(base, providers)
 
 
@@ -74,6 +79,12 @@ def _consent(call: ActionCall) -> dict[str, Any]:
     return {}
 
 
+def _follow_up(name: str, call: ActionCall) -> dict[str, Any]:
+    from . import followup
+
+    return getattr(followup, name)(call)
+
+
 KIND = SubjectKind(
     machine=CANDIDATE_MACHINE,
     subject_type=SUBJECT,
@@ -81,8 +92,11 @@ KIND = SubjectKind(
     selection_id=lambda c: c.selection_id,
     params={"consent": ConsentParams, "pass_prereview": PrereviewParams,
             "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
-            "fail_inspection": InspectionConclusionParams},
-    effects={"consent": _consent},
+            "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams},
+    effects={"consent": _consent,
+             "decide_appoint": lambda call: _follow_up("on_appoint", call),
+             "decide_reserve": lambda call: _follow_up("on_reserve", call),
+             "start_trial": lambda call: _follow_up("start_trial", call)},
 )
 
 

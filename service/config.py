@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     admin_username: str = "admin"
     admin_password: str | None = Field(default=None, repr=False)
+    smtp_host: str | None = Field(default=None, description="No host: emails are kept, queued")
+    smtp_port: int = 25
+    smtp_security: Literal["none", "starttls", "ssl"] = "none"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_timeout_seconds: float = 10
+    mail_from: str = "selection-office@localhost"
+    mail_sender_in_process: bool = Field(
+        default=True, description="Run the email sender inside `serve`; turn off when a"
+        " separate `python -m service send-mail` runs")
+    mail_poll_seconds: float = 5
+    mail_max_attempts: int = 10
     sqlite_busy_timeout_ms: int = 15000
     max_page_size: int = 200
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,6 +19,7 @@ from .routers import (
     auth,
     calendar,
     candidates,
+    followup,
     health,
     nominations,
     public,
@@ -51,6 +53,9 @@ TAGS = [
     {"name": "step 3: reviews and decision",
      "description": "Pre-review, the interview (panel, declarations, score sheets, evaluation,"
                     " ranking), the inspection, and the party committee's meeting"},
+    {"name": "step 4: follow-up",
+     "description": "Outcome emails, pre-appointment publicity and objections, the trial with"
+                    " its mentor and records, the reserve pool"},
     {"name": "candidates", "description": "Candidates, their actions and record"},
     {"name": "public", "description": "The public announcement of posts (no login)"},
     {"name": "calendar and clock",
@@ -109,10 +114,26 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI):
+    """Start the email sender with the app when SMTP is configured and it runs in-process."""
+    from .mailer import SenderThread
+
+    settings = get_settings()
+    sender = None
+    if settings.mail_sender_in_process and settings.smtp_host:
+        sender = SenderThread(settings)
+        sender.start()
+    yield
+    if sender:
+        sender.stop()
+
+
 def create_app() -> FastAPI:
     """Build the application."""
     settings = get_settings()
     app = FastAPI(
+        lifespan=lifespan,
         title="Branch Secretary Open Selection (党支部书记公开选拔)",
         version=__version__,
         description=DESCRIPTION,
@@ -121,8 +142,8 @@ def create_app() -> FastAPI:
         separate_input_output_schemas=False,
     )
     install_handlers(app)
-    for r in (health, auth, users, selections, nominations, review, candidates, public,
-              calendar, workflow):
+    for r in (health, auth, users, selections, nominations, review, followup, candidates,
+              public, calendar, workflow):
         app.include_router(r.router)
     if settings.cors_origins:
         app.add_middleware(

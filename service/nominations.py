@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from . import actions, candidates, eligibility, record
 from .clock import Clock
-from .errors import Conflict, Forbidden
+from .errors import Conflict, Forbidden, InvalidInput
 from .models import (
     Candidate,
     Communication,
@@ -118,12 +118,25 @@ def nominate(*, session: Session, selection: Selection, data: NominationCreate, 
     """Record a body's nomination; the same person twice is one candidate, two nominations."""
     check_open(selection, clock)
     role = ADMIN if ADMIN in user.roles else NOMINATOR
-    linked = _candidate_user_by_email(session, data.nominee.email)
-    candidate, existed = _add(session, selection, data.nominee, user_id=linked,
+    nominee, entry = data.nominee, None
+    if data.reserve_entry_id is not None:
+        from .followup import reserve_profile
+
+        entry, earlier = reserve_profile(session, data.reserve_entry_id, clock)
+        try:
+            nominee = nominee or Profile.model_validate(earlier)
+        except ValueError as e:
+            raise InvalidInput("The earlier record's profile is incomplete; give `nominee`.",
+                               code="reserve_profile_incomplete") from e
+    linked = _candidate_user_by_email(session, nominee.email)
+    if linked is None and entry is not None:
+        linked = entry.user_id
+    candidate, existed = _add(session, selection, nominee, user_id=linked,
                               state="nominated", clock=clock)
     nomination = Nomination(selection_id=selection.id, candidate_id=candidate.id,
                             kind=data.kind.value, body_name=data.body_name, nominated_by=user.id,
-                            reasons=data.reasons, groundwork=data.groundwork)
+                            reasons=data.reasons, groundwork=data.groundwork,
+                            reserve_entry_id=entry.id if entry else None)
     session.add(nomination)
     session.flush()
     record.append(
@@ -132,7 +145,9 @@ def nominate(*, session: Session, selection: Selection, data: NominationCreate, 
         from_state=candidate.state if existed else None, to_state=candidate.state,
         params={"nomination_id": nomination.id, "kind": nomination.kind,
                 "body_name": nomination.body_name, "full_name": candidate.full_name,
-                "duplicate_of_existing": existed, "eligible": candidate.eligible},
+                "duplicate_of_existing": existed, "eligible": candidate.eligible,
+                "reserve_entry_id": nomination.reserve_entry_id,
+                "earlier_candidate_id": entry.candidate_id if entry else None},
     )
     return nomination, candidate, existed
 

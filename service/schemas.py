@@ -218,6 +218,10 @@ class SelectionSettings(Strict):
     min_inspectors: int = Field(default=2, ge=2, le=20)
     appointment_publicity_working_days: int = Field(default=5, ge=0, le=60)
     trial_months: int = Field(default=12, ge=1, le=60)
+    min_party_lesson_hours: float = Field(default=0, ge=0, le=1000,
+                                          description="党课学习 hours required in the trial")
+    min_branch_life_hours: float = Field(default=0, ge=0, le=1000,
+                                         description="支部生活锻炼 hours required in the trial")
     reserve_valid_years: int = Field(default=2, ge=1, le=10)
 
     @field_validator("interview_criteria")
@@ -509,10 +513,13 @@ class NominationCreate(Strict):
     kind: NominationKind
     body_name: ShortText = Field(default="", description="The nominating body's name (required"
                                  " except for self-applications)")
-    nominee: Profile
+    nominee: Profile | None = None
     reasons: LongText = ""
     groundwork: LongText = Field(default="", description="摸底: what the body found out about"
                                  " the nominee")
+    reserve_entry_id: uuid.UUID | None = Field(
+        default=None, description="For kind reserve_pool: the pool entry; the nominee's profile"
+        " may then be left out (it is taken from the earlier record)")
 
     @model_validator(mode="after")
     def _body_named(self):
@@ -520,6 +527,10 @@ class NominationCreate(Strict):
             raise ValueError("self-applications go to POST /selections/{id}/applications")
         if not self.body_name:
             raise ValueError("body_name is required for a nomination by a body")
+        if (self.kind == NominationKind.reserve_pool) != (self.reserve_entry_id is not None):
+            raise ValueError("reserve_entry_id goes with kind reserve_pool, and only with it")
+        if self.nominee is None and self.reserve_entry_id is None:
+            raise ValueError("nominee is required")
         return self
 
 
@@ -540,6 +551,7 @@ class NominationPublic(BaseModel):
     nominated_by: uuid.UUID | None
     reasons: str
     groundwork: str
+    reserve_entry_id: uuid.UUID | None = None
     created_at: datetime
 
 
@@ -1041,3 +1053,183 @@ class CommitteeMeetingPublic(BaseModel):
     minutes: str
     recorded_by: uuid.UUID | None
     created_at: datetime
+
+
+# ---------------------------------------------------------------- step 4: follow-up (后期四环节)
+class NotificationPublic(BaseModel):
+    """An outcome email and where it stands."""
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    outcome: str
+    language: str
+    to_address: str | None
+    subject: str
+    body: str
+    state: str = Field(description="queued, sent, failed, undeliverable")
+    attempts: int
+    last_error: str | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    created_at: datetime
+    note: str | None = None
+
+
+class NotificationPreview(BaseModel):
+    outcome: str
+    language: str
+    to_address: str | None
+    subject: str
+    body: str
+
+
+class ResendRequest(Strict):
+    language: Literal["zh", "en"] | None = None
+
+
+class TemplatePublic(BaseModel):
+    outcome: str
+    language: str
+    subject: str
+    body: str
+    customised: bool
+
+
+class TemplateSet(Strict):
+    """An outcome email's text; placeholders: {full_name}, {selection_title}, {organization},
+    {outcome_label}, {gate}, {reason}."""
+
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=300)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+
+
+class PublicAppointment(BaseModel):
+    """The pre-appointment publicity (任职前公示): name, current post, proposed post only."""
+
+    candidate_id: uuid.UUID
+    full_name: str
+    current_post: str
+    unit: str
+    proposed_post: str
+    publicity_start_on: date
+    publicity_end_on: date
+    how_to_object: str
+
+
+class ObjectionCreate(Strict):
+    """An objection (举报/异议) to a proposed appointment; the contact is optional."""
+
+    content: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
+                                              max_length=4000)]
+    contact: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class ObjectionReceipt(BaseModel):
+    id: uuid.UUID
+    received_at: datetime
+
+
+class ObjectionPublic(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    content: str
+    contact: str | None
+    status: str
+    handling: str | None
+    handled_by: uuid.UUID | None
+    handled_at: datetime | None
+    created_at: datetime
+
+
+class ObjectionHandle(Strict):
+    """How the objection was handled: upheld (ends the appointment) or dismissed."""
+
+    decision: Literal["upheld", "dismissed"]
+    handling: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=4000)]
+
+
+class TrialParams(Strict):
+    """Trial placement (使用实习安排) at a front-line post."""
+
+    unit: Name
+    post: Name
+    start_on: date | None = Field(default=None, description="Default: today")
+    months: int | None = Field(default=None, ge=1, le=60,
+                               description="Default: the selection's trial_months")
+
+
+class MentorshipSet(Strict):
+    """Assign a mentor (优带新、老带新) and the plan; meetings at the plan's interval."""
+
+    mentor_id: uuid.UUID
+    plan: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=8000)]
+    meeting_interval_days: int = Field(default=90, ge=7, le=366)
+
+
+class MentorshipPublic(BaseModel):
+    candidate_id: uuid.UUID
+    mentor_id: uuid.UUID
+    plan: str
+    meeting_interval_days: int
+    assigned_on: date
+
+
+class FollowUpKind(StrEnum):
+    mentor_meeting = "mentor_meeting"  # 导师谈心/带教
+    party_lesson = "party_lesson"  # 党课学习
+    branch_life = "branch_life"  # 支部生活锻炼
+
+
+class FollowUpRecordCreate(Strict):
+    """A mentor's meeting (by the mentor), or a party lesson / branch-life exercise."""
+
+    kind: FollowUpKind
+    held_on: date
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                              max_length=300)]
+    hours: float = Field(default=0, ge=0, le=24)
+    attended: bool = True
+    assessment: LongText = ""
+
+
+class FollowUpRecordPublic(BaseModel):
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    kind: str
+    held_on: date
+    subject: str
+    hours: float
+    attended: bool
+    assessment: str
+    recorded_by: uuid.UUID | None
+    created_at: datetime
+
+
+class FollowUpPublic(BaseModel):
+    """The appointee's follow-up: publicity, trial, mentor, records, and what is missing."""
+
+    candidate_id: uuid.UUID
+    state: str
+    appointment: dict[str, Any] | None
+    mentorship: MentorshipPublic | None
+    records: list[FollowUpRecordPublic]
+    missing_for_confirmation: list[str]
+
+
+class ReserveEntryPublic(BaseModel):
+    """A reserve (储备人选) in the pool."""
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    selection_id: uuid.UUID
+    organization: str
+    full_name: str
+    education: str | None
+    score: float | None
+    rank: int | None
+    entered_on: date
+    expires_on: date
+    expired: bool

@@ -208,13 +208,23 @@ def _close_nominations(call: ActionCall) -> dict[str, Any]:
     return {"lapsed_candidates": lapsed}
 
 
+def _finish_decision(call: ActionCall) -> dict[str, Any]:
+    """Every candidate is told the outcome (信息反馈): the emails go to the outbox now."""
+    from . import notifications
+
+    queued = notifications.enqueue_all(call.session, call.subject, clock=call.clock,
+                                       author=call.author)
+    return {"notifications_queued": queued}
+
+
 KIND = SubjectKind(
     machine=SELECTION,
     subject_type=SUBJECT,
     facts=_facts,
     selection_id=lambda s: s.id,
     params={"publish": PublishParams},
-    effects={"publish": _publish, "close_nominations": _close_nominations},
+    effects={"publish": _publish, "close_nominations": _close_nominations,
+             "finish_decision": _finish_decision},
 )
 
 

@@ -198,3 +198,38 @@ on_inspection_team = Guard(
     "on_inspection_team", "An inspector acts only for a candidate whose team they are on.",
     _on_inspection_team,
 )
+
+
+def _appointment_publicity_over(ctx: Context) -> Refusal | None:
+    end, today = ctx.facts.get("appointment_publicity_end_on"), ctx.facts.get("today")
+    if end is not None and today is not None and today <= end:
+        return Refusal("appointment_publicity_not_ended",
+                       f"The pre-appointment publicity runs until {end.isoformat()} inclusive.",
+                       {"publicity_end_on": end.isoformat(), "today": today.isoformat()})
+    if ctx.facts.get("open_objections"):
+        return Refusal("objections_open",
+                       f"{ctx.facts['open_objections']} objection(s) have not been handled.",
+                       {"open_objections": ctx.facts["open_objections"]})
+    return None
+
+
+def _trial_complete(ctx: Context) -> Refusal | None:
+    missing = list(ctx.facts.get("trial_missing") or ())
+    if missing:
+        return Refusal("trial_records_incomplete",
+                       "The trial cannot be confirmed yet: " + "; ".join(missing) + ".",
+                       {"missing": missing})
+    return None
+
+
+appointment_publicity_over = Guard(
+    "appointment_publicity_over",
+    "The pre-appointment publicity has ended and every objection is handled.",
+    _appointment_publicity_over,
+)
+trial_complete = Guard(
+    "trial_complete",
+    "The trial has run its length with a mentor, the mentor's meetings and the training hours"
+    " the settings require.",
+    _trial_complete,
+)

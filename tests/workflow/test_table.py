@@ -97,6 +97,11 @@ EXPECTED_TABLE: dict[str, dict[str, tuple[tuple[str, ...], str, tuple[str, ...],
                            False),
         "decide_not_qualified": (("inspected",), "not_qualified", ("admin",),
                                  ("selection_deciding",), True),
+        "start_trial": (("appointed",), "on_trial", ("admin",), ("appointment_publicity_over",),
+                        False),
+        "revoke": (("appointed",), "revoked", ("admin",), (), True),
+        "confirm": (("on_trial",), "confirmed", ("admin",), ("trial_complete",), False),
+        "dismiss": (("on_trial",), "dismissed", ("admin",), (), True),
         "withdraw": (("nominated", "applicant", "qualified", "shortlisted", "inspected"),
                      "withdrawn", ("admin", "candidate"), ("own_record", "selection_open"),
                      True),
@@ -128,6 +133,11 @@ HAPPY_FACTS = {
     "decide_appoint": {"selection_state": "deciding"},
     "decide_reserve": {"selection_state": "deciding"},
     "decide_not_qualified": {"selection_state": "deciding"},
+    "start_trial": {"appointment_publicity_end_on": TODAY - timedelta(days=1), "today": TODAY,
+                    "open_objections": 0},
+    "revoke": {},
+    "confirm": {"trial_missing": []},
+    "dismiss": {},
 }
 
 NO_ROLE = None  # a user holding no role at all
@@ -445,7 +455,8 @@ def test_every_guard_in_guards_py_is_tested():
         "own_record", "has_duties", "publicity_ended", "selection_publicizing",
         "selection_open", "review_finished", "some_inspected", "all_decided", "all_followed_up",
         "selection_reviewing", "selection_deciding", "sheets_complete", "within_ratio_or_reason",
-        "inspection_team_ready", "on_inspection_team",
+        "inspection_team_ready", "on_inspection_team", "appointment_publicity_over",
+        "trial_complete",
     }
     used = {x.name for m in MACHINES for t in m.transitions for x in t.guards}
     assert used <= live
