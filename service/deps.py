@@ -160,7 +160,11 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
         return True
     if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
         return True
-    return COMMITTEE in roles and candidate.state in SUBMITTED_STATES
+    if COMMITTEE in roles and candidate.state in SUBMITTED_STATES:
+        selection = session.get(Selection, candidate.selection_id)
+        return selection is not None and selection.state in ("deciding", "following_up",
+                                                             "closed")
+    return False
 
 
 def get_current_candidate(

@@ -272,7 +272,7 @@ def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
     if INSPECTOR in roles:
         scopes.append(exists().where(InspectionMember.candidate_id == Candidate.id,
                                      InspectionMember.user_id == user.id))
-    if COMMITTEE in roles:
+    if COMMITTEE in roles and selection.state in ("deciding", "following_up", "closed"):
         scopes.append(Candidate.state.in_(SUBMITTED_STATES))  # type: ignore[attr-defined]
     if not scopes:
         raise Forbidden("Your roles do not let you list this selection's candidates.",

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 
 from . import actions, candidates, record
 from .clock import Clock
+from .deps import INTERVIEWED_STATES
 from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, ServiceError
 from .models import (
     Candidate,
@@ -343,7 +344,8 @@ def _aggregate(session: Session, selection: Selection) -> dict[uuid.UUID, _Agg]:
     for c in cands:
         recused = {d.user_id for d in decls[c.id] if d.conflict != "none"}
         current = [sh for j, sh in sheets[c.id].items() if j in panel and j not in recused]
-        agg = _Agg(c, len(panel - recused), current,
+        reached = c.state in INTERVIEWED_STATES or bool(sheets[c.id])
+        agg = _Agg(c, len(panel - recused) if reached else 0, current,
                    [d for d in decls[c.id] if d.conflict != "none"])
         if agg.complete:
             totals = sorted(sh.total for sh in current)

@@ -182,6 +182,19 @@ class InterviewCriterion(Strict):
     max_score: float = Field(default=100, gt=0, le=1000)
 
 
+def check_criteria(v: list[InterviewCriterion] | None):
+    """Criterion keys are unique and the weights add up to 100."""
+    if v is None:
+        return v
+    keys = [c.key for c in v]
+    if len(keys) != len(set(keys)):
+        raise ValueError("criterion keys must be unique")
+    total = sum(c.weight for c in v)
+    if abs(total - 100) > 1e-6:
+        raise ValueError(f"criterion weights must add up to 100, not {total:g}")
+    return v
+
+
 def _default_criteria() -> list[InterviewCriterion]:
     return [
         InterviewCriterion(key="self_introduction", label="自我介绍", weight=20),
@@ -227,13 +240,7 @@ class SelectionSettings(Strict):
     @field_validator("interview_criteria")
     @classmethod
     def _criteria(cls, v: list[InterviewCriterion]):
-        keys = [c.key for c in v]
-        if len(keys) != len(set(keys)):
-            raise ValueError("criterion keys must be unique")
-        total = sum(c.weight for c in v)
-        if abs(total - 100) > 1e-6:
-            raise ValueError(f"criterion weights must add up to 100, not {total:g}")
-        return v
+        return check_criteria(v)
 
     @model_validator(mode="after")
     def _odd(self):
@@ -805,8 +812,14 @@ class InterviewPlanSet(Strict):
     materials: list[ShortText] = Field(default_factory=list, max_length=100,
                                        description="资料传递: materials each judge received")
     interview_criteria: list[InterviewCriterion] | None = Field(
-        default=None, description="Change the score sheet's criteria (only before the first"
-        " score); weights add up to 100")
+        default=None, min_length=1, max_length=20,
+        description="Change the score sheet's criteria (only before the first score); weights"
+        " add up to 100")
+
+    @field_validator("interview_criteria")
+    @classmethod
+    def _criteria(cls, v):
+        return check_criteria(v)
 
 
 class PanelPublic(BaseModel):
