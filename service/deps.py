@@ -18,7 +18,7 @@ from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from .models import Candidate, Selection, User
 from .record import Author
 from .security import InvalidToken, decode_token
-from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, NOMINATOR
+from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTOR, NOMINATOR
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -148,8 +148,8 @@ def full_access(user: User, candidate: Candidate, session: Session) -> bool:
 
 def candidate_visible(user: User, candidate: Candidate, session: Session) -> bool:
     """Whether the user may see this candidate at all: those with full access, judges on the
-    selection's panel once the candidate is interviewed, the candidate's inspection team, and
-    committee members once the candidate is submitted to them."""
+    selection's panel once the candidate is interviewed, the candidate's inspection team,
+    their mentor, and committee members once the candidate is submitted to them."""
     from . import review
 
     if full_access(user, candidate, session):
@@ -160,6 +160,12 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
         return True
     if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
         return True
+    if MENTOR in roles:
+        from .followup import mentorship
+
+        m = mentorship(session, candidate.id)
+        if m is not None and m.mentor_id == user.id:
+            return True
     if COMMITTEE in roles and candidate.state in SUBMITTED_STATES:
         selection = session.get(Selection, candidate.selection_id)
         return selection is not None and selection.state in ("deciding", "following_up",

@@ -58,12 +58,16 @@ def on_appoint(call: ActionCall) -> dict[str, Any]:
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
     days = _settings(selection).appointment_publicity_working_days
-    appointment: dict[str, Any] = {"proposed_post": f"{selection.organization}党支部书记",
+    org = selection.organization
+    post = f"{org}书记" if org.endswith("支部") else f"{org}党支部书记"
+    appointment: dict[str, Any] = {"proposed_post": post,
                                    "decided_on": call.clock.today().isoformat()}
     if days:
         period = workcal.working_period(call.clock.today(), days, counts_start_day=False,
                                         overrides=overrides(call.session))
-        appointment |= {"publicity_start_on": period.first_day.isoformat(),
+        # Announced from the day of the decision; the days are counted as for the post's
+        # publicity (from the next working day).
+        appointment |= {"publicity_start_on": period.start_on.isoformat(),
                         "publicity_end_on": period.end_on.isoformat(),
                         "publicity_warnings": period.warnings}
     cand.appointment = appointment

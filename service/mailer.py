@@ -18,8 +18,7 @@ from email.utils import make_msgid
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from . import record
-from .clock import real_clock
+from . import record, simulation
 from .config import Settings
 from .db import open_session
 from .models import Candidate, Notification, utcnow
@@ -83,7 +82,7 @@ def _finish(session: Session, n: Notification, worker: str, error: str | None,
                         .with_for_update()).one()  # one writer at a time on its chain
     n.attempts += 1
     n.claimed_by = n.claimed_until = None
-    clock = real_clock()
+    clock = simulation.current(session, settings)
     author = record.Author(None, "system")
     if error is None:
         n.state, n.sent_at, n.last_error = "sent", utcnow(), None
