@@ -129,6 +129,198 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sqlite_file(url: str) -> Path:
+    """The file of a sqlite:/// URL (a backup of ':memory:' means nothing)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError(f"{url} is not a SQLite file")
+    return Path(database)
+
+
+def _libpq(url: str) -> tuple[str, dict[str, str]]:
+    """A SQLAlchemy postgresql+psycopg:// URL as libpq takes it, and the environment for the
+    PostgreSQL client tools (the password goes in PGPASSWORD, not on the command line)."""
+    import os
+    from urllib.parse import quote
+
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    host = u.host or ""
+    netloc = quote(u.username, safe="") + "@" if u.username else ""
+    netloc += f"[{host}]" if ":" in host else host
+    netloc += f":{u.port}" if u.port else ""
+    query = "&".join(f"{quote(k, safe='')}={quote(v if isinstance(v, str) else ','.join(v), safe='')}"
+                     for k, v in u.query.items())
+    libpq = f"postgresql://{netloc}/{quote(u.database or '', safe='')}" + (f"?{query}" if query else "")
+    env = dict(os.environ)
+    if u.password is not None:
+        env["PGPASSWORD"] = u.password
+    return libpq, env
+
+
+def _shown(url: str) -> str:
+    """A database URL fit to print (no password)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _tables_with_rows(engine) -> list[str]:
+    """The tables holding at least one row (Alembic's own excepted)."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as conn:
+        names = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+        return [t for t in names
+                if conn.execute(text(f'SELECT 1 FROM "{t}" LIMIT 1')).first() is not None]
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Back the database up to a file, consistently while the server runs."""
+    import os
+    import shutil
+    import sqlite3
+    import subprocess
+
+    from sqlalchemy import text
+
+    from .config import get_settings
+    from .db import get_engine
+
+    settings = get_settings()
+    url = settings.effective_database_url
+    out = Path(args.path)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; choose another path or pass --force to overwrite it",
+              file=sys.stderr)
+        return 2
+    if not out.parent.is_dir():
+        print(f"error: directory {out.parent} does not exist", file=sys.stderr)
+        return 2
+    partial = out.with_name(out.name + ".partial")  # the old backup stays until the new is whole
+    partial.unlink(missing_ok=True)
+
+    if settings.is_sqlite:
+        source = _sqlite_file(url)
+        if not source.is_file():
+            print(f"error: there is no database at {source} to back up", file=sys.stderr)
+            return 2
+        src = sqlite3.connect(source, timeout=settings.sqlite_busy_timeout_ms / 1000)
+        dst = sqlite3.connect(partial)
+        try:
+            src.execute(f"PRAGMA busy_timeout={int(settings.sqlite_busy_timeout_ms)}")
+            src.backup(dst)  # the online backup API: one consistent snapshot, writers may go on
+            dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            has_record = dst.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event'").fetchone()
+            events = dst.execute("SELECT count(*) FROM event").fetchone()[0] if has_record else None
+        except sqlite3.Error as e:
+            dst.close()
+            partial.unlink(missing_ok=True)
+            print(f"error: backup of {source} failed: {e}", file=sys.stderr)
+            return 1
+        finally:
+            src.close()
+        dst.close()
+        kind = f"SQLite backup of {source}"
+    else:
+        pg_dump = shutil.which("pg_dump")
+        if not pg_dump:
+            print("error: pg_dump is not on PATH; install the PostgreSQL client tools "
+                  "(e.g. apt-get install postgresql-client), of the server's major version or "
+                  "newer", file=sys.stderr)
+            return 2
+        libpq, env = _libpq(url)
+        # pg_dump works from one snapshot; export it from a transaction that also counts the
+        # events, so the count printed is the count in the file.
+        with get_engine().connect().execution_options(
+                isolation_level="REPEATABLE READ") as conn:
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
+            has_record = conn.execute(text("SELECT to_regclass('event')")).scalar() is not None
+            events = (conn.execute(text("SELECT count(*) FROM event")).scalar_one()
+                      if has_record else None)
+            done = subprocess.run(
+                [pg_dump, "--format=custom", f"--snapshot={snapshot}", "--file", str(partial),
+                 libpq], env=env)
+            conn.rollback()
+        if done.returncode != 0:
+            partial.unlink(missing_ok=True)
+            print(f"error: pg_dump failed (exit {done.returncode})", file=sys.stderr)
+            return 1
+        kind = f"pg_dump custom archive of {_shown(url)}"
+    os.replace(partial, out)
+    record = "no event record (the database has no schema yet)" if events is None else (
+        f"{events} events")
+    print(f"wrote {out} ({kind}, {out.stat().st_size} bytes): {record}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Restore a backup into the configured database, then verify the record."""
+    import shutil
+    import sqlite3
+    import subprocess
+
+    from .config import get_settings
+    from .db import get_engine
+    from .migrate import current_revision, head_revision
+
+    settings = get_settings()
+    url = settings.effective_database_url
+    backup = Path(args.path)
+    if not backup.is_file():
+        print(f"error: there is no backup at {backup}", file=sys.stderr)
+        return 2
+    engine = get_engine()
+    if not args.force:
+        filled = _tables_with_rows(engine)
+        if filled:
+            print(f"error: the database {_shown(url)} already holds data (in "
+                  f"{', '.join(filled)}); restoring replaces all of it: pass --force to do so",
+                  file=sys.stderr)
+            return 2
+    engine.dispose()  # no pooled connection of ours in the way while the data is replaced
+
+    if settings.is_sqlite:
+        target = _sqlite_file(url)
+        try:
+            src = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
+            dst = sqlite3.connect(target, timeout=settings.sqlite_busy_timeout_ms / 1000)
+            try:
+                src.execute("SELECT count(*) FROM sqlite_master").fetchone()  # is it SQLite?
+                src.backup(dst)  # replaces the target's pages; open connections see the new data
+            finally:
+                src.close()
+                dst.close()
+        except sqlite3.Error as e:
+            print(f"error: restoring {backup} into {target} failed: {e}", file=sys.stderr)
+            return 1
+    else:
+        pg_restore = shutil.which("pg_restore")
+        if not pg_restore:
+            print("error: pg_restore is not on PATH; install the PostgreSQL client tools "
+                  "(e.g. apt-get install postgresql-client), of the dump's major version or "
+                  "newer", file=sys.stderr)
+            return 2
+        libpq, env = _libpq(url)
+        # One transaction: a restore that fails half-way leaves the database as it was.
+        done = subprocess.run(
+            [pg_restore, "--clean", "--if-exists", "--no-owner", "--single-transaction",
+             "--dbname", libpq, str(backup)], env=env)
+        if done.returncode != 0:
+            print(f"error: pg_restore failed (exit {done.returncode}); the database is unchanged",
+                  file=sys.stderr)
+            return 1
+    print(f"restored {backup} into {_shown(url)}")
+    revision, head = current_revision(engine), head_revision()
+    if revision != head:
+        print(f"schema is at revision {revision}; `python -m service migrate` brings it to {head}")
+    return cmd_verify_record(args)
+
+
 def cmd_send_mail(args: argparse.Namespace) -> int:
     """Deliver queued emails over SMTP: once, or in a loop (for when `serve` does not)."""
     import time
@@ -193,6 +385,18 @@ def main(argv: list[str] | None = None) -> int:
         func=cmd_verify_record)
 
     sub.add_parser("diagram", help=cmd_diagram.__doc__).set_defaults(func=cmd_diagram)
+
+    p = sub.add_parser("backup", help=cmd_backup.__doc__)
+    p.add_argument("path", help="the backup file to write (SQLite: a database file; "
+                   "PostgreSQL: a pg_dump custom archive)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help=cmd_restore.__doc__)
+    p.add_argument("path", help="a file `backup` wrote")
+    p.add_argument("--force", action="store_true",
+                   help="replace a database that already holds data")
+    p.set_defaults(func=cmd_restore)
 
     p = sub.add_parser("send-mail", help=cmd_send_mail.__doc__)
     p.add_argument("--once", action="store_true", help="one round, then exit")

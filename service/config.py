@@ -44,6 +44,12 @@ class Settings(BaseSettings):
         " separate `python -m service send-mail` runs")
     mail_poll_seconds: float = 5
     mail_max_attempts: int = 10
+    idempotency_hours: int = Field(default=24, ge=1, le=24 * 30,
+                                   description="How long an Idempotency-Key is remembered")
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_client: int = 20
+    login_window_minutes: int = 15
+    max_body_bytes: int = Field(default=1024 * 1024, description="Larger requests get 413")
     sqlite_busy_timeout_ms: int = 15000
     max_page_size: int = 200
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,20 +75,6 @@ def open_session(engine: Engine | None = None, *, write: bool = False) -> Sessio
     if write:
         session.connection(execution_options={WRITE: True})
     return session
-
-
-def session_scope(request_method: str) -> Iterator[Session]:
-    """A session that commits when the request succeeds and rolls back when it fails."""
-    write = request_method not in ("GET", "HEAD", "OPTIONS")
-    session = open_session(write=write)
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def ping(session: Session) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request, Response
@@ -13,7 +12,6 @@ from sqlmodel import Session, select
 from . import simulation
 from .clock import Clock
 from .config import Settings, get_settings
-from .db import session_scope
 from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from .models import Candidate, Selection, User
 from .record import Author
@@ -23,12 +21,12 @@ from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTO
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session: commits before the response is sent, rolls back on error."""
-    yield from session_scope(request.method)
+def get_session(request: Request) -> Session:
+    """The request's session, opened by the route (service.routing), which commits it."""
+    return request.state.db
 
 
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 

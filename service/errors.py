@@ -14,6 +14,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .workflow import WorkflowError
@@ -219,6 +220,21 @@ def install_handlers(app: FastAPI) -> None:
             headers=getattr(exc, "headers", None),
         )
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        return problem_response(
+            409, "conflict", "Conflict",
+            "A concurrent request changed the same data first; read it again and retry.",
+            request=request)
+
+    @app.exception_handler(OperationalError)
+    async def _busy(request: Request, exc: OperationalError):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            503, "database_busy", "Database busy",
+            "The database is busy or unreachable; nothing was changed. Retry shortly.",
+            request=request, headers={"Retry-After": "2"})
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -235,6 +251,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         403: "The caller's roles do not permit this", 404: "Not found",
         409: "Conflicts with the current state", 412: "If-Match does not match the current ETag",
         413: "Request body too large", 422: "Invalid input (field errors listed)",
+        429: "Too many attempts",
         503: "Not ready",
     }
     return {

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import get_settings
-from .errors import PROBLEM_MEDIA_TYPE, install_handlers
+from .errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
 from .record import request_id_var
 from .routers import (
     auth,
@@ -23,6 +24,7 @@ from .routers import (
     health,
     nominations,
     public,
+    record,
     review,
     selections,
     users,
@@ -60,6 +62,7 @@ TAGS = [
     {"name": "public", "description": "The public announcement of posts (no login)"},
     {"name": "calendar and clock",
      "description": "Chinese working days, overrides, and the simulated clock (情景模拟)"},
+    {"name": "record", "description": "The full-process record (全程纪实) as a whole"},
     {"name": "workflow", "description": "The state machines, from the transition table"},
     {"name": "health", "description": "Liveness and readiness"},
 ]
@@ -88,6 +91,43 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while reading a body that outgrows the limit."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over the configured size with 413 problem+json."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = problem_response(413, "payload_too_large", "Payload too large",
+                                        f"The request body is larger than {self.max_bytes}"
+                                        " bytes.")
+            return await response(scope, receive, send)
+        seen = 0
+
+        async def counting_receive():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, counting_receive, send)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -143,7 +183,7 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     for r in (health, auth, users, selections, nominations, review, followup, candidates,
-              public, calendar, workflow):
+              public, calendar, record, workflow):
         app.include_router(r.router)
     if settings.cors_origins:
         app.add_middleware(
@@ -151,6 +191,7 @@ def create_app() -> FastAPI:
             allow_methods=["*"], allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
     return app

@@ -396,3 +396,36 @@ class ReserveEntry(SQLModel, table=True):
     entered_on: date
     expires_on: date
     created_at: datetime = _ts(default_factory=utcnow)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A POST's Idempotency-Key and the response it got, stored with the effect."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("scope", "key"),
+                      Index("ix_idempotency_expires", "expires_at"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    scope: str = Field(max_length=80, description="The caller: a user id, or anon:<address>")
+    key: str = Field(max_length=255)
+    method: str = Field(max_length=8)
+    path: str = Field(max_length=500)
+    request_hash: str = Field(max_length=64)
+    response_status: int | None = None
+    response_body: str | None = None
+    response_headers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _ts(default_factory=utcnow)
+    expires_at: datetime = _ts()
+
+
+class LoginAttempt(SQLModel, table=True):
+    """A failed login, for throttling per account and per client address."""
+
+    __tablename__ = "login_attempt"
+    __table_args__ = (Index("ix_login_attempt_username", "username", "at"),
+                      Index("ix_login_attempt_client", "client", "at"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    username: str = Field(max_length=64)
+    client: str = Field(max_length=64)
+    at: datetime = _ts(default_factory=utcnow)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from . import record
 from .clock import Clock
-from .errors import Conflict, NotFound, Unauthorized
-from .models import User, utcnow
+from .config import Settings
+from .db import open_session
+from .errors import Conflict, NotFound, ServiceError, Unauthorized
+from .models import LoginAttempt, User, utcnow
 from .schemas import UserCreate, UserUpdate
 from .security import generate_password, hash_password, verify_password
 from .workflow.roles import ADMIN
@@ -31,11 +35,35 @@ def by_username(*, session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
 
-def authenticate(*, session: Session, username: str, password: str) -> User:
-    """The active user with these credentials, or 401 (the same answer for every failure)."""
+def _throttled(session: Session, settings: Settings, username: str, client: str) -> None:
+    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
+    per_account = session.exec(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.username == username, LoginAttempt.at >= since)).one()
+    per_client = session.exec(select(func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.client == client, LoginAttempt.at >= since)).one()
+    if (per_account >= settings.login_max_failures_per_account
+            or per_client >= settings.login_max_failures_per_client):
+        wait = settings.login_window_minutes * 60
+        raise ServiceError("Too many failed logins; wait before trying again.", status_code=429,
+                           code="too_many_attempts", title="Too many attempts",
+                           headers={"Retry-After": str(wait)})
+
+
+def authenticate(*, session: Session, settings: Settings, username: str, password: str,
+                 client: str) -> User:
+    """The active user with these credentials, or 401 (the same answer for every failure).
+
+    Failures are counted in the database per account and per client address (so every
+    replica sees them), in a transaction of their own that survives the refused request.
+    """
+    _throttled(session, settings, username, client)
     user = by_username(session=session, username=username)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
+        session.rollback()  # let go of the request's write lock before writing on our own
+        with open_session(write=True) as own:
+            own.add(LoginAttempt(username=username[:64], client=client[:64]))
+            own.commit()
         raise Unauthorized("Incorrect username or password.", code="invalid_credentials")
     return user
 

@@ -2,25 +2,29 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from .. import users
 from ..deps import CurrentUser, SessionDep, SettingsDep
 from ..errors import problems
+from ..routing import TransactionalRoute
 from ..schemas import Token, UserPublic
 from ..security import create_token
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=Token, responses=problems(401, 422))
+@router.post("/token", response_model=Token, responses=problems(401, 422, 429))
 def login(
-    session: SessionDep, settings: SettingsDep,
+    request: Request, session: SessionDep, settings: SettingsDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> Token:
-    """Exchange a username and password (form fields) for a bearer token."""
-    user = users.authenticate(session=session, username=form.username, password=form.password)
+    """Exchange a username and password (form fields) for a bearer token. After repeated
+    failures for an account or from an address, logins are refused for a while (429)."""
+    client = request.client.host if request.client else "unknown"
+    user = users.authenticate(session=session, settings=settings, username=form.username,
+                              password=form.password, client=client)
     token, lifetime = create_token(
         settings, user_id=user.id, token_version=user.token_version, roles=list(user.roles)
     )

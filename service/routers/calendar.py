@@ -12,10 +12,11 @@ from .. import record, simulation
 from ..deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
 from ..errors import InvalidInput, NotFound, problems
 from ..models import CalendarOverride
+from ..routing import TransactionalRoute
 from ..schemas import ClockAdvance, ClockSet, ClockState, OverridePublic, OverrideSet, WorkingPeriod
 from ..selections import overrides
 
-router = APIRouter(tags=["calendar and clock"])
+router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")
 Day = Annotated[date, Path(description="The day, e.g. 2027-01-01")]
 

@@ -18,6 +18,7 @@ from ..deps import (
 )
 from ..errors import NotFound, problems
 from ..pagination import Page
+from ..routing import TransactionalRoute
 from ..schemas import (
     ActionOptions,
     ActionRequest,
@@ -28,7 +29,7 @@ from ..schemas import (
 from . import common
 from .common import ActionName, Cursor, Limit
 
-router = APIRouter(prefix="/api/v1/candidates", tags=["candidates"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/candidates", tags=["candidates"])
 KIND = "candidate"
 
 

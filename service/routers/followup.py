@@ -21,6 +21,7 @@ from ..deps import (
 )
 from ..errors import NotFound, problems
 from ..models import Candidate, Notification, Objection, User
+from ..routing import TransactionalRoute
 from ..schemas import (
     EducationLevel,
     FollowUpPublic,
@@ -42,7 +43,7 @@ from ..schemas import (
 )
 from ..workflow.roles import ADMIN, CANDIDATE, MENTOR
 
-router = APIRouter(tags=["step 4: follow-up"])
+router = APIRouter(route_class=TransactionalRoute, tags=["step 4: follow-up"])
 CAND = "/api/v1/candidates/{candidate_id}"
 Outcome = Annotated[Literal["appointed", "reserve", "not_qualified"], Path()]
 Language = Annotated[Literal["zh", "en"], Path()]

@@ -7,8 +7,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import get_engine
 from ..errors import ServiceError, problems
 from ..migrate import current_revision, head_revision
+from ..routing import TransactionalRoute
 
-router = APIRouter(tags=["health"])
+router = APIRouter(route_class=TransactionalRoute, tags=["health"])
 
 
 class Health(BaseModel):

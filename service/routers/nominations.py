@@ -17,6 +17,7 @@ from ..deps import (
 from ..errors import problems
 from ..models import Communication, User
 from ..pagination import Page
+from ..routing import TransactionalRoute
 from ..schemas import (
     ApplicationCreate,
     CandidateSummary,
@@ -30,7 +31,7 @@ from ..schemas import (
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from ..workflow.table import CANDIDATE_STATES
 
-router = APIRouter(tags=["step 2: publicity and nomination"])
+router = APIRouter(route_class=TransactionalRoute, tags=["step 2: publicity and nomination"])
 Nominator = Annotated[User, Depends(require_roles(ADMIN, NOMINATOR))]
 Applicant = Annotated[User, Depends(require_roles(CANDIDATE))]
 CandidateState = Annotated[str | None, Query(

@@ -10,9 +10,10 @@ from ..deps import SessionDep
 from ..errors import NotFound, problems
 from ..models import Selection
 from ..pagination import Page, keyset_page
+from ..routing import TransactionalRoute
 from ..schemas import PublicSelection
 
-router = APIRouter(prefix="/api/v1/public", tags=["public"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/public", tags=["public"])
 
 HOW_TO_APPLY = (
     "推荐：党、政、工、团组织或党员联名，在公示期内通过 POST /api/v1/selections/{id}/nominations"

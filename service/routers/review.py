@@ -21,6 +21,7 @@ from ..deps import (
 )
 from ..errors import Forbidden, NotFound, problems
 from ..models import CommitteeMeeting, InspectionRecord, InterviewPlan, User
+from ..routing import TransactionalRoute
 from ..schemas import (
     BatchResult,
     CommitteeMeetingCreate,
@@ -43,7 +44,7 @@ from ..schemas import (
 )
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 
-router = APIRouter(tags=["step 3: reviews and decision"])
+router = APIRouter(route_class=TransactionalRoute, tags=["step 3: reviews and decision"])
 Judge = Annotated[User, Depends(require_roles(JUDGE))]
 Inspector = Annotated[User, Depends(require_roles(INSPECTOR))]
 Reviewer = Annotated[User, Depends(require_roles(JUDGE, INSPECTOR))]

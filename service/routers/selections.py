@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from .. import actions, selections
 from ..deps import (
@@ -14,10 +14,13 @@ from ..deps import (
     SessionDep,
     check_if_match,
     etag_of,
+    require_roles,
     set_etag,
 )
 from ..errors import problems
+from ..models import User
 from ..pagination import Page
+from ..routing import TransactionalRoute
 from ..schemas import (
     ActionOptions,
     ActionRequest,
@@ -26,12 +29,14 @@ from ..schemas import (
     SelectionPublic,
     SelectionUpdate,
 )
+from ..workflow.roles import ADMIN, COMMITTEE
 from ..workflow.table import SELECTION_STATES
 from . import common
 from .common import ActionName, Cursor, Limit
 
-router = APIRouter(prefix="/api/v1/selections", tags=["step 1: selections"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections", tags=["step 1: selections"])
 KIND = "selection"
+RecordReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
 SelectionState = Annotated[
     str | None,
     Query(description="Only selections in this state",
@@ -116,9 +121,11 @@ def run_selection_action(
 
 
 @router.get("/{selection_id}/events", response_model=Page[EventPublic],
-            responses=problems(401, 404, 422))
+            responses=problems(401, 403, 404, 422))
 def list_selection_events(
-    selection: CurrentSelection, session: SessionDep, limit: Limit = 100, cursor: Cursor = None,
+    selection: CurrentSelection, session: SessionDep, reader: RecordReader,
+    limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[EventPublic]:
-    """The selection's own full-process record (全程纪实), oldest first."""
+    """The selection's own full-process record (全程纪实), oldest first: for admins and
+    committee members (it holds the panel, the votes and the minutes)."""
     return common.events(session, KIND, selection.id, limit, cursor)

@@ -12,9 +12,10 @@ from ..errors import problems
 from ..models import User
 from ..pagination import Page, keyset_page
 from ..record import Author
+from ..routing import TransactionalRoute
 from ..schemas import UserCreate, UserCreated, UserPublic, UserUpdate
 
-router = APIRouter(prefix="/api/v1/users", tags=["users"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/users", tags=["users"])
 
 
 @router.post("", status_code=201, response_model=UserCreated, responses=problems(401, 403, 409, 422))

@@ -3,12 +3,13 @@
 from fastapi import APIRouter
 
 from .. import candidates, selections
+from ..routing import TransactionalRoute
 from ..schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
 from ..workflow import WORKFLOW
 from ..workflow.diagram import mermaid
 from ..workflow.roles import ROLE_LABELS
 
-router = APIRouter(prefix="/api/v1/workflow", tags=["workflow"])
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/workflow", tags=["workflow"])
 _KINDS = {k.machine: k for k in (selections.KIND, candidates.KIND)}
 
 

@@ -17,6 +17,7 @@ from service.db import get_engine, open_session
 from service.models import Candidate, Event, Selection
 from service.record import GENESIS, event_hash, verify
 from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
+from tests.conftest import IS_POSTGRES
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"
@@ -505,11 +506,31 @@ def test_the_record_verifies_after_a_sequence_of_actions(client, admin, make_sel
     assert checked == total >= 5
 
 
+def _bypass_append_only_trigger(conn) -> None:
+    """What a superuser could do on PostgreSQL, where the trigger refuses rewrites."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="the append-only trigger is PostgreSQL's")
+@pytest.mark.parametrize("statement", [
+    "UPDATE event SET reason = 'x'", "DELETE FROM event", "TRUNCATE event CASCADE"])
+def test_postgresql_refuses_to_rewrite_the_record(client, admin, make_selection, statement):
+    from sqlalchemy.exc import DBAPIError
+
+    make_selection()
+    with pytest.raises(DBAPIError, match="append-only"), get_engine().begin() as conn:
+        conn.execute(text(statement))
+    with open_session() as s:
+        assert s.exec(select(Event)).first() is not None
+
+
 def test_verify_reports_a_tampered_event(client, admin, make_selection, make_candidate):
     sel, _ = _run_a_sequence(client, admin, make_selection, make_candidate)
     cancel = _db_events(sel["id"])[-1]
     assert cancel.action == "cancel"
     with get_engine().begin() as conn:
+        _bypass_append_only_trigger(conn)
         n = conn.execute(text("UPDATE event SET reason = 'x' WHERE action = 'cancel'")).rowcount
     assert n == 1
     with open_session() as s:
@@ -525,6 +546,7 @@ def test_verify_reports_a_deleted_event(client, admin, make_selection, make_cand
     sel, _ = _run_a_sequence(client, admin, make_selection, make_candidate)
     events = _db_events(sel["id"])
     with get_engine().begin() as conn:
+        _bypass_append_only_trigger(conn)
         n = conn.execute(text("DELETE FROM event WHERE action = 'publish'")).rowcount
     assert n == 1
     with open_session() as s:
