@@ -7,6 +7,7 @@ RFC 9457: `type`, `title`, `status`, `detail`, plus a stable `code` and, for bad
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -182,6 +183,21 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return out
 
 
+_PATH_METHODS: list[tuple[re.Pattern[str], list[str]]] = []
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the app serves on this path (a path's methods live in separate routes,
+    and the router answers 405 from the first alone)."""
+    if not _PATH_METHODS:
+        for template, ops in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+            _PATH_METHODS.append((re.compile(f"^{pattern}$"), [m.upper() for m in ops]))
+    path = request.url.path
+    found = {m for rx, methods in _PATH_METHODS if rx.match(path) for m in methods}
+    return sorted(found)
+
+
 def install_handlers(app: FastAPI) -> None:
     """Route every error, ours and the framework's, through problem+json."""
 
@@ -213,11 +229,15 @@ def install_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: StarletteHTTPException):
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.method} {request.url.path}."
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}."
         return problem_response(
-            exc.status_code, code, title, detail, request=request,
-            headers=getattr(exc, "headers", None),
+            exc.status_code, code, title, detail, request=request, headers=headers or None,
         )
 
     @app.exception_handler(IntegrityError)

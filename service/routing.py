@@ -7,6 +7,8 @@ response is sent. Any error rolls back all of it, so a failed action leaves noth
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -29,6 +31,15 @@ class TransactionalRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             write = request.method not in SAFE_METHODS
+            if write and get_settings().is_sqlite:
+                # SQLite has one writer at a time. Requests queue here, on the event loop,
+                # rather than each holding a worker thread while it waits for the lock:
+                # otherwise waiting writers can take every thread the lock holder needs.
+                async with _writer_gate():
+                    return await run(request, write)
+            return await run(request, write)
+
+        async def run(request: Request, write: bool) -> Response:
             session = await run_in_threadpool(open_session, write=write)
             request.state.db = session
             try:
@@ -49,6 +60,19 @@ class TransactionalRoute(APIRoute):
                 await run_in_threadpool(_close, session)
 
         return handler
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary())
+
+
+def _writer_gate() -> asyncio.Lock:
+    """This event loop's queue of SQLite writers."""
+    loop = asyncio.get_running_loop()
+    gate = _GATES.get(loop)
+    if gate is None:
+        gate = _GATES[loop] = asyncio.Lock()
+    return gate
 
 
 def _close(session) -> None:
