@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .workflow import WorkflowError
@@ -248,7 +249,8 @@ def install_handlers(app: FastAPI) -> None:
             request=request)
 
     @app.exception_handler(OperationalError)
-    async def _busy(request: Request, exc: OperationalError):
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: Exception):
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         return problem_response(
             503, "database_busy", "Database busy",

@@ -31,13 +31,16 @@ class TransactionalRoute(APIRoute):
 
         async def handler(request: Request) -> Response:
             write = request.method not in SAFE_METHODS
+            # A request holds its connection (and, writing, its row locks) across several
+            # worker-thread hops. Requests queue here, on the event loop, so that waiting
+            # ones never take every thread or connection the running ones need to finish.
+            # SQLite has one writer at a time: its writers queue one by one.
+            gates = _gates()
             if write and get_settings().is_sqlite:
-                # SQLite has one writer at a time. Requests queue here, on the event loop,
-                # rather than each holding a worker thread while it waits for the lock:
-                # otherwise waiting writers can take every thread the lock holder needs.
-                async with _writer_gate():
+                async with gates.sqlite_writer, gates.slots:
                     return await run(request, write)
-            return await run(request, write)
+            async with gates.slots:
+                return await run(request, write)
 
         async def run(request: Request, write: bool) -> Response:
             session = await run_in_threadpool(open_session, write=write)
@@ -62,17 +65,27 @@ class TransactionalRoute(APIRoute):
         return handler
 
 
-_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+# Below the worker threads (40) and the connection pool (30 on PostgreSQL, 40 on SQLite).
+CONCURRENT_REQUESTS = 16
+
+
+class _Gates:
+    def __init__(self):
+        self.slots = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        self.sqlite_writer = asyncio.Lock()
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = (
     weakref.WeakKeyDictionary())
 
 
-def _writer_gate() -> asyncio.Lock:
-    """This event loop's queue of SQLite writers."""
+def _gates() -> _Gates:
+    """This event loop's request gates."""
     loop = asyncio.get_running_loop()
-    gate = _GATES.get(loop)
-    if gate is None:
-        gate = _GATES[loop] = asyncio.Lock()
-    return gate
+    gates = _GATES.get(loop)
+    if gates is None:
+        gates = _GATES[loop] = _Gates()
+    return gates
 
 
 def _close(session) -> None:
