@@ -15,7 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -231,6 +231,11 @@ def install_handlers(app: FastAPI) -> None:
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return problem_response(
+                422, "validation_error", "Invalid input", "The body is not valid UTF-8 JSON.",
+                request=request, errors=[{"field": "body", "message": "not valid UTF-8",
+                                          "type": "json_invalid"}])
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No route matches {request.method} {request.url.path}."
         if exc.status_code == 405:
@@ -240,6 +245,14 @@ def install_handlers(app: FastAPI) -> None:
         return problem_response(
             exc.status_code, code, title, detail, request=request, headers=headers or None,
         )
+
+    @app.exception_handler(DataError)
+    async def _bad_data(request: Request, exc: DataError):
+        # e.g. a NUL character, which PostgreSQL text cannot hold
+        return problem_response(
+            422, "validation_error", "Invalid input",
+            "A value cannot be stored as given (for example, it contains a NUL character).",
+            request=request)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError):

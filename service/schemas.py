@@ -61,7 +61,7 @@ class UserCreate(Strict):
 class UserUpdate(Strict):
     """Changes to a user; a change of roles or of is_active ends their current tokens."""
 
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = None  # type: ignore[assignment]
     email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=254,
                                             pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(ROLES))

@@ -145,3 +145,27 @@ def test_admins_verify_the_record_over_http(client, admin, make_selection, as_ro
     assert body["events_verified"] >= 2
     assert client.get("/api/v1/admin/record/verification",
                       headers=as_role("judge")).status_code == 403
+
+
+def test_a_nul_character_is_422_not_500(client, admin):
+    body = {"title": "a\u0000b", "organization": "机关党支部", "job_description": {"duties": ["a"]}}
+    r = client.post(SEL, json=body, headers=admin)
+    assert r.status_code in (201, 422)  # SQLite stores it; PostgreSQL text cannot
+    assert r.headers["content-type"].startswith("application/json" if r.status_code == 201
+                                                else "application/problem+json")
+    r = client.post("/api/v1/auth/token", data={"username": "ad\u0000min", "password": "x"})
+    assert r.status_code in (401, 422)
+
+
+def test_a_body_that_is_not_utf8_is_422(client, admin):
+    r = client.post(SEL, content=b"\xff\x0e", headers={**admin,
+                                                        "Content-Type": "application/json"})
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation_error"
+
+
+def test_a_null_full_name_is_refused_as_input(client, admin, make_user):
+    user, _ = make_user("judge")
+    r = client.patch(f"/api/v1/users/{user.id}", json={"full_name": None}, headers=admin)
+    assert r.status_code == 422
+    assert r.json()["code"] == "validation_error"

@@ -1,0 +1,162 @@
+"""Property-based fuzzing of the whole API with Schemathesis 4, from the committed OpenAPI document.
+
+Every operation in `openapi/openapi.json` is called in process (the app's ASGI callable, on the
+test database of conftest.py) with generated input — the schema's examples, boundary values
+(coverage phase) and random valid and invalid data (fuzzing phase) — once authenticated as an
+admin and once as a candidate. Every response goes through all of Schemathesis's checks:
+
+* not_a_server_error            no 5xx
+* status_code_conformance       every status code is documented
+* content_type_conformance      every media type is documented
+* response_headers_conformance  documented response headers are present and valid
+* response_schema_conformance   every body matches its documented schema
+* negative_data_rejection       schema-violating input is refused (4xx)
+* positive_data_acceptance      schema-valid input is not refused with 400/422
+* missing_required_header       a missing required header is refused
+* unsupported_method            an undocumented method answers 405 with `Allow`
+* allow_header_conformance      `Allow` lists exactly the documented methods
+* ignored_auth                  an operation that declares auth refuses no / invalid tokens
+* use_after_free, ensure_resource_availability, object_level_authorization
+                                stateful / multi-identity checks: run, but they only have
+                                something to compare in Schemathesis's stateful runner
+* max_response_time             on only when a limit is configured; none is (timing on
+                                shared CI runners is not a property of the service)
+
+No check is excluded. To exclude one, add it to EXCLUDED_CHECKS below with the reason.
+
+Randomly generated UUIDs would reach nothing but 404s, so each test builds a small world (a
+selection being drafted, a published one with a candidate linked to the candidate user) and
+some of the generated ids that are valid UUIDs are swapped for the ids of that world (and some
+action names for real ones) before the call: the input stays as valid or as invalid as
+generated, but it reaches the handlers behind the lookups.
+
+Bounded for CI: at most MAX_EXAMPLES random cases per operation and role (plus the examples and
+boundary cases), derandomized so that every run sends the same input.
+
+Opt-in for now (SELECTION_FUZZ=1): it still reports cases where the document and the service
+disagree — loose type coercion (dates from integers, booleans from 0), stripped strings judged
+after stripping, rules JSON Schema cannot state (weights adding up to 100, ID check digits),
+opaque cursors, If-Match answered 412 — and each needs a schema change or a written exemption
+here before the module can join the default run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from service import security
+from service.main import app
+from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("SELECTION_FUZZ") != "1",
+    reason="opt-in until the schema mismatches it reports are settled (SELECTION_FUZZ=1)")
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+
+# The committed document, not the one the app would serve: test_openapi.py checks they are
+# the same, and this is the document clients are given.
+schema = schemathesis.openapi.from_path(DOCUMENT)
+schema.app = app  # requests go to the ASGI app in process (host `testserver`)
+
+MAX_EXAMPLES = 10
+
+# Built-in checks turned off, each with its reason. Empty: every check runs.
+EXCLUDED_CHECKS: list[Any] = []
+
+ACTIONS = sorted({t.action for t in SELECTION_TRANSITIONS + CANDIDATE_TRANSITIONS})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at its lowest cost while this module runs. At the production cost a hash takes
+    about 0.3 s on 2 cores, and these tests hash and verify passwords about a thousand times
+    (users for each test, generated logins, generated users); the hashes stay argon2."""
+    fast = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    saved = security._hasher, security._DUMMY_HASH
+    security._hasher, security._DUMMY_HASH = fast, fast.hash("not-a-user-password")
+    yield
+    security._hasher, security._DUMMY_HASH = saved
+
+
+class World:
+    """Resources that exist, so that generated requests can reach them."""
+
+    def __init__(self, headers: dict[str, str], ids: dict[str, list[str]]):
+        self.headers = headers
+        self.ids = ids
+        self._turn = itertools.count()
+
+    def aim(self, case) -> None:
+        """Swap some generated path values for real ones, keeping their validity."""
+        params = case.path_parameters
+        if not params:
+            return
+        for name, real in self.ids.items():
+            value = params.get(name)
+            if not isinstance(value, str):
+                continue
+            try:
+                if str(uuid.UUID(value)) != value:  # only canonical, schema-valid UUIDs
+                    continue
+            except ValueError:
+                continue
+            pick = next(self._turn) % (len(real) + 1)
+            if pick:  # 0 keeps the generated (unknown) id: the 404 path is tested too
+                params[name] = real[pick - 1]
+        action = params.get("action")
+        if isinstance(action, str) and len(action) <= 64:  # schema-valid: maxLength 64
+            pick = next(self._turn) % (len(ACTIONS) + 1)
+            if pick:
+                params["action"] = ACTIONS[pick - 1]
+
+
+@pytest.fixture(params=["admin", "candidate"])
+def world(request, client, admin, make_user, login, make_selection,
+          make_candidate) -> Iterator[World]:
+    """Per test (conftest empties the tables after each one): the caller's token and a few
+    resources — one selection drafting, one publicizing with a candidate who is the
+    candidate user."""
+    drafting = make_selection()["id"]
+    published = make_selection()["id"]
+    r = client.post(f"/api/v1/selections/{published}/actions/publish", headers=admin,
+                    json={"params": {"working_days": 5}})
+    assert r.status_code == 200, r.text
+    person, password = make_user("candidate")
+    candidate = make_candidate(published, user_id=person.id)
+    headers = admin if request.param == "admin" else login(person.username, password)
+    me = client.get("/api/v1/auth/me", headers=headers)
+    assert me.status_code == 200, me.text
+    ids = {
+        "selection_id": [drafting, published],
+        "candidate_id": [str(candidate)],
+        "user_id": [me.json()["id"], str(person.id)],
+    }
+    yield World(headers, ids)
+
+
+@schema.parametrize()
+@settings(
+    max_examples=MAX_EXAMPLES,
+    derandomize=True,  # the same input on every run: a failure in CI is reproducible
+    database=None,  # no example database: nothing from earlier runs changes what is sent
+    deadline=None,  # a request's time depends on the machine, not on the input
+    # `world` is per test on purpose (conftest empties the tables after each test); the
+    # examples of one test share it. Generating large bodies can be slow on 2 cores.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+def test_api(case, world: World) -> None:
+    world.aim(case)
+    case.call_and_validate(headers=world.headers, excluded_checks=EXCLUDED_CHECKS)
