@@ -130,6 +130,16 @@ class InvalidInput(ServiceError):
     title = "Invalid input"
 
 
+def problem_of(exc: ServiceError | WorkflowError) -> Problem:
+    """The problem document for a refusal, whether a service's or the workflow engine's."""
+    if isinstance(exc, WorkflowError):
+        return Problem(type=TYPE_BASE + exc.code, title=exc.title, status=exc.status,
+                       detail=exc.message, code=exc.code, details=exc.details or None)
+    return Problem(type=TYPE_BASE + exc.code, title=exc.title, status=exc.status_code,
+                   detail=exc.detail, code=exc.code, details=exc.details or None,
+                   errors=exc.errors)
+
+
 def problem_response(
     status: int,
     code: str,
@@ -203,17 +213,12 @@ def install_handlers(app: FastAPI) -> None:
     """Route every error, ours and the framework's, through problem+json."""
 
     @app.exception_handler(ServiceError)
-    async def _service_error(request: Request, exc: ServiceError):
-        return problem_response(
-            exc.status_code, exc.code, exc.title, exc.detail, request=request,
-            errors=exc.errors, details=exc.details, headers=exc.headers,
-        )
-
     @app.exception_handler(WorkflowError)
-    async def _workflow_error(request: Request, exc: WorkflowError):
-        return problem_response(
-            exc.status, exc.code, exc.title, exc.message, request=request, details=exc.details
-        )
+    async def _refused(request: Request, exc: ServiceError | WorkflowError):
+        p = problem_of(exc).model_copy(update={"instance": request.url.path})
+        return JSONResponse(p.model_dump(mode="json", exclude_none=True), status_code=p.status,
+                            media_type=PROBLEM_MEDIA_TYPE,
+                            headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):

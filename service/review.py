@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from . import actions, candidates, record
 from .clock import Clock
 from .deps import INTERVIEWED_STATES
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, ServiceError
+from .errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
 from .models import (
     Candidate,
     CommitteeMeeting,
@@ -133,19 +133,9 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
                                            state=cand.state))
         except (ServiceError, WorkflowError) as e:
             results.append(BatchItemResult(candidate_id=item.candidate_id, ok=False,
-                                           error=_problem(e)))
+                                           error=problem_of(e)))
     ok = sum(r.ok for r in results)
     return BatchResult(results=results, succeeded=ok, failed=len(results) - ok)
-
-
-def _problem(e: ServiceError | WorkflowError) -> Problem:
-    from .errors import TYPE_BASE
-
-    if isinstance(e, WorkflowError):
-        return Problem(type=TYPE_BASE + e.code, title=e.title, status=e.status, detail=e.message,
-                       code=e.code, details=e.details or None)
-    return Problem(type=TYPE_BASE + e.code, title=e.title, status=e.status_code,
-                   detail=e.detail, code=e.code, details=e.details, errors=e.errors)
 
 
 # ---------------------------------------------------------------- gate 2: the interview
@@ -206,7 +196,7 @@ def set_interview_plan(*, session: Session, selection: Selection, data: Intervie
     _selection_event(session, selection, "prepare_interview", user, ADMIN, clock, params)
 
 
-def _declarations(session: Session, candidate_id: uuid.UUID, capacity: str) -> list[Declaration]:
+def declarations(session: Session, candidate_id: uuid.UUID, capacity: str) -> list[Declaration]:
     return list(session.exec(select(Declaration).where(
         Declaration.candidate_id == candidate_id, Declaration.capacity == capacity)))
 
@@ -245,8 +235,8 @@ def declare(*, session: Session, selection: Selection, data: DeclarationCreate, 
     return d
 
 
-def _recused(session: Session, candidate_id: uuid.UUID, capacity: str) -> set[uuid.UUID]:
-    return {d.user_id for d in _declarations(session, candidate_id, capacity)
+def recused_ids(session: Session, candidate_id: uuid.UUID, capacity: str) -> set[uuid.UUID]:
+    return {d.user_id for d in declarations(session, candidate_id, capacity)
             if d.conflict != "none"}
 
 
@@ -470,7 +460,7 @@ def set_team(*, session: Session, candidate: Candidate, data: InspectionTeamSet,
 def add_record(*, session: Session, candidate: Candidate, data: InspectionRecordCreate,
                user: User, clock: Clock) -> InspectionRecord:
     """An inspector on the team records work done."""
-    if user.id not in set(team_ids(session, candidate.id)) - _recused(
+    if user.id not in set(team_ids(session, candidate.id)) - recused_ids(
             session, candidate.id, INSPECTOR):
         raise Forbidden("Only a member of this candidate's inspection team, not recused,"
                         " records its work.", code="not_on_inspection_team")
@@ -491,7 +481,7 @@ def add_record(*, session: Session, candidate: Candidate, data: InspectionRecord
 def inspection_facts(session: Session, candidate: Candidate) -> dict[str, Any]:
     """Facts the inspection guards read."""
     selection = session.get(Selection, candidate.selection_id)
-    active = set(team_ids(session, candidate.id)) - _recused(session, candidate.id, INSPECTOR)
+    active = set(team_ids(session, candidate.id)) - recused_ids(session, candidate.id, INSPECTOR)
     records = session.exec(select(InspectionRecord.id).where(
         InspectionRecord.candidate_id == candidate.id)).all()
     return {"team_member_ids": {str(u) for u in active}, "team_active": len(active),

@@ -137,7 +137,7 @@ def list_declarations(candidate: CurrentCandidate, session: SessionDep, admin: A
                       ) -> list[DeclarationPublic]:
     """Every declaration about this candidate, judges' and inspectors'."""
     return [review.declaration_public(d) for cap in (JUDGE, INSPECTOR)
-            for d in review._declarations(session, candidate.id, cap)]
+            for d in review.declarations(session, candidate.id, cap)]
 
 
 @router.post(CAND + "/score-sheets", status_code=201, response_model=ScoreSheetPublic,
@@ -225,7 +225,7 @@ def read_ranking(selection: CurrentSelection, session: SessionDep, user: AdminOr
 
 def _inspection(session, candidate) -> InspectionPublic:
     team = review.team_ids(session, candidate.id)
-    recused = sorted(review._recused(session, candidate.id, INSPECTOR))
+    recused = sorted(review.recused_ids(session, candidate.id, INSPECTOR))
     records = session.exec(select(InspectionRecord).where(
         InspectionRecord.candidate_id == candidate.id).order_by(InspectionRecord.created_at))
     return InspectionPublic(
