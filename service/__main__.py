@@ -1,4 +1,4 @@
-"""Command line: serve, migrate, create-user, openapi, verify-record."""
+"""Command line: serve, migrate, create-user, openapi, verify-record, checkpoint, backup, …"""
 
 from __future__ import annotations
 
@@ -115,17 +115,46 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_verify_record(args: argparse.Namespace) -> int:
-    """Verify the event record's hash chains; name the first broken link."""
+    """Verify the event record's hash chains; name the first broken link. With --checkpoint,
+    also find events removed since that checkpoint was taken."""
     from .db import open_session
-    from .record import verify
+    from .record import anchors_of, verify
 
+    anchors, checkpoint_path = None, getattr(args, "checkpoint", None)
+    if checkpoint_path:
+        try:
+            anchors = anchors_of(json.loads(Path(checkpoint_path).read_text(encoding="utf-8")))
+        except (OSError, ValueError) as e:
+            print(f"cannot use the checkpoint {checkpoint_path}: {e}", file=sys.stderr)
+            return 2
     with open_session() as session:
-        count, broken = verify(session)
+        count, broken = verify(session, anchors=anchors)
     if broken:
-        print(f"BROKEN after {count} good events: event {broken.event_id} "
+        where = f"event {broken.event_id} " if broken.event_id else ""
+        print(f"BROKEN after {count} good events: {where}"
               f"({broken.subject_type} {broken.subject_id} #{broken.seq}): {broken.problem}")
         return 1
-    print(f"record intact: {count} events verified")
+    against = f", every chain reaches its head in {checkpoint_path}" if anchors else ""
+    print(f"record intact: {count} events verified{against}")
+    return 0
+
+
+def cmd_checkpoint(args: argparse.Namespace) -> int:
+    """Write a checkpoint of the record (every chain's newest hash, and a digest) to keep
+    outside the database; `verify-record --checkpoint` then finds removed events."""
+    from .clock import real_clock
+    from .db import open_session
+    from .record import checkpoint
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"{path} exists; pass --force to overwrite it", file=sys.stderr)
+        return 2
+    with open_session() as session:
+        document = checkpoint(session, real_clock().real_now)
+    path.write_text(json.dumps(document, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"checkpoint written to {path}: {document['chains']} chains, {document['events']}"
+          f" events, digest {document['digest']}")
     return 0
 
 
@@ -340,6 +369,22 @@ def cmd_send_mail(args: argparse.Namespace) -> int:
         time.sleep(settings.mail_poll_seconds)
 
 
+def cmd_send_webhooks(args: argparse.Namespace) -> int:
+    """Deliver queued webhook messages: one round, or in a loop (for when `serve` does not)."""
+    import time
+
+    from .config import get_settings
+    from .webhooks import send_due
+
+    settings = get_settings()
+    while True:
+        delivered = send_due(settings)
+        if args.once:
+            print(f"delivered {delivered} webhook message(s)")
+            return 0
+        time.sleep(settings.webhook_poll_seconds)
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     """Print both state machines as Mermaid diagrams (as README embeds them)."""
     from .workflow import WORKFLOW
@@ -381,8 +426,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--output", help="default: openapi/openapi.json")
     p.set_defaults(func=cmd_openapi)
 
-    sub.add_parser("verify-record", help=cmd_verify_record.__doc__).set_defaults(
-        func=cmd_verify_record)
+    p = sub.add_parser("verify-record", help=cmd_verify_record.__doc__)
+    p.add_argument("--checkpoint", help="a file `checkpoint` wrote: also check that every"
+                   " chain still reaches the head it had then")
+    p.set_defaults(func=cmd_verify_record)
+
+    p = sub.add_parser("checkpoint", help=cmd_checkpoint.__doc__)
+    p.add_argument("path", help="the JSON file to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_checkpoint)
 
     sub.add_parser("diagram", help=cmd_diagram.__doc__).set_defaults(func=cmd_diagram)
 
@@ -394,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("restore", help=cmd_restore.__doc__)
     p.add_argument("path", help="a file `backup` wrote")
+    p.add_argument("--checkpoint", help="also check the restored record against a checkpoint"
+                   " (an older backup lacks events the checkpoint saw)")
     p.add_argument("--force", action="store_true",
                    help="replace a database that already holds data")
     p.set_defaults(func=cmd_restore)
@@ -401,6 +455,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("send-mail", help=cmd_send_mail.__doc__)
     p.add_argument("--once", action="store_true", help="one round, then exit")
     p.set_defaults(func=cmd_send_mail)
+
+    p = sub.add_parser("send-webhooks", help=cmd_send_webhooks.__doc__)
+    p.add_argument("--once", action="store_true", help="one round, then exit")
+    p.set_defaults(func=cmd_send_webhooks)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import Session, SQLModel
 
-from . import record
+from . import i18n, record
 from .clock import Clock
 from .errors import InvalidInput
 from .models import User, utcnow
@@ -166,12 +166,14 @@ def describe(
     for opt in options(session, kind, subject, user, clock):
         t = opt.transition
         out.append(ActionOption(
-            action=t.action, label=t.label_zh, label_en=t.label_en, from_states=list(t.sources),
+            action=t.action, label=i18n.pick(t.label_zh, t.label_en), label_zh=t.label_zh,
+            label_en=t.label_en, from_states=list(t.sources),
             to_state=t.target, roles=list(t.roles), allowed=opt.allowed,
             reason_required=t.reason_required,
             refusal_code=opt.error.code if opt.error else None,
             refusal=opt.error.message if opt.error else None,
             params_schema=kind.params_model(t.action).model_json_schema(),
         ))
-    return ActionOptions(subject_id=subject.id, state=subject.state, version=subject.version,
-                         actions=out)
+    return ActionOptions(subject_id=subject.id, state=subject.state,
+                         state_label=i18n.state_label(kind.machine, subject.state),
+                         version=subject.version, actions=out)

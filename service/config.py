@@ -44,6 +44,21 @@ class Settings(BaseSettings):
         " separate `python -m service send-mail` runs")
     mail_poll_seconds: float = 5
     mail_max_attempts: int = 10
+    webhook_sender_in_process: bool = Field(
+        default=True, description="Run the webhook sender inside `serve`; turn off when a"
+        " separate `python -m service send-webhooks` runs")
+    webhook_poll_seconds: float = Field(default=5, gt=0)
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=120,
+                                           description="Per HTTP attempt, connect to last byte")
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50,
+                                      description="Tries before a delivery is given up")
+    webhook_backoff_base_seconds: float = Field(
+        default=60, ge=0, description="Wait after the first failure; doubled after each next")
+    webhook_backoff_max_seconds: float = Field(default=6 * 3600, ge=0,
+                                               description="Longest wait between two tries")
+    webhook_previous_secret_hours: float = Field(
+        default=24, ge=0, description="After a secret rotation, messages are signed with the"
+        " old secret too for this long")
     idempotency_hours: int = Field(default=24, ge=1, le=24 * 30,
                                    description="How long an Idempotency-Key is remembered")
     login_max_failures_per_account: int = 5

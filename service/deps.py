@@ -114,8 +114,14 @@ def selection_visible(user: User, selection: Selection, session: Session) -> boo
     return False
 
 
+SelectionId = Annotated[uuid.UUID, Path(description="The selection's id",
+                                        examples=["5b0c2f6a-9d1e-4c7b-8a3f-2e1d0c9b8a7f"])]
+CandidateId = Annotated[uuid.UUID, Path(description="The candidate's id",
+                                        examples=["7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b"])]
+
+
 def get_current_selection(
-    selection_id: Annotated[uuid.UUID, Path(description="The selection's id")],
+    selection_id: SelectionId,
     request: Request, session: SessionDep, user: CurrentUser,
 ) -> Selection:
     """The selection in the path, locked for writes; 404 when missing or not visible."""
@@ -172,7 +178,7 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
 
 
 def get_current_candidate(
-    candidate_id: Annotated[uuid.UUID, Path(description="The candidate's id")],
+    candidate_id: CandidateId,
     request: Request, session: SessionDep, user: CurrentUser,
 ) -> Candidate:
     """The candidate in the path, locked for writes; 404 when missing or not visible."""
@@ -192,7 +198,8 @@ def etag_of(kind: str, subject_id: uuid.UUID, version: int) -> str:
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag last read; the request fails with 412 when"
-           " the resource has changed since"),
+           " the resource has changed since",
+           examples=['"selection-5b0c2f6a9d1e4c7b8a3f2e1d0c9b8a7f-v2"']),
 ]
 
 

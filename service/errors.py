@@ -19,6 +19,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from . import i18n
 from .workflow import WorkflowError
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ TYPE_BASE = "https://selection.example/problems/"
 
 class FieldError(BaseModel):
     """One field that was wrong."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "field": "body.job_description.duties", "message": "List should have at least 1 item"
+        " after validation, not 0", "type": "too_short"}})
 
     field: str = Field(description="Dotted path of the field, e.g. `body.job_description.duties.0`")
     message: str
@@ -133,9 +138,9 @@ class InvalidInput(ServiceError):
 def problem_of(exc: ServiceError | WorkflowError) -> Problem:
     """The problem document for a refusal, whether a service's or the workflow engine's."""
     if isinstance(exc, WorkflowError):
-        return Problem(type=TYPE_BASE + exc.code, title=exc.title, status=exc.status,
+        return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status,
                        detail=exc.message, code=exc.code, details=exc.details or None)
-    return Problem(type=TYPE_BASE + exc.code, title=exc.title, status=exc.status_code,
+    return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status_code,
                    detail=exc.detail, code=exc.code, details=exc.details or None,
                    errors=exc.errors)
 
@@ -151,10 +156,11 @@ def problem_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response; `title` is given in English and answered in the request's
+    language."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
-        "title": title,
+        "title": i18n.title(title),
         "status": status,
         "detail": detail,
         "code": code,

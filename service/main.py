@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import get_settings
 from .errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
+from .i18n import LanguageMiddleware
 from .record import request_id_var
 from .routers import (
     auth,
@@ -25,9 +29,11 @@ from .routers import (
     nominations,
     public,
     record,
+    reports,
     review,
     selections,
     users,
+    webhooks,
     workflow,
 )
 
@@ -43,6 +49,9 @@ party committee's decision, and the follow-up (四步曲).
   hash-chained event (全程纪实).
 * Resources carry a strong `ETag`; send it back in `If-Match` to avoid lost updates (412).
 * Every error is `application/problem+json` (RFC 9457) with a stable `code`.
+* Display fields (`*_label`, problem `title`) follow `Accept-Language`: Chinese (`zh-CN`) by
+  default, English with `en`. Identifiers (states, actions, outcomes, error codes) never
+  change with the language; the answer says which it used in `Content-Language`.
 """
 
 TAGS = [
@@ -58,12 +67,18 @@ TAGS = [
     {"name": "step 4: follow-up",
      "description": "Outcome emails, pre-appointment publicity and objections, the trial with"
                     " its mentor and records, the reserve pool"},
+    {"name": "reports",
+     "description": "A selection's report (funnel, ranking, the committee's record) as JSON and"
+                    " as a printable page; the candidate table as CSV and XLSX for HR systems"},
     {"name": "candidates", "description": "Candidates, their actions and record"},
     {"name": "public", "description": "The public announcement of posts (no login)"},
     {"name": "calendar and clock",
      "description": "Chinese working days, overrides, and the simulated clock (情景模拟)"},
     {"name": "record", "description": "The full-process record (全程纪实) as a whole"},
     {"name": "workflow", "description": "The state machines, from the transition table"},
+    {"name": "webhooks",
+     "description": "Subscriptions of HR systems to events of the record, signed per Standard"
+                    " Webhooks; their deliveries, tries and redelivery (admins)"},
     {"name": "health", "description": "Liveness and readiness"},
 ]
 
@@ -91,6 +106,18 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """CORS whose refused preflight is a problem document like every other error."""
+
+    def preflight_response(self, request_headers):
+        response = super().preflight_response(request_headers)
+        if response.status_code != 400:
+            return response
+        refused = bytes(response.body).decode("utf-8", "replace")
+        return problem_response(400, "cors_refused", "Bad request",
+                                f"{refused}; allowed origins are set in SELECTION_CORS_ORIGINS.")
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -134,6 +161,31 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _models(cls: type[BaseModel] = BaseModel):
+    """Every pydantic model class defined so far."""
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _models(sub)
+
+
+def _restore_example_nulls(schemas: dict[str, Any]) -> None:
+    """Put back the `null`s of the models' own examples: FastAPI writes the document without
+    any null value (exclude_none), examples included, which would make an example whose
+    required field is null (`delivered_at` of a pending delivery) invalid against its schema.
+    A model's example replaces the document's only when the two differ by nulls alone."""
+    for model in _models():
+        name = re.sub(r"[^a-zA-Z0-9.\-_]", "_", model.__name__)
+        doc_schema = schemas.get(name)
+        if not doc_schema or "example" not in doc_schema:
+            continue
+        extra = model.model_config.get("json_schema_extra")
+        if callable(extra):
+            extra = model.model_json_schema()
+        own = extra.get("example") if isinstance(extra, dict) else None
+        if own is not None and jsonable_encoder(own, exclude_none=True) == doc_schema["example"]:
+            doc_schema["example"] = jsonable_encoder(own)
+
+
 def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, with every error response as application/problem+json."""
     if app.openapi_schema:
@@ -150,23 +202,32 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     comps = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         comps.pop(unused, None)
+    _restore_example_nulls(comps)
     app.openapi_schema = schema
     return schema
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start the email sender with the app when SMTP is configured and it runs in-process."""
+    """Start the email sender with the app when SMTP is configured and it runs in-process,
+    and the webhook sender when it runs in-process."""
     from .mailer import SenderThread
+    from .webhooks import SenderThread as WebhookSenderThread
 
     settings = get_settings()
     sender = None
     if settings.mail_sender_in_process and settings.smtp_host:
         sender = SenderThread(settings)
         sender.start()
+    hooks = None
+    if settings.webhook_sender_in_process:
+        hooks = WebhookSenderThread(settings)
+        hooks.start()
     yield
     if sender:
         sender.stop()
+    if hooks:
+        hooks.stop()
 
 
 def create_app() -> FastAPI:
@@ -183,15 +244,17 @@ def create_app() -> FastAPI:
     )
     install_handlers(app)
     for r in (health, auth, users, selections, nominations, review, followup, candidates,
-              public, calendar, record, workflow):
+              public, calendar, record, workflow, webhooks, reports):
         app.include_router(r.router)
+    app.include_router(webhooks.types_router)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
             allow_methods=["*"], allow_headers=["*"],
             expose_headers=["ETag", "Location", "X-Request-ID"],
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
     return app

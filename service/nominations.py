@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlalchemy import exists, or_
@@ -282,8 +283,14 @@ def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
 
 def list_page(*, session: Session, selection: Selection, user: User, state: str | None,
               kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
+              gate: str | None = None, unit: str | None = None, q: str | None = None,
+              created_from: date | None = None, created_to: date | None = None,
               ) -> tuple[list[CandidateSummary], str | None]:
-    """A page of the selection's candidates the user may list, oldest first; no personal data."""
+    """A page of the selection's candidates the user may list, oldest first; no personal data.
+    Filters: state, nominating kind, eligibility, gate (see service/reports.py), unit
+    (exact), a text in the name, and the day of registration."""
+    from .reports import gate_condition
+    from .selections import created_between, text_contains
     stmt = select(Candidate).where(Candidate.selection_id == selection.id)
     roles = set(user.roles)
     if ADMIN not in roles:
@@ -295,6 +302,13 @@ def list_page(*, session: Session, selection: Selection, user: User, state: str 
                                          Nomination.kind == kind))
     if eligible is not None:
         stmt = stmt.where(Candidate.eligible == eligible)
+    if gate:
+        stmt = stmt.where(gate_condition(gate))
+    if unit:
+        stmt = stmt.where(Candidate.profile["unit"].as_string() == unit.strip())  # type: ignore[index]
+    for cond in [*text_contains(Candidate.full_name, q),
+                 *created_between(Candidate.created_at, created_from, created_to)]:
+        stmt = stmt.where(cond)
     rows, nxt = keyset_page(session, stmt, [Candidate.created_at, Candidate.id], limit=limit,
                             cursor=cursor, descending=False)
     by_candidate: dict[uuid.UUID, list[NominationSummary]] = {c.id: [] for c in rows}

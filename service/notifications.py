@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from . import record
+from . import i18n, record
 from .clock import Clock
 from .config import Settings
 from .errors import Conflict, InvalidInput
@@ -20,8 +20,6 @@ from .models import Candidate, Event, Notification, NotificationTemplate, Select
 
 OUTCOMES = ("appointed", "reserve", "not_qualified")
 LANGUAGES = ("zh", "en")
-OUTCOME_LABELS = {"appointed": ("上岗使用", "appointed"), "reserve": ("储备人选", "reserve"),
-                  "not_qualified": ("不符合", "not qualified")}
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
                 "reason")
 
@@ -122,7 +120,7 @@ def render(session: Session, candidate: Candidate, language: str) -> tuple[str, 
     gate = GATES.get(action, ("", ""))[idx] if action else ""
     values = {"full_name": candidate.full_name, "selection_title": selection.title,
               "organization": selection.organization,
-              "outcome_label": OUTCOME_LABELS[outcome][idx], "gate": gate or "—",
+              "outcome_label": i18n.outcome_label(outcome, "en" if idx else "zh-CN"), "gate": gate or "—",
               "reason": reason or "—"}
     subject, body, _ = template(session, outcome, language)
     return outcome, subject.format(**values), body.format(**values)

@@ -7,25 +7,41 @@ import binascii
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import DateTime, literal, tuple_
 from sqlmodel import Session
 
 from .errors import InvalidInput
 
 T = TypeVar("T")
+EXAMPLE_CURSOR = "WyIyMDI2LTA5LTMwVDAxOjAwOjAwKzAwOjAwIiwgIjViMGMyZjZhIl0"
+
+
+def _document_page(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    """Each Page[X] is a schema of its own (JSON Schema has no generics): describe it, and give
+    it an example page holding X's own example."""
+    item = (get_args(cls.model_fields["items"].annotation) or (Any,))[0]
+    name = getattr(item, "__name__", "item")
+    schema["description"] = (f"One page of a list of {name}; pass `next_cursor` back as"
+                             " `cursor` for the next page (null on the last page).")
+    extra = getattr(item, "model_config", {}).get("json_schema_extra")
+    example = extra.get("example") if isinstance(extra, dict) else None
+    schema["example"] = {"items": [] if example is None else [example],
+                         "next_cursor": EXAMPLE_CURSOR, "limit": 50}
 
 
 class Page(BaseModel, Generic[T]):
     """One page of a list; pass `next_cursor` back as `cursor` for the next page."""
 
+    model_config = ConfigDict(json_schema_extra=_document_page)
+
     items: list[T]
     next_cursor: str | None = Field(
         default=None, description="Opaque cursor of the next page; null on the last page"
     )
-    limit: int
+    limit: int = Field(description="The page size asked for")
 
 
 def _encode(values: list[Any]) -> str:

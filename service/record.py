@@ -5,15 +5,17 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from . import webhooks
 from .clock import Clock
 from .models import Event
 from .pagination import keyset_page
@@ -102,30 +104,53 @@ def append(
     event.hash = event_hash(event, prev)
     session.add(event)
     session.flush()
+    webhooks.enqueue_for(session, event)  # the webhook outbox, in the event's transaction
     return event
 
 
 @dataclass(frozen=True)
 class BrokenLink:
-    """The first event whose chain does not hold, and why."""
+    """The first event whose chain does not hold, and why. `event_id` is None when what is
+    wrong is that events are missing (a chain cut short, or gone, since a checkpoint)."""
 
-    event_id: uuid.UUID
+    event_id: uuid.UUID | None
     subject_type: str
     subject_id: uuid.UUID
     seq: int
     problem: str
 
 
-def verify(session: Session, *, batch: int = 2000) -> tuple[int, BrokenLink | None]:
-    """Walk every chain in order, streaming; return the count checked and the first break."""
+Anchors = Mapping[tuple[str, uuid.UUID], tuple[int, str]]
+
+
+def verify(session: Session, *, batch: int = 2000,
+           anchors: Anchors | None = None) -> tuple[int, BrokenLink | None]:
+    """Walk every chain in order, streaming; return the count checked and the first break.
+
+    With `anchors` (the chain heads of an earlier checkpoint), also check that every chain
+    still reaches its anchored event with the same hash: a chain whose newest events were
+    removed, or a whole chain removed, is found, which the hash links alone cannot show."""
+    anchors = anchors or {}
     stmt = select(Event).order_by(Event.subject_type, Event.subject_id, Event.seq)
     count = 0
     current: tuple[str, uuid.UUID] | None = None
     prev, expected_seq = GENESIS, 1
+    reached: set[tuple[str, uuid.UUID]] = set()
+
+    def cut_short(key: tuple[str, uuid.UUID], last_seq: int) -> BrokenLink | None:
+        anchor = anchors.get(key)
+        if anchor is None or key in reached:
+            return None
+        return BrokenLink(None, key[0], key[1], last_seq,
+                          f"the chain ends at sequence {last_seq}, but the checkpoint saw it"
+                          f" reach {anchor[0]}: later events were removed")
+
     rows: Iterator[Event] = session.exec(stmt.execution_options(yield_per=batch))  # type: ignore[arg-type]
     for ev in rows:
         key = (ev.subject_type, ev.subject_id)
         if key != current:
+            if current is not None and (gap := cut_short(current, expected_seq - 1)):
+                return count, gap
             current, prev, expected_seq = key, GENESIS, 1
         problem = None
         if ev.seq != expected_seq:
@@ -134,12 +159,64 @@ def verify(session: Session, *, batch: int = 2000) -> tuple[int, BrokenLink | No
             problem = "prev_hash does not match the previous event's hash"
         elif event_hash(ev, prev) != ev.hash:
             problem = "hash does not match the event's content"
+        elif (anchor := anchors.get(key)) is not None and anchor[0] == ev.seq:
+            if anchor[1] != ev.hash:
+                problem = "the hash differs from the checkpoint's: the chain was rewritten"
+            reached.add(key)
         if problem:
             return count, BrokenLink(ev.id, ev.subject_type, ev.subject_id, ev.seq, problem)
         count += 1
         prev, expected_seq = ev.hash, expected_seq + 1
         session.expunge(ev)
+    if current is not None and (gap := cut_short(current, expected_seq - 1)):
+        return count, gap
+    for key, (seq, _) in anchors.items():
+        if key not in reached:
+            return count, BrokenLink(None, key[0], key[1], 0,
+                                     f"the checkpoint saw this chain reach sequence {seq};"
+                                     " the record no longer has it")
     return count, None
+
+
+def heads(session: Session) -> Iterator[tuple[str, uuid.UUID, int, str]]:
+    """The newest event of every chain: (subject type, subject id, sequence, hash), in order."""
+    newest = (select(Event.subject_type, Event.subject_id, func.max(Event.seq).label("seq"))
+              .group_by(Event.subject_type, Event.subject_id).subquery())
+    stmt = (select(Event.subject_type, Event.subject_id, Event.seq, Event.hash)
+            .join(newest, (Event.subject_type == newest.c.subject_type)
+                  & (Event.subject_id == newest.c.subject_id) & (Event.seq == newest.c.seq))
+            .order_by(Event.subject_type, Event.subject_id))
+    for row in session.exec(stmt.execution_options(yield_per=5000)):  # type: ignore[call-overload]
+        yield row[0], row[1], row[2], row[3]
+
+
+def checkpoint(session: Session, now: datetime) -> dict[str, Any]:
+    """A checkpoint of the record: every chain's head and one digest over them all. Kept
+    outside the database (a file, another system), it lets `verify` find removed events."""
+    digest = hashlib.sha256()
+    out: list[list[Any]] = []
+    for subject_type, subject_id, seq, hash_ in heads(session):
+        out.append([subject_type, str(subject_id), seq, hash_])
+        digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+    return {"format": 1, "created_at": now.isoformat(), "chains": len(out),
+            "events": sum(h[2] for h in out), "digest": digest.hexdigest(), "heads": out}
+
+
+def anchors_of(document: Mapping[str, Any]) -> dict[tuple[str, uuid.UUID], tuple[int, str]]:
+    """The anchors of a checkpoint document; ValueError when it is not one or was altered."""
+    if not isinstance(document, Mapping) or document.get("format") != 1:
+        raise ValueError("not a checkpoint of this service (format 1)")
+    digest = hashlib.sha256()
+    found: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}
+    try:
+        for subject_type, subject_id, seq, hash_ in document["heads"]:
+            digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+            found[(str(subject_type), uuid.UUID(str(subject_id)))] = (int(seq), str(hash_))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"the checkpoint's heads cannot be read: {e}") from e
+    if digest.hexdigest() != document.get("digest"):
+        raise ValueError("the checkpoint's digest does not match its heads: it was altered")
+    return found
 
 
 def count_events(session: Session) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -100,15 +100,48 @@ def _validated(name: str, value: dict) -> dict:
                            errors=errors) from None
 
 
+def created_between(column, created_from: date | None, created_to: date | None) -> list:
+    """Conditions on a creation time for a range of calendar days in China (the process's
+    dates), both ends inclusive; 422 when the range ends before it starts."""
+    from .clock import CHINA
+
+    if created_from and created_to and created_from > created_to:
+        raise InvalidInput(
+            f"created_to ({created_to}) is before created_from ({created_from}).",
+            errors=[{"field": "query.created_to", "message": "before created_from",
+                     "type": "range_reversed"}])
+    conds = []
+    if created_from:
+        conds.append(column >= datetime.combine(created_from, time(), CHINA))
+    if created_to:
+        conds.append(column < datetime.combine(created_to + timedelta(days=1), time(), CHINA))
+    return conds
+
+
+def text_contains(column, q: str | None) -> list:
+    """A case-insensitive substring match; `%`, `_` and the escape character in `q` match
+    themselves, not as LIKE wildcards."""
+    q = (q or "").strip()
+    return [column.icontains(q, autoescape=True)] if q else []
+
+
 def list_page(
-    *, session: Session, user: User, state: str | None, limit: int, cursor: str | None
+    *, session: Session, user: User, state: str | None, limit: int, cursor: str | None,
+    organization: str | None = None, q: str | None = None, created_from: date | None = None,
+    created_to: date | None = None,
 ) -> tuple[list[Selection], str | None]:
-    """A page of the selections this user may see, newest first."""
+    """A page of the selections this user may see, newest first, filtered by state,
+    organization (exact), a text in the title, and the day of creation."""
     from .workflow.roles import ADMIN, CANDIDATE
 
     stmt = select(Selection)
     if state:
         stmt = stmt.where(Selection.state == state)
+    if organization:
+        stmt = stmt.where(Selection.organization == organization.strip())
+    for cond in [*text_contains(Selection.title, q),
+                 *created_between(Selection.created_at, created_from, created_to)]:
+        stmt = stmt.where(cond)
     roles = set(user.roles)
     if ADMIN not in roles:
         if roles - {CANDIDATE}:

@@ -2,14 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Request
 
 from .. import users
 from ..deps import CurrentUser, SessionDep, SettingsDep
 from ..errors import problems
 from ..routing import TransactionalRoute
-from ..schemas import Token, UserPublic
+from ..schemas import LoginForm, Token, UserPublic
 from ..security import create_token
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
@@ -18,7 +17,7 @@ router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=[
 @router.post("/token", response_model=Token, responses=problems(401, 422, 429))
 def login(
     request: Request, session: SessionDep, settings: SettingsDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[LoginForm, Form()],
 ) -> Token:
     """Exchange a username and password (form fields) for a bearer token. After repeated
     failures for an account or from an address, logins are refused for a while (429)."""

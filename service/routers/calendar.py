@@ -13,22 +13,32 @@ from ..deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
 from ..errors import InvalidInput, NotFound, problems
 from ..models import CalendarOverride
 from ..routing import TransactionalRoute
-from ..schemas import ClockAdvance, ClockSet, ClockState, OverridePublic, OverrideSet, WorkingPeriod
+from ..schemas import (
+    ClockAdvance,
+    ClockSet,
+    ClockState,
+    IsoDate,
+    OverridePublic,
+    OverrideSet,
+    WorkingPeriod,
+)
 from ..selections import overrides
 
 router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")
-Day = Annotated[date, Path(description="The day, e.g. 2027-01-01")]
+Day = Annotated[IsoDate, Path(description="The day, e.g. 2027-01-01", examples=["2027-01-01"])]
 
 
 @router.get("/api/v1/calendar/working-days", response_model=WorkingPeriod,
             responses=problems(401, 422))
 def compute_working_days(
     session: SessionDep, user: CurrentUser,
-    start: Annotated[date, Query(description="The publicity's start date")],
-    days: Annotated[int, Query(ge=1, le=60, description="Working days it lasts")] = 5,
-    counts_start_day: Annotated[bool, Query(description="Whether the start day is day 1")]
-    = False,
+    start: Annotated[IsoDate, Query(description="The publicity's start date",
+                                    examples=["2026-09-30"])],
+    days: Annotated[int, Query(ge=1, le=60, description="Working days it lasts",
+                               examples=[5])] = 5,
+    counts_start_day: Annotated[bool, Query(description="Whether the start day is day 1",
+                                            examples=[False])] = False,
 ) -> WorkingPeriod:
     """The end date of a period of Chinese working days (holidays off, 调休 make-up days on),
     with a warning when a year beyond the official schedule was counted."""
@@ -46,7 +56,8 @@ def compute_working_days(
             responses=problems(401, 422))
 def list_calendar_overrides(
     session: SessionDep, user: CurrentUser,
-    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    year: Annotated[int | None, Query(ge=2000, le=2100, description="Only overrides of this"
+                                      " year", examples=[2027])] = None,
 ) -> list[OverridePublic]:
     """Days administrators declared worked or off, over the official schedule."""
     stmt = select(CalendarOverride).order_by(CalendarOverride.day)

@@ -7,13 +7,22 @@ from fastapi import Path, Query
 from sqlmodel import Session
 
 from .. import record
-from ..pagination import Page
+from ..pagination import EXAMPLE_CURSOR, Page
 from ..schemas import EventPublic
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
+Limit = Annotated[int, Query(ge=1, le=200, description="Page size", examples=[50])]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous"
-                                     " page")]
-ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `publish`")]
+                                     " page", examples=[EXAMPLE_CURSOR])]
+ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `publish`",
+                                 examples=["publish"])]
+UserId = Annotated[uuid.UUID, Path(description="The user's id",
+                                   examples=["1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"])]
+MeetingId = Annotated[uuid.UUID, Path(description="The committee meeting's id",
+                                      examples=["4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8"])]
+NotificationId = Annotated[uuid.UUID, Path(description="The outcome email's id",
+                                           examples=["6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0"])]
+ObjectionId = Annotated[uuid.UUID, Path(description="The objection's id",
+                                        examples=["8a9b0c1d-2e3f-4a4b-85c6-d7e8f9a0b1c2"])]
 
 
 def events(session: Session, kind: str, subject_id: uuid.UUID, limit: int,

@@ -1,8 +1,6 @@
 """Step 4: outcome emails, pre-appointment publicity and objections, the trial with its
 mentor and records, and the reserve pool."""
 
-import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -11,6 +9,7 @@ from sqlmodel import select
 from .. import followup, notifications
 from ..deps import (
     AdminUser,
+    CandidateId,
     ClockDep,
     CurrentCandidate,
     CurrentUser,
@@ -27,6 +26,7 @@ from ..schemas import (
     FollowUpPublic,
     FollowUpRecordCreate,
     FollowUpRecordPublic,
+    IsoDate,
     MentorshipPublic,
     MentorshipSet,
     NotificationPreview,
@@ -42,11 +42,14 @@ from ..schemas import (
     TemplateSet,
 )
 from ..workflow.roles import ADMIN, CANDIDATE, MENTOR
+from .common import NotificationId, ObjectionId
 
 router = APIRouter(route_class=TransactionalRoute, tags=["step 4: follow-up"])
 CAND = "/api/v1/candidates/{candidate_id}"
-Outcome = Annotated[Literal["appointed", "reserve", "not_qualified"], Path()]
-Language = Annotated[Literal["zh", "en"], Path()]
+Outcome = Annotated[Literal["appointed", "reserve", "not_qualified"], Path(
+    description="The outcome the email announces", examples=["appointed"])]
+Language = Annotated[Literal["zh", "en"], Path(description="The email's language",
+                                               examples=["zh"])]
 PoolReader = Annotated[User, Depends(require_roles(ADMIN, CANDIDATE, MENTOR))]
 
 
@@ -70,7 +73,8 @@ def list_notifications(candidate: CurrentCandidate, session: SessionDep, admin: 
             responses=problems(401, 403, 404, 409, 422))
 def preview_notification(
     candidate: CurrentCandidate, session: SessionDep, admin: AdminUser,
-    language: Annotated[Literal["zh", "en"], Query()] = "zh",
+    language: Annotated[Literal["zh", "en"], Query(description="The email's language",
+                                                   examples=["en"])] = "zh",
 ) -> NotificationPreview:
     """The outcome email as it would be sent now, from the current template."""
     outcome, subject, body = notifications.render(session, candidate, language)
@@ -82,7 +86,7 @@ def preview_notification(
 @router.post(CAND + "/notifications/{notification_id}/resend",
              response_model=NotificationPublic, responses=problems(401, 403, 404, 409, 422))
 def resend_notification(
-    notification_id: uuid.UUID, candidate: CurrentCandidate, session: SessionDep,
+    notification_id: NotificationId, candidate: CurrentCandidate, session: SessionDep,
     admin: AdminUser, clock: ClockDep, settings: SettingsDep,
     body: ResendRequest | None = None,
 ) -> NotificationPublic:
@@ -136,7 +140,7 @@ def list_public_appointments(session: SessionDep, clock: ClockDep) -> list[Publi
 
 @router.post("/api/v1/public/appointments/{candidate_id}/objections", status_code=201,
              response_model=ObjectionReceipt, responses=problems(404, 422), tags=["public"])
-def lodge_objection(candidate_id: uuid.UUID, data: ObjectionCreate, session: SessionDep,
+def lodge_objection(candidate_id: CandidateId, data: ObjectionCreate, session: SessionDep,
                     clock: ClockDep) -> ObjectionReceipt:
     """Lodge an objection (举报/异议) during the publicity; a contact is optional."""
     cand = session.exec(select(Candidate).where(Candidate.id == candidate_id)
@@ -160,7 +164,7 @@ def list_objections(candidate: CurrentCandidate, session: SessionDep, admin: Adm
 
 @router.post("/api/v1/objections/{objection_id}/handling", response_model=ObjectionPublic,
              responses=problems(401, 403, 404, 409, 422))
-def handle_objection(objection_id: uuid.UUID, data: ObjectionHandle, session: SessionDep,
+def handle_objection(objection_id: ObjectionId, data: ObjectionHandle, session: SessionDep,
                      admin: AdminUser, clock: ClockDep) -> ObjectionPublic:
     """Record how an objection was handled: upheld ends the appointment (revoked, with the
     reason); dismissed lets it go on."""
@@ -211,7 +215,7 @@ def assign_mentor(data: MentorshipSet, candidate: CurrentCandidate, session: Ses
              responses=problems(401, 403, 404, 409, 422))
 def add_follow_up_record(
     data: FollowUpRecordCreate, session: SessionDep, user: CurrentUser, clock: ClockDep,
-    candidate_id: Annotated[uuid.UUID, Path()],
+    candidate_id: CandidateId,
 ) -> FollowUpRecordPublic:
     """A mentor's meeting (by the mentor), or a party lesson (党课学习) / branch-life exercise
     (支部生活锻炼) with date, subject, hours, attendance and assessment (admin or mentor)."""
@@ -229,10 +233,16 @@ def add_follow_up_record(
             responses=problems(401, 403, 422))
 def list_reserve_pool(
     session: SessionDep, user: PoolReader, clock: ClockDep,
-    organization: Annotated[str | None, Query(max_length=200)] = None,
-    education: Annotated[EducationLevel | None, Query()] = None,
-    include_expired: bool = False,
-    expires_before: Annotated[date | None, Query()] = None,
+    organization: Annotated[str | None, Query(
+        max_length=200, description="Only entries of this organization (exact match)",
+        examples=["机关第一党支部"])] = None,
+    education: Annotated[EducationLevel | None, Query(
+        description="Only reserves with this education level", examples=["bachelor"])] = None,
+    include_expired: Annotated[bool, Query(
+        description="Also entries past their validity (储备期满)", examples=[True])] = False,
+    expires_before: Annotated[IsoDate | None, Query(
+        description="Only entries whose validity ends before this day",
+        examples=["2027-12-31"])] = None,
 ) -> list[ReserveEntryPublic]:
     """The reserve pool (储备人选库) across selections, best score first per organization:
     everything for admins; candidates and mentors their own entries only."""

@@ -1,7 +1,7 @@
 """Liveness and readiness."""
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import get_engine
@@ -13,10 +13,15 @@ router = APIRouter(route_class=TransactionalRoute, tags=["health"])
 
 
 class Health(BaseModel):
-    status: str
-    database: str | None = None
-    revision: str | None = None
-    head: str | None = None
+    """Whether the service answers and, for readiness, its database and schema revision."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "status": "ok", "database": "ok", "revision": "0006", "head": "0006"}})
+
+    status: str = Field(description="`ok`")
+    database: str | None = Field(default=None, description="`ok` when the database answers")
+    revision: str | None = Field(default=None, description="The database's migration")
+    head: str | None = Field(default=None, description="The newest migration")
 
 
 @router.get("/healthz", response_model=Health)

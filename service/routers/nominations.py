@@ -27,16 +27,31 @@ from ..schemas import (
     NominationKind,
     NominationPublic,
     NominationResult,
+    ReportGate,
 )
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from ..workflow.table import CANDIDATE_STATES
+from .common import Cursor, Limit
+from .selections import CreatedFrom, CreatedTo
 
 router = APIRouter(route_class=TransactionalRoute, tags=["step 2: publicity and nomination"])
 Nominator = Annotated[User, Depends(require_roles(ADMIN, NOMINATOR))]
 Applicant = Annotated[User, Depends(require_roles(CANDIDATE))]
 CandidateState = Annotated[str | None, Query(
     description="Only candidates in this state",
-    pattern="^(" + "|".join(s.name for s in CANDIDATE_STATES) + ")$")]
+    pattern="^(" + "|".join(s.name for s in CANDIDATE_STATES) + ")$", examples=["applicant"])]
+CandidateGate = Annotated[ReportGate | None, Query(
+    description="Only candidates at this gate or who ended there: `nomination` (nominated,"
+    " declined, withdrew before consenting), `prereview` (applicant, or not qualified /"
+    " withdrew there), `interview` (qualified, or left there), `inspection` (shortlisted, or"
+    " left there), `decision` (inspected, reserve, or left there), `followup` (appointed, on"
+    " trial, confirmed, revoked, dismissed)", examples=["interview"])]
+Unit = Annotated[str | None, Query(
+    min_length=1, max_length=200, description="Only candidates of this work unit (工作单位,"
+    " exact match)", examples=["机关办公室"])]
+NameSearch = Annotated[str | None, Query(
+    min_length=1, max_length=100, description="Text the candidate's name contains"
+    " (case-insensitive; `%` and `_` match themselves)", examples=["李"])]
 
 
 def _result(session, nomination, candidate, existed, response: Response) -> NominationResult:
@@ -77,20 +92,25 @@ def create_application(
 def list_candidates(
     selection: CurrentSelection, session: SessionDep, user: CurrentUser,
     state: CandidateState = None,
-    kind: Annotated[NominationKind | None, Query(description="Nominated by this kind of body")]
-    = None,
-    eligible: Annotated[bool | None, Query(description="Eligibility report passed or not")]
-    = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    kind: Annotated[NominationKind | None, Query(description="Nominated by this kind of body",
+                                                 examples=["party_organization"])] = None,
+    eligible: Annotated[bool | None, Query(description="Eligibility report passed or not",
+                                           examples=[True])] = None,
+    gate: CandidateGate = None, unit: Unit = None, q: NameSearch = None,
+    created_from: CreatedFrom = None, created_to: CreatedTo = None,
+    limit: Limit = 50, cursor: Cursor = None,
 ) -> Page[CandidateSummary]:
-    """The selection's candidates with their nominations, oldest first: all for admins; for
-    others what their work reaches — nominators those they nominated, candidates their own,
-    the panel's judges those interviewed, inspectors those they inspect, committee members
-    those submitted to them. No birth date, phone or ID in any listing."""
+    """The selection's candidates with their nominations, oldest first (by registration, then
+    id: a stable order for the cursor): all for admins; for others what their work reaches —
+    nominators those they nominated, candidates their own, the panel's judges those
+    interviewed, inspectors those they inspect, committee members those submitted to them.
+    Filters combine with AND; keep them when following `next_cursor`. No birth date, phone or
+    ID in any listing."""
     items, nxt = nominations.list_page(
         session=session, selection=selection, user=user, state=state,
-        kind=kind.value if kind else None, eligible=eligible, limit=limit, cursor=cursor)
+        kind=kind.value if kind else None, eligible=eligible, gate=gate.value if gate else None,
+        unit=unit, q=q, created_from=created_from, created_to=created_to, limit=limit,
+        cursor=cursor)
     return Page[CandidateSummary](items=items, next_cursor=nxt, limit=limit)
 
 

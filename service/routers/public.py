@@ -1,17 +1,15 @@
 """The public announcement (公示选拔岗位): no login, and only what an announcement shows."""
 
-import uuid
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from sqlmodel import select
 
-from ..deps import SessionDep
+from ..deps import SelectionId, SessionDep
 from ..errors import NotFound, problems
 from ..models import Selection
 from ..pagination import Page, keyset_page
 from ..routing import TransactionalRoute
 from ..schemas import PublicSelection
+from .common import Cursor, Limit
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/public", tags=["public"])
 
@@ -37,8 +35,7 @@ def _announcement(s: Selection) -> PublicSelection:
 
 @router.get("/selections", response_model=Page[PublicSelection], responses=problems(422))
 def list_public_selections(
-    session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    session: SessionDep, limit: Limit = 50, cursor: Cursor = None,
 ) -> Page[PublicSelection]:
     """Posts being publicized now, newest first. No login needed."""
     stmt = select(Selection).where(Selection.state == "publicizing")
@@ -50,7 +47,7 @@ def list_public_selections(
 
 @router.get("/selections/{selection_id}", response_model=PublicSelection,
             responses=problems(404, 422))
-def read_public_selection(selection_id: uuid.UUID, session: SessionDep) -> PublicSelection:
+def read_public_selection(selection_id: SelectionId, session: SessionDep) -> PublicSelection:
     """One publicized post's announcement. No login needed."""
     s = session.get(Selection, selection_id)
     if s is None or s.state != "publicizing":

@@ -1,12 +1,13 @@
 """The full-process record as a whole: verify its hash chains."""
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from .. import record
-from ..deps import AdminUser, SessionDep
+from ..deps import AdminUser, ClockDep, SessionDep
 from ..errors import problems
 from ..routing import TransactionalRoute
 
@@ -15,7 +16,14 @@ router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/admin/record"
 
 
 class BrokenLinkPublic(BaseModel):
-    event_id: uuid.UUID
+    """The first link of the record that does not hold, and why."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "event_id": "9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3", "subject_type": "candidate",
+        "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "seq": 2,
+        "problem": "hash does not match the event's content"}})
+
+    event_id: uuid.UUID | None = Field(description="None when events are missing")
     subject_type: str
     subject_id: uuid.UUID
     seq: int
@@ -24,6 +32,12 @@ class BrokenLinkPublic(BaseModel):
 
 class Verification(BaseModel):
     """Whether every subject's chain of events holds, and the first link that does not."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "intact": False, "events_verified": 1284, "first_broken": {
+            "event_id": "9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3", "subject_type": "candidate",
+            "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "seq": 2,
+            "problem": "hash does not match the event's content"}}})
 
     intact: bool
     events_verified: int
@@ -38,3 +52,33 @@ def verify_record(session: SessionDep, admin: AdminUser) -> Verification:
     return Verification(
         intact=broken is None, events_verified=count,
         first_broken=BrokenLinkPublic(**broken.__dict__) if broken else None)
+
+
+class Checkpoint(BaseModel):
+    """Every chain's newest event and one digest over them: keep it outside the database
+    (a file, another system) and give it to `verify-record --checkpoint` later."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "format": 1, "created_at": "2026-11-21T08:57:14.236248+00:00", "chains": 2, "events": 3,
+        "digest": "ba4f16ec95d2099022e020b973ad823cb62fc2dacac8b4fe60524d86f1f8bdb4",
+        "heads": [
+            ["candidate", "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", 1,
+             "204de2d50ab57d5315cd2ff685d9b23462c685a96cc99c2f7bade172d71cd7ee"],
+            ["selection", "5b0c2f6a-9d1e-4c7b-8a3f-2e1d0c9b8a7f", 2,
+             "d6be31ca43ea608c25cd7cdf9312db98569a4eca827b7032ce23ac54c9d2e633"]]}})
+
+    format: int = Field(description="1")
+    created_at: str
+    chains: int
+    events: int
+    digest: str = Field(description="sha256 over the heads, one line each")
+    heads: list[list[Any]] = Field(description="[subject_type, subject_id, seq, hash], in order")
+
+
+@router.get("/checkpoint", response_model=Checkpoint, responses=problems(401, 403))
+def record_checkpoint(session: SessionDep, admin: AdminUser, clock: ClockDep) -> dict[str, Any]:
+    """A checkpoint of the record, as `python -m service checkpoint` writes it. Fetch it on a
+    schedule and keep it where the database's operators cannot rewrite it: the hash links
+    alone cannot show that a chain's newest events, or a whole chain, were removed; a
+    checkpoint can."""
+    return record.checkpoint(session, clock.real_now)

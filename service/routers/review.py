@@ -2,10 +2,9 @@
 ranking, inspection teams and records, committee meetings."""
 
 import html
-import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
@@ -43,6 +42,7 @@ from ..schemas import (
     ScoreSheets,
 )
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
+from .common import MeetingId
 
 router = APIRouter(route_class=TransactionalRoute, tags=["step 3: reviews and decision"])
 Judge = Annotated[User, Depends(require_roles(JUDGE))]
@@ -303,7 +303,7 @@ def list_committee_meetings(selection: CurrentSelection, session: SessionDep,
 @router.get(SEL + "/committee-meetings/{meeting_id}", response_model=CommitteeMeetingPublic,
             responses=problems(401, 403, 404, 422))
 def read_committee_meeting(
-    meeting_id: Annotated[uuid.UUID, Path()], selection: CurrentSelection, session: SessionDep,
+    meeting_id: MeetingId, selection: CurrentSelection, session: SessionDep,
     user: AdminOrCommittee,
 ) -> CommitteeMeetingPublic:
     """One meeting's record, whole."""

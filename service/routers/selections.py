@@ -25,6 +25,7 @@ from ..schemas import (
     ActionOptions,
     ActionRequest,
     EventPublic,
+    IsoDate,
     SelectionCreate,
     SelectionPublic,
     SelectionUpdate,
@@ -40,8 +41,22 @@ RecordReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
 SelectionState = Annotated[
     str | None,
     Query(description="Only selections in this state",
-          pattern="^(" + "|".join(s.name for s in SELECTION_STATES) + ")$"),
+          pattern="^(" + "|".join(s.name for s in SELECTION_STATES) + ")$",
+          examples=["reviewing"]),
 ]
+# List filters shared with the candidate listing (service/routers/nominations.py).
+CreatedFrom = Annotated[IsoDate | None, Query(
+    description="Created on or after this day (a calendar day in China, Asia/Shanghai)",
+    examples=["2026-09-01"])]
+CreatedTo = Annotated[IsoDate | None, Query(
+    description="Created on or before this day (inclusive; a calendar day in China); not"
+    " before `created_from`", examples=["2026-12-31"])]
+Organization = Annotated[str | None, Query(
+    min_length=1, max_length=200, description="Only selections of this organization (exact"
+    " match)", examples=["机关第一党支部"])]
+TitleSearch = Annotated[str | None, Query(
+    min_length=1, max_length=100, description="Text the title contains (case-insensitive;"
+    " `%` and `_` match themselves)", examples=["党支部书记"])]
 
 
 def _public(selection, response: Response) -> SelectionPublic:
@@ -63,12 +78,17 @@ def create_selection(
 
 @router.get("", response_model=Page[SelectionPublic], responses=problems(401, 422))
 def list_selections(
-    session: SessionDep, user: CurrentUser, state: SelectionState = None, limit: Limit = 50,
-    cursor: Cursor = None,
+    session: SessionDep, user: CurrentUser, state: SelectionState = None,
+    organization: Organization = None, q: TitleSearch = None,
+    created_from: CreatedFrom = None, created_to: CreatedTo = None,
+    limit: Limit = 50, cursor: Cursor = None,
 ) -> Page[SelectionPublic]:
-    """The selections the caller may see, newest first, optionally in one state."""
-    rows, nxt = selections.list_page(session=session, user=user, state=state, limit=limit,
-                                     cursor=cursor)
+    """The selections the caller may see, newest first (by creation, then id: a stable order
+    for the cursor), filtered by state, organization, a text in the title and the day of
+    creation; filters combine with AND. Keep the same filters when following `next_cursor`."""
+    rows, nxt = selections.list_page(
+        session=session, user=user, state=state, organization=organization, q=q,
+        created_from=created_from, created_to=created_to, limit=limit, cursor=cursor)
     return Page[SelectionPublic](
         items=[SelectionPublic.model_validate(s, from_attributes=True) for s in rows],
         next_cursor=nxt, limit=limit,

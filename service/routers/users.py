@@ -1,9 +1,6 @@
 """User management (admins only)."""
 
-import uuid
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from sqlmodel import select
 
 from .. import users
@@ -14,6 +11,7 @@ from ..pagination import Page, keyset_page
 from ..record import Author
 from ..routing import TransactionalRoute
 from ..schemas import UserCreate, UserCreated, UserPublic, UserUpdate
+from .common import Cursor, Limit, UserId
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/users", tags=["users"])
 
@@ -33,8 +31,7 @@ def create_user(
 @router.get("", response_model=Page[UserPublic], responses=problems(401, 403, 422))
 def list_users(
     session: SessionDep, admin: AdminUser,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Limit = 50, cursor: Cursor = None,
 ) -> Page[UserPublic]:
     """All users, newest first."""
     rows, nxt = keyset_page(session, select(User), [User.created_at, User.id], limit=limit,
@@ -45,7 +42,7 @@ def list_users(
 
 @router.get("/{user_id}", response_model=UserPublic, responses=problems(401, 403, 404, 422))
 def read_user(
-    user_id: uuid.UUID, session: SessionDep, admin: AdminUser, response: Response
+    user_id: UserId, session: SessionDep, admin: AdminUser, response: Response
 ) -> UserPublic:
     """One user."""
     user = users.get(session=session, user_id=user_id)
@@ -56,7 +53,7 @@ def read_user(
 @router.patch("/{user_id}", response_model=UserPublic,
               responses=problems(401, 403, 404, 409, 412, 422))
 def update_user(
-    user_id: uuid.UUID, data: UserUpdate, session: SessionDep, admin: AdminUser,
+    user_id: UserId, data: UserUpdate, session: SessionDep, admin: AdminUser,
     clock: ClockDep, response: Response, if_match: IfMatch = None,
 ) -> UserPublic:
     """Change a user's details, roles, activity or password; role and activity changes end

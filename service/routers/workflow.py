@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from .. import candidates, selections
+from .. import candidates, i18n, selections
 from ..routing import TransactionalRoute
 from ..schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
 from ..workflow import WORKFLOW
@@ -20,10 +20,12 @@ def describe_workflow() -> WorkflowInfo:
         kind = _KINDS[m.name]
         machines.append(MachineInfo(
             name=m.name, initial=m.initial,
-            states=[StateInfo(name=s.name, label=s.label_zh, label_en=s.label_en, final=s.final)
+            states=[StateInfo(name=s.name, label=i18n.pick(s.label_zh, s.label_en),
+                              label_zh=s.label_zh, label_en=s.label_en, final=s.final)
                     for s in m.states],
             actions=[TransitionInfo(
-                action=t.action, label=t.label_zh, label_en=t.label_en,
+                action=t.action, label=i18n.pick(t.label_zh, t.label_en), label_zh=t.label_zh,
+                label_en=t.label_en,
                 from_states=list(t.sources), to_state=t.target, roles=list(t.roles),
                 guards=[{"name": g.name, "description": g.description} for g in t.guards],
                 reason_required=t.reason_required,
@@ -31,7 +33,8 @@ def describe_workflow() -> WorkflowInfo:
             ) for t in m.transitions],
             mermaid=mermaid(m),
         ))
-    roles = [{"role": r, "label": zh, "label_en": en} for r, (zh, en) in ROLE_LABELS.items()]
+    roles = [{"role": r, "label": i18n.pick(zh, en), "label_zh": zh, "label_en": en}
+             for r, (zh, en) in ROLE_LABELS.items()]
     return WorkflowInfo(machines=machines, roles=roles)
 
 

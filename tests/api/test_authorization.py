@@ -125,6 +125,12 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", SEL + "/committee-meetings"): ADMIN_ONLY,
     ("GET", SEL + "/committee-meetings"): allow(ADMIN, COMMITTEE),
     ("GET", SEL + "/committee-meetings/{meeting_id}"): allow(ADMIN, COMMITTEE),
+    # reports: the report gathers the ranking and the meetings, which the committee reads;
+    # the candidate table lists every candidate with the work profile: admins only
+    ("GET", SEL + "/report"): allow(ADMIN, COMMITTEE),
+    ("GET", SEL + "/report.html"): allow(ADMIN, COMMITTEE),
+    ("GET", SEL + "/candidates.csv"): ADMIN_ONLY,
+    ("GET", SEL + "/candidates.xlsx"): ADMIN_ONLY,
     # step 4
     ("GET", CAND + "/notifications"): ADMIN_ONLY,
     ("GET", CAND + "/notifications/preview"): ADMIN_ONLY,
@@ -156,6 +162,18 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/admin/clock/advance"): ADMIN_ONLY,
     ("DELETE", "/api/v1/admin/clock"): ADMIN_ONLY,
     ("GET", "/api/v1/admin/record/verification"): ADMIN_ONLY,
+    ("GET", "/api/v1/admin/record/checkpoint"): ADMIN_ONLY,
+    # webhooks for HR systems
+    ("GET", "/api/v1/webhook-event-types"): ADMIN_ONLY,
+    ("POST", "/api/v1/webhooks"): ADMIN_ONLY,
+    ("GET", "/api/v1/webhooks"): ADMIN_ONLY,
+    ("GET", "/api/v1/webhooks/{webhook_id}"): ADMIN_ONLY,
+    ("PATCH", "/api/v1/webhooks/{webhook_id}"): ADMIN_ONLY,
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): ADMIN_ONLY,
+    ("POST", "/api/v1/webhooks/{webhook_id}/rotate-secret"): ADMIN_ONLY,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries"): ADMIN_ONLY,
+    ("GET", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}"): ADMIN_ONLY,
+    ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): ADMIN_ONLY,
 }
 
 # Bodies: `{}` unless the route decides who may call it only after reading a valid body, or
@@ -339,7 +357,8 @@ def fill(path: str, w: World, **override: Any) -> str:
     values = {"selection_id": w.selection, "candidate_id": w.t, "user_id": w.spare_user,
               "meeting_id": w.meeting, "notification_id": w.notification,
               "objection_id": w.objection, "day": "2030-01-01", "outcome": "appointed",
-              "language": "zh",
+              "language": "zh", "webhook_id": uuid.UUID(int=1),  # none: the role is judged first
+              "delivery_id": "msg_" + "0" * 32,
               "action": ACTIONS["selection" if path.startswith("/api/v1/selections/")
                                 else "candidate"]}
     values.update(override)

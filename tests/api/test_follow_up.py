@@ -489,7 +489,7 @@ def test_delivery_gives_up_after_the_maximum_attempts_and_an_admin_resend_queues
                      {"language": "en"}))
     assert (out["id"], out["state"], out["attempts"], out["last_error"]) == (
         li["id"], "queued", 0, None)
-    assert out["language"] == "en" and "appointed" in out["subject"]
+    assert out["language"] == "en" and "Appointed" in out["subject"]
     resend = f.events("li")[-1]
     assert resend["action"] == "resend_notification"
     assert resend["params"]["language"] == "en"
@@ -499,7 +499,7 @@ def test_delivery_gives_up_after_the_maximum_attempts_and_an_admin_resend_queues
     received = inbox.by_recipient()
     assert list(received) == [PEOPLE["li"]["email"]]
     msg = received[PEOPLE["li"]["email"]]
-    assert msg["Subject"] == f"[{ORG}] Branch secretary selection result: appointed"
+    assert msg["Subject"] == f"[{ORG}] Branch secretary selection result: Appointed"
     assert msg.get_content().startswith("Dear 李明,")
     assert (f.notification("li")["state"], f.notification("wang")["state"]) == ("sent",
                                                                                 "failed")
@@ -582,7 +582,7 @@ def test_templates_are_listed_checked_and_an_edit_changes_the_email(flow, as_rol
     assert preview["body"] == (f"周国庆同志：\n您未通过资格预审，原因是：{FAIL_REASON}。\n"
                                "欢迎下次再来。")
     en = _ok(f.get(f"{CAND}/{f.c['zhou']}/notifications/preview", params={"language": "en"}))
-    assert en["subject"] == f"[{ORG}] Branch secretary selection result: not qualified"
+    assert en["subject"] == f"[{ORG}] Branch secretary selection result: Not qualified"
     assert "Stage: qualification pre-review" in en["body"]
     assert f"Reason: {FAIL_REASON}" in en["body"]
     assert en["body"].startswith("Dear 周国庆,")

@@ -19,3 +19,13 @@ def test_readme_embeds_the_current_diagrams():
 def test_readme_names_the_two_commands():
     text = README.read_text()
     assert "python3 tasks.py serve" in text and "python3 tasks.py test" in text
+
+
+def test_readme_starts_the_curl_guide_the_way_the_guide_does():
+    """README's short curl section creates the admin with the very command the tested guide
+    (docs/curl-guide.md, run by tests/api/test_curl_guide.py) shows, and links to it."""
+    from tests.api.test_curl_guide import GUIDE, admin_command
+
+    text = README.read_text()
+    assert "(docs/curl-guide.md)" in text
+    assert admin_command(GUIDE.read_text(encoding="utf-8")) in text

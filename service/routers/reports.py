@@ -1,0 +1,92 @@
+"""Reports and exports of a selection: the report as JSON and as a printable page (admins and
+committee members, who already read the ranking and the meetings it gathers), and the
+candidate table as CSV and XLSX for HR systems (admins only: it lists every candidate, also
+those the committee never sees)."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
+
+from .. import reports
+from ..deps import AdminUser, ClockDep, CurrentSelection, SessionDep, require_roles
+from ..errors import problems
+from ..models import User
+from ..routing import TransactionalRoute
+from ..schemas import SelectionReport
+from ..workflow.roles import ADMIN, COMMITTEE
+
+router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections/{selection_id}",
+                   tags=["reports"])
+ReportReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NO_STORE = {"Cache-Control": "private, no-store"}  # personal data and votes: never cached
+HeaderStyle = Annotated[Literal["label", "key"], Query(
+    description="`label`: column headers in the request's language (Chinese by default,"
+    " English with `Accept-Language: en`); `key`: the columns' stable machine keys, the same"
+    " in every language, for HR systems that parse by name", examples=["key"])]
+
+
+def _file_response(media_type: str, description: str) -> dict:
+    schema = {"type": "string", "format": "binary"} if media_type == XLSX else {"type": "string"}
+    return {200: {"description": description, "content": {media_type: {"schema": schema}}},
+            **problems(401, 403, 404, 422)}
+
+
+@router.get("/report", response_model=SelectionReport, responses=problems(401, 403, 404, 422))
+def read_selection_report(
+    selection: CurrentSelection, session: SessionDep, user: ReportReader, clock: ClockDep,
+    response: Response,
+) -> SelectionReport:
+    """The selection's report: the funnel by gate (how many entered each gate, passed, failed
+    there, withdrew, are still pending, were kept in reserve), the candidates per state, the
+    committee's outcomes, the interview ranking with scores, and every committee meeting
+    with its votes. Labels follow `Accept-Language`. For admins and committee members."""
+    response.headers.update(NO_STORE)
+    return reports.report(session, selection, clock)
+
+
+@router.get("/report.html", response_class=HTMLResponse,
+            responses=_file_response("text/html", "The report as a printable, self-contained"
+                                     " HTML page (inline CSS with print styles, the funnel as an"
+                                     " inline SVG chart, no script)"))
+def print_selection_report(
+    selection: CurrentSelection, session: SessionDep, user: ReportReader, clock: ClockDep,
+) -> HTMLResponse:
+    """The report as a printable page in the request's language (`<html lang>` says which):
+    the funnel drawn as a bar chart, the tables, the committee's record."""
+    page = reports.report_html(reports.report(session, selection, clock))
+    return HTMLResponse(page, headers=NO_STORE)
+
+
+@router.get("/candidates.csv", response_class=Response,
+            responses=_file_response("text/csv", "The candidate table as CSV: UTF-8 with a"
+                                     " byte-order mark, CRLF line ends, one header row"))
+def export_candidates_csv(
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    header: HeaderStyle = "label",
+) -> Response:
+    """The candidate table for HR systems, oldest first: id, name, state and its label, gate,
+    gender, education, party and work dates, unit, current post, nominations, eligibility,
+    masked ID number, interview score and rank, the committee's outcome, registration time.
+    No birth date, phone or email; cells that a spreadsheet would run as a formula are
+    prefixed with an apostrophe. Admins only."""
+    body = reports.candidates_csv(session, selection, header=header)
+    return Response(body, media_type="text/csv; charset=utf-8", headers={
+        **NO_STORE, "Content-Disposition": reports.content_disposition(
+            selection, "候选人名单", "candidates", "csv")})
+
+
+@router.get("/candidates.xlsx", response_class=Response,
+            responses=_file_response(XLSX, "The candidate table as an Excel workbook: the"
+                                     " candidates (frozen header, typed cells) and the funnel"))
+def export_candidates_xlsx(
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    header: HeaderStyle = "label",
+) -> Response:
+    """The candidate table (the same columns as the CSV) as an XLSX workbook, with a second
+    sheet holding the funnel and its chart. Admins only."""
+    body = reports.candidates_xlsx(session, selection, header=header)
+    return Response(body, media_type=XLSX, headers={
+        **NO_STORE, "Content-Disposition": reports.content_disposition(
+            selection, "候选人名单", "candidates", "xlsx")})
