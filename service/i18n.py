@@ -72,9 +72,54 @@ def state_label(machine: str, state: str | None, lang: Lang | None = None) -> st
     return pick(zh, en, lang)
 
 
+# Events of the record that are not transitions of a machine (work done on a subject).
+RECORD_ACTIONS: dict[str, tuple[str, str]] = {
+    "create": ("创建", "Created"),
+    "edit": ("修改", "Edited"),
+    "nominate": ("推荐", "Nominated by a body"),
+    "apply": ("个人报名", "Applied"),
+    "check_eligibility": ("资格条件核对", "Eligibility checked"),
+    "record_communication": ("推荐沟通记录", "Talk with the nominee recorded"),
+    "appoint_panel": ("组建评委会", "Panel of judges appointed"),
+    "prepare_interview": ("面议准备", "Interview prepared"),
+    "declare_conflict": ("评委回避声明", "Judge declared a conflict"),
+    "declare_no_conflict": ("评委无利害关系声明", "Judge declared no conflict"),
+    "submit_score_sheet": ("提交评分表", "Score sheet submitted"),
+    "appoint_inspection_team": ("组建考察组", "Inspection team appointed"),
+    "record_inspection_work": ("考察工作记录", "Inspection work recorded"),
+    "record_committee_meeting": ("党委会记录", "Committee meeting recorded"),
+    "committee_postpone": ("党委会缓议", "Postponed by the committee"),
+    "queue_notification": ("结果通知待发送", "Outcome email queued"),
+    "notification_sent": ("结果通知已发送", "Outcome email sent"),
+    "notification_failed": ("结果通知发送失败", "Outcome email failed"),
+    "resend_notification": ("重新发送结果通知", "Outcome email resent"),
+    "receive_objection": ("收到异议", "Objection received"),
+    "handle_objection": ("异议处理", "Objection handled"),
+    "assign_mentor": ("指定导师", "Mentor assigned"),
+    "record_mentor_meeting": ("导师谈心记录", "Mentor meeting recorded"),
+    "record_party_lesson": ("党课学习记录", "Party lesson recorded"),
+    "record_branch_life": ("支部生活锻炼记录", "Branch life recorded"),
+    "create_user": ("创建用户", "User created"),
+    "update_user": ("修改用户", "User changed"),
+    "set_override": ("设置工作日调整", "Calendar day set"),
+    "remove_override": ("取消工作日调整", "Calendar day reset"),
+    "set_clock": ("设置模拟时钟", "Simulated clock set"),
+    "advance_clock": ("推进模拟时钟", "Simulated clock advanced"),
+    "clear_clock": ("恢复真实时钟", "Real clock restored"),
+    "edit_template": ("修改通知模板", "Email template edited"),
+    "create_webhook": ("登记推送订阅", "Webhook registered"),
+    "update_webhook": ("修改推送订阅", "Webhook changed"),
+    "delete_webhook": ("删除推送订阅", "Webhook deleted"),
+    "rotate_webhook_secret": ("更换推送密钥", "Webhook secret rotated"),
+    "redeliver_webhook": ("重新推送", "Webhook message redelivered"),
+    "disable_webhook": ("停用推送订阅", "Webhook disabled"),
+}
+
+
 def action_label(machine: str, action: str, lang: Lang | None = None) -> str:
-    """An action's label; events that are not workflow actions keep their identifier."""
-    zh, en = _ACTIONS.get((machine, action), (action, action))
+    """An action's label: the machine's transition, else the record's own work; an unknown
+    identifier is its own label."""
+    zh, en = _ACTIONS.get((machine, action)) or RECORD_ACTIONS.get(action, (action, action))
     return pick(zh, en, lang)
 
 

@@ -599,11 +599,8 @@ class EventPublic(BaseModel):
 
     @model_validator(mode="after")
     def _label(self):
-        if self.subject_type in ("selection", "candidate"):
-            self.action_label = i18n.action_label(self.subject_type, self.action)
-            self.to_state_label = i18n.state_label(self.subject_type, self.to_state)
-        else:
-            self.action_label, self.to_state_label = self.action, self.to_state
+        self.action_label = i18n.action_label(self.subject_type, self.action)
+        self.to_state_label = i18n.state_label(self.subject_type, self.to_state)
         return self
 
 
