@@ -4,6 +4,8 @@
     python3 tasks.py serve [serve options]   install into .venv, migrate, serve on SQLite
     python3 tasks.py test [pytest options]   install into .venv, run the suite on SQLite,
                                              then again on PostgreSQL when it is reachable
+    python3 tasks.py bench [bench options]   install .venv with the bench extras and wrk,
+                                             run the load benchmark (bench/README.md)
 
 Environment: TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is the
 server the PostgreSQL run creates its own throw-away database on; REQUIRE_POSTGRES=1 makes a
@@ -44,6 +46,29 @@ def ensure_venv() -> None:
     subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"],
                    check=True)
     STAMP.write_text(digest)
+
+
+def ensure_bench() -> None:
+    """Add the bench extras to .venv, once per pyproject change, and make sure wrk is there."""
+    import shutil
+
+    stamp = VENV / ".installed-bench"
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not (stamp.exists() and stamp.read_text() == digest):
+        print("installing bench dependencies (pip install -e .[dev,bench])", flush=True)
+        subprocess.run([str(PY), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev,bench]"],
+                       check=True)
+        stamp.write_text(digest)
+    if shutil.which("wrk"):
+        return
+    if os.name != "nt" and hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which(
+            "apt-get"):
+        print("installing wrk (apt-get install -y wrk)", flush=True)
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False)
+    if not shutil.which("wrk"):
+        sys.exit("The benchmark drives the service with wrk, which is not installed: "
+                 "`sudo apt-get install wrk` (Debian/Ubuntu) or `brew install wrk` (macOS).")
 
 
 def postgres_reachable(url: str) -> bool:
@@ -87,6 +112,9 @@ def main() -> int:
     ensure_venv()
     if command == "test":
         return run_tests(rest)
+    if command == "bench":
+        ensure_bench()
+        return subprocess.run([str(PY), "-m", "bench", *rest], cwd=ROOT).returncode
     if command == "install":
         return 0
     return subprocess.run([str(PY), "-m", "service", command, *rest], cwd=ROOT).returncode

@@ -1,0 +1,76 @@
+-- wrk script for the benchmark: replays a request file written by bench/run.py.
+--   wrk ... -s bench/wrk.lua -- REQUESTS TOKENS MODE
+-- REQUESTS: one request a line, tab-separated: method, path, token index or "-",
+--           body kind ("json", "form" or "-"), body.
+-- TOKENS:   one bearer token a line (index 0 is the first line).
+-- MODE:     "cycle" repeats the list; "once" sends each line once (an action that changes a
+--           candidate's state cannot be repeated), then the thread stops.
+-- Each thread takes every n-th line, so no two threads send the same line. done() prints one
+-- JSON line: requests, seconds, rps, latency percentiles (ms), errors (incl. non-2xx/3xx).
+
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  thread:set("tid", counter)
+  counter = counter + 1
+  table.insert(threads, thread)
+end
+
+local function split(line)
+  local out = {}
+  for field in (line .. "\t"):gmatch("([^\t]*)\t") do table.insert(out, field) end
+  return out
+end
+
+local reqs, idx, once, sent, answered, stopping = {}, 0, false, 0, 0, false
+
+function init(args)
+  local tokens = {}
+  for line in io.lines(args[2]) do table.insert(tokens, line) end
+  once = args[3] == "once"
+  local n, i = tonumber(args[4] or "1"), 0
+  for line in io.lines(args[1]) do
+    if i % n == tid then
+      local f = split(line)
+      local headers = {}
+      if f[3] ~= "-" then headers["Authorization"] = "Bearer " .. tokens[tonumber(f[3]) + 1] end
+      if f[4] == "json" then headers["Content-Type"] = "application/json" end
+      if f[4] == "form" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
+      local body = nil
+      if f[4] ~= "-" then body = f[5] end
+      table.insert(reqs, wrk.format(f[1], f[2], headers, body))
+    end
+    i = i + 1
+  end
+end
+
+function request()
+  idx = idx + 1
+  if idx > #reqs then
+    if once then
+      stopping = true
+      return wrk.format("GET", "/healthz")  -- not counted as the scenario's work; see response
+    end
+    idx = 1
+  end
+  sent = sent + 1
+  return reqs[idx]
+end
+
+function response(status, headers, body)
+  answered = answered + 1
+  if once and answered >= #reqs then wrk.thread:stop() end
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local seconds = summary.duration / 1e6
+  io.write(string.format(
+    '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,' ..
+    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d}\n',
+    summary.requests, seconds, summary.requests / seconds, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    e.connect + e.read + e.write + e.status + e.timeout, e.status,
+    e.connect + e.read + e.write + e.timeout))
+end
