@@ -158,16 +158,6 @@ def cmd_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sqlite_file(url: str) -> Path:
-    """The file of a sqlite:/// URL (a backup of ':memory:' means nothing)."""
-    from sqlalchemy.engine import make_url
-
-    database = make_url(url).database
-    if not database or database == ":memory:":
-        raise ValueError(f"{url} is not a SQLite file")
-    return Path(database)
-
-
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
     """A SQLAlchemy postgresql+psycopg:// URL as libpq takes it, and the environment for the
     PostgreSQL client tools (the password goes in PGPASSWORD, not on the command line)."""
@@ -217,7 +207,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
     from .config import get_settings
-    from .db import get_engine
+    from .db import get_engine, sqlite_file
 
     settings = get_settings()
     url = settings.effective_database_url
@@ -233,7 +223,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     partial.unlink(missing_ok=True)
 
     if settings.is_sqlite:
-        source = _sqlite_file(url)
+        source = sqlite_file(url)
         if not source.is_file():
             print(f"error: there is no database at {source} to back up", file=sys.stderr)
             return 2
@@ -294,7 +284,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     import subprocess
 
     from .config import get_settings
-    from .db import get_engine
+    from .db import get_engine, sqlite_file
     from .migrate import current_revision, head_revision
 
     settings = get_settings()
@@ -314,7 +304,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     engine.dispose()  # no pooled connection of ours in the way while the data is replaced
 
     if settings.is_sqlite:
-        target = _sqlite_file(url)
+        target = sqlite_file(url)
         try:
             src = sqlite3.connect(f"{backup.resolve().as_uri()}?mode=ro", uri=True)
             dst = sqlite3.connect(target, timeout=settings.sqlite_busy_timeout_ms / 1000)

@@ -23,6 +23,14 @@ SQLModel.metadata.naming_convention = {
 WRITE = "selection_write"  # execution option: this transaction will write
 
 
+def sqlite_file(url: str) -> Path:
+    """The file of a sqlite:/// URL; ValueError for ':memory:' or another database."""
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        raise ValueError(f"{url} is not a SQLite file")
+    return Path(database)
+
+
 def make_engine(settings: Settings) -> Engine:
     """An engine for the configured database, tuned for it."""
     url = settings.effective_database_url

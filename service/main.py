@@ -207,13 +207,24 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+def _warm_routes(app: FastAPI) -> None:
+    """Build every included router's routes now. FastAPI builds them when the first request
+    reaches each router (about a second per process for this API): done here, before the
+    app answers, readiness means the whole API is ready and no first user pays for it."""
+    for route in app.router.routes:
+        build = getattr(route, "effective_candidates", None)
+        if callable(build):
+            build()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
-    """Start the email sender with the app when SMTP is configured and it runs in-process,
-    and the webhook sender when it runs in-process."""
+    """Build the routes; start the email sender with the app when SMTP is configured and it
+    runs in-process, and the webhook sender when it runs in-process."""
     from .mailer import SenderThread
     from .webhooks import SenderThread as WebhookSenderThread
 
+    _warm_routes(app)
     settings = get_settings()
     sender = None
     if settings.mail_sender_in_process and settings.smtp_host:

@@ -281,6 +281,11 @@ def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
     return scopes
 
 
+_LISTED = (Candidate.id, Candidate.selection_id, Candidate.full_name, Candidate.state,
+           Candidate.version, Candidate.profile, Candidate.eligible, Candidate.created_at,
+           Candidate.updated_at)
+
+
 def list_page(*, session: Session, selection: Selection, user: User, state: str | None,
               kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
               gate: str | None = None, unit: str | None = None, q: str | None = None,
@@ -291,7 +296,9 @@ def list_page(*, session: Session, selection: Selection, user: User, state: str 
     (exact), a text in the name, and the day of registration."""
     from .reports import gate_condition
     from .selections import created_between, text_contains
-    stmt = select(Candidate).where(Candidate.selection_id == selection.id)
+    # Only the columns a listing shows: no ORM objects to build, and not the eligibility
+    # report, the row's largest JSON, which a listing never shows.
+    stmt = select(*_LISTED).where(Candidate.selection_id == selection.id)
     roles = set(user.roles)
     if ADMIN not in roles:
         stmt = stmt.where(or_(*_listing_scopes(session, selection, user)))
@@ -313,7 +320,8 @@ def list_page(*, session: Session, selection: Selection, user: User, state: str 
                             cursor=cursor, descending=False)
     by_candidate: dict[uuid.UUID, list[NominationSummary]] = {c.id: [] for c in rows}
     if rows:
-        for n in session.exec(select(Nomination).where(
+        for n in session.exec(select(Nomination.candidate_id, Nomination.kind,
+                                     Nomination.body_name, Nomination.created_at).where(
                 Nomination.candidate_id.in_(list(by_candidate)))  # type: ignore[attr-defined]
                 .order_by(Nomination.created_at)):
             by_candidate[n.candidate_id].append(

@@ -8,8 +8,11 @@ response is sent. Any error rolls back all of it, so a failed action leaves noth
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import weakref
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
@@ -18,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from . import idempotency
 from .config import get_settings
-from .db import open_session
+from .db import open_session, sqlite_file
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -38,7 +41,15 @@ class TransactionalRoute(APIRoute):
             gates = _gates()
             if write and get_settings().is_sqlite:
                 async with gates.sqlite_writer, gates.slots:
-                    return await run(request, write)
+                    writers = gates.writers_across_processes()
+                    try:
+                        # Then the writers of every worker process queue on a file lock,
+                        # instead of meeting at BEGIN IMMEDIATE, where the loser polls in
+                        # growing sleeps (SQLite's busy handler) and the tail grows.
+                        await run_in_threadpool(writers.acquire)
+                        return await run(request, write)
+                    finally:
+                        writers.release()
             async with gates.slots:
                 return await run(request, write)
 
@@ -69,10 +80,47 @@ class TransactionalRoute(APIRoute):
 CONCURRENT_REQUESTS = 16
 
 
+class _FileLock:
+    """An exclusive lock shared by processes: flock on a file beside the SQLite database.
+    Each holder opens the file itself, so each event loop's writers form one queue."""
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)  # harmless when not held
+
+    def __del__(self):
+        os.close(self.fd)
+
+
 class _Gates:
     def __init__(self):
         self.slots = asyncio.Semaphore(CONCURRENT_REQUESTS)
         self.sqlite_writer = asyncio.Lock()
+        self._writers: tuple[Path, _FileLock] | None = None
+
+    def writers_across_processes(self) -> _FileLock | _NoLock:
+        """The file lock of the configured SQLite database's writers (none in memory)."""
+        try:
+            path = sqlite_file(get_settings().effective_database_url)
+        except ValueError:
+            return _NoLock()
+        path = path.with_name(path.name + ".writer-lock")
+        if self._writers is None or self._writers[0] != path:
+            self._writers = (path, _FileLock(path))
+        return self._writers[1]
+
+
+class _NoLock:
+    def acquire(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
 
 
 _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = (

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import secrets
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,22 +19,34 @@ from .config import Settings
 
 ALGORITHM = "HS256"
 _hasher = PasswordHash((Argon2Hasher(),))
-# Verified against when the user does not exist, so timing does not tell who exists.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+# Each argon2 hash holds its memory cost (64 MiB by default) while it runs: more at once than
+# there are cores buys no throughput, only memory (16 clients logging in at once took a
+# worker past 700 MB in the benchmark). Logins beyond this wait their turn.
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not tell who exists;
+    made on first use, not at import, where it cost every worker's start a hash."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
     """An argon2 hash of the password."""
-    return _hasher.hash(password)
+    with _HASH_SLOTS:
+        return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Whether the password matches; spends the same time when there is no hash."""
     if password_hash is None:
-        _hasher.verify(password, _DUMMY_HASH)
+        with _HASH_SLOTS:
+            _hasher.verify(password, _dummy_hash())
         return False
     try:
-        return _hasher.verify(password, password_hash)
+        with _HASH_SLOTS:
+            return _hasher.verify(password, password_hash)
     except Exception:  # a malformed stored hash is a failed login, not a 500
         return False
 

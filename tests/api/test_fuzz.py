@@ -80,10 +80,12 @@ def cheap_password_hashing() -> Iterator[None]:
     about 0.3 s on 2 cores, and these tests hash and verify passwords about a thousand times
     (users for each test, generated logins, generated users); the hashes stay argon2."""
     fast = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    saved = security._hasher, security._DUMMY_HASH
-    security._hasher, security._DUMMY_HASH = fast, fast.hash("not-a-user-password")
+    saved = security._hasher
+    security._hasher = fast
+    security._dummy_hash.cache_clear()  # made again, with the cheap hasher, on first use
     yield
-    security._hasher, security._DUMMY_HASH = saved
+    security._hasher = saved
+    security._dummy_hash.cache_clear()
 
 
 class World:
