@@ -131,7 +131,10 @@ def verify(session: Session, *, batch: int = 2000,
     still reaches its anchored event with the same hash: a chain whose newest events were
     removed, or a whole chain removed, is found, which the hash links alone cannot show."""
     anchors = anchors or {}
-    stmt = select(Event).order_by(Event.subject_type, Event.subject_id, Event.seq)
+    # Plain rows, not ORM objects: nothing is added to the session, and it is twice as fast.
+    columns = [c for c in Event.__table__.columns]  # type: ignore[attr-defined]
+    stmt = (select(*columns).order_by(Event.subject_type, Event.subject_id, Event.seq)
+            .execution_options(stream_results=True, yield_per=batch))
     count = 0
     current: tuple[str, uuid.UUID] | None = None
     prev, expected_seq = GENESIS, 1
@@ -145,7 +148,7 @@ def verify(session: Session, *, batch: int = 2000,
                           f"the chain ends at sequence {last_seq}, but the checkpoint saw it"
                           f" reach {anchor[0]}: later events were removed")
 
-    rows: Iterator[Event] = session.exec(stmt.execution_options(yield_per=batch))  # type: ignore[arg-type]
+    rows: Iterator[Any] = session.connection().execute(stmt)
     for ev in rows:
         key = (ev.subject_type, ev.subject_id)
         if key != current:
@@ -167,7 +170,6 @@ def verify(session: Session, *, batch: int = 2000,
             return count, BrokenLink(ev.id, ev.subject_type, ev.subject_id, ev.seq, problem)
         count += 1
         prev, expected_seq = ev.hash, expected_seq + 1
-        session.expunge(ev)
     if current is not None and (gap := cut_short(current, expected_seq - 1)):
         return count, gap
     for key, (seq, _) in anchors.items():
