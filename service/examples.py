@@ -32,6 +32,19 @@ DECLARATION = "2e3f4a5b-6c7d-4e8f-89a0-b1c2d3e4f5a6"
 RECORD = "3a4b5c6d-7e8f-4a9b-8c0d-e1f2a3b4c5d6"
 FOLLOW_UP_RECORD_ID = "4b5c6d7e-8f9a-4b0c-9d1e-f2a3b4c5d6e7"
 
+SETTINGS = {
+    "publicity_working_days": 5, "publicity_counts_start_day": False,
+    "interview_criteria": [
+        {"key": "self_introduction", "label": "自我介绍", "weight": 20, "max_score": 100},
+        {"key": "role_cognition", "label": "岗位认知", "weight": 30, "max_score": 100},
+        {"key": "answers", "label": "回答评委提问", "weight": 35, "max_score": 100},
+        {"key": "overall_impression", "label": "综合印象", "weight": 15, "max_score": 100}],
+    "min_judges": 7, "judges_odd": True, "trim_extremes_min_sheets": 5,
+    "candidates_per_post": 3, "spread_flag_points": 20,
+    "tie_break_criterion": "role_cognition", "min_inspectors": 2,
+    "appointment_publicity_working_days": 5, "trial_months": 12,
+    "min_party_lesson_hours": 8, "min_branch_life_hours": 12, "reserve_valid_years": 2}
+
 SELECTION = {
     "id": SELECTION_ID, "title": "第一党支部书记公开选拔", "organization": "机关第一党支部",
     "posts": 1, "state": "publicizing", "state_label": "公示与推荐", "version": 2,
@@ -40,18 +53,7 @@ SELECTION = {
         "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
         "judged_requirements": [{"key": "political_quality", "description": "良好的政治素质"},
                                 {"key": "mass_base", "description": "广泛的群众基础"}]},
-    "settings": {
-        "publicity_working_days": 5, "publicity_counts_start_day": False,
-        "interview_criteria": [
-            {"key": "self_introduction", "label": "自我介绍", "weight": 20, "max_score": 100},
-            {"key": "role_cognition", "label": "岗位认知", "weight": 30, "max_score": 100},
-            {"key": "answers", "label": "回答评委提问", "weight": 35, "max_score": 100},
-            {"key": "overall_impression", "label": "综合印象", "weight": 15, "max_score": 100}],
-        "min_judges": 7, "judges_odd": True, "trim_extremes_min_sheets": 5,
-        "candidates_per_post": 3, "spread_flag_points": 20,
-        "tie_break_criterion": "role_cognition", "min_inspectors": 2,
-        "appointment_publicity_working_days": 5, "trial_months": 12,
-        "min_party_lesson_hours": 0, "min_branch_life_hours": 0, "reserve_valid_years": 2},
+    "settings": SETTINGS,
     "publicity_start_on": "2026-09-30", "publicity_end_on": "2026-10-13",
     "created_at": "2026-09-30T01:05:00Z", "updated_at": "2026-09-30T01:20:00Z",
 }

@@ -9,7 +9,6 @@ import logging
 import smtplib
 import socket
 import ssl
-import threading
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
@@ -128,22 +127,3 @@ def send_due(settings: Settings, *, worker: str | None = None, limit: int = 20) 
             session.commit()
         sent += error is None
     return sent
-
-
-class SenderThread(threading.Thread):
-    """Runs send_due every few seconds inside `serve`."""
-
-    def __init__(self, settings: Settings):
-        super().__init__(name="mail-sender", daemon=True)
-        self.settings = settings
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.settings.mail_poll_seconds):
-            try:
-                send_due(self.settings)
-            except Exception:  # keep the loop alive; the next round retries
-                log.exception("mail sender round failed")
-
-    def stop(self) -> None:
-        self.stopping.set()

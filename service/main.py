@@ -221,18 +221,20 @@ def _warm_routes(app: FastAPI) -> None:
 async def lifespan(app: FastAPI):
     """Build the routes; start the email sender with the app when SMTP is configured and it
     runs in-process, and the webhook sender when it runs in-process."""
-    from .mailer import SenderThread
-    from .webhooks import SenderThread as WebhookSenderThread
+    from . import mailer, webhooks
+    from .poller import Poller
 
     _warm_routes(app)
     settings = get_settings()
     sender = None
     if settings.mail_sender_in_process and settings.smtp_host:
-        sender = SenderThread(settings)
+        sender = Poller("mail-sender", settings.mail_poll_seconds,
+                        lambda: mailer.send_due(settings))
         sender.start()
     hooks = None
     if settings.webhook_sender_in_process:
-        hooks = WebhookSenderThread(settings)
+        hooks = Poller("webhook-sender", settings.webhook_poll_seconds,
+                       lambda: webhooks.send_due(settings))
         hooks.start()
     yield
     if sender:

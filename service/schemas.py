@@ -364,18 +364,7 @@ def _default_criteria() -> list[InterviewCriterion]:
 class SelectionSettings(Strict):
     """Numbers later steps use; defaults from common practice (DOMAIN.md), all overridable."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {
-        "publicity_working_days": 5, "publicity_counts_start_day": False,
-        "interview_criteria": [
-            {"key": "self_introduction", "label": "自我介绍", "weight": 20, "max_score": 100},
-            {"key": "role_cognition", "label": "岗位认知", "weight": 30, "max_score": 100},
-            {"key": "answers", "label": "回答评委提问", "weight": 35, "max_score": 100},
-            {"key": "overall_impression", "label": "综合印象", "weight": 15, "max_score": 100}],
-        "min_judges": 7, "judges_odd": True, "trim_extremes_min_sheets": 5,
-        "candidates_per_post": 3, "spread_flag_points": 20,
-        "tie_break_criterion": "role_cognition", "min_inspectors": 2,
-        "appointment_publicity_working_days": 5, "trial_months": 12,
-        "min_party_lesson_hours": 8, "min_branch_life_hours": 12, "reserve_valid_years": 2}})
+    model_config = ConfigDict(json_schema_extra={"example": ex.SETTINGS})
 
     publicity_working_days: JsonInt = Field(default=5, ge=1, le=60)
     publicity_counts_start_day: StrictBool = Field(

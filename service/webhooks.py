@@ -21,7 +21,6 @@ import logging
 import random
 import secrets
 import socket
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta
@@ -733,23 +732,3 @@ def send_due(settings: Settings, *, worker: str | None = None, limit: int = 20) 
                 # else: redelivered or taken over after our claim ran out; the try is kept
                 session.commit()
     return delivered
-
-
-class SenderThread(threading.Thread):
-    """Runs send_due every few seconds inside `serve`."""
-
-    def __init__(self, settings: Settings):
-        super().__init__(name="webhook-sender", daemon=True)
-        self.settings = settings
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.settings.webhook_poll_seconds):
-            try:
-                send_due(self.settings)
-            except Exception:  # keep the loop alive; the next round retries
-                log.exception("webhook sender round failed")
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.join(timeout=5)
