@@ -21,13 +21,22 @@ from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTO
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_session(request: Request) -> Session:
+# Dependencies that neither block nor touch the database are `async def`: FastAPI runs a
+# plain `def` dependency in a worker thread, a hop that costs more than the work itself.
+
+
+async def get_session(request: Request) -> Session:
     """The request's session, opened by the route (service.routing), which commits it."""
     return request.state.db
 
 
+async def settings_of_process() -> Settings:
+    """The process's settings."""
+    return get_settings()
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+SettingsDep = Annotated[Settings, Depends(settings_of_process)]
 
 
 def get_clock(session: SessionDep, settings: SettingsDep) -> Clock:
@@ -63,7 +72,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 def require_roles(*roles: str):
     """A dependency that lets through users holding one of `roles` (403 otherwise)."""
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if not set(user.roles) & set(roles):
             raise Forbidden(
                 f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"

@@ -56,6 +56,7 @@ class TransactionalRoute(APIRoute):
         async def run(request: Request, write: bool) -> Response:
             session = await run_in_threadpool(open_session, write=write)
             request.state.db = session
+            closed = False
             try:
                 record = None
                 if idempotency.wanted(request):
@@ -68,10 +69,13 @@ class TransactionalRoute(APIRoute):
                 if write and response.status_code < 400:
                     if record is not None:
                         idempotency.finish(session, record, response)
-                    await run_in_threadpool(session.commit)
+                    # commit and close in one trip to a worker thread
+                    await run_in_threadpool(_commit_and_close, session)
+                    closed = True
                 return response
             finally:
-                await run_in_threadpool(_close, session)
+                if not closed:
+                    await run_in_threadpool(_close, session)
 
         return handler
 
@@ -134,6 +138,13 @@ def _gates() -> _Gates:
     if gates is None:
         gates = _GATES[loop] = _Gates()
     return gates
+
+
+def _commit_and_close(session) -> None:
+    try:
+        session.commit()
+    finally:
+        _close(session)
 
 
 def _close(session) -> None:

@@ -21,8 +21,9 @@ ALGORITHM = "HS256"
 _hasher = PasswordHash((Argon2Hasher(),))
 # Each argon2 hash holds its memory cost (64 MiB by default) while it runs: more at once than
 # there are cores buys no throughput, only memory (16 clients logging in at once took a
-# worker past 700 MB in the benchmark). Logins beyond this wait their turn.
-_HASH_SLOTS = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
+# worker past 700 MB in the benchmark). A process hashes on half the cores (the API's other
+# requests need the rest, and `serve` runs a worker per core or so); logins beyond wait.
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // 2))
 
 
 @functools.cache
