@@ -262,7 +262,8 @@ def install_handlers(app: FastAPI) -> None:
         # e.g. a NUL character, which PostgreSQL text cannot hold
         return problem_response(
             422, "validation_error", "Invalid input",
-            "A value cannot be stored as given (for example, it contains a NUL character).",
+            "A value cannot be stored as given (it contains a NUL character, or is too long"
+            " for where it is kept).",
             request=request)
 
     @app.exception_handler(IntegrityError)

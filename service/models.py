@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from . import db  # noqa: F401  (sets the naming convention before any table exists)
@@ -439,7 +439,9 @@ class WebhookSubscription(SQLModel, table=True):
     __table_args__ = (Index("ix_webhook_subscription_created", "created_at", "id"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    url: str = Field(max_length=2000)
+    # Text, not VARCHAR(2000): the limit applies to the URL as sent, and its normal form (a
+    # trailing slash, percent-encoding, punycode) may be longer.
+    url: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(default="", max_length=500)
     event_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     secret: str = Field(max_length=100)

@@ -232,6 +232,20 @@ def test_a_subscription_gets_a_signed_ping_and_its_secret_is_shown_once(client, 
     assert send() == 0 and len(receiver.received) == 1  # never twice
 
 
+def test_a_url_at_the_length_limit_is_kept_in_its_normal_form(client, admin):
+    # 2000 characters as sent, the limit; its normal form adds a slash, one more
+    host = ".".join(["a" * 63] * 40)[:2000 - len("https://")]
+    url = f"https://{host}"
+    assert len(url) == 2000
+    created = _ok(client.post(HOOKS, json={"url": url, "event_types": ["outcome.decided"],
+                                           "active": False}, headers=admin), 201)
+    assert created["url"] == url + "/"
+    assert _ok(client.get(f"{HOOKS}/{created['id']}", headers=admin))["url"] == url + "/"
+    r = client.post(HOOKS, json={"url": url + "b", "event_types": ["outcome.decided"]},
+                    headers=admin)
+    _problem(r, 422, "validation_error")
+
+
 def test_another_secret_does_not_verify(client, admin, receiver, subscribe):
     """The receiver's check is real: with a wrong secret, the signature fails."""
     subscribe(ping=True)

@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table('webhook_subscription',
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('url', sa.Text(), nullable=False),
     sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('event_types', sa.JSON(), nullable=False),
     sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
