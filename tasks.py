@@ -82,25 +82,37 @@ def postgres_reachable(url: str) -> bool:
 
 
 def run_tests(args: list[str]) -> int:
-    """The suite on SQLite, then on PostgreSQL when reachable (or required)."""
+    """The suite on SQLite, then on PostgreSQL when reachable (or required); the last lines
+    say what ran and how each run ended."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELECTION_")}
     env.pop("TEST_DATABASE_URL", None)
-    print("== test suite on SQLite", flush=True)
-    rc = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
-    if rc != 0:
+    results: list[tuple[str, str]] = []
+
+    def summary(rc: int) -> int:
+        print("== summary", flush=True)
+        for name, outcome in results:
+            print(f"==   {name}: {outcome}", flush=True)
+        print(f"== {'PASSED' if rc == 0 else 'FAILED'}", flush=True)
         return rc
+
+    def suite(name: str, run_env: dict[str, str]) -> int:
+        print(f"== test suite on {name}", flush=True)
+        rc = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=run_env).returncode
+        results.append((name, "passed" if rc == 0 else f"FAILED (pytest exit code {rc})"))
+        return rc
+
     pg = os.environ.get("TEST_POSTGRES_URL", DEFAULT_PG)
+    if suite("SQLite", env) != 0:
+        results.append((f"PostgreSQL ({pg})", "NOT STARTED, because the SQLite run failed"))
+        return summary(1)
     if not postgres_reachable(pg):
         msg = f"PostgreSQL is not reachable at {pg}"
         if os.environ.get("REQUIRE_POSTGRES") == "1":
-            print(f"== FAILED: {msg}, and REQUIRE_POSTGRES=1", flush=True)
-            return 1
-        print(f"== PostgreSQL run SKIPPED: {msg} (set TEST_POSTGRES_URL to point at one)",
-              flush=True)
-        return 0
-    print(f"== test suite on PostgreSQL ({pg})", flush=True)
-    env["TEST_DATABASE_URL"] = pg
-    return subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env).returncode
+            results.append(("PostgreSQL", f"FAILED: {msg}, and REQUIRE_POSTGRES=1"))
+            return summary(1)
+        results.append(("PostgreSQL", f"SKIPPED: {msg} (set TEST_POSTGRES_URL to point at one)"))
+        return summary(0)
+    return summary(suite(f"PostgreSQL ({pg})", {**env, "TEST_DATABASE_URL": pg}))
 
 
 def main() -> int:

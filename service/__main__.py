@@ -26,43 +26,187 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bootstrap_admin() -> None:
+def _bootstrap_admin() -> list[str]:
+    """Create the first administrator when there is none; the lines the banner shows about
+    them. SELECTION_ADMIN_PASSWORD is used only to create them: when the administrator
+    exists already, a password given there is not applied, and the lines say so."""
     from .clock import real_clock
     from .config import get_settings
     from .db import open_session
-    from .users import ensure_admin
+    from .security import verify_password
+    from .users import by_username, ensure_admin
 
     settings = get_settings()
+    name, wanted = settings.admin_username, settings.admin_password
     with open_session(write=True) as session:
-        generated = ensure_admin(session=session, username=settings.admin_username,
-                                 password=settings.admin_password, clock=real_clock())
+        existing = by_username(session=session, username=name)
+        generated = ensure_admin(session=session, username=name, password=wanted,
+                                 full_name=settings.admin_full_name, clock=real_clock())
+        created = by_username(session=session, username=name) if existing is None else None
         session.commit()
+    reset = (f"to set a password: printf '%s\\n' 'new passphrase' | python -m service"
+             f" reset-password {name} --password-stdin")
     if generated:
-        print("=" * 72)
-        print(f"Created the first administrator: username '{settings.admin_username}'")
-        print(f"Password (shown once, change it or set SELECTION_ADMIN_PASSWORD): {generated}")
-        print("=" * 72, flush=True)
-    elif settings.admin_password is not None:
-        print(f"Administrator '{settings.admin_username}' created from SELECTION_ADMIN_PASSWORD"
-              " (or already present)", flush=True)
+        return [f"Created the first administrator '{name}'. Its password, shown only this once:",
+                f"    {generated}",
+                f"Keep it, or {reset}"]
+    if created is not None:
+        return [f"Created the first administrator '{name}' with the password in"
+                " SELECTION_ADMIN_PASSWORD."]
+    if wanted is None:
+        return []
+    if existing is not None and verify_password(wanted, existing.password_hash):
+        return [f"Administrator '{name}' exists; its password is the one in"
+                " SELECTION_ADMIN_PASSWORD."]
+    who = f"the administrator '{name}' exists" if existing is not None else (
+        f"there is no user '{name}' but other administrators exist")
+    return [f"NOTE: SELECTION_ADMIN_PASSWORD was NOT applied: {who}, and that password is"
+            " used only when the first administrator is created.",
+            f"      Log in with the current password, or {reset}"]
+
+
+def _data_dir_problem(settings) -> str | None:
+    """Why the service cannot write its data folder, if it cannot (a bind mount owned by
+    another user, typically)."""
+    import os
+
+    folder = settings.data_dir.resolve()
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if os.access(probe, os.W_OK | os.X_OK):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else "?"
+    return (f"The data folder {folder} is not writable by this process (user id {uid}). On a"
+            f" bind mount, give it to that user (`sudo chown -R {uid} ./data`) or run the"
+            " container as the folder's owner (`docker run --user \"$(id -u):$(id -g)\" …`);"
+            " or set SELECTION_DATA_DIR to a writable folder.")
+
+
+def _where_data_lives(settings) -> str:
+    from .db import sqlite_file
+
+    if settings.is_sqlite:
+        try:
+            return f"SQLite file {sqlite_file(settings.effective_database_url).resolve()}"
+        except ValueError:
+            return settings.effective_database_url
+    return _shown(settings.effective_database_url)
+
+
+def _announce_when_ready(url: str, lines: list[str]) -> None:
+    """Print the banner once the server answers /readyz, so that it comes after the
+    installer's and uvicorn's own start-up lines, the last thing before serving."""
+    import threading
+    import time
+    import urllib.request
+
+    def wait_then_print() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        print("\n".join(lines), flush=True)
+
+    threading.Thread(target=wait_then_print, name="banner", daemon=True).start()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Migrate, create the first admin if there is none, and serve the API with uvicorn."""
     import uvicorn
 
-    from .config import get_settings
+    from .config import MissingSecretKey, get_settings
 
     settings = get_settings()
-    settings.signing_key()  # fail early (production) or create the dev key before workers fork
+    problem = _data_dir_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        settings.signing_key()  # fail early (production), or make the dev key before forking
+    except MissingSecretKey as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     _migrate()
-    _bootstrap_admin()
-    base = f"http://{args.host}:{args.port}"
-    print(f"Serving on {base}  (docs: {base}/docs)")
-    print(f"Log in:  curl -s -X POST {base}/api/v1/auth/token -d username="
-          f"{settings.admin_username} -d password=…", flush=True)
+    admin_lines = _bootstrap_admin()
+    local = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(args.host, args.host)
+    base = f"http://{local}:{args.port}"
+    rule = "=" * 72
+    _announce_when_ready(base, [
+        rule,
+        f"Serving on {base}  ({settings.environment} mode)",
+        f"Interactive docs: {base}/docs  (ReDoc: {base}/redoc)",
+        f"Data: {_where_data_lives(settings)}",
+        *admin_lines,
+        f"Log in:  curl -s -X POST {base}/api/v1/auth/token -d username="
+        f"{settings.admin_username} -d password=…",
+        rule,
+    ])
     uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
                 log_level=args.log_level, proxy_headers=True)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    """The password from the first line of stdin, a terminal prompt, or None (generate)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if args.prompt and sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return None
+
+
+def cmd_reset_password(args: argparse.Namespace) -> int:
+    """Set a user's password (recorded as an event); their sessions end and their failed
+    logins are forgotten. Reads it from stdin or a prompt, or generates and prints one."""
+    from pydantic import ValidationError
+
+    from .clock import real_clock
+    from .db import open_session
+    from .errors import ServiceError
+    from .users import reset_password
+
+    _migrate()
+    password = _read_password(args)
+    with open_session(write=True) as session:
+        try:
+            generated = reset_password(session=session, username=args.username,
+                                       password=password, clock=real_clock())
+        except ValidationError as e:
+            print(f"error: {e.errors()[0]['msg']}", file=sys.stderr)
+            return 2
+        except ServiceError as e:
+            print(f"error: {e.detail}", file=sys.stderr)
+            return 1
+        session.commit()
+    print(f"password of {args.username} reset; their current sessions have ended")
+    if generated:
+        print(f"password: {generated}")
+    return 0
+
+
+def cmd_generate_secret_key(args: argparse.Namespace) -> int:
+    """Write a new random signing key into the data folder (once: an existing key is kept,
+    since replacing it ends every session)."""
+    from .config import get_settings, write_secret_key
+
+    settings = get_settings()
+    path = settings.secret_key_file
+    if path.exists() and not args.force:
+        print(f"{path} exists already; pass --force to replace it (every session ends)",
+              file=sys.stderr)
+        return 2
+    problem = _data_dir_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    write_secret_key(path)
+    print(f"wrote a new signing key to {path} (readable by its owner only)")
     return 0
 
 
@@ -78,11 +222,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from .users import create
 
     _migrate()
-    password = None
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif args.prompt and sys.stdin.isatty():
-        password = getpass.getpass("Password: ")
+    password = _read_password(args)
     try:
         data = UserCreate(username=args.username, roles=args.role, full_name=args.full_name or "",
                           email=args.email, password=password)
@@ -411,6 +551,17 @@ def main(argv: list[str] | None = None) -> int:
                    help="read the password from the first line of stdin")
     p.add_argument("--prompt", action="store_true", help="ask for the password at a terminal")
     p.set_defaults(func=cmd_create_user)
+
+    p = sub.add_parser("reset-password", help=cmd_reset_password.__doc__)
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from the first line of stdin")
+    p.add_argument("--prompt", action="store_true", help="ask for the password at a terminal")
+    p.set_defaults(func=cmd_reset_password)
+
+    p = sub.add_parser("generate-secret-key", help=cmd_generate_secret_key.__doc__)
+    p.add_argument("--force", action="store_true", help="replace an existing key")
+    p.set_defaults(func=cmd_generate_secret_key)
 
     p = sub.add_parser("openapi", help=cmd_openapi.__doc__)
     p.add_argument("--output", help="default: openapi/openapi.json")

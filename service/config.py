@@ -31,7 +31,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "branch-secretary-selection-api"
     cors_origins: Annotated[list[str], NoDecode] = []
     admin_username: str = "admin"
-    admin_password: str | None = Field(default=None, repr=False)
+    admin_password: str | None = Field(
+        default=None, repr=False,
+        description="The first administrator's password, used only when `serve` creates them")
+    admin_full_name: str = "组织部管理员"
     smtp_host: str | None = Field(default=None, description="No host: emails are kept, queued")
     smtp_port: int = 25
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
@@ -76,10 +79,9 @@ class Settings(BaseSettings):
         return v
 
     @model_validator(mode="after")
-    def _production_needs_a_secret(self):
-        weak = not self.secret_key or len(self.secret_key.encode()) < MIN_SECRET_BYTES
-        if self.environment == "production" and weak:
-            raise ValueError("SELECTION_SECRET_KEY must be set to at least 32 bytes in production")
+    def _secret_is_strong(self):
+        if self.secret_key is not None and len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"SELECTION_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes")
         return self
 
     @property
@@ -95,18 +97,46 @@ class Settings(BaseSettings):
         """Whether the database is SQLite."""
         return self.effective_database_url.startswith("sqlite")
 
+    @property
+    def secret_key_file(self) -> Path:
+        """Where the signing key is kept when the environment does not give one."""
+        return self.data_dir / "secret_key"
+
     def signing_key(self) -> str:
-        """The JWT signing key; in development, generated once and kept in data_dir."""
+        """The JWT signing key: SELECTION_SECRET_KEY, else the key file in data_dir. In
+        development a missing file is created with a new random key; in production it is
+        refused (MissingSecretKey), as a key made on the fly would end every session at the
+        next start of a fresh container."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
+        path = self.secret_key_file
         if path.exists():
-            return path.read_text().strip()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(48)
-        path.touch(mode=0o600)
-        path.write_text(key)
-        return key
+            key = path.read_text().strip()
+            if len(key.encode()) < MIN_SECRET_BYTES:
+                raise MissingSecretKey(f"The signing key in {path} is shorter than"
+                                       f" {MIN_SECRET_BYTES} bytes. {KEY_HOW}")
+            return key
+        if self.environment == "production":
+            raise MissingSecretKey(f"No signing key: production mode needs SELECTION_SECRET_KEY"
+                                   f" or the file {path}. {KEY_HOW}")
+        return write_secret_key(path)
+
+
+class MissingSecretKey(RuntimeError):
+    """Production mode without a usable signing key."""
+
+
+KEY_HOW = ("Give one in the environment (SELECTION_SECRET_KEY, 32 bytes or more), or write one"
+           " into the data folder once with `python -m service generate-secret-key`.")
+
+
+def write_secret_key(path: Path) -> str:
+    """A new random signing key, written to `path` readable by its owner only."""
+    key = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key
 
 
 @lru_cache

@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -246,8 +247,11 @@ async def lifespan(app: FastAPI):
 def create_app() -> FastAPI:
     """Build the application."""
     settings = get_settings()
-    app = FastAPI(
+    # FastAPIOffline: FastAPI whose /docs and /redoc load Swagger UI and ReDoc from assets
+    # installed with the package (fastapi-offline), not from a CDN: intranets have none.
+    app = FastAPIOffline(
         lifespan=lifespan,
+        static_url="/docs-assets",
         title="Branch Secretary Open Selection (党支部书记公开选拔)",
         version=__version__,
         description=DESCRIPTION,

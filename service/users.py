@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -153,12 +153,27 @@ def _keep_one_admin(session: Session, user: User, *, losing: bool) -> None:
 
 
 def ensure_admin(
-    *, session: Session, username: str, password: str | None, clock: Clock
+    *, session: Session, username: str, password: str | None, full_name: str, clock: Clock
 ) -> str | None:
     """Create the first admin when there is none; return the generated password, if any."""
     if any(ADMIN in u.roles for u in session.exec(select(User))):
         return None
-    data = UserCreate(username=username, roles=[ADMIN], full_name="Administrator",
-                      password=password)
+    data = UserCreate(username=username, roles=[ADMIN], full_name=full_name, password=password)
     _, generated = create(session=session, data=data, author=record.SYSTEM, clock=clock)
+    return generated
+
+
+def reset_password(*, session: Session, username: str, password: str | None,
+                   clock: Clock) -> str | None:
+    """Set a user's password from the command line (recorded, by the system, as a change of
+    the user); their tokens end and the failed logins counted against the account are
+    forgotten, so a locked-out administrator can log in at once. Returns the generated
+    password when none was given."""
+    user = by_username(session=session, username=username)
+    if user is None:
+        raise NotFound(f"No user named '{username}'.", code="user_not_found")
+    generated = None if password else generate_password()
+    update(session=session, user=user, data=UserUpdate(password=password or generated),
+           author=record.SYSTEM, clock=clock)
+    session.exec(delete(LoginAttempt).where(LoginAttempt.username == username[:64]))
     return generated

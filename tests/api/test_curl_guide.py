@@ -1,9 +1,9 @@
 """docs/curl-guide.md, run as written: a selection from step 1 to step 4 with curl.
 
-The guide's first admin is created with the `create-user` command the guide shows, on a
-fresh database (a SQLite file, or a throw-away PostgreSQL database when TEST_DATABASE_URL
-points at a server); the server is `python -m service serve`, what `python3 tasks.py serve`
-runs. Then every ```sh block runs, in order, in ONE bash process (so that $AUTH, $SEL …
+The server is started as the guide shows, on a fresh database (a SQLite file, or a
+throw-away PostgreSQL database when TEST_DATABASE_URL points at a server): `python -m service
+serve`, what `python3 tasks.py serve` runs, with the SELECTION_ADMIN_PASSWORD of the guide's
+serve line, so that `serve` creates the first administrator with it. Then every ```sh block runs, in order, in ONE bash process (so that $AUTH, $SEL …
 carry from block to block as in an administrator's shell), with the real curl and BASE_URL
 pointing at the server. The block right after each one shows its output:
 
@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ import pytest
 from tests.reliability._live import ROOT, LiveServer
 
 GUIDE = ROOT / "docs" / "curl-guide.md"
-ADMIN_COMMAND = "create-user"
+ADMIN_SETTING = "SELECTION_ADMIN_PASSWORD"
 RUN_TIMEOUT = 240  # seconds for all the blocks: a bound for a hung call, not a target
 ELLIPSIS = "…"
 
@@ -104,14 +105,27 @@ def steps(text: str) -> list[Step]:
     return out
 
 
-def admin_command(text: str) -> str:
-    """The guide's `create-user` line for the first administrator (from a ```console block)."""
+def admin_password(text: str) -> str:
+    """The first administrator's password, from the guide's `serve` line (```console)."""
     for block, _ in blocks(text):
         if block.lang == "console":
             for line in block.text.splitlines():
-                if ADMIN_COMMAND in line:
-                    return line.removeprefix("$ ").strip()
-    raise AssertionError(f"{GUIDE.name} shows no `{ADMIN_COMMAND}` command in a console block")
+                words = shlex.split(line.removeprefix("$ "))
+                if "serve" in words:
+                    for w in words:
+                        if w.startswith(f"{ADMIN_SETTING}="):
+                            return w.split("=", 1)[1]
+    raise AssertionError(f"{GUIDE.name} shows no `{ADMIN_SETTING}=… serve` line in a console"
+                         " block")
+
+
+def banner_block(text: str) -> Block:
+    """The ```text block that shows `serve`'s banner, right after its ```console block."""
+    found = blocks(text)
+    for k, (block, _) in enumerate(found):
+        if block.lang == "console" and ADMIN_SETTING in block.text and k + 1 < len(found):
+            return found[k + 1][0]
+    raise AssertionError(f"{GUIDE.name} shows no banner after its `serve` line")
 
 
 # ---------------------------------------------------------------- JSON with elisions
@@ -438,16 +452,24 @@ def _fresh_guide_server(tmp: Path) -> Iterator[Guide]:
     })
     if pg_server:
         env["SELECTION_DATABASE_URL"] = _pg_url(pg_server, pg_db)
-    server = GuideServer("guide-server", env, tmp)
+    server = GuideServer("guide-server", env | {
+        ADMIN_SETTING: admin_password(GUIDE.read_text(encoding="utf-8"))}, tmp)
     try:
-        command = admin_command(GUIDE.read_text(encoding="utf-8"))
-        command = command.replace(".venv/bin/python", shlex.quote(sys.executable))
-        made = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True,
-                              text=True, timeout=120)
-        assert made.returncode == 0 and "created user admin" in made.stdout, (
-            f"the guide's `{command}` failed ({made.returncode}):\n{made.stdout}{made.stderr}")
         server.start()
         server.wait_ready(timeout=90)
+        banner = "Created the first administrator 'admin' with the password in"
+        for _ in range(100):  # the banner follows readiness
+            if banner in server.log_tail():
+                break
+            time.sleep(0.1)
+        assert banner in server.log_tail(), server.log_tail()
+        shown = banner_block(GUIDE.read_text(encoding="utf-8"))
+        rule = shown.text.splitlines()[0]
+        log = server.log_tail().replace(f":{server.port}", ":8000").splitlines()
+        printed = log[log.index(rule):]
+        printed = printed[:printed.index(rule, 1) + 1]
+        why = compare(shown, "\n".join(printed))
+        assert why is None, f"the banner at line {shown.line} of the guide: {why}"
         work = tmp / "shell"
         work.mkdir()
         yield Guide(server, env | {"BASE_URL": server.base_url}, work)

@@ -22,10 +22,13 @@ def test_readme_names_the_two_commands():
 
 
 def test_readme_starts_the_curl_guide_the_way_the_guide_does():
-    """README's short curl section creates the admin with the very command the tested guide
+    """README's short curl section starts the server with the very lines the tested guide
     (docs/curl-guide.md, run by tests/api/test_curl_guide.py) shows, and links to it."""
-    from tests.api.test_curl_guide import GUIDE, admin_command
+    from tests.api.test_curl_guide import ADMIN_SETTING, GUIDE, blocks
 
     text = README.read_text()
     assert "(docs/curl-guide.md)" in text
-    assert admin_command(GUIDE.read_text(encoding="utf-8")) in text
+    console = next(b for b, _ in blocks(GUIDE.read_text(encoding="utf-8"))
+                   if b.lang == "console" and ADMIN_SETTING in b.text)
+    for line in console.text.splitlines():
+        assert line.removeprefix("$ ") in text, line

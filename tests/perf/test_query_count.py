@@ -2,42 +2,23 @@
 
 Each test builds the same resource twice, once small and once large (more events, more
 nominations, more candidates), and counts the statements one request sends through the
-app's engine (a `before_cursor_execute` listener). The counts must be equal.
+app's engine on behalf of that request (`tests.conftest.request_statements`). The counts
+must be equal.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
-
-@contextmanager
-def counting() -> Iterator[list[str]]:
-    """The SQL statements sent through the app's engine inside the block."""
-    from sqlalchemy import event
-
-    from service.db import get_engine
-
-    seen: list[str] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
-
-    engine = get_engine()
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+from tests.statements import request_statements
 
 
 def _statements(client, path: str, headers: dict) -> int:
     client.get(path, headers=headers)  # warm: first-request caches are not the point
-    with counting() as seen:
-        r = client.get(path, headers=headers)
+    with request_statements() as (mark, seen):
+        r = client.get(path, headers={**headers, **mark})
     assert r.status_code == 200, r.text
     return len(seen)
 

@@ -1,0 +1,46 @@
+"""A real headless browser for the tests: Debian's Chromium, with the outside network cut off.
+
+Only 127.0.0.1 resolves; every other host name fails to resolve, so a page that needs a CDN
+or any other outside address shows that it does. Without Chromium the tests that need it are
+skipped, or fail when REQUIRE_BROWSER=1 (CI sets it; `.ci/run` installs Chromium)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+OFFLINE = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
+
+
+def chromium() -> str:
+    """The browser's executable, or skip (fail under REQUIRE_BROWSER=1)."""
+    for name in CANDIDATES:
+        found = shutil.which(name)
+        if found:
+            return found
+    message = "no Chromium on PATH (Debian: apt-get install chromium)"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{message}, and REQUIRE_BROWSER=1")
+    pytest.skip(message)
+
+
+def _run(url: str, *flags: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        return subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+             f"--host-resolver-rules={OFFLINE}", *flags, url],
+            capture_output=True, timeout=timeout)
+
+
+def rendered_dom(url: str, *, budget_ms: int = 20000) -> str:
+    """The page's DOM after its scripts ran (up to `budget_ms` of virtual time)."""
+    done = _run(url, f"--virtual-time-budget={budget_ms}", "--dump-dom")
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    return done.stdout.decode("utf-8", errors="replace")
