@@ -78,6 +78,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # health, login, the workflow and the public announcements: no login
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
+    # the interactive docs (Swagger UI, its OAuth2 redirect page, ReDoc): pages, no data
+    ("GET", "/docs"): PUBLIC,
+    ("GET", "/docs/oauth2-redirect"): PUBLIC,
+    ("GET", "/redoc"): PUBLIC,
     ("GET", "/api/v1/workflow"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
     ("GET", "/api/v1/public/selections"): PUBLIC,
