@@ -193,7 +193,7 @@ class PostgresDb:
 def _migrated(url: str):
     from sqlalchemy import create_engine
 
-    from service.migrate import upgrade
+    from service.core.migrate import upgrade
 
     engine = create_engine(url)
     upgrade(engine)

@@ -585,17 +585,13 @@ def check_database(journal: list[Sent], sink: Sink, smtp: bool) -> tuple[list[st
     """Every invariant in the module docstring, read from the database."""
     from sqlmodel import select
 
-    from service.db import get_engine, open_session
-    from service.models import (
-        Candidate,
-        Communication,
-        Event,
-        IdempotencyRecord,
-        Nomination,
-        Notification,
-        Selection,
-    )
-    from service.record import verify
+    from service.core.db import get_engine, open_session
+    from service.core.models import IdempotencyRecord
+    from service.followup.models import Notification
+    from service.nomination.models import Candidate, Communication, Nomination
+    from service.record.models import Event
+    from service.record.service import verify
+    from service.selection.models import Selection
     from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
 
     problems: list[str] = []

@@ -13,8 +13,8 @@ OPENAPI_PATH = ROOT / "openapi" / "openapi.json"
 
 
 def _migrate() -> None:
-    from .db import get_engine
-    from .migrate import upgrade
+    from .core.db import get_engine
+    from .core.migrate import upgrade
 
     upgrade(get_engine())
 
@@ -27,10 +27,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _bootstrap_admin() -> None:
-    from .clock import real_clock
     from .config import get_settings
-    from .db import open_session
-    from .users import ensure_admin
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .users.service import ensure_admin
 
     settings = get_settings()
     with open_session(write=True) as session:
@@ -70,12 +70,12 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     """Create a user; the password is read from stdin/prompt, or generated and printed."""
     from pydantic import ValidationError
 
-    from .clock import real_clock
-    from .db import open_session
-    from .errors import ServiceError
-    from .record import SYSTEM
-    from .schemas import UserCreate
-    from .users import create
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .core.errors import ServiceError
+    from .record.service import SYSTEM
+    from .users.schemas import UserCreate
+    from .users.service import create
 
     _migrate()
     password = None
@@ -117,8 +117,8 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 def cmd_verify_record(args: argparse.Namespace) -> int:
     """Verify the event record's hash chains; name the first broken link. With --checkpoint,
     also find events removed since that checkpoint was taken."""
-    from .db import open_session
-    from .record import anchors_of, verify
+    from .core.db import open_session
+    from .record.service import anchors_of, verify
 
     anchors, checkpoint_path = None, getattr(args, "checkpoint", None)
     if checkpoint_path:
@@ -142,9 +142,9 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     """Write a checkpoint of the record (every chain's newest hash, and a digest) to keep
     outside the database; `verify-record --checkpoint` then finds removed events."""
-    from .clock import real_clock
-    from .db import open_session
-    from .record import checkpoint
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .record.service import checkpoint
 
     path = Path(args.path)
     if path.exists() and not args.force:
@@ -207,7 +207,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
     from .config import get_settings
-    from .db import get_engine, sqlite_file
+    from .core.db import get_engine, sqlite_file
 
     settings = get_settings()
     url = settings.effective_database_url
@@ -284,8 +284,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     import subprocess
 
     from .config import get_settings
-    from .db import get_engine, sqlite_file
-    from .migrate import current_revision, head_revision
+    from .core.db import get_engine, sqlite_file
+    from .core.migrate import current_revision, head_revision
 
     settings = get_settings()
     url = settings.effective_database_url
@@ -345,7 +345,7 @@ def cmd_send_mail(args: argparse.Namespace) -> int:
     import time
 
     from .config import get_settings
-    from .mailer import send_due
+    from .outbox.mailer import send_due
 
     settings = get_settings()
     if not settings.smtp_host:
@@ -364,7 +364,7 @@ def cmd_send_webhooks(args: argparse.Namespace) -> int:
     import time
 
     from .config import get_settings
-    from .webhooks import send_due
+    from .webhooks.service import send_due
 
     settings = get_settings()
     while True:

@@ -8,12 +8,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from . import actions, record
-from .actions import ActionCall, LazyFacts, SubjectKind
-from .clock import Clock
-from .errors import InvalidInput
-from .models import Candidate, Selection, User
-from .schemas import InspectionConclusionParams, PrereviewParams, TrialParams
+from .core.clock import Clock
+from .core.errors import InvalidInput
+from .core.models import User
+from .followup.schemas import TrialParams
+from .nomination.models import Candidate
+from .record import actions
+from .record import service as record
+from .record.actions import ActionCall, LazyFacts, SubjectKind
+from .review.schemas import InspectionConclusionParams, PrereviewParams
+from .selection.models import Selection
 from .workflow import CANDIDATE_MACHINE
 
 SUBJECT = "candidate"
@@ -25,7 +29,8 @@ _FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "open_objections", "trial_mi
 
 
 def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> LazyFacts:
-    from . import followup, review
+    from .followup import service as followup
+    from .review import service as review
 
     selection = session.get(Selection, candidate.selection_id)
     base = {
@@ -80,7 +85,7 @@ def _consent(call: ActionCall) -> dict[str, Any]:
 
 
 def _follow_up(name: str, call: ActionCall) -> dict[str, Any]:
-    from . import followup
+    from .followup import service as followup
 
     return getattr(followup, name)(call)
 

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel, create_engine
 
-from .config import Settings, get_settings
+from ..config import Settings, get_settings
 
 # Constraint names are stable, so migrations can refer to them on both databases.
 SQLModel.metadata.naming_convention = {

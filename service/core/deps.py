@@ -9,14 +9,16 @@ from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
-from . import simulation
+from ..config import Settings, get_settings
+from ..nomination.models import Candidate
+from ..record import simulation
+from ..record.service import Author
+from ..selection.models import Selection
+from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTOR, NOMINATOR
 from .clock import Clock
-from .config import Settings, get_settings
 from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
-from .models import Candidate, Selection, User
-from .record import Author
+from .models import User
 from .security import InvalidToken, decode_token
-from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTOR, NOMINATOR
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -150,7 +152,7 @@ SUBMITTED_STATES = ("inspected", "appointed", "reserve", "on_trial", "confirmed"
 def full_access(user: User, candidate: Candidate, session: Session) -> bool:
     """Whether the user sees the candidate's whole record with personal data: admins, the
     candidate themself, and the nominators who nominated them."""
-    from .nominations import nominated_by
+    from ..nomination.service import nominated_by
 
     if ADMIN in user.roles:
         return True
@@ -163,7 +165,7 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
     """Whether the user may see this candidate at all: those with full access, judges on the
     selection's panel once the candidate is interviewed, the candidate's inspection team,
     their mentor, and committee members once the candidate is submitted to them."""
-    from . import review
+    from ..review import service as review
 
     if full_access(user, candidate, session):
         return True
@@ -174,7 +176,7 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
     if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
         return True
     if MENTOR in roles:
-        from .followup import mentorship
+        from ..followup.service import mentorship
 
         m = mentorship(session, candidate.id)
         if m is not None and m.mentor_id == user.id:

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ..workflow import WorkflowError
 from . import i18n
-from .workflow import WorkflowError
 
 log = logging.getLogger(__name__)
 

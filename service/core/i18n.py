@@ -11,7 +11,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Literal
 
-from .workflow import MACHINES
+from ..workflow import MACHINES
 
 Lang = Literal["zh-CN", "en"]
 DEFAULT: Lang = "zh-CN"

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from starlette.responses import Response
 
-from .config import Settings
+from ..config import Settings
 from .errors import Conflict, InvalidInput
 from .models import IdempotencyRecord, utcnow
 from .security import InvalidToken, decode_token

@@ -19,8 +19,8 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from ..config import get_settings
 from . import idempotency
-from .config import get_settings
 from .db import open_session, sqlite_file
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -15,7 +15,7 @@ from jose.exceptions import JOSEError
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from .config import Settings
+from ..config import Settings
 
 ALGORITHM = "HS256"
 _hasher = PasswordHash((Argon2Hasher(),))

@@ -12,11 +12,16 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from . import i18n, record
-from .clock import Clock
-from .config import Settings
-from .errors import Conflict, InvalidInput
-from .models import Candidate, Event, Notification, NotificationTemplate, Selection, User, utcnow
+from ..config import Settings
+from ..core import i18n
+from ..core.clock import Clock
+from ..core.errors import Conflict, InvalidInput
+from ..core.models import User, utcnow
+from ..nomination.models import Candidate
+from ..record import service as record
+from ..record.models import Event
+from ..selection.models import Selection
+from .models import Notification, NotificationTemplate
 
 OUTCOMES = ("appointed", "reserve", "not_qualified")
 LANGUAGES = ("zh", "en")

@@ -10,21 +10,18 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from . import actions, candidates, record
-from . import calendar as workcal
-from .actions import ActionCall
-from .clock import Clock
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import (
-    Candidate,
-    FollowUpRecord,
-    Mentorship,
-    Objection,
-    ReserveEntry,
-    Selection,
-    User,
-    utcnow,
-)
+from .. import facts as candidates
+from ..core import calendar as workcal
+from ..core.clock import Clock
+from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..core.models import User, utcnow
+from ..nomination.models import Candidate, ReserveEntry
+from ..record import actions
+from ..record import service as record
+from ..record.actions import ActionCall
+from ..selection.models import Selection
+from ..workflow.roles import ADMIN, MENTOR
+from .models import FollowUpRecord, Mentorship, Objection
 from .schemas import (
     FollowUpRecordCreate,
     MentorshipSet,
@@ -32,7 +29,6 @@ from .schemas import (
     ObjectionHandle,
     TrialParams,
 )
-from .workflow.roles import ADMIN, MENTOR
 
 CANDIDATE = "candidate"
 
@@ -45,7 +41,7 @@ def add_months(day: date, months: int) -> date:
 
 
 def _settings(selection: Selection):
-    from .review import settings_of
+    from ..review.service import settings_of
 
     return settings_of(selection)
 
@@ -53,7 +49,7 @@ def _settings(selection: Selection):
 # ---------------------------------------------------------------- effects of the committee's outcomes
 def on_appoint(call: ActionCall) -> dict[str, Any]:
     """The appointee's pre-appointment publicity (任职前公示), if the settings want one."""
-    from .selections import overrides
+    from ..selection.service import overrides
 
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
@@ -76,7 +72,7 @@ def on_appoint(call: ActionCall) -> dict[str, Any]:
 
 def on_reserve(call: ActionCall) -> dict[str, Any]:
     """The reserve enters the pool with their score, rank and an expiry."""
-    from .review import evaluation
+    from ..review.service import evaluation
 
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
@@ -178,7 +174,7 @@ def mentorship(session: Session, candidate_id: uuid.UUID) -> Mentorship | None:
 def assign_mentor(session: Session, cand: Candidate, data: MentorshipSet, *, user: User,
                   clock: Clock) -> Mentorship:
     """Assign a mentor (a user with the mentor role who declared no relation)."""
-    from .models import Declaration
+    from ..review.models import Declaration
 
     if cand.state != "on_trial":
         raise Conflict(f"The candidate is '{cand.state}'; a mentor is assigned for the trial.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from .schemas import EducationLevel
+from ..selection.schemas import EducationLevel
 
 EDUCATION_LABELS = {
     "junior_secondary": "初中及以下", "senior_secondary": "高中/中专", "junior_college": "大专",

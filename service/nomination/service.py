@@ -12,19 +12,18 @@ from typing import Any
 from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
-from . import actions, candidates, eligibility, record
-from .clock import Clock
-from .errors import Conflict, Forbidden, InvalidInput
-from .models import (
-    Candidate,
-    Communication,
-    InspectionMember,
-    Nomination,
-    Selection,
-    User,
-    utcnow,
-)
-from .pagination import keyset_page
+from .. import facts as candidates
+from ..core.clock import Clock
+from ..core.errors import Conflict, Forbidden, InvalidInput
+from ..core.models import User, utcnow
+from ..core.pagination import keyset_page
+from ..record import actions
+from ..record import service as record
+from ..review.models import InspectionMember
+from ..selection.models import Selection
+from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, NOMINATOR
+from . import eligibility
+from .models import Candidate, Communication, Nomination
 from .schemas import (
     ApplicationCreate,
     CandidateDetail,
@@ -35,7 +34,6 @@ from .schemas import (
     NominationSummary,
     Profile,
 )
-from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, NOMINATOR
 
 SUBJECT = candidates.SUBJECT
 
@@ -121,7 +119,7 @@ def nominate(*, session: Session, selection: Selection, data: NominationCreate, 
     role = ADMIN if ADMIN in user.roles else NOMINATOR
     nominee, entry = data.nominee, None
     if data.reserve_entry_id is not None:
-        from .followup import reserve_profile
+        from ..followup.service import reserve_profile
 
         entry, earlier = reserve_profile(session, data.reserve_entry_id, clock)
         try:
@@ -258,8 +256,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
 
 def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
     """What each of the user's roles lets them list; 403 when none lets them list anything."""
-    from . import review
-    from .deps import INTERVIEWED_STATES, SUBMITTED_STATES
+    from ..core.deps import INTERVIEWED_STATES, SUBMITTED_STATES
+    from ..review import service as review
 
     roles, scopes = set(user.roles), []
     if NOMINATOR in roles:
@@ -294,8 +292,8 @@ def list_page(*, session: Session, selection: Selection, user: User, state: str 
     """A page of the selection's candidates the user may list, oldest first; no personal data.
     Filters: state, nominating kind, eligibility, gate (see service/reports.py), unit
     (exact), a text in the name, and the day of registration."""
-    from .reports import gate_condition
-    from .selections import created_between, text_contains
+    from ..reports.service import gate_condition
+    from ..selection.service import created_between, text_contains
     # Only the columns a listing shows: no ORM objects to build, and not the eligibility
     # report, the row's largest JSON, which a listing never shows.
     stmt = select(*_LISTED).where(Candidate.selection_id == selection.id)

@@ -17,10 +17,13 @@ from email.utils import make_msgid
 from sqlalchemy import or_
 from sqlmodel import Session, select
 
-from . import record, simulation
-from .config import Settings
-from .db import open_session
-from .models import Candidate, Notification, utcnow
+from ..config import Settings
+from ..core.db import open_session
+from ..core.models import utcnow
+from ..followup.models import Notification
+from ..nomination.models import Candidate
+from ..record import service as record
+from ..record import simulation
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120

@@ -16,12 +16,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel import Session, SQLModel
 
-from . import i18n, record
-from .clock import Clock
-from .errors import InvalidInput
-from .models import User, utcnow
+from ..core import i18n
+from ..core.clock import Clock
+from ..core.errors import InvalidInput
+from ..core.models import User, utcnow
+from ..workflow import WORKFLOW, Actor, Context, Decision, Option
+from . import service as record
 from .schemas import ActionOption, ActionOptions
-from .workflow import WORKFLOW, Actor, Context, Decision, Option
 
 Effect = Callable[["ActionCall"], dict[str, Any] | None]
 

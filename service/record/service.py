@@ -15,10 +15,10 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from . import webhooks
-from .clock import Clock
+from ..core.clock import Clock
+from ..core.pagination import keyset_page
+from ..webhooks import service as webhooks
 from .models import Event
-from .pagination import keyset_page
 
 GENESIS = "0" * 64
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)

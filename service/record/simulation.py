@@ -12,11 +12,11 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlmodel import Session
 
-from . import record
-from .clock import CHINA, Clock, real_clock
-from .config import Settings
-from .errors import Conflict, Forbidden
-from .models import SimulatedClock, User
+from ..config import Settings
+from ..core.clock import CHINA, Clock, real_clock
+from ..core.errors import Conflict, Forbidden
+from ..core.models import SimulatedClock, User
+from . import service as record
 
 SUBJECT = "clock"
 SUBJECT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:clock")

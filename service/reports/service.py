@@ -43,14 +43,19 @@ from urllib.parse import quote
 from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
-from . import i18n, review
-from .clock import Clock
-from .eligibility import EDUCATION_LABELS
-from .models import Candidate, CommitteeMeeting, Event, Nomination, Selection
+from ..core import i18n
+from ..core.clock import Clock
+from ..nomination.eligibility import EDUCATION_LABELS
+from ..nomination.models import Candidate, Nomination
+from ..record.models import Event
+from ..review import service as review
+from ..review.models import CommitteeMeeting
+from ..review.schemas import Ranking
+from ..selection.models import Selection
+from ..workflow.table import CANDIDATE_STATES
 from .schemas import (
     FunnelStage,
     OutcomeCount,
-    Ranking,
     ReportDecision,
     ReportGate,
     ReportMeeting,
@@ -58,7 +63,6 @@ from .schemas import (
     SelectionReport,
     StateCount,
 )
-from .workflow.table import CANDIDATE_STATES
 
 
 # ---------------------------------------------------------------- gates

@@ -18,23 +18,27 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from . import actions, candidates, record
-from .clock import Clock
-from .deps import INTERVIEWED_STATES
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
+from .. import facts as candidates
+from ..core.clock import Clock
+from ..core.deps import INTERVIEWED_STATES
+from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
+from ..core.models import User, utcnow
+from ..nomination.models import Candidate
+from ..record import actions
+from ..record import service as record
+from ..record.models import Event
+from ..selection.models import Selection
+from ..selection.schemas import SelectionSettings
+from ..workflow import WorkflowError
+from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 from .models import (
-    Candidate,
     CommitteeMeeting,
     Declaration,
-    Event,
     InspectionMember,
     InspectionRecord,
     InterviewPlan,
     PanelMember,
     ScoreSheet,
-    Selection,
-    User,
-    utcnow,
 )
 from .schemas import (
     BatchItemResult,
@@ -53,10 +57,7 @@ from .schemas import (
     ScoreSheetCreate,
     ScoreSheetPublic,
     ScoreSheets,
-    SelectionSettings,
 )
-from .workflow import WorkflowError
-from .workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 
 SELECTION = "selection"
 CANDIDATE = "candidate"

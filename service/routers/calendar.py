@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlmodel import select
 
-from .. import calendar as workcal
-from .. import record, simulation
-from ..deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
-from ..errors import InvalidInput, NotFound, problems
-from ..models import CalendarOverride
-from ..routing import TransactionalRoute
-from ..schemas import (
+from ..core import calendar as workcal
+from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
+from ..core.errors import InvalidInput, NotFound, problems
+from ..core.models import CalendarOverride
+from ..core.routing import TransactionalRoute
+from ..core.schemas import (
     ClockAdvance,
     ClockSet,
     ClockState,
@@ -22,7 +21,9 @@ from ..schemas import (
     OverrideSet,
     WorkingPeriod,
 )
-from ..selections import overrides
+from ..record import service as record
+from ..record import simulation
+from ..selection.service import overrides
 
 router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")

@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from .. import actions, candidates, nominations
-from ..deps import (
+from .. import facts as candidates
+from ..core.deps import (
     ClockDep,
     CurrentCandidate,
     CurrentUser,
@@ -16,16 +16,13 @@ from ..deps import (
     full_access,
     set_etag,
 )
-from ..errors import NotFound, problems
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..schemas import (
-    ActionOptions,
-    ActionRequest,
-    CandidateDetail,
-    CandidatePublic,
-    EventPublic,
-)
+from ..core.errors import NotFound, problems
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..nomination import service as nominations
+from ..nomination.schemas import CandidateDetail, CandidatePublic
+from ..record import actions
+from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from . import common
 from .common import ActionName, Cursor, Limit
 

@@ -5,8 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import select
 
-from .. import nominations
-from ..deps import (
+from ..core.deps import (
     ClockDep,
     CurrentCandidate,
     CurrentSelection,
@@ -14,11 +13,13 @@ from ..deps import (
     SessionDep,
     require_roles,
 )
-from ..errors import problems
-from ..models import Communication, User
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..schemas import (
+from ..core.errors import problems
+from ..core.models import User
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..nomination import service as nominations
+from ..nomination.models import Communication
+from ..nomination.schemas import (
     ApplicationCreate,
     CandidateSummary,
     CommunicationCreate,
@@ -27,8 +28,8 @@ from ..schemas import (
     NominationKind,
     NominationPublic,
     NominationResult,
-    ReportGate,
 )
+from ..reports.schemas import ReportGate
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from ..workflow.table import CANDIDATE_STATES
 from .common import Cursor, Limit

@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from .. import actions, selections
-from ..deps import (
+from ..core.deps import (
     AdminUser,
     ClockDep,
     CurrentSelection,
@@ -17,19 +16,15 @@ from ..deps import (
     require_roles,
     set_etag,
 )
-from ..errors import problems
-from ..models import User
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..schemas import (
-    ActionOptions,
-    ActionRequest,
-    EventPublic,
-    IsoDate,
-    SelectionCreate,
-    SelectionPublic,
-    SelectionUpdate,
-)
+from ..core.errors import problems
+from ..core.models import User
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..core.schemas import IsoDate
+from ..record import actions
+from ..record.schemas import ActionOptions, ActionRequest, EventPublic
+from ..selection import service as selections
+from ..selection.schemas import SelectionCreate, SelectionPublic, SelectionUpdate
 from ..workflow.roles import ADMIN, COMMITTEE
 from ..workflow.table import SELECTION_STATES
 from . import common

@@ -5,8 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from .. import webhooks
-from ..deps import (
+from ..core.deps import (
     AdminUser,
     ClockDep,
     IfMatch,
@@ -16,10 +15,11 @@ from ..deps import (
     etag_of,
     set_etag,
 )
-from ..errors import problems
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..webhooks import (
+from ..core.errors import problems
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..webhooks import service as webhooks
+from ..webhooks.service import (
     DeliveryPublic,
     DeliveryStatus,
     EventTypeInfo,

@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
-from .. import candidates, i18n, selections
-from ..routing import TransactionalRoute
-from ..schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
+from .. import facts as candidates
+from ..core import i18n
+from ..core.routing import TransactionalRoute
+from ..core.schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
+from ..selection import service as selections
 from ..workflow import WORKFLOW
 from ..workflow.diagram import mermaid
 from ..workflow.roles import ROLE_LABELS

@@ -10,15 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from . import actions, record
-from . import calendar as workcal
-from .actions import ActionCall, SubjectKind
-from .clock import Clock
-from .errors import Conflict, InvalidInput
-from .models import CalendarOverride, Candidate, Selection, User, utcnow
-from .pagination import keyset_page
+from ..core import calendar as workcal
+from ..core.clock import Clock
+from ..core.errors import Conflict, InvalidInput
+from ..core.models import CalendarOverride, User, utcnow
+from ..core.pagination import keyset_page
+from ..nomination.models import Candidate
+from ..record import actions
+from ..record import service as record
+from ..record.actions import ActionCall, SubjectKind
+from ..workflow import SELECTION
+from .models import Selection
 from .schemas import JobDescription, SelectionCreate, SelectionSettings, SelectionUpdate
-from .workflow import SELECTION
 
 SUBJECT = "selection"
 
@@ -103,7 +106,7 @@ def _validated(name: str, value: dict) -> dict:
 def created_between(column, created_from: date | None, created_to: date | None) -> list:
     """Conditions on a creation time for a range of calendar days in China (the process's
     dates), both ends inclusive; 422 when the range ends before it starts."""
-    from .clock import CHINA
+    from ..core.clock import CHINA
 
     if created_from and created_to and created_from > created_to:
         raise InvalidInput(
@@ -132,7 +135,7 @@ def list_page(
 ) -> tuple[list[Selection], str | None]:
     """A page of the selections this user may see, newest first, filtered by state,
     organization (exact), a text in the title, and the day of creation."""
-    from .workflow.roles import ADMIN, CANDIDATE
+    from ..workflow.roles import ADMIN, CANDIDATE
 
     stmt = select(Selection)
     if state:
@@ -226,7 +229,8 @@ def _publish(call: ActionCall) -> dict[str, Any]:
 
 def _close_nominations(call: ActionCall) -> dict[str, Any]:
     """Nominees who never consented lapse; every applicant's eligibility is checked again."""
-    from . import candidates, nominations
+    from .. import facts as candidates
+    from ..nomination import service as nominations
 
     sel: Selection = call.subject
     lapsed = []
@@ -243,7 +247,7 @@ def _close_nominations(call: ActionCall) -> dict[str, Any]:
 
 def _finish_decision(call: ActionCall) -> dict[str, Any]:
     """Every candidate is told the outcome (信息反馈): the emails go to the outbox now."""
-    from . import notifications
+    from ..followup import notifications
 
     queued = notifications.enqueue_all(call.session, call.subject, clock=call.clock,
                                        author=call.author)

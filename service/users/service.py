@@ -9,15 +9,15 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from . import record
-from .clock import Clock
-from .config import Settings
-from .db import open_session
-from .errors import Conflict, NotFound, ServiceError, Unauthorized
-from .models import LoginAttempt, User, utcnow
+from ..config import Settings
+from ..core.clock import Clock
+from ..core.db import open_session
+from ..core.errors import Conflict, NotFound, ServiceError, Unauthorized
+from ..core.models import LoginAttempt, User, utcnow
+from ..core.security import generate_password, hash_password, verify_password
+from ..record import service as record
+from ..workflow.roles import ADMIN
 from .schemas import UserCreate, UserUpdate
-from .security import generate_password, hash_password, verify_password
-from .workflow.roles import ADMIN
 
 SUBJECT = "user"
 

@@ -40,20 +40,17 @@ from pydantic import (
 from sqlalchemy import delete, or_
 from sqlmodel import Session, col, select
 
-from . import __version__, record, simulation
-from .clock import Clock
-from .config import Settings
-from .db import open_session
-from .errors import Conflict, NotFound
-from .models import (
-    Event,
-    User,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookSubscription,
-    utcnow,
-)
-from .pagination import keyset_page
+from .. import __version__
+from ..config import Settings
+from ..core.clock import Clock
+from ..core.db import open_session
+from ..core.errors import Conflict, NotFound
+from ..core.models import User, utcnow
+from ..core.pagination import keyset_page
+from ..record import service as record
+from ..record import simulation
+from ..record.models import Event
+from .models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
 

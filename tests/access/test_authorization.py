@@ -255,23 +255,16 @@ def world(client) -> World:
     directly with an unusable password and get tokens minted as the login route mints them
     (argon2 would cost a third of a second per user); the login itself is exercised in
     test_tokens_end_when_roles_change_or_account_disabled."""
-    from service.clock import real_clock
     from service.config import get_settings
-    from service.db import open_session
-    from service.models import (
-        Candidate,
-        CommitteeMeeting,
-        InspectionMember,
-        Mentorship,
-        Nomination,
-        Notification,
-        Objection,
-        PanelMember,
-        Selection,
-        User,
-    )
-    from service.record import Author, append
-    from service.security import create_token
+    from service.core.clock import real_clock
+    from service.core.db import open_session
+    from service.core.models import User
+    from service.core.security import create_token
+    from service.followup.models import Mentorship, Notification, Objection
+    from service.nomination.models import Candidate, Nomination
+    from service.record.service import Author, append
+    from service.review.models import CommitteeMeeting, InspectionMember, PanelMember
+    from service.selection.models import Selection
     from tests.conftest import SELECTION_BODY
 
     settings = get_settings()
@@ -531,9 +524,9 @@ def test_object_level_rules(client, world):
 def _mint(user_id: uuid.UUID) -> dict[str, str]:
     """A token for the user as they are now, as POST /api/v1/auth/token would issue it."""
     from service.config import get_settings
-    from service.db import open_session
-    from service.models import User
-    from service.security import create_token
+    from service.core.db import open_session
+    from service.core.models import User
+    from service.core.security import create_token
 
     with open_session() as s:
         u = s.get(User, user_id)

@@ -47,8 +47,8 @@ GATES = {
 
 def _insert(selection_id: str, name: str, state: str, unit: str,
             created_at: datetime | None) -> str:
-    from service.db import open_session
-    from service.models import Candidate
+    from service.core.db import open_session
+    from service.nomination.models import Candidate
 
     with open_session(write=True) as s:
         c = Candidate(selection_id=uuid.UUID(selection_id), state=state, full_name=name,
@@ -180,8 +180,8 @@ def test_candidate_filters_never_widen_what_a_role_sees(world):
 @pytest.fixture
 def selections(make_selection) -> dict[str, str]:
     """Five selections of three organizations; two created on known days."""
-    from service.db import open_session
-    from service.models import Selection
+    from service.core.db import open_session
+    from service.selection.models import Selection
 
     made = {}
     for title, org in (("第一党支部书记公开选拔", "机关第一党支部"),

@@ -14,9 +14,9 @@ import pytest
 
 from service.__main__ import _libpq, main
 from service.config import get_settings
-from service.db import get_engine, open_session
-from service.migrate import head_revision
-from service.record import count_events
+from service.core.db import get_engine, open_session
+from service.core.migrate import head_revision
+from service.record.service import count_events
 from tests.conftest import IS_POSTGRES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,8 +144,8 @@ def test_restoring_a_tampered_backup_names_the_broken_link(
 def test_a_backup_at_an_older_revision_is_migrated_after_restore(tmp_path):
     old = tmp_path / "old.db"
     from service.config import Settings
-    from service.db import make_engine
-    from service.migrate import current_revision, upgrade
+    from service.core.db import make_engine
+    from service.core.migrate import current_revision, upgrade
 
     engine = make_engine(Settings(database_url=f"sqlite:///{old.as_posix()}"))
     upgrade(engine, "0004")

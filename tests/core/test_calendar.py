@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from service.calendar import CalendarRangeError, working_period
-from service.db import open_session
-from service.models import Event
+from service.core.calendar import CalendarRangeError, working_period
+from service.core.db import open_session
+from service.record.models import Event
 
 WD = "/api/v1/calendar/working-days"
 OV = "/api/v1/calendar/overrides"

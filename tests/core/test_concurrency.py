@@ -13,9 +13,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from service.db import open_session
-from service.models import Candidate, Event, Selection
-from service.record import verify
+from service.core.db import open_session
+from service.nomination.models import Candidate
+from service.record.models import Event
+from service.record.service import verify
+from service.selection.models import Selection
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"

@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from service import calendar as workcal
-from service.clock import real_clock
-from service.db import open_session
-from service.models import Event, Selection
+from service.core import calendar as workcal
+from service.core.clock import real_clock
+from service.core.db import open_session
+from service.record.models import Event
+from service.selection.models import Selection
 
 SEL = "/api/v1/selections"
 PROBLEM = "application/problem+json"

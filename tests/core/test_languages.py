@@ -7,8 +7,8 @@ import pathlib
 
 import pytest
 
-from service import i18n
-from service.errors import _HTTP_CODES, ServiceError
+from service.core import i18n
+from service.core.errors import _HTTP_CODES, ServiceError
 from service.workflow import engine
 
 SEL = "/api/v1/selections"
@@ -157,7 +157,7 @@ def _recorded_actions_in_source() -> set[str]:
     """Action names the service writes to the record outside the transition table: literal
     `action="…"` arguments and assignments, the helpers that pass one on, and the follow-up
     kinds (`record_<kind>`)."""
-    from service.schemas import FollowUpKind
+    from service.followup.schemas import FollowUpKind
 
     helpers = {"_candidate_event", "_record", "_store", "_selection_event"}
     found: set[str | None] = {f"record_{k.value}" for k in FollowUpKind}

@@ -3,8 +3,8 @@
 from alembic import command
 from sqlalchemy import inspect
 
-from service.db import make_engine
-from service.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
+from service.core.db import make_engine
+from service.core.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 
 
 def test_migrations_match_the_models_and_downgrade_cleanly(tmp_path):

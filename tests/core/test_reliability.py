@@ -6,8 +6,9 @@ import uuid
 
 from sqlmodel import select
 
-from service.db import open_session
-from service.models import Event, IdempotencyRecord
+from service.core.db import open_session
+from service.core.models import IdempotencyRecord
+from service.record.models import Event
 
 SEL = "/api/v1/selections"
 
@@ -86,8 +87,8 @@ def test_a_key_in_progress_gets_409(client, admin, make_selection):
     from datetime import timedelta
 
     from service.config import get_settings
-    from service.models import utcnow
-    from service.security import decode_token
+    from service.core.models import utcnow
+    from service.core.security import decode_token
 
     sub = decode_token(get_settings(), admin["Authorization"][7:])["sub"]
     body = b'{"title": "x"}'

@@ -27,9 +27,11 @@ from aiosmtpd.controller import Controller
 from sqlmodel import select
 
 from service.config import Settings
-from service.db import open_session
-from service.mailer import send_due
-from service.models import Candidate, Notification, PanelMember, ReserveEntry, ScoreSheet
+from service.core.db import open_session
+from service.followup.models import Notification
+from service.nomination.models import Candidate, ReserveEntry
+from service.outbox.mailer import send_due
+from service.review.models import PanelMember, ScoreSheet
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"
@@ -185,7 +187,7 @@ class Flow:
     def user(self, *roles: str, email_addr: str | None = None) -> tuple[str, dict]:
         u, pw = self._make_user(*roles)
         if email_addr:
-            from service.models import User
+            from service.core.models import User
 
             with open_session(write=True) as s:
                 row = s.get(User, u.id)

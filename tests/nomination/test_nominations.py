@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from service.db import open_session
-from service.models import Event
+from service.core.db import open_session
+from service.record.models import Event
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"

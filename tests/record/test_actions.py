@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from service import calendar as workcal
-from service.clock import real_clock
-from service.db import get_engine, open_session
-from service.models import Candidate, Event, Selection
-from service.record import GENESIS, event_hash, verify
+from service.core import calendar as workcal
+from service.core.clock import real_clock
+from service.core.db import get_engine, open_session
+from service.nomination.models import Candidate
+from service.record.models import Event
+from service.record.service import GENESIS, event_hash, verify
+from service.selection.models import Selection
 from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
 from tests.conftest import IS_POSTGRES
 

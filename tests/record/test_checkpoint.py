@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from service.__main__ import main
-from service.db import get_engine, open_session
-from service.record import anchors_of, verify
+from service.core.db import get_engine, open_session
+from service.record.service import anchors_of, verify
 from tests.conftest import IS_POSTGRES
 
 SEL = "/api/v1/selections"

@@ -51,8 +51,8 @@ KEYS = ["id", "full_name", "state", "state_label", "gate", "gate_label", "gender
 
 def _insert(selection_id: str, state: str, full_name: str, profile: dict | None = None) -> str:
     """A candidate written straight to the database, with a nomination by a body."""
-    from service.db import open_session
-    from service.models import Candidate, Nomination
+    from service.core.db import open_session
+    from service.nomination.models import Candidate, Nomination
 
     with open_session(write=True) as s:
         c = Candidate(selection_id=uuid.UUID(selection_id), state=state, full_name=full_name,
@@ -164,8 +164,8 @@ def test_report_html_escapes_user_text(client, admin, make_selection):
     """A title, a name and minutes full of markup come out as text."""
     sel = make_selection(title="<b>标题</b>")["id"]
     evil = _insert(sel, "applicant", EVIL)
-    from service.db import open_session
-    from service.models import CommitteeMeeting
+    from service.core.db import open_session
+    from service.review.models import CommitteeMeeting
 
     with open_session(write=True) as s:  # a meeting on that candidate, its minutes marked up
         s.add(CommitteeMeeting(
@@ -246,7 +246,7 @@ def _check_csv_cells_that_look_like_formulas_are_defused(s: Story) -> None:
 
 
 def test_csv_defuses_every_formula_start():
-    from service.reports import defuse
+    from service.reports.service import defuse
 
     for start in ("=", "+", "-", "@", "\t", "\r"):
         assert defuse(start + "1+1") == "'" + start + "1+1"
@@ -331,7 +331,7 @@ def test_a_drafting_selection_is_hidden_from_committee_members(client, admin, as
 def _counting():
     from sqlalchemy import event
 
-    from service.db import get_engine
+    from service.core.db import get_engine
 
     statements: list[str] = []
 

@@ -11,8 +11,9 @@ import uuid
 import pytest
 from sqlmodel import select
 
-from service.db import open_session
-from service.models import Event, Selection
+from service.core.db import open_session
+from service.record.models import Event
+from service.selection.models import Selection
 
 BASE = "/api/v1/selections"
 PROBLEM = "application/problem+json"

@@ -80,8 +80,8 @@ def token_for(client, username: str, password: str) -> str:
 def events_of(subject_id) -> list:
     from sqlmodel import select
 
-    from service.db import open_session
-    from service.models import Event
+    from service.core.db import open_session
+    from service.record.models import Event
 
     with open_session() as s:
         rows = s.exec(
@@ -93,8 +93,8 @@ def events_of(subject_id) -> list:
 
 
 def stored_user(user_id):
-    from service.db import open_session
-    from service.models import User
+    from service.core.db import open_session
+    from service.core.models import User
 
     with open_session() as s:
         return s.get(User, uuid.UUID(str(user_id)))
@@ -104,8 +104,8 @@ def stored_user(user_id):
 def quick_user():
     """An active admin inserted directly, with no usable password (hashing is slow): the
     subject of hand-made tokens."""
-    from service.db import open_session
-    from service.models import User
+    from service.core.db import open_session
+    from service.core.models import User
 
     with open_session(write=True) as s:
         user = User(username=f"quick-{uuid.uuid4().hex[:8]}", roles=["admin"],
@@ -417,8 +417,8 @@ def test_non_admin_cannot_manage_users(client, make_user, role):
     assert stored_user(user.id).roles == [role]
     from sqlmodel import select
 
-    from service.db import open_session
-    from service.models import User
+    from service.core.db import open_session
+    from service.core.models import User
 
     with open_session() as s:
         assert s.exec(select(User).where(User.username == "intruder")).first() is None
@@ -572,8 +572,8 @@ def test_an_update_that_changes_nothing_writes_no_event(client, admin_user, make
 def test_refused_creation_writes_no_event(client, admin_user, make_user):
     from sqlmodel import func, select
 
-    from service.db import open_session
-    from service.models import Event
+    from service.core.db import open_session
+    from service.record.models import Event
 
     _, admin_headers = admin_user
     make_user("judge", username="taken")
@@ -594,13 +594,13 @@ def test_two_admins_stepping_down_at_once_leave_one_admin(make_user):
 
     from sqlmodel import select
 
-    from service import users
-    from service.clock import real_clock
-    from service.db import open_session
-    from service.errors import Conflict
-    from service.models import User
-    from service.record import Author
-    from service.schemas import UserUpdate
+    from service.core.clock import real_clock
+    from service.core.db import open_session
+    from service.core.errors import Conflict
+    from service.core.models import User
+    from service.record.service import Author
+    from service.users import service as users
+    from service.users.schemas import UserUpdate
 
     a, _ = make_user("admin")
     b, _ = make_user("admin")

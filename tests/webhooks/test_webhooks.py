@@ -24,8 +24,10 @@ from sqlmodel import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from service.config import Settings, get_settings
-from service.db import open_session
-from service.models import Event, Notification, WebhookDelivery
+from service.core.db import open_session
+from service.followup.models import Notification
+from service.record.models import Event
+from service.webhooks.models import WebhookDelivery
 
 HOOKS = "/api/v1/webhooks"
 SEL = "/api/v1/selections"
@@ -46,7 +48,7 @@ def _settings(**extra: Any) -> Settings:
 
 def send(**extra: Any) -> int:
     """One round of the sender."""
-    from service.webhooks import send_due
+    from service.webhooks.service import send_due
 
     return send_due(_settings(**extra))
 
@@ -404,10 +406,10 @@ def test_a_refused_action_writes_no_delivery(client, admin, receiver, subscribe,
 
 def test_nominations_outcomes_and_failed_emails_reach_the_subscribers_who_want_them(
         client, admin, receiver, subscribe, make_selection, make_candidate):
-    from service.clock import real_clock
-    from service.mailer import send_due as send_mail
-    from service.models import Candidate
-    from service.record import Author, append
+    from service.core.clock import real_clock
+    from service.nomination.models import Candidate
+    from service.outbox.mailer import send_due as send_mail
+    from service.record.service import Author, append
 
     wants_all = subscribe("nomination.received", "outcome.decided", "notification.failed",
                           "candidate.state_changed")
