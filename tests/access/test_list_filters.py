@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.api.test_review import SEL, Story
+from tests.review.test_review import SEL, Story
 
 SELECTIONS = "/api/v1/selections"
 DAY1_LATE = datetime(2026, 1, 1, 15, 59, tzinfo=UTC)  # 2026-01-01 23:59 in China

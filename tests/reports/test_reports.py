@@ -21,7 +21,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.api.test_review import SEL, Story, expected_result
+from tests.review.test_review import SEL, Story, expected_result
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EVIL = "<script>alert('x')</script>"
