@@ -1,37 +1,114 @@
-"""Candidates of a selection and their actions."""
+"""What the guards need from several steps, and what each action does, gathered above them.
+
+A selection's and a candidate's actions read facts and run effects that belong to different
+steps: closing nominations lapses step 2's nominees and rechecks their eligibility; finishing
+the decision queues step 4's notifications; a committee decision of step 3 opens step 4's
+appointment publicity or reserve entry; a candidate's guards read the interview (step 3)
+and the follow-up (step 4). The steps do not import each other for this. Each offers its
+facts and effects; this module puts them together into the two kinds of subject that the
+action runner (service/record/actions.py) knows, and registers them with it, so that a step
+which runs a candidate's action asks the runner for the candidate's kind
+(`actions.kind_of(CANDIDATE_MACHINE)`) instead of importing a later step.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from .core.clock import Clock
-from .core.errors import InvalidInput
 from .core.models import User
+from .followup import notifications
+from .followup import service as followup
 from .followup.schemas import TrialParams
+from .nomination import service as nominations
 from .nomination.models import Candidate
 from .record import actions
 from .record import service as record
 from .record.actions import ActionCall, LazyFacts, SubjectKind
+from .review import service as review
 from .review.schemas import InspectionConclusionParams, PrereviewParams
+from .selection import service as selections
 from .selection.models import Selection
-from .workflow import CANDIDATE_MACHINE
-
-SUBJECT = "candidate"
+from .workflow import CANDIDATE_MACHINE, SELECTION
 
 
+# ---------------------------------------------------------------- the selection
+def candidate_counts(session: Session, selection_id: uuid.UUID) -> dict[str, int]:
+    """How many candidates of the selection are in each state."""
+    rows = session.exec(
+        select(Candidate.state, func.count())
+        .where(Candidate.selection_id == selection_id)
+        .group_by(Candidate.state)
+    )
+    return {state: n for state, n in rows}
+
+
+def _selection_facts(session: Session, selection: Selection, user: User, clock: Clock
+                     ) -> dict[str, Any]:
+    return {
+        "today": clock.today(),
+        "publicity_end_on": selection.publicity_end_on,
+        "duties_count": len(selection.job_description.get("duties", [])),
+        "candidate_counts": candidate_counts(session, selection.id),
+    }
+
+
+def _close_nominations(call: ActionCall) -> dict[str, Any]:
+    """Nominees who never consented lapse; every applicant's eligibility is checked again."""
+    sel: Selection = call.subject
+    lapsed = []
+    for cand in call.session.exec(select(Candidate).where(
+            Candidate.selection_id == sel.id, Candidate.state == "nominated").with_for_update()):
+        actions.run(call.session, CANDIDATE_KIND, cand, "lapse", user=call.user,
+                    clock=call.clock, reason="未在公示期内确认参选（no consent by the end of the"
+                    " publicity period）", raw_params={})
+        lapsed.append(str(cand.id))
+    nominations.recheck_all(session=call.session, selection=sel, author=call.author,
+                            clock=call.clock)
+    return {"lapsed_candidates": lapsed}
+
+
+def _finish_decision(call: ActionCall) -> dict[str, Any]:
+    """Every candidate is told the outcome (信息反馈): the emails go to the outbox now."""
+    queued = notifications.enqueue_all(call.session, call.subject, clock=call.clock,
+                                       author=call.author)
+    return {"notifications_queued": queued}
+
+
+SELECTION_KIND = actions.register(SubjectKind(
+    machine=SELECTION,
+    subject_type=selections.SUBJECT,
+    facts=_selection_facts,
+    selection_id=lambda s: s.id,
+    params={"publish": selections.PublishParams},
+    effects={"publish": selections.publish, "close_nominations": _close_nominations,
+             "finish_decision": _finish_decision},
+))
+
+
+def run_selection_action(
+    *, session: Session, selection: Selection, action: str, user: User, clock: Clock,
+    reason: str | None, params: dict[str, Any],
+) -> record.Event:
+    """Run a selection action (see the workflow table)."""
+    return actions.run(session, SELECTION_KIND, selection, action, user=user, clock=clock, reason=reason,
+                       raw_params=params)
+
+
+# ---------------------------------------------------------------- the candidate
 _INTERVIEW_FACTS = ("sheets_expected", "sheets_submitted", "rank", "cutoff", "tied_at_cutoff")
 _INSPECTION_FACTS = ("team_member_ids", "team_active", "team_needed", "inspection_records")
 _FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "open_objections", "trial_missing")
 
 
-def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> LazyFacts:
-    from .followup import service as followup
-    from .review import service as review
-
+def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: Clock
+                     ) -> LazyFacts:
+    """The candidate's own facts now; the interview's, the inspection's and the follow-up's
+    only when a guard reads one of them."""
     selection = session.get(Selection, candidate.selection_id)
     base = {
         "today": clock.today(),
@@ -55,61 +132,25 @@ def _facts(session: Session, candidate: Candidate, user: User, clock: Clock) -> 
     return LazyFacts(base, providers)
 
 
-class ConsentParams(BaseModel):
-    """How consent was given: by the nominee's own account, or confirmed by an admin."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    confirmed_by: str | None = Field(default=None, max_length=100, description="Who took the"
-                                     " nominee's consent (required when an admin records it)")
-    confirmed_at: datetime | None = Field(default=None, description="When the nominee said yes"
-                                          " (required when an admin records it)")
-    note: str = Field(default="", max_length=2000)
-
-
-def _consent(call: ActionCall) -> dict[str, Any]:
-    params: ConsentParams = call.params  # type: ignore[assignment]
-    if call.decision.role == "admin":
-        missing = [f for f in ("confirmed_by", "confirmed_at") if not getattr(params, f)]
-        if missing:
-            raise InvalidInput(
-                "An admin recording consent says who confirmed it and when.",
-                errors=[{"field": f"body.params.{f}", "message": "required when an admin"
-                         " records consent", "type": "missing"} for f in missing])
-        if params.confirmed_at.tzinfo is None or params.confirmed_at > call.clock.now:
-            raise InvalidInput("confirmed_at needs a time zone and cannot be in the future.",
-                               errors=[{"field": "body.params.confirmed_at",
-                                        "message": "in the future or without a time zone",
-                                        "type": "value_error"}])
-    return {}
-
-
-def _follow_up(name: str, call: ActionCall) -> dict[str, Any]:
-    from .followup import service as followup
-
-    return getattr(followup, name)(call)
-
-
-KIND = SubjectKind(
+CANDIDATE_KIND = actions.register(SubjectKind(
     machine=CANDIDATE_MACHINE,
-    subject_type=SUBJECT,
-    facts=_facts,
+    subject_type=nominations.SUBJECT,
+    facts=_candidate_facts,
     selection_id=lambda c: c.selection_id,
-    params={"consent": ConsentParams, "pass_prereview": PrereviewParams,
+    params={"consent": nominations.ConsentParams, "pass_prereview": PrereviewParams,
             "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
             "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams},
-    effects={"consent": _consent,
-             "decide_appoint": lambda call: _follow_up("on_appoint", call),
-             "decide_reserve": lambda call: _follow_up("on_reserve", call),
-             "start_trial": lambda call: _follow_up("start_trial", call)},
-)
+    effects={"consent": nominations.consent,
+             "decide_appoint": followup.on_appoint,
+             "decide_reserve": followup.on_reserve,
+             "start_trial": followup.start_trial},
+))
 
 
-def run_action(
+def run_candidate_action(
     *, session: Session, candidate: Candidate, action: str, user: User, clock: Clock,
     reason: str | None, params: dict[str, Any],
 ) -> record.Event:
     """Run a candidate action (see the workflow table)."""
-    return actions.run(session, KIND, candidate, action, user=user, clock=clock, reason=reason,
+    return actions.run(session, CANDIDATE_KIND, candidate, action, user=user, clock=clock, reason=reason,
                        raw_params=params)
-

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import chinese_calendar
+from sqlmodel import Session, select
+
+from .models import CalendarOverride
 
 MAX_SPAN_DAYS = 3 * 366  # no period of this service is longer
 
@@ -87,3 +90,8 @@ def working_period(
             " an administrator has entered."
         )
     return Period(start_on, counted[0], counted[-1], days, warnings)
+
+
+def overrides(session: Session) -> dict[date, bool]:
+    """Every calendar override an administrator has entered."""
+    return {o.day: o.workday for o in session.exec(select(CalendarOverride))}

@@ -6,6 +6,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
+
+from ..config import Settings
+from .models import SimulatedClock
+
 CHINA = ZoneInfo("Asia/Shanghai")
 
 
@@ -29,3 +34,16 @@ class Clock:
 def real_clock() -> Clock:
     """A clock at the real current time."""
     return Clock(real_now=datetime.now(UTC))
+
+
+def current_clock(session: Session, settings: Settings) -> Clock:
+    """The clock for this request: simulated when a simulation is set (development only;
+    service/record/simulation.py sets it)."""
+    clock = real_clock()
+    if settings.environment != "development":
+        return clock
+    row = session.get(SimulatedClock, 1)
+    if row is None:
+        return clock
+    return Clock(real_now=clock.real_now, simulated_now=row.simulated_at + (
+        clock.real_now - row.set_at))

@@ -1,4 +1,5 @@
-"""Dependencies: the session, the clock, the current user, role checks, subjects that 404."""
+"""Dependencies: the session, the clock, the current user, role checks, ETags; loading a subject
+that answers 404 (service/access.py says who may see which selection and candidate)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,8 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel import Session, select
 
 from ..config import Settings, get_settings
-from ..nomination.models import Candidate
-from ..record import simulation
-from ..record.service import Author
-from ..selection.models import Selection
-from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTOR, NOMINATOR
-from .clock import Clock
+from ..workflow.roles import ADMIN
+from .clock import Clock, current_clock
 from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
 from .models import User
 from .security import InvalidToken, decode_token
@@ -43,7 +40,7 @@ SettingsDep = Annotated[Settings, Depends(settings_of_process)]
 
 def get_clock(session: SessionDep, settings: SettingsDep) -> Clock:
     """The request's clock (simulated in simulation mode)."""
-    return simulation.current(session, settings)
+    return current_clock(session, settings)
 
 
 ClockDep = Annotated[Clock, Depends(get_clock)]
@@ -87,12 +84,7 @@ def require_roles(*roles: str):
 AdminUser = Annotated[User, Depends(require_roles(ADMIN))]
 
 
-def author_of(user: User, role: str) -> Author:
-    """The event author for a user acting in `role`."""
-    return Author(user.id, role)
-
-
-def _load_visible(model, subject_id: uuid.UUID, request: Request, session: Session, user: User,
+def load_visible(model, subject_id: uuid.UUID, request: Request, session: Session, user: User,
                   visible, what: str):
     """Load a subject, locked when the request writes; 404 when missing or not visible, so
     that existence itself stays private."""
@@ -105,99 +97,10 @@ def _load_visible(model, subject_id: uuid.UUID, request: Request, session: Sessi
     return subject
 
 
-def selection_visible(user: User, selection: Selection, session: Session) -> bool:
-    """Whether the user may see this selection: admins all; other staff once published;
-    candidates those publicized now and those they stand in."""
-    roles = set(user.roles)
-    if ADMIN in roles:
-        return True
-    if roles - {CANDIDATE} and selection.state != "drafting":
-        return True
-    if CANDIDATE in roles and selection.state == "publicizing":  # announced: open to apply
-        return True
-    if CANDIDATE in roles:
-        own = session.exec(
-            select(Candidate.id).where(
-                Candidate.selection_id == selection.id, Candidate.user_id == user.id
-            )
-        ).first()
-        return own is not None
-    return False
-
-
 SelectionId = Annotated[uuid.UUID, Path(description="The selection's id",
                                         examples=["5b0c2f6a-9d1e-4c7b-8a3f-2e1d0c9b8a7f"])]
 CandidateId = Annotated[uuid.UUID, Path(description="The candidate's id",
                                         examples=["7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b"])]
-
-
-def get_current_selection(
-    selection_id: SelectionId,
-    request: Request, session: SessionDep, user: CurrentUser,
-) -> Selection:
-    """The selection in the path, locked for writes; 404 when missing or not visible."""
-    return _load_visible(Selection, selection_id, request, session, user, selection_visible,
-                         "selection")
-
-
-CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
-
-
-INTERVIEWED_STATES = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
-                "confirmed", "revoked", "dismissed")
-SUBMITTED_STATES = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
-              "dismissed")
-
-
-def full_access(user: User, candidate: Candidate, session: Session) -> bool:
-    """Whether the user sees the candidate's whole record with personal data: admins, the
-    candidate themself, and the nominators who nominated them."""
-    from ..nomination.service import nominated_by
-
-    if ADMIN in user.roles:
-        return True
-    if CANDIDATE in user.roles and candidate.user_id == user.id:
-        return True
-    return NOMINATOR in user.roles and nominated_by(session, user, candidate)
-
-
-def candidate_visible(user: User, candidate: Candidate, session: Session) -> bool:
-    """Whether the user may see this candidate at all: those with full access, judges on the
-    selection's panel once the candidate is interviewed, the candidate's inspection team,
-    their mentor, and committee members once the candidate is submitted to them."""
-    from ..review import service as review
-
-    if full_access(user, candidate, session):
-        return True
-    roles = set(user.roles)
-    if JUDGE in roles and candidate.state in INTERVIEWED_STATES and user.id in review.panel_ids(
-            session, candidate.selection_id):
-        return True
-    if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
-        return True
-    if MENTOR in roles:
-        from ..followup.service import mentorship
-
-        m = mentorship(session, candidate.id)
-        if m is not None and m.mentor_id == user.id:
-            return True
-    if COMMITTEE in roles and candidate.state in SUBMITTED_STATES:
-        selection = session.get(Selection, candidate.selection_id)
-        return selection is not None and selection.state in ("deciding", "following_up",
-                                                             "closed")
-    return False
-
-
-def get_current_candidate(
-    candidate_id: CandidateId,
-    request: Request, session: SessionDep, user: CurrentUser,
-) -> Candidate:
-    """The candidate in the path, locked for writes; 404 when missing or not visible."""
-    return _load_visible(Candidate, candidate_id, request, session, user, candidate_visible,
-                         "candidate")
-
-
-CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
 
 
 # ---------------------------------------------------------------- ETags

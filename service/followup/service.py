@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from .. import facts as candidates
 from ..core import calendar as workcal
 from ..core.clock import Clock
 from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -19,7 +18,10 @@ from ..nomination.models import Candidate, ReserveEntry
 from ..record import actions
 from ..record import service as record
 from ..record.actions import ActionCall
+from ..review.models import Declaration
+from ..review.service import evaluation, settings_of
 from ..selection.models import Selection
+from ..workflow import CANDIDATE_MACHINE
 from ..workflow.roles import ADMIN, MENTOR
 from .models import FollowUpRecord, Mentorship, Objection
 from .schemas import (
@@ -41,16 +43,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def _settings(selection: Selection):
-    from ..review.service import settings_of
-
     return settings_of(selection)
 
 
 # ---------------------------------------------------------------- effects of the committee's outcomes
 def on_appoint(call: ActionCall) -> dict[str, Any]:
     """The appointee's pre-appointment publicity (任职前公示), if the settings want one."""
-    from ..selection.service import overrides
-
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
     days = _settings(selection).appointment_publicity_working_days
@@ -60,7 +58,7 @@ def on_appoint(call: ActionCall) -> dict[str, Any]:
                                    "decided_on": call.clock.today().isoformat()}
     if days:
         period = workcal.working_period(call.clock.today(), days, counts_start_day=False,
-                                        overrides=overrides(call.session))
+                                        overrides=workcal.overrides(call.session))
         # Announced from the day of the decision; the days are counted as for the post's
         # publicity (from the next working day).
         appointment |= {"publicity_start_on": period.start_on.isoformat(),
@@ -72,8 +70,6 @@ def on_appoint(call: ActionCall) -> dict[str, Any]:
 
 def on_reserve(call: ActionCall) -> dict[str, Any]:
     """The reserve enters the pool with their score, rank and an expiry."""
-    from ..review.service import evaluation
-
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
     ev = evaluation(call.session, cand)
@@ -159,7 +155,7 @@ def handle_objection(session: Session, objection: Objection, data: ObjectionHand
                                                "decision": data.decision,
                                                "handling": data.handling})
     if data.decision == "upheld" and cand.state == "appointed":
-        actions.run(session, candidates.KIND, cand, "revoke", user=user, clock=clock,
+        actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, "revoke", user=user, clock=clock,
                     reason=f"任职前公示期间异议经核实成立：{data.handling}", raw_params={},
                     event_params={"objection_id": objection.id})
     return objection
@@ -174,8 +170,6 @@ def mentorship(session: Session, candidate_id: uuid.UUID) -> Mentorship | None:
 def assign_mentor(session: Session, cand: Candidate, data: MentorshipSet, *, user: User,
                   clock: Clock) -> Mentorship:
     """Assign a mentor (a user with the mentor role who declared no relation)."""
-    from ..review.models import Declaration
-
     if cand.state != "on_trial":
         raise Conflict(f"The candidate is '{cand.state}'; a mentor is assigned for the trial.",
                        code="not_on_trial")
@@ -300,15 +294,3 @@ def pool(session: Session, *, user: User, organization: str | None, education: s
     return list(session.exec(stmt.order_by(ReserveEntry.organization,
                                            ReserveEntry.score.desc().nulls_last(),  # type: ignore[union-attr]
                                            ReserveEntry.entered_on)))
-
-
-def reserve_profile(session: Session, entry_id: uuid.UUID, clock: Clock) -> tuple[ReserveEntry, dict]:
-    """A live pool entry and the profile of the earlier record, for a new nomination."""
-    entry = session.get(ReserveEntry, entry_id)
-    if entry is None:
-        raise NotFound(f"No reserve pool entry {entry_id}.", code="reserve_entry_not_found")
-    if entry.expires_on < clock.today():
-        raise Conflict(f"This reserve entry expired on {entry.expires_on}.",
-                       code="reserve_expired", details={"expires_on": entry.expires_on})
-    earlier = session.get(Candidate, entry.candidate_id)
-    return entry, dict(earlier.profile or {})

@@ -1,41 +1,39 @@
 """Step 2: nomination by bodies (直接推荐), self-application (报名), talks with nominees (沟通),
-the eligibility report, and who may see which candidate."""
+the eligibility report, consent, and nominating from the reserve pool (储备人选库). Who may
+see and list which candidate is in service/access.py."""
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
 import uuid
-from datetime import date
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, or_
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, select
 
-from .. import facts as candidates
 from ..core.clock import Clock
-from ..core.errors import Conflict, Forbidden, InvalidInput
+from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..core.models import User, utcnow
-from ..core.pagination import keyset_page
 from ..record import actions
 from ..record import service as record
-from ..review.models import InspectionMember
+from ..record.actions import ActionCall
 from ..selection.models import Selection
-from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, NOMINATOR
+from ..workflow import CANDIDATE_MACHINE
+from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from . import eligibility
-from .models import Candidate, Communication, Nomination
+from .models import Candidate, Communication, Nomination, ReserveEntry
 from .schemas import (
     ApplicationCreate,
     CandidateDetail,
-    CandidateSummary,
     CommunicationCreate,
     NominationCreate,
     NominationPublic,
-    NominationSummary,
     Profile,
 )
 
-SUBJECT = candidates.SUBJECT
+SUBJECT = "candidate"
 
 
 def _norm(text: str) -> str:
@@ -119,8 +117,6 @@ def nominate(*, session: Session, selection: Selection, data: NominationCreate, 
     role = ADMIN if ADMIN in user.roles else NOMINATOR
     nominee, entry = data.nominee, None
     if data.reserve_entry_id is not None:
-        from ..followup.service import reserve_profile
-
         entry, earlier = reserve_profile(session, data.reserve_entry_id, clock)
         try:
             nominee = nominee or Profile.model_validate(earlier)
@@ -181,7 +177,7 @@ def apply(*, session: Session, selection: Selection, data: ApplicationCreate, us
                 "duplicate_of_existing": existed, "eligible": candidate.eligible},
     )
     if existed and candidate.state == "nominated":
-        actions.run(session, candidates.KIND, candidate, "consent", user=user, clock=clock,
+        actions.run(session, actions.kind_of(CANDIDATE_MACHINE), candidate, "consent", user=user, clock=clock,
                     reason=None, raw_params={}, event_params={"via": "self_application"})
     return nomination, candidate, existed
 
@@ -254,82 +250,45 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
     return out
 
 
-def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
-    """What each of the user's roles lets them list; 403 when none lets them list anything."""
-    from ..core.deps import INTERVIEWED_STATES, SUBMITTED_STATES
-    from ..review import service as review
+# ---------------------------------------------------------------- consent (the candidate's action)
+class ConsentParams(BaseModel):
+    """How consent was given: by the nominee's own account, or confirmed by an admin."""
 
-    roles, scopes = set(user.roles), []
-    if NOMINATOR in roles:
-        scopes.append(exists().where(Nomination.candidate_id == Candidate.id,
-                                     Nomination.nominated_by == user.id,
-                                     Nomination.kind != "self_application"))
-    if CANDIDATE in roles:
-        scopes.append(Candidate.user_id == user.id)
-    if JUDGE in roles and user.id in review.panel_ids(session, selection.id):
-        scopes.append(Candidate.state.in_(INTERVIEWED_STATES))  # type: ignore[attr-defined]
-    if INSPECTOR in roles:
-        scopes.append(exists().where(InspectionMember.candidate_id == Candidate.id,
-                                     InspectionMember.user_id == user.id))
-    if COMMITTEE in roles and selection.state in ("deciding", "following_up", "closed"):
-        scopes.append(Candidate.state.in_(SUBMITTED_STATES))  # type: ignore[attr-defined]
-    if not scopes:
-        raise Forbidden("Your roles do not let you list this selection's candidates.",
-                        code="role_not_permitted")
-    return scopes
+    model_config = ConfigDict(extra="forbid")
+
+    confirmed_by: str | None = Field(default=None, max_length=100, description="Who took the"
+                                     " nominee's consent (required when an admin records it)")
+    confirmed_at: datetime | None = Field(default=None, description="When the nominee said yes"
+                                          " (required when an admin records it)")
+    note: str = Field(default="", max_length=2000)
 
 
-_LISTED = (Candidate.id, Candidate.selection_id, Candidate.full_name, Candidate.state,
-           Candidate.version, Candidate.profile, Candidate.eligible, Candidate.created_at,
-           Candidate.updated_at)
+def consent(call: ActionCall) -> dict[str, Any]:
+    """The effect of `consent`: an admin recording it says who confirmed it and when."""
+    params: ConsentParams = call.params  # type: ignore[assignment]
+    if call.decision.role == "admin":
+        missing = [f for f in ("confirmed_by", "confirmed_at") if not getattr(params, f)]
+        if missing:
+            raise InvalidInput(
+                "An admin recording consent says who confirmed it and when.",
+                errors=[{"field": f"body.params.{f}", "message": "required when an admin"
+                         " records consent", "type": "missing"} for f in missing])
+        if params.confirmed_at.tzinfo is None or params.confirmed_at > call.clock.now:
+            raise InvalidInput("confirmed_at needs a time zone and cannot be in the future.",
+                               errors=[{"field": "body.params.confirmed_at",
+                                        "message": "in the future or without a time zone",
+                                        "type": "value_error"}])
+    return {}
 
 
-def list_page(*, session: Session, selection: Selection, user: User, state: str | None,
-              kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
-              gate: str | None = None, unit: str | None = None, q: str | None = None,
-              created_from: date | None = None, created_to: date | None = None,
-              ) -> tuple[list[CandidateSummary], str | None]:
-    """A page of the selection's candidates the user may list, oldest first; no personal data.
-    Filters: state, nominating kind, eligibility, gate (see service/reports.py), unit
-    (exact), a text in the name, and the day of registration."""
-    from ..reports.service import gate_condition
-    from ..selection.service import created_between, text_contains
-    # Only the columns a listing shows: no ORM objects to build, and not the eligibility
-    # report, the row's largest JSON, which a listing never shows.
-    stmt = select(*_LISTED).where(Candidate.selection_id == selection.id)
-    roles = set(user.roles)
-    if ADMIN not in roles:
-        stmt = stmt.where(or_(*_listing_scopes(session, selection, user)))
-    if state:
-        stmt = stmt.where(Candidate.state == state)
-    if kind:
-        stmt = stmt.where(exists().where(Nomination.candidate_id == Candidate.id,
-                                         Nomination.kind == kind))
-    if eligible is not None:
-        stmt = stmt.where(Candidate.eligible == eligible)
-    if gate:
-        stmt = stmt.where(gate_condition(gate))
-    if unit:
-        stmt = stmt.where(Candidate.profile["unit"].as_string() == unit.strip())  # type: ignore[index]
-    for cond in [*text_contains(Candidate.full_name, q),
-                 *created_between(Candidate.created_at, created_from, created_to)]:
-        stmt = stmt.where(cond)
-    rows, nxt = keyset_page(session, stmt, [Candidate.created_at, Candidate.id], limit=limit,
-                            cursor=cursor, descending=False)
-    by_candidate: dict[uuid.UUID, list[NominationSummary]] = {c.id: [] for c in rows}
-    if rows:
-        for n in session.exec(select(Nomination.candidate_id, Nomination.kind,
-                                     Nomination.body_name, Nomination.created_at).where(
-                Nomination.candidate_id.in_(list(by_candidate)))  # type: ignore[attr-defined]
-                .order_by(Nomination.created_at)):
-            by_candidate[n.candidate_id].append(
-                NominationSummary(kind=n.kind, body_name=n.body_name, created_at=n.created_at))
-    items = []
-    for c in rows:
-        p: dict[str, Any] = c.profile or {}
-        items.append(CandidateSummary(
-            id=c.id, selection_id=c.selection_id, full_name=c.full_name, state=c.state,
-            version=c.version, gender=p.get("gender"), education=p.get("education"),
-            unit=p.get("unit"), current_post=p.get("current_post"), eligible=c.eligible,
-            nominations=by_candidate[c.id], created_at=c.created_at, updated_at=c.updated_at))
-    return items, nxt
+# ---------------------------------------------------------------- the reserve pool, nominated from
+def reserve_profile(session: Session, entry_id: uuid.UUID, clock: Clock) -> tuple[ReserveEntry, dict]:
+    """A live pool entry and the profile of the earlier record, for a new nomination."""
+    entry = session.get(ReserveEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"No reserve pool entry {entry_id}.", code="reserve_entry_not_found")
+    if entry.expires_on < clock.today():
+        raise Conflict(f"This reserve entry expired on {entry.expires_on}.",
+                       code="reserve_expired", details={"expires_on": entry.expires_on})
+    earlier = session.get(Candidate, entry.candidate_id)
+    return entry, dict(earlier.profile or {})

@@ -18,12 +18,16 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from ..config import Settings
+from ..core.clock import current_clock
 from ..core.db import open_session
 from ..core.models import utcnow
 from ..followup.models import Notification
 from ..nomination.models import Candidate
 from ..record import service as record
-from ..record import simulation
+
+# The notification_failed event this sender writes is a webhook event type: importing the
+# webhook outbox registers its listener on the record in a process that only sends mail.
+from ..webhooks import service as _webhooks  # noqa: F401
 
 log = logging.getLogger(__name__)
 CLAIM_SECONDS = 120
@@ -84,7 +88,7 @@ def _finish(session: Session, n: Notification, worker: str, error: str | None,
                         .with_for_update()).one()  # one writer at a time on its chain
     n.attempts += 1
     n.claimed_by = n.claimed_until = None
-    clock = simulation.current(session, settings)
+    clock = current_clock(session, settings)
     author = record.Author(None, "system")
     if error is None:
         n.state, n.sent_at, n.last_error = "sent", utcnow(), None

@@ -83,6 +83,26 @@ class SubjectKind:
         return self.params.get(action, NoParams)
 
 
+_KINDS: dict[str, SubjectKind] = {}
+
+
+def register(kind: SubjectKind) -> SubjectKind:
+    """Make `kind` the one the runner uses for its machine (service/facts.py assembles and
+    registers the selection's and the candidate's)."""
+    _KINDS[kind.machine] = kind
+    return kind
+
+
+def kind_of(machine: str) -> SubjectKind:
+    """The registered kind of subject of `machine`, for a step that runs an action of a
+    subject whose facts and effects span several steps."""
+    try:
+        return _KINDS[machine]
+    except KeyError:
+        raise LookupError(f"No kind of subject is registered for the '{machine}' machine;"
+                          " service.facts registers them when it is imported.") from None
+
+
 def actor_of(user: User) -> Actor:
     """The engine's view of a user."""
     return Actor(user_id=str(user.id), roles=frozenset(user.roles))

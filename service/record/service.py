@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +17,23 @@ from sqlmodel import Session, select
 
 from ..core.clock import Clock
 from ..core.pagination import keyset_page
-from ..webhooks import service as webhooks
 from .models import Event
 
 GENESIS = "0" * 64
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+# Called with every event appended, in its transaction (the webhook outbox registers here,
+# service/webhooks/service.py): the record knows nothing of who listens.
+Listener = Callable[[Session, Event], object]
+_listeners: list[Listener] = []
+
+
+def on_append(listener: Listener) -> Listener:
+    """Have `listener(session, event)` called after each event is appended, in the event's
+    transaction; whatever it writes commits or rolls back with the event."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+    return listener
 
 
 @dataclass(frozen=True)
@@ -104,7 +116,8 @@ def append(
     event.hash = event_hash(event, prev)
     session.add(event)
     session.flush()
-    webhooks.enqueue_for(session, event)  # the webhook outbox, in the event's transaction
+    for listener in _listeners:  # the webhook outbox, in the event's transaction
+        listener(session, event)
     return event
 
 

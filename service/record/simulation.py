@@ -13,25 +13,13 @@ from datetime import UTC, datetime, time, timedelta
 from sqlmodel import Session
 
 from ..config import Settings
-from ..core.clock import CHINA, Clock, real_clock
+from ..core.clock import CHINA, Clock, current_clock, real_clock
 from ..core.errors import Conflict, Forbidden
 from ..core.models import SimulatedClock, User
 from . import service as record
 
 SUBJECT = "clock"
 SUBJECT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:clock")
-
-
-def current(session: Session, settings: Settings) -> Clock:
-    """The clock for this request: simulated when a simulation is set (development only)."""
-    clock = real_clock()
-    if settings.environment != "development":
-        return clock
-    row = session.get(SimulatedClock, 1)
-    if row is None:
-        return clock
-    return Clock(real_now=clock.real_now, simulated_now=row.simulated_at + (
-        clock.real_now - row.set_at))
 
 
 def _refuse_in_production(settings: Settings) -> None:
@@ -63,13 +51,13 @@ def set_to(session: Session, settings: Settings, *, day=None, at=None, user: Use
     """Set the simulated clock to a day (09:00 China time) or an exact time."""
     _refuse_in_production(settings)
     target = (at if at is not None else datetime.combine(day, time(9, 0), CHINA)).astimezone(UTC)
-    return _store(session, target, user, current(session, settings), "set_clock")
+    return _store(session, target, user, current_clock(session, settings), "set_clock")
 
 
 def advance(session: Session, settings: Settings, *, delta: timedelta, user: User) -> Clock:
     """Move the simulated clock forward (starting from real time when none is set)."""
     _refuse_in_production(settings)
-    clock = current(session, settings)
+    clock = current_clock(session, settings)
     return _store(session, clock.now + delta, user, clock, "advance_clock")
 
 
@@ -77,7 +65,7 @@ def clear(session: Session, settings: Settings, *, user: User) -> Clock:
     """End the simulation: the service runs on real time again."""
     _refuse_in_production(settings)
     row = session.get(SimulatedClock, 1, with_for_update=True)
-    clock = current(session, settings)
+    clock = current_clock(session, settings)
     if row is not None:
         session.delete(row)
         record.append(session, subject_type=SUBJECT, subject_id=SUBJECT_ID, selection_id=None,

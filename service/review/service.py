@@ -18,9 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from .. import facts as candidates
 from ..core.clock import Clock
-from ..core.deps import INTERVIEWED_STATES
 from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
 from ..core.models import User, utcnow
 from ..nomination.models import Candidate
@@ -29,7 +27,7 @@ from ..record import service as record
 from ..record.models import Event
 from ..selection.models import Selection
 from ..selection.schemas import SelectionSettings
-from ..workflow import WorkflowError
+from ..workflow import CANDIDATE_MACHINE, WorkflowError
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 from .models import (
     CommitteeMeeting,
@@ -61,6 +59,14 @@ from .schemas import (
 
 SELECTION = "selection"
 CANDIDATE = "candidate"
+
+
+# The candidates who reached the interview (judges see them), and those submitted to the
+# committee (its members see them once the selection is deciding).
+INTERVIEWED_STATES = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
+                      "confirmed", "revoked", "dismissed")
+SUBMITTED_STATES = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
+                    "dismissed")
 
 
 def settings_of(selection: Selection) -> SelectionSettings:
@@ -126,7 +132,7 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
         try:
             with session.begin_nested():
                 cand = _candidate_of(session, selection, item.candidate_id, lock=True)
-                actions.run(session, candidates.KIND, cand, action, user=user, clock=clock,
+                actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, action, user=user, clock=clock,
                             reason=item.reason,
                             raw_params={"assessment": {k.value: v.model_dump()
                                                        for k, v in item.assessment.items()}})
@@ -576,7 +582,7 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         tally = votes.format(f=d.votes_for, a=d.votes_against, b=d.abstentions)
         reason = d.reason or (f"党委会审核（{tally}），决定不符合" if d.outcome == "not_qualified"
                               else None)
-        actions.run(session, candidates.KIND, cand, _OUTCOME_ACTION[d.outcome], user=user,
+        actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, _OUTCOME_ACTION[d.outcome], user=user,
                     clock=clock, reason=reason, raw_params={},
                     event_params={"meeting_id": meeting.id, "votes_for": d.votes_for,
                                   "votes_against": d.votes_against,

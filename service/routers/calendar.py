@@ -23,7 +23,6 @@ from ..core.schemas import (
 )
 from ..record import service as record
 from ..record import simulation
-from ..selection.service import overrides
 
 router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")
@@ -45,7 +44,7 @@ def compute_working_days(
     with a warning when a year beyond the official schedule was counted."""
     try:
         p = workcal.working_period(start, days, counts_start_day=counts_start_day,
-                                   overrides=overrides(session))
+                                   overrides=workcal.overrides(session))
     except workcal.CalendarRangeError as e:
         raise InvalidInput(str(e), code="period_out_of_range") from e
     return WorkingPeriod(start_on=p.start_on, first_counted_day=p.first_day, end_on=p.end_on,

@@ -4,16 +4,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from .. import facts as candidates
+from .. import facts
+from ..access import CurrentCandidate, full_access
 from ..core.deps import (
     ClockDep,
-    CurrentCandidate,
     CurrentUser,
     IfMatch,
     SessionDep,
     check_if_match,
     etag_of,
-    full_access,
     set_etag,
 )
 from ..core.errors import NotFound, problems
@@ -53,7 +52,7 @@ def list_candidate_actions(
 ) -> ActionOptions:
     """Every action of the candidate's workflow: whether the caller may run it now, and why
     not."""
-    return actions.describe(session, candidates.KIND, candidate, user, clock)
+    return actions.describe(session, facts.CANDIDATE_KIND, candidate, user, clock)
 
 
 @router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
@@ -66,7 +65,7 @@ def run_candidate_action(
     """Run an action on the candidate (e.g. `withdraw`); state and event are written together."""
     check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
     body = body or ActionRequest()
-    candidates.run_action(session=session, candidate=candidate, action=action, user=user,
+    facts.run_candidate_action(session=session, candidate=candidate, action=action, user=user,
                           clock=clock, reason=body.reason, params=body.params)
     return _public(candidate, response)
 

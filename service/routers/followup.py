@@ -6,15 +6,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from sqlmodel import select
 
+from ..access import CurrentCandidate, full_access
 from ..core.deps import (
     AdminUser,
     CandidateId,
     ClockDep,
-    CurrentCandidate,
     CurrentUser,
     SessionDep,
     SettingsDep,
-    full_access,
     require_roles,
 )
 from ..core.errors import NotFound, problems

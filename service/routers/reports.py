@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 
-from ..core.deps import AdminUser, ClockDep, CurrentSelection, SessionDep, require_roles
+from ..access import CurrentSelection
+from ..core.deps import AdminUser, ClockDep, SessionDep, require_roles
 from ..core.errors import problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute

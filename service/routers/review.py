@@ -8,15 +8,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
-from ..core.deps import (
-    AdminUser,
-    ClockDep,
-    CurrentCandidate,
-    CurrentSelection,
-    CurrentUser,
-    SessionDep,
-    require_roles,
-)
+from ..access import CurrentCandidate, CurrentSelection
+from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, require_roles
 from ..core.errors import Forbidden, NotFound, problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
+from .. import access, facts
+from ..access import CurrentSelection
 from ..core.deps import (
     AdminUser,
     ClockDep,
-    CurrentSelection,
     CurrentUser,
     IfMatch,
     SessionDep,
@@ -81,7 +82,7 @@ def list_selections(
     """The selections the caller may see, newest first (by creation, then id: a stable order
     for the cursor), filtered by state, organization, a text in the title and the day of
     creation; filters combine with AND. Keep the same filters when following `next_cursor`."""
-    rows, nxt = selections.list_page(
+    rows, nxt = access.list_selections(
         session=session, user=user, state=state, organization=organization, q=q,
         created_from=created_from, created_to=created_to, limit=limit, cursor=cursor)
     return Page[SelectionPublic](
@@ -116,7 +117,7 @@ def list_selection_actions(
 ) -> ActionOptions:
     """Every action of the selection's workflow: whether the caller may run it now, and if
     not, why."""
-    return actions.describe(session, selections.KIND, selection, user, clock)
+    return actions.describe(session, facts.SELECTION_KIND, selection, user, clock)
 
 
 @router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
@@ -130,7 +131,7 @@ def run_selection_action(
     change and its event are written together, or neither is."""
     check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
     body = body or ActionRequest()
-    selections.run_action(session=session, selection=selection, action=action, user=user,
+    facts.run_selection_action(session=session, selection=selection, action=action, user=user,
                           clock=clock, reason=body.reason, params=body.params)
     return _public(selection, response)
 

@@ -1,7 +1,8 @@
 """Webhooks for HR systems (Standard Webhooks, https://www.standardwebhooks.com).
 
 Admins register subscriptions: a URL, the event types wanted, and a signing secret shown once.
-The record is the source: `record.append` calls `enqueue_for`, which writes one delivery per
+The record is the source: `record.append` calls `enqueue_for` (registered below with
+`record.on_append`), which writes one delivery per
 active subscription wanting the event's type into the outbox, in the event's own transaction
 (a refused action writes neither). The sender below claims due deliveries, POSTs them signed,
 and retries with exponential backoff and jitter; several senders (replicas, or
@@ -42,13 +43,12 @@ from sqlmodel import Session, col, select
 
 from .. import __version__
 from ..config import Settings
-from ..core.clock import Clock
+from ..core.clock import Clock, current_clock
 from ..core.db import open_session
 from ..core.errors import Conflict, NotFound
 from ..core.models import User, utcnow
 from ..core.pagination import keyset_page
 from ..record import service as record
-from ..record import simulation
 from ..record.models import Event
 from .models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
@@ -150,6 +150,7 @@ def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+@record.on_append
 def enqueue_for(session: Session, event: Event) -> int:
     """Queue the event for every active subscription that wants its type, in the caller's
     transaction; return how many deliveries were written. Events of no webhook type cost
@@ -665,7 +666,7 @@ def _disable(session: Session, sub: WebhookSubscription, d: WebhookDelivery,
     sub.version += 1
     sub.updated_at = sub.disabled_at
     session.add(sub)
-    _record(session, sub, "disable_webhook", record.SYSTEM, simulation.current(session, settings),
+    _record(session, sub, "disable_webhook", record.SYSTEM, current_clock(session, settings),
             {"reason": sub.disabled_reason, "delivery_id": d.id, "status_code": 410})
 
 
