@@ -364,7 +364,7 @@ def cmd_send_webhooks(args: argparse.Namespace) -> int:
     import time
 
     from .config import get_settings
-    from .webhooks.service import send_due
+    from .webhooks.sender import send_due
 
     settings = get_settings()
     while True:

@@ -223,7 +223,7 @@ async def lifespan(app: FastAPI):
     runs in-process, and the webhook sender when it runs in-process."""
     from .outbox import mailer
     from .outbox.poller import Poller
-    from .webhooks import service as webhooks
+    from .webhooks import sender as webhooks
 
     _warm_routes(app)
     settings = get_settings()

@@ -48,7 +48,7 @@ def _settings(**extra: Any) -> Settings:
 
 def send(**extra: Any) -> int:
     """One round of the sender."""
-    from service.webhooks.service import send_due
+    from service.webhooks.sender import send_due
 
     return send_due(_settings(**extra))
 
