@@ -1,5 +1,5 @@
 """Seed a database with a realistic population, fast (SQLAlchemy Core bulk inserts), valid
-(every event hash-chained with service.record.event_hash, so `verify-record` passes; every
+(every event hash-chained with service.record.service.event_hash, so `verify-record` passes; every
 state reachable by the workflow table), and describe what a load scenario needs in a JSON
 sidecar: the users' passwords and the ids each scenario targets.
 

@@ -23,8 +23,8 @@ What it does
      it, and repeats (--crashes times). After the last restart it checks that the service
      works (create, edit with If-Match, cancel), then stops it and reads the database.
 
-What it checks (the invariants of this codebase, read from service/actions.py,
-selections.py, review.py, nominations.py, notifications.py, followup.py and mailer.py)
+What it checks (the invariants of this codebase, read from service/record/actions.py
+and the steps' service.py, followup/notifications.py and outbox/mailer.py)
   * The hash chains verify (service.record.verify): per subject, seq 1, 2, 3, ... each
     event's prev_hash the previous event's hash, each hash matching its content.
   * Every selection and candidate has events; the first has from_state None (selection

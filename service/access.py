@@ -164,10 +164,10 @@ _LISTED = (Candidate.id, Candidate.selection_id, Candidate.full_name, Candidate.
 
 
 def list_candidates(*, session: Session, selection: Selection, user: User, state: str | None,
-              kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
-              gate: str | None = None, unit: str | None = None, q: str | None = None,
-              created_from: date | None = None, created_to: date | None = None,
-              ) -> tuple[list[CandidateSummary], str | None]:
+                    kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
+                    gate: str | None = None, unit: str | None = None, q: str | None = None,
+                    created_from: date | None = None, created_to: date | None = None,
+                    ) -> tuple[list[CandidateSummary], str | None]:
     """A page of the selection's candidates the user may list, oldest first; no personal data.
     Filters: state, nominating kind, eligibility, gate (see service/reports/gates.py), unit
     (exact), a text in the name, and the day of registration."""

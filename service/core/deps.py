@@ -25,7 +25,7 @@ oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
 async def get_session(request: Request) -> Session:
-    """The request's session, opened by the route (service.routing), which commits it."""
+    """The request's session, opened by the route (service.core.routing), which commits it."""
     return request.state.db
 
 

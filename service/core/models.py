@@ -36,7 +36,7 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> datetime:
-    """Now, in UTC, to the microsecond (the real time; see service.clock for simulated)."""
+    """Now, in UTC, to the microsecond (the real time; see service.core.clock for simulated)."""
     return datetime.now(UTC)
 
 

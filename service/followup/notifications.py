@@ -1,6 +1,6 @@
 """Feedback (信息反馈): one outcome email per candidate, through an outbox.
 
-The message is written in the same transaction as the outcome; `service.mailer` delivers it.
+The message is written in the same transaction as the outcome; `service.outbox.mailer` delivers it.
 Templates in Chinese and English, editable by admins; `{placeholders}` are checked on save.
 """
 

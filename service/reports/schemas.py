@@ -23,6 +23,8 @@ from ..review.schemas import Ranking
 
 
 # ---- reports
+# The docstring below is this schema's description in openapi/openapi.json, kept word for word;
+# the gates themselves are in service/reports/gates.py.
 @ex.enum_example("interview")
 class ReportGate(StrEnum):
     """The gate a candidate is at, or the last one they reached (see service/reports.py)."""

@@ -66,7 +66,7 @@ def run_candidate_action(
     check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
     body = body or ActionRequest()
     facts.run_candidate_action(session=session, candidate=candidate, action=action, user=user,
-                          clock=clock, reason=body.reason, params=body.params)
+                               clock=clock, reason=body.reason, params=body.params)
     return _public(candidate, response)
 
 

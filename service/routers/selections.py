@@ -132,7 +132,7 @@ def run_selection_action(
     check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
     body = body or ActionRequest()
     facts.run_selection_action(session=session, selection=selection, action=action, user=user,
-                          clock=clock, reason=body.reason, params=body.params)
+                               clock=clock, reason=body.reason, params=body.params)
     return _public(selection, response)
 
 

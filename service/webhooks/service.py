@@ -2,10 +2,10 @@
 
 Admins register subscriptions: a URL, the event types wanted, and a signing secret shown once.
 The record is the source: `record.append` calls `enqueue_for` (registered below with
-`record.on_append`), which writes one delivery per
-active subscription wanting the event's type into the outbox, in the event's own transaction
-(a refused action writes neither). The sender (service/webhooks/sender.py) claims due deliveries, POSTs them signed,
-and retries with exponential backoff and jitter; several senders (replicas, or
+`record.on_append`), which writes one delivery per active subscription wanting the event's
+type into the outbox, in the event's own transaction (a refused action writes neither). The
+sender (service/webhooks/sender.py) claims due deliveries, POSTs them signed, and retries
+with exponential backoff and jitter; several senders (replicas, or
 `python -m service send-webhooks`) can run at once and each message is claimed by one.
 
 Every try is kept (`WebhookAttempt`) so admins see what the receiver answered, and can
