@@ -49,6 +49,8 @@ def candidate_counts(session: Session, selection_id: uuid.UUID) -> dict[str, int
 
 def _selection_facts(session: Session, selection: Selection, user: User, clock: Clock
                      ) -> dict[str, Any]:
+    """What the selection's guards read: today, the publicity's end, the duties, the
+    candidates per state (step 2's table)."""
     return {
         "today": clock.today(),
         "publicity_end_on": selection.publicity_end_on,
@@ -95,8 +97,8 @@ def run_selection_action(
     reason: str | None, params: dict[str, Any],
 ) -> record.Event:
     """Run a selection action (see the workflow table)."""
-    return actions.run(session, SELECTION_KIND, selection, action, user=user, clock=clock, reason=reason,
-                       raw_params=params)
+    return actions.run(session, SELECTION_KIND, selection, action, user=user, clock=clock,
+                       reason=reason, raw_params=params)
 
 
 # ---------------------------------------------------------------- the candidate
@@ -152,5 +154,5 @@ def run_candidate_action(
     reason: str | None, params: dict[str, Any],
 ) -> record.Event:
     """Run a candidate action (see the workflow table)."""
-    return actions.run(session, CANDIDATE_KIND, candidate, action, user=user, clock=clock, reason=reason,
-                       raw_params=params)
+    return actions.run(session, CANDIDATE_KIND, candidate, action, user=user, clock=clock,
+                       reason=reason, raw_params=params)
