@@ -85,7 +85,7 @@ AdminUser = Annotated[User, Depends(require_roles(ADMIN))]
 
 
 def load_visible(model, subject_id: uuid.UUID, request: Request, session: Session, user: User,
-                  visible, what: str):
+                 visible, what: str):
     """Load a subject, locked when the request writes; 404 when missing or not visible, so
     that existence itself stays private."""
     stmt = select(model).where(model.id == subject_id)
