@@ -193,7 +193,7 @@ class PostgresDb:
 def _migrated(url: str):
     from sqlalchemy import create_engine
 
-    from service.migrate import upgrade
+    from service.core.migrate import upgrade
 
     engine = create_engine(url)
     upgrade(engine)
@@ -421,8 +421,8 @@ def drive(server: Server, scenario: str, info: dict, toks: list[str], args) -> d
 # ---------------------------------------------------------------- other measurements
 VERIFY_SNIPPET = """
 import json, time
-from service.db import open_session
-from service.record import verify
+from service.core.db import open_session
+from service.record.service import verify
 t0 = time.perf_counter()
 with open_session() as s:
     count, broken = verify(s)
@@ -759,7 +759,7 @@ def write_report(report: dict, out: Path) -> None:
         f" 1–3: {m['runs']} MB; run 2 → 3: {m['growth_pct']} %"
         for db, m in report["memory"].items())
     extra = ["", "Startup, `serve` on a migrated database until /readyz answers (s): "
-             + json.dumps(report["startup"]), "", "Record verification (`service.record.verify`,"
+             + json.dumps(report["startup"]), "", "Record verification (`service.record.service.verify`,"
              " whole database, own process):", verify, "",
              "Memory, the same load three times at the largest size:", memory,
              "", "Targets:", *[f"- {t}" for t in report["targets"]], "",

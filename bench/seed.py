@@ -1,5 +1,5 @@
 """Seed a database with a realistic population, fast (SQLAlchemy Core bulk inserts), valid
-(every event hash-chained with service.record.event_hash, so `verify-record` passes; every
+(every event hash-chained with service.record.service.event_hash, so `verify-record` passes; every
 state reachable by the workflow table), and describe what a load scenario needs in a JSON
 sidecar: the users' passwords and the ids each scenario targets.
 
@@ -91,7 +91,7 @@ class Chains:
                 steps: list[tuple[str, str | None, str | None, str, uuid.UUID | None, dict,
                                   str | None]]) -> None:
         """Append a subject's whole chain: (action, from, to, role, actor, params, reason)."""
-        from service.record import event_hash
+        from service.record.service import event_hash
 
         prev = GENESIS
         for seq, (action, from_state, to_state, role, actor, params, reason) in enumerate(
@@ -129,20 +129,15 @@ def _split(n: int, mix: list[tuple[str, float]], rng: random.Random) -> list[str
 
 def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 8) -> dict:
     """Write the population for `size` candidates; return the targets the scenarios need."""
-    from service.eligibility import check
-    from service.models import (
-        Candidate,
-        Declaration,
-        Event,
-        Nomination,
-        Notification,
-        PanelMember,
-        ScoreSheet,
-        Selection,
-        User,
-    )
-    from service.schemas import JobDescription, SelectionSettings
-    from service.security import hash_password
+    from service.core.models import User
+    from service.core.security import hash_password
+    from service.followup.models import Notification
+    from service.nomination.eligibility import check
+    from service.nomination.models import Candidate, Nomination
+    from service.record.models import Event
+    from service.review.models import Declaration, PanelMember, ScoreSheet
+    from service.selection.models import Selection
+    from service.selection.schemas import JobDescription, SelectionSettings
 
     rng = random.Random(rng_seed)
     started = time.monotonic()
@@ -315,8 +310,8 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
     # webhooks; the bench servers do not deliver them).
     hooks = []
     try:
-        from service.models import WebhookSubscription
-        from service.webhooks import new_secret
+        from service.webhooks.models import WebhookSubscription
+        from service.webhooks.service import new_secret
     except ImportError:
         WebhookSubscription = None
     if WebhookSubscription is not None:

@@ -23,8 +23,8 @@ What it does
      it, and repeats (--crashes times). After the last restart it checks that the service
      works (create, edit with If-Match, cancel), then stops it and reads the database.
 
-What it checks (the invariants of this codebase, read from service/actions.py,
-selections.py, review.py, nominations.py, notifications.py, followup.py and mailer.py)
+What it checks (the invariants of this codebase, read from service/record/actions.py
+and the steps' service.py, followup/notifications.py and outbox/mailer.py)
   * The hash chains verify (service.record.verify): per subject, seq 1, 2, 3, ... each
     event's prev_hash the previous event's hash, each hash matching its content.
   * Every selection and candidate has events; the first has from_state None (selection
@@ -585,17 +585,13 @@ def check_database(journal: list[Sent], sink: Sink, smtp: bool) -> tuple[list[st
     """Every invariant in the module docstring, read from the database."""
     from sqlmodel import select
 
-    from service.db import get_engine, open_session
-    from service.models import (
-        Candidate,
-        Communication,
-        Event,
-        IdempotencyRecord,
-        Nomination,
-        Notification,
-        Selection,
-    )
-    from service.record import verify
+    from service.core.db import get_engine, open_session
+    from service.core.models import IdempotencyRecord
+    from service.followup.models import Notification
+    from service.nomination.models import Candidate, Communication, Nomination
+    from service.record.models import Event
+    from service.record.service import verify
+    from service.selection.models import Selection
     from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
 
     problems: list[str] = []

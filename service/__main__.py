@@ -13,8 +13,8 @@ OPENAPI_PATH = ROOT / "openapi" / "openapi.json"
 
 
 def _migrate() -> None:
-    from .db import get_engine
-    from .migrate import upgrade
+    from .core.db import get_engine
+    from .core.migrate import upgrade
 
     upgrade(get_engine())
 
@@ -30,11 +30,11 @@ def _bootstrap_admin() -> list[str]:
     """Create the first administrator when there is none; the lines the banner shows about
     them. SELECTION_ADMIN_PASSWORD is used only to create them: when the administrator
     exists already, a password given there is not applied, and the lines say so."""
-    from .clock import real_clock
     from .config import get_settings
-    from .db import open_session
-    from .security import verify_password
-    from .users import by_username, ensure_admin
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .core.security import verify_password
+    from .users.service import by_username, ensure_admin
 
     settings = get_settings()
     name, wanted = settings.admin_username, settings.admin_password
@@ -84,7 +84,7 @@ def _data_dir_problem(settings) -> str | None:
 
 
 def _where_data_lives(settings) -> str:
-    from .db import sqlite_file
+    from .core.db import sqlite_file
 
     if settings.is_sqlite:
         try:
@@ -166,10 +166,10 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
     logins are forgotten. Reads it from stdin or a prompt, or generates and prints one."""
     from pydantic import ValidationError
 
-    from .clock import real_clock
-    from .db import open_session
-    from .errors import ServiceError
-    from .users import reset_password
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .core.errors import ServiceError
+    from .users.service import reset_password
 
     _migrate()
     password = _read_password(args)
@@ -214,12 +214,12 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     """Create a user; the password is read from stdin/prompt, or generated and printed."""
     from pydantic import ValidationError
 
-    from .clock import real_clock
-    from .db import open_session
-    from .errors import ServiceError
-    from .record import SYSTEM
-    from .schemas import UserCreate
-    from .users import create
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .core.errors import ServiceError
+    from .record.service import SYSTEM
+    from .users.schemas import UserCreate
+    from .users.service import create
 
     _migrate()
     password = _read_password(args)
@@ -257,8 +257,8 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 def cmd_verify_record(args: argparse.Namespace) -> int:
     """Verify the event record's hash chains; name the first broken link. With --checkpoint,
     also find events removed since that checkpoint was taken."""
-    from .db import open_session
-    from .record import anchors_of, verify
+    from .core.db import open_session
+    from .record.service import anchors_of, verify
 
     anchors, checkpoint_path = None, getattr(args, "checkpoint", None)
     if checkpoint_path:
@@ -282,9 +282,9 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
 def cmd_checkpoint(args: argparse.Namespace) -> int:
     """Write a checkpoint of the record (every chain's newest hash, and a digest) to keep
     outside the database; `verify-record --checkpoint` then finds removed events."""
-    from .clock import real_clock
-    from .db import open_session
-    from .record import checkpoint
+    from .core.clock import real_clock
+    from .core.db import open_session
+    from .record.service import checkpoint
 
     path = Path(args.path)
     if path.exists() and not args.force:
@@ -347,7 +347,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from sqlalchemy import text
 
     from .config import get_settings
-    from .db import get_engine, sqlite_file
+    from .core.db import get_engine, sqlite_file
 
     settings = get_settings()
     url = settings.effective_database_url
@@ -424,8 +424,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     import subprocess
 
     from .config import get_settings
-    from .db import get_engine, sqlite_file
-    from .migrate import current_revision, head_revision
+    from .core.db import get_engine, sqlite_file
+    from .core.migrate import current_revision, head_revision
 
     settings = get_settings()
     url = settings.effective_database_url
@@ -485,7 +485,7 @@ def cmd_send_mail(args: argparse.Namespace) -> int:
     import time
 
     from .config import get_settings
-    from .mailer import send_due
+    from .outbox.mailer import send_due
 
     settings = get_settings()
     if not settings.smtp_host:
@@ -504,7 +504,7 @@ def cmd_send_webhooks(args: argparse.Namespace) -> int:
     import time
 
     from .config import get_settings
-    from .webhooks import send_due
+    from .webhooks.sender import send_due
 
     settings = get_settings()
     while True:

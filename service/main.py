@@ -18,9 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .config import get_settings
-from .errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
-from .i18n import LanguageMiddleware
-from .record import request_id_var
+from .core.errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
+from .core.i18n import LanguageMiddleware
+from .record.service import request_id_var
 from .routers import (
     auth,
     calendar,
@@ -222,8 +222,9 @@ def _warm_routes(app: FastAPI) -> None:
 async def lifespan(app: FastAPI):
     """Build the routes; start the email sender with the app when SMTP is configured and it
     runs in-process, and the webhook sender when it runs in-process."""
-    from . import mailer, webhooks
-    from .poller import Poller
+    from .outbox import mailer
+    from .outbox.poller import Poller
+    from .webhooks import sender as webhooks
 
     _warm_routes(app)
     settings = get_settings()

@@ -72,8 +72,8 @@ def migrated_database() -> Iterator[None]:
     """The schema, created once by the migrations themselves."""
     if IS_POSTGRES:
         _create_pg_database()
-    from service.db import get_engine
-    from service.migrate import upgrade
+    from service.core.db import get_engine
+    from service.core.migrate import upgrade
 
     upgrade(get_engine())
     yield
@@ -89,7 +89,7 @@ def clean_tables() -> Iterator[None]:
     from sqlalchemy import text
     from sqlmodel import SQLModel
 
-    from service.db import get_engine
+    from service.core.db import get_engine
 
     # DELETE, not TRUNCATE: on a few rows it is much cheaper on PostgreSQL too.
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
@@ -114,11 +114,11 @@ def client():
 @pytest.fixture
 def make_user() -> Callable[..., Any]:
     """Create a user directly; returns (user, password)."""
-    from service.clock import real_clock
-    from service.db import open_session
-    from service.record import SYSTEM
-    from service.schemas import UserCreate
-    from service.users import create
+    from service.core.clock import real_clock
+    from service.core.db import open_session
+    from service.record.service import SYSTEM
+    from service.users.schemas import UserCreate
+    from service.users.service import create
 
     counter = iter(range(10_000))
 
@@ -190,8 +190,8 @@ def make_selection(client, admin) -> Callable[..., dict[str, Any]]:
 @pytest.fixture
 def make_candidate() -> Callable[..., uuid.UUID]:
     """Insert a candidate directly in a given state (for tests of later gates)."""
-    from service.db import open_session
-    from service.models import Candidate
+    from service.core.db import open_session
+    from service.nomination.models import Candidate
 
     def do(selection_id, *, state: str = "applicant", user_id=None, full_name="张三") -> uuid.UUID:
         with open_session(write=True) as s:

@@ -20,8 +20,8 @@ def request_statements() -> Iterator[tuple[dict[str, str], list[str]]]:
     of other threads would show it at once."""
     from sqlalchemy import event, text
 
-    from service.db import get_engine
-    from service.record import request_id_var
+    from service.core.db import get_engine
+    from service.record.service import request_id_var
 
     rid = f"count-{uuid.uuid4().hex}"
     seen: list[str] = []

@@ -1,10 +1,17 @@
-"""Alembic environment: our metadata, batch mode on SQLite, the engine given by service.migrate."""
+"""Alembic environment: our metadata, batch mode on SQLite, the engine given by service.core.migrate."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import service.models  # noqa: F401  (registers the tables)
-from service.db import get_engine
+# Every package's tables, so that the metadata holds them all (the migrations write the schema).
+import service.core.models  # noqa: F401
+import service.followup.models  # noqa: F401
+import service.nomination.models  # noqa: F401
+import service.record.models  # noqa: F401
+import service.review.models  # noqa: F401
+import service.selection.models  # noqa: F401
+import service.webhooks.models  # noqa: F401
+from service.core.db import get_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
-from .. import users
-from ..deps import CurrentUser, SessionDep, SettingsDep
-from ..errors import problems
-from ..routing import TransactionalRoute
-from ..schemas import LoginForm, Token, UserPublic
-from ..security import create_token
+from ..core.deps import CurrentUser, SessionDep, SettingsDep
+from ..core.errors import problems
+from ..core.routing import TransactionalRoute
+from ..core.security import create_token
+from ..users import service as users
+from ..users.schemas import LoginForm, Token, UserPublic
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 

@@ -7,13 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 from sqlmodel import select
 
-from .. import calendar as workcal
-from .. import record, simulation
-from ..deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
-from ..errors import InvalidInput, NotFound, problems
-from ..models import CalendarOverride
-from ..routing import TransactionalRoute
-from ..schemas import (
+from ..core import calendar as workcal
+from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
+from ..core.errors import InvalidInput, NotFound, problems
+from ..core.models import CalendarOverride
+from ..core.routing import TransactionalRoute
+from ..core.schemas import (
     ClockAdvance,
     ClockSet,
     ClockState,
@@ -22,7 +21,8 @@ from ..schemas import (
     OverrideSet,
     WorkingPeriod,
 )
-from ..selections import overrides
+from ..record import service as record
+from ..record import simulation
 
 router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")
@@ -44,7 +44,7 @@ def compute_working_days(
     with a warning when a year beyond the official schedule was counted."""
     try:
         p = workcal.working_period(start, days, counts_start_day=counts_start_day,
-                                   overrides=overrides(session))
+                                   overrides=workcal.overrides(session))
     except workcal.CalendarRangeError as e:
         raise InvalidInput(str(e), code="period_out_of_range") from e
     return WorkingPeriod(start_on=p.start_on, first_counted_day=p.first_day, end_on=p.end_on,

@@ -4,28 +4,24 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from .. import actions, candidates, nominations
-from ..deps import (
+from .. import facts
+from ..access import CurrentCandidate, full_access
+from ..core.deps import (
     ClockDep,
-    CurrentCandidate,
     CurrentUser,
     IfMatch,
     SessionDep,
     check_if_match,
     etag_of,
-    full_access,
     set_etag,
 )
-from ..errors import NotFound, problems
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..schemas import (
-    ActionOptions,
-    ActionRequest,
-    CandidateDetail,
-    CandidatePublic,
-    EventPublic,
-)
+from ..core.errors import NotFound, problems
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..nomination import service as nominations
+from ..nomination.schemas import CandidateDetail, CandidatePublic
+from ..record import actions
+from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from . import common
 from .common import ActionName, Cursor, Limit
 
@@ -56,7 +52,7 @@ def list_candidate_actions(
 ) -> ActionOptions:
     """Every action of the candidate's workflow: whether the caller may run it now, and why
     not."""
-    return actions.describe(session, candidates.KIND, candidate, user, clock)
+    return actions.describe(session, facts.CANDIDATE_KIND, candidate, user, clock)
 
 
 @router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
@@ -69,8 +65,8 @@ def run_candidate_action(
     """Run an action on the candidate (e.g. `withdraw`); state and event are written together."""
     check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
     body = body or ActionRequest()
-    candidates.run_action(session=session, candidate=candidate, action=action, user=user,
-                          clock=clock, reason=body.reason, params=body.params)
+    facts.run_candidate_action(session=session, candidate=candidate, action=action, user=user,
+                               clock=clock, reason=body.reason, params=body.params)
     return _public(candidate, response)
 
 

@@ -6,9 +6,9 @@ from typing import Annotated
 from fastapi import Path, Query
 from sqlmodel import Session
 
-from .. import record
-from ..pagination import EXAMPLE_CURSOR, Page
-from ..schemas import EventPublic
+from ..core.pagination import EXAMPLE_CURSOR, Page
+from ..record import service as record
+from ..record.schemas import EventPublic
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size", examples=[50])]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous"

@@ -6,27 +6,27 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from sqlmodel import select
 
-from .. import followup, notifications
-from ..deps import (
+from ..access import CurrentCandidate, full_access
+from ..core.deps import (
     AdminUser,
     CandidateId,
     ClockDep,
-    CurrentCandidate,
     CurrentUser,
     SessionDep,
     SettingsDep,
-    full_access,
     require_roles,
 )
-from ..errors import NotFound, problems
-from ..models import Candidate, Notification, Objection, User
-from ..routing import TransactionalRoute
-from ..schemas import (
-    EducationLevel,
+from ..core.errors import NotFound, problems
+from ..core.models import User
+from ..core.routing import TransactionalRoute
+from ..core.schemas import IsoDate
+from ..followup import notifications
+from ..followup import service as followup
+from ..followup.models import Notification, Objection
+from ..followup.schemas import (
     FollowUpPublic,
     FollowUpRecordCreate,
     FollowUpRecordPublic,
-    IsoDate,
     MentorshipPublic,
     MentorshipSet,
     NotificationPreview,
@@ -41,6 +41,8 @@ from ..schemas import (
     TemplatePublic,
     TemplateSet,
 )
+from ..nomination.models import Candidate
+from ..selection.schemas import EducationLevel
 from ..workflow.roles import ADMIN, CANDIDATE, MENTOR
 from .common import NotificationId, ObjectionId
 

@@ -4,10 +4,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..db import get_engine
-from ..errors import ServiceError, problems
-from ..migrate import current_revision, head_revision
-from ..routing import TransactionalRoute
+from ..core.db import get_engine
+from ..core.errors import ServiceError, problems
+from ..core.migrate import current_revision, head_revision
+from ..core.routing import TransactionalRoute
 
 router = APIRouter(route_class=TransactionalRoute, tags=["health"])
 

@@ -5,20 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import select
 
-from .. import nominations
-from ..deps import (
-    ClockDep,
-    CurrentCandidate,
-    CurrentSelection,
-    CurrentUser,
-    SessionDep,
-    require_roles,
-)
-from ..errors import problems
-from ..models import Communication, User
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..schemas import (
+from .. import access
+from ..access import CurrentCandidate, CurrentSelection
+from ..core.deps import ClockDep, CurrentUser, SessionDep, require_roles
+from ..core.errors import problems
+from ..core.models import User
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..nomination import service as nominations
+from ..nomination.models import Communication
+from ..nomination.schemas import (
     ApplicationCreate,
     CandidateSummary,
     CommunicationCreate,
@@ -27,8 +23,8 @@ from ..schemas import (
     NominationKind,
     NominationPublic,
     NominationResult,
-    ReportGate,
 )
+from ..reports.schemas import ReportGate
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from ..workflow.table import CANDIDATE_STATES
 from .common import Cursor, Limit
@@ -106,7 +102,7 @@ def list_candidates(
     interviewed, inspectors those they inspect, committee members those submitted to them.
     Filters combine with AND; keep them when following `next_cursor`. No birth date, phone or
     ID in any listing."""
-    items, nxt = nominations.list_page(
+    items, nxt = access.list_candidates(
         session=session, selection=selection, user=user, state=state,
         kind=kind.value if kind else None, eligible=eligible, gate=gate.value if gate else None,
         unit=unit, q=q, created_from=created_from, created_to=created_to, limit=limit,

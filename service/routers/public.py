@@ -3,12 +3,12 @@
 from fastapi import APIRouter
 from sqlmodel import select
 
-from ..deps import SelectionId, SessionDep
-from ..errors import NotFound, problems
-from ..models import Selection
-from ..pagination import Page, keyset_page
-from ..routing import TransactionalRoute
-from ..schemas import PublicSelection
+from ..core.deps import SelectionId, SessionDep
+from ..core.errors import NotFound, problems
+from ..core.pagination import Page, keyset_page
+from ..core.routing import TransactionalRoute
+from ..selection.models import Selection
+from ..selection.schemas import PublicSelection
 from .common import Cursor, Limit
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/public", tags=["public"])

@@ -6,10 +6,10 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from .. import record
-from ..deps import AdminUser, ClockDep, SessionDep
-from ..errors import problems
-from ..routing import TransactionalRoute
+from ..core.deps import AdminUser, ClockDep, SessionDep
+from ..core.errors import problems
+from ..core.routing import TransactionalRoute
+from ..record import service as record
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/admin/record",
                    tags=["record"])

@@ -8,12 +8,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 
-from .. import reports
-from ..deps import AdminUser, ClockDep, CurrentSelection, SessionDep, require_roles
-from ..errors import problems
-from ..models import User
-from ..routing import TransactionalRoute
-from ..schemas import SelectionReport
+from ..access import CurrentSelection
+from ..core.deps import AdminUser, ClockDep, SessionDep, require_roles
+from ..core.errors import problems
+from ..core.models import User
+from ..core.routing import TransactionalRoute
+from ..reports import service as reports
+from ..reports.schemas import SelectionReport
 from ..workflow.roles import ADMIN, COMMITTEE
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections/{selection_id}",

@@ -8,20 +8,14 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
-from .. import review
-from ..deps import (
-    AdminUser,
-    ClockDep,
-    CurrentCandidate,
-    CurrentSelection,
-    CurrentUser,
-    SessionDep,
-    require_roles,
-)
-from ..errors import Forbidden, NotFound, problems
-from ..models import CommitteeMeeting, InspectionRecord, InterviewPlan, User
-from ..routing import TransactionalRoute
-from ..schemas import (
+from ..access import CurrentCandidate, CurrentSelection
+from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, require_roles
+from ..core.errors import Forbidden, NotFound, problems
+from ..core.models import User
+from ..core.routing import TransactionalRoute
+from ..review import service as review
+from ..review.models import CommitteeMeeting, InspectionRecord, InterviewPlan
+from ..review.schemas import (
     BatchResult,
     CommitteeMeetingCreate,
     CommitteeMeetingPublic,

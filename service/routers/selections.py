@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
-from .. import actions, selections
-from ..deps import (
+from .. import access, facts
+from ..access import CurrentSelection
+from ..core.deps import (
     AdminUser,
     ClockDep,
-    CurrentSelection,
     CurrentUser,
     IfMatch,
     SessionDep,
@@ -17,19 +17,15 @@ from ..deps import (
     require_roles,
     set_etag,
 )
-from ..errors import problems
-from ..models import User
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..schemas import (
-    ActionOptions,
-    ActionRequest,
-    EventPublic,
-    IsoDate,
-    SelectionCreate,
-    SelectionPublic,
-    SelectionUpdate,
-)
+from ..core.errors import problems
+from ..core.models import User
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..core.schemas import IsoDate
+from ..record import actions
+from ..record.schemas import ActionOptions, ActionRequest, EventPublic
+from ..selection import service as selections
+from ..selection.schemas import SelectionCreate, SelectionPublic, SelectionUpdate
 from ..workflow.roles import ADMIN, COMMITTEE
 from ..workflow.table import SELECTION_STATES
 from . import common
@@ -86,7 +82,7 @@ def list_selections(
     """The selections the caller may see, newest first (by creation, then id: a stable order
     for the cursor), filtered by state, organization, a text in the title and the day of
     creation; filters combine with AND. Keep the same filters when following `next_cursor`."""
-    rows, nxt = selections.list_page(
+    rows, nxt = access.list_selections(
         session=session, user=user, state=state, organization=organization, q=q,
         created_from=created_from, created_to=created_to, limit=limit, cursor=cursor)
     return Page[SelectionPublic](
@@ -121,7 +117,7 @@ def list_selection_actions(
 ) -> ActionOptions:
     """Every action of the selection's workflow: whether the caller may run it now, and if
     not, why."""
-    return actions.describe(session, selections.KIND, selection, user, clock)
+    return actions.describe(session, facts.SELECTION_KIND, selection, user, clock)
 
 
 @router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
@@ -135,8 +131,8 @@ def run_selection_action(
     change and its event are written together, or neither is."""
     check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
     body = body or ActionRequest()
-    selections.run_action(session=session, selection=selection, action=action, user=user,
-                          clock=clock, reason=body.reason, params=body.params)
+    facts.run_selection_action(session=session, selection=selection, action=action, user=user,
+                               clock=clock, reason=body.reason, params=body.params)
     return _public(selection, response)
 
 

@@ -3,14 +3,14 @@
 from fastapi import APIRouter, Response
 from sqlmodel import select
 
-from .. import users
-from ..deps import AdminUser, ClockDep, IfMatch, SessionDep, check_if_match, etag_of, set_etag
-from ..errors import problems
-from ..models import User
-from ..pagination import Page, keyset_page
-from ..record import Author
-from ..routing import TransactionalRoute
-from ..schemas import UserCreate, UserCreated, UserPublic, UserUpdate
+from ..core.deps import AdminUser, ClockDep, IfMatch, SessionDep, check_if_match, etag_of, set_etag
+from ..core.errors import problems
+from ..core.models import User
+from ..core.pagination import Page, keyset_page
+from ..core.routing import TransactionalRoute
+from ..record.service import Author
+from ..users import service as users
+from ..users.schemas import UserCreate, UserCreated, UserPublic, UserUpdate
 from .common import Cursor, Limit, UserId
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/users", tags=["users"])

@@ -5,8 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from .. import webhooks
-from ..deps import (
+from ..core.deps import (
     AdminUser,
     ClockDep,
     IfMatch,
@@ -16,10 +15,12 @@ from ..deps import (
     etag_of,
     set_etag,
 )
-from ..errors import problems
-from ..pagination import Page
-from ..routing import TransactionalRoute
-from ..webhooks import (
+from ..core.errors import problems
+from ..core.pagination import Page
+from ..core.routing import TransactionalRoute
+from ..webhooks import service as webhooks
+from ..webhooks.schemas import (
+    EVENT_TYPES,
     DeliveryPublic,
     DeliveryStatus,
     EventTypeInfo,
@@ -56,7 +57,7 @@ def list_webhook_event_types(admin: AdminUser) -> list[EventTypeInfo]:
     """The event types a subscription can ask for, in Chinese and English. Every new
     subscription is also sent one `webhook.ping`."""
     return [EventTypeInfo(type=t, description_zh=zh, description_en=en)
-            for t, (zh, en) in webhooks.EVENT_TYPES.items()]
+            for t, (zh, en) in EVENT_TYPES.items()]
 
 
 @router.post("", status_code=201, response_model=WebhookCreated,

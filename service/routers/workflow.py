@@ -2,15 +2,16 @@
 
 from fastapi import APIRouter
 
-from .. import candidates, i18n, selections
-from ..routing import TransactionalRoute
-from ..schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
+from .. import facts
+from ..core import i18n
+from ..core.routing import TransactionalRoute
+from ..core.schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
 from ..workflow import WORKFLOW
 from ..workflow.diagram import mermaid
 from ..workflow.roles import ROLE_LABELS
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/workflow", tags=["workflow"])
-_KINDS = {k.machine: k for k in (selections.KIND, candidates.KIND)}
+_KINDS = {k.machine: k for k in (facts.SELECTION_KIND, facts.CANDIDATE_KIND)}
 
 
 def describe_workflow() -> WorkflowInfo:

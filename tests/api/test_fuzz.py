@@ -54,7 +54,7 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from schemathesis.config import SchemathesisConfig
 
-from service import security
+from service.core import security
 from service.main import app
 from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
 

@@ -26,10 +26,10 @@ def _statements(client, path: str, headers: dict) -> int:
 def _grow(candidate_id: uuid.UUID, selection_id: uuid.UUID, *, events: int,
           nominations: int) -> None:
     """Give a candidate this many events in its record and nominations."""
-    from service import record
-    from service.clock import real_clock
-    from service.db import open_session
-    from service.models import Nomination
+    from service.core.clock import real_clock
+    from service.core.db import open_session
+    from service.nomination.models import Nomination
+    from service.record import service as record
 
     with open_session(write=True) as s:
         for i in range(events):
@@ -82,8 +82,8 @@ def test_public_announcements_do_not_grow_with_selections(client, admin, make_se
 
     from sqlalchemy import update
 
-    from service.db import open_session
-    from service.models import Selection
+    from service.core.db import open_session
+    from service.selection.models import Selection
 
     def publicize(ids):
         with open_session(write=True) as s:

@@ -30,9 +30,12 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from service.db import open_session
-from service.models import Candidate, Event, IdempotencyRecord, Selection
-from service.record import verify
+from service.core.db import open_session
+from service.core.models import IdempotencyRecord
+from service.nomination.models import Candidate
+from service.record.models import Event
+from service.record.service import verify
+from service.selection.models import Selection
 from tests.conftest import IS_POSTGRES, SELECTION_BODY
 
 from ._live import LiveServer, server_env

@@ -1,0 +1,212 @@
+"""Who may see which selection and which candidate, and the path dependencies that load them
+(404 when missing or not visible, so that existence itself stays private); the listing of a
+selection's candidates, scoped by the same rules. These rules read every step (a nominator's
+nominations, a judge's panel, an inspector's team, a mentor), so they sit above the steps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import exists, or_
+from sqlmodel import Session, select
+
+from .core.deps import CandidateId, CurrentUser, SelectionId, SessionDep, load_visible
+from .core.errors import Forbidden
+from .core.filters import created_between, text_contains
+from .core.models import User
+from .core.pagination import keyset_page
+from .followup.service import mentorship
+from .nomination.models import Candidate, Nomination
+from .nomination.schemas import CandidateSummary, NominationSummary
+from .nomination.service import nominated_by
+from .reports.gates import gate_condition
+from .review import service as review
+from .review.models import InspectionMember
+from .review.service import INTERVIEWED_STATES, SUBMITTED_STATES
+from .selection.models import Selection
+from .workflow.roles import ADMIN, CANDIDATE, COMMITTEE, INSPECTOR, JUDGE, MENTOR, NOMINATOR
+
+
+def selection_visible(user: User, selection: Selection, session: Session) -> bool:
+    """Whether the user may see this selection: admins all; other staff once published;
+    candidates those publicized now and those they stand in."""
+    roles = set(user.roles)
+    if ADMIN in roles:
+        return True
+    if roles - {CANDIDATE} and selection.state != "drafting":
+        return True
+    if CANDIDATE in roles and selection.state == "publicizing":  # announced: open to apply
+        return True
+    if CANDIDATE in roles:
+        own = session.exec(
+            select(Candidate.id).where(
+                Candidate.selection_id == selection.id, Candidate.user_id == user.id
+            )
+        ).first()
+        return own is not None
+    return False
+
+
+def get_current_selection(
+    selection_id: SelectionId,
+    request: Request, session: SessionDep, user: CurrentUser,
+) -> Selection:
+    """The selection in the path, locked for writes; 404 when missing or not visible."""
+    return load_visible(Selection, selection_id, request, session, user, selection_visible,
+                        "selection")
+
+
+CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
+
+
+def full_access(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user sees the candidate's whole record with personal data: admins, the
+    candidate themself, and the nominators who nominated them."""
+    if ADMIN in user.roles:
+        return True
+    if CANDIDATE in user.roles and candidate.user_id == user.id:
+        return True
+    return NOMINATOR in user.roles and nominated_by(session, user, candidate)
+
+
+def candidate_visible(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user may see this candidate at all: those with full access, judges on the
+    selection's panel once the candidate is interviewed, the candidate's inspection team,
+    their mentor, and committee members once the candidate is submitted to them."""
+    if full_access(user, candidate, session):
+        return True
+    roles = set(user.roles)
+    if JUDGE in roles and candidate.state in INTERVIEWED_STATES and user.id in review.panel_ids(
+            session, candidate.selection_id):
+        return True
+    if INSPECTOR in roles and user.id in review.team_ids(session, candidate.id):
+        return True
+    if MENTOR in roles:
+        m = mentorship(session, candidate.id)
+        if m is not None and m.mentor_id == user.id:
+            return True
+    if COMMITTEE in roles and candidate.state in SUBMITTED_STATES:
+        selection = session.get(Selection, candidate.selection_id)
+        return selection is not None and selection.state in ("deciding", "following_up",
+                                                             "closed")
+    return False
+
+
+def get_current_candidate(
+    candidate_id: CandidateId,
+    request: Request, session: SessionDep, user: CurrentUser,
+) -> Candidate:
+    """The candidate in the path, locked for writes; 404 when missing or not visible."""
+    return load_visible(Candidate, candidate_id, request, session, user, candidate_visible,
+                        "candidate")
+
+
+CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
+
+
+# ---------------------------------------------------------------- the selections, listed
+def list_selections(
+    *, session: Session, user: User, state: str | None, limit: int, cursor: str | None,
+    organization: str | None = None, q: str | None = None, created_from: date | None = None,
+    created_to: date | None = None,
+) -> tuple[list[Selection], str | None]:
+    """A page of the selections this user may see, newest first, filtered by state,
+    organization (exact), a text in the title, and the day of creation."""
+    stmt = select(Selection)
+    if state:
+        stmt = stmt.where(Selection.state == state)
+    if organization:
+        stmt = stmt.where(Selection.organization == organization.strip())
+    for cond in [*text_contains(Selection.title, q),
+                 *created_between(Selection.created_at, created_from, created_to)]:
+        stmt = stmt.where(cond)
+    roles = set(user.roles)
+    if ADMIN not in roles:
+        if roles - {CANDIDATE}:
+            stmt = stmt.where(Selection.state != "drafting")
+        else:
+            own = select(Candidate.selection_id).where(Candidate.user_id == user.id)
+            stmt = stmt.where(Selection.id.in_(own)  # type: ignore[attr-defined]
+                              | (Selection.state == "publicizing"))
+    return keyset_page(session, stmt, [Selection.created_at, Selection.id], limit=limit,
+                       cursor=cursor, descending=True)
+
+
+# ---------------------------------------------------------------- a selection's candidates, listed
+def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
+    """What each of the user's roles lets them list; 403 when none lets them list anything."""
+    roles, scopes = set(user.roles), []
+    if NOMINATOR in roles:
+        scopes.append(exists().where(Nomination.candidate_id == Candidate.id,
+                                     Nomination.nominated_by == user.id,
+                                     Nomination.kind != "self_application"))
+    if CANDIDATE in roles:
+        scopes.append(Candidate.user_id == user.id)
+    if JUDGE in roles and user.id in review.panel_ids(session, selection.id):
+        scopes.append(Candidate.state.in_(INTERVIEWED_STATES))  # type: ignore[attr-defined]
+    if INSPECTOR in roles:
+        scopes.append(exists().where(InspectionMember.candidate_id == Candidate.id,
+                                     InspectionMember.user_id == user.id))
+    if COMMITTEE in roles and selection.state in ("deciding", "following_up", "closed"):
+        scopes.append(Candidate.state.in_(SUBMITTED_STATES))  # type: ignore[attr-defined]
+    if not scopes:
+        raise Forbidden("Your roles do not let you list this selection's candidates.",
+                        code="role_not_permitted")
+    return scopes
+
+
+_LISTED = (Candidate.id, Candidate.selection_id, Candidate.full_name, Candidate.state,
+           Candidate.version, Candidate.profile, Candidate.eligible, Candidate.created_at,
+           Candidate.updated_at)
+
+
+def list_candidates(*, session: Session, selection: Selection, user: User, state: str | None,
+                    kind: str | None, eligible: bool | None, limit: int, cursor: str | None,
+                    gate: str | None = None, unit: str | None = None, q: str | None = None,
+                    created_from: date | None = None, created_to: date | None = None,
+                    ) -> tuple[list[CandidateSummary], str | None]:
+    """A page of the selection's candidates the user may list, oldest first; no personal data.
+    Filters: state, nominating kind, eligibility, gate (see service/reports/gates.py), unit
+    (exact), a text in the name, and the day of registration."""
+    # Only the columns a listing shows: no ORM objects to build, and not the eligibility
+    # report, the row's largest JSON, which a listing never shows.
+    stmt = select(*_LISTED).where(Candidate.selection_id == selection.id)
+    roles = set(user.roles)
+    if ADMIN not in roles:
+        stmt = stmt.where(or_(*_listing_scopes(session, selection, user)))
+    if state:
+        stmt = stmt.where(Candidate.state == state)
+    if kind:
+        stmt = stmt.where(exists().where(Nomination.candidate_id == Candidate.id,
+                                         Nomination.kind == kind))
+    if eligible is not None:
+        stmt = stmt.where(Candidate.eligible == eligible)
+    if gate:
+        stmt = stmt.where(gate_condition(gate))
+    if unit:
+        stmt = stmt.where(Candidate.profile["unit"].as_string() == unit.strip())  # type: ignore[index]
+    for cond in [*text_contains(Candidate.full_name, q),
+                 *created_between(Candidate.created_at, created_from, created_to)]:
+        stmt = stmt.where(cond)
+    rows, nxt = keyset_page(session, stmt, [Candidate.created_at, Candidate.id], limit=limit,
+                            cursor=cursor, descending=False)
+    by_candidate: dict[uuid.UUID, list[NominationSummary]] = {c.id: [] for c in rows}
+    if rows:
+        for n in session.exec(select(Nomination.candidate_id, Nomination.kind,
+                                     Nomination.body_name, Nomination.created_at).where(
+                Nomination.candidate_id.in_(list(by_candidate)))  # type: ignore[attr-defined]
+                .order_by(Nomination.created_at)):
+            by_candidate[n.candidate_id].append(
+                NominationSummary(kind=n.kind, body_name=n.body_name, created_at=n.created_at))
+    items = []
+    for c in rows:
+        p: dict[str, Any] = c.profile or {}
+        items.append(CandidateSummary(
+            id=c.id, selection_id=c.selection_id, full_name=c.full_name, state=c.state,
+            version=c.version, gender=p.get("gender"), education=p.get("education"),
+            unit=p.get("unit"), current_post=p.get("current_post"), eligible=c.eligible,
+            nominations=by_candidate[c.id], created_at=c.created_at, updated_at=c.updated_at))
+    return items, nxt

@@ -1,0 +1,49 @@
+"""The one clock: real UTC time, and the date in China (dates of the process are local)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from ..config import Settings
+from .models import SimulatedClock
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The time of one request: the real time and, in simulation mode, the simulated one."""
+
+    real_now: datetime
+    simulated_now: datetime | None = None
+
+    @property
+    def now(self) -> datetime:
+        """The time the process runs at (simulated when simulation is on)."""
+        return self.simulated_now or self.real_now
+
+    def today(self) -> date:
+        """Today's date in China."""
+        return self.now.astimezone(CHINA).date()
+
+
+def real_clock() -> Clock:
+    """A clock at the real current time."""
+    return Clock(real_now=datetime.now(UTC))
+
+
+def current_clock(session: Session, settings: Settings) -> Clock:
+    """The clock for this request: simulated when a simulation is set (development only;
+    service/record/simulation.py sets it)."""
+    clock = real_clock()
+    if settings.environment != "development":
+        return clock
+    row = session.get(SimulatedClock, 1)
+    if row is None:
+        return clock
+    return Clock(real_now=clock.real_now, simulated_now=row.simulated_at + (
+        clock.real_now - row.set_at))

@@ -1,0 +1,90 @@
+"""Engine, naming convention and the request-scoped session that commits or rolls back."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel, create_engine
+
+from ..config import Settings, get_settings
+
+# Constraint names are stable, so migrations can refer to them on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+WRITE = "selection_write"  # execution option: this transaction will write
+
+
+def sqlite_file(url: str) -> Path:
+    """The file of a sqlite:/// URL; ValueError for ':memory:' or another database."""
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if not database or database == ":memory:":
+        raise ValueError(f"{url} is not a SQLite file")
+    return Path(database)
+
+
+def make_engine(settings: Settings) -> Engine:
+    """An engine for the configured database, tuned for it."""
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        db_path = make_url(url).database
+        if db_path and db_path != ":memory:":
+            Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
+            max_overflow=20,
+        )
+        _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for writing transactions.
+
+    A deferred transaction that reads and then writes fails at once with "database is
+    locked" when another writer got there first; taking the write lock at BEGIN makes
+    the second writer wait (up to the busy timeout) instead.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        immediate = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@lru_cache
+def get_engine() -> Engine:
+    """The process's engine, made once from the settings."""
+    return make_engine(get_settings())
+
+
+def open_session(engine: Engine | None = None, *, write: bool = False) -> Session:
+    """A session; with write=True its transaction takes the write lock at once (SQLite)."""
+    session = Session(engine or get_engine(), expire_on_commit=False)
+    if write:
+        session.connection(execution_options={WRITE: True})
+    return session
+
+
+def ping(session: Session) -> None:
+    """Raise if the database does not answer."""
+    session.exec(text("SELECT 1"))  # type: ignore[call-overload]

@@ -1,0 +1,136 @@
+"""Dependencies: the session, the clock, the current user, role checks, ETags; loading a subject
+that answers 404 (service/access.py says who may see which selection and candidate)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request, Response
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel import Session, select
+
+from ..config import Settings, get_settings
+from ..workflow.roles import ADMIN
+from .clock import Clock, current_clock
+from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
+from .models import User
+from .security import InvalidToken, decode_token
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+# Dependencies that neither block nor touch the database are `async def`: FastAPI runs a
+# plain `def` dependency in a worker thread, a hop that costs more than the work itself.
+
+
+async def get_session(request: Request) -> Session:
+    """The request's session, opened by the route (service.core.routing), which commits it."""
+    return request.state.db
+
+
+async def settings_of_process() -> Settings:
+    """The process's settings."""
+    return get_settings()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(settings_of_process)]
+
+
+def get_clock(session: SessionDep, settings: SettingsDep) -> Clock:
+    """The request's clock (simulated in simulation mode)."""
+    return current_clock(session, settings)
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_current_user(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    """The user the bearer token names; 401 for a missing, bad or outdated token."""
+    if not token:
+        raise Unauthorized("This needs a bearer token: POST /api/v1/auth/token first.")
+    try:
+        claims = decode_token(settings, token)
+        user_id = uuid.UUID(claims["sub"])
+    except (InvalidToken, ValueError) as e:
+        raise Unauthorized("The token is invalid or has expired.", code="invalid_token") from e
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or claims.get("tv") != user.token_version:
+        raise Unauthorized(
+            "The token is no longer valid for this account; log in again.", code="invalid_token"
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def require_roles(*roles: str):
+    """A dependency that lets through users holding one of `roles` (403 otherwise)."""
+
+    async def check(user: CurrentUser) -> User:
+        if not set(user.roles) & set(roles):
+            raise Forbidden(
+                f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
+            )
+        return user
+
+    return check
+
+
+AdminUser = Annotated[User, Depends(require_roles(ADMIN))]
+
+
+def load_visible(model, subject_id: uuid.UUID, request: Request, session: Session, user: User,
+                 visible, what: str):
+    """Load a subject, locked when the request writes; 404 when missing or not visible, so
+    that existence itself stays private."""
+    stmt = select(model).where(model.id == subject_id)
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        stmt = stmt.with_for_update()
+    subject = session.exec(stmt).first()
+    if subject is None or not visible(user, subject, session):
+        raise NotFound(f"No {what} with id {subject_id}.", code=f"{what}_not_found")
+    return subject
+
+
+SelectionId = Annotated[uuid.UUID, Path(description="The selection's id",
+                                        examples=["5b0c2f6a-9d1e-4c7b-8a3f-2e1d0c9b8a7f"])]
+CandidateId = Annotated[uuid.UUID, Path(description="The candidate's id",
+                                        examples=["7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b"])]
+
+
+# ---------------------------------------------------------------- ETags
+def etag_of(kind: str, subject_id: uuid.UUID, version: int) -> str:
+    """A strong ETag for one version of one resource."""
+    return f'"{kind}-{subject_id.hex}-v{version}"'
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(alias="If-Match", description="The ETag last read; the request fails with 412 when"
+           " the resource has changed since",
+           examples=['"selection-5b0c2f6a9d1e4c7b8a3f2e1d0c9b8a7f-v2"']),
+]
+
+
+def check_if_match(if_match: str | None, current: str) -> None:
+    """412 unless If-Match is absent, `*`, or names the current ETag."""
+    if if_match is None:
+        return
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags or current in tags:
+        return
+    raise PreconditionFailed(
+        "The resource has changed since you read it; read it again and retry.",
+        details={"current_etag": current},
+        headers={"ETag": current},
+    )
+
+
+def set_etag(response: Response, kind: str, subject_id: uuid.UUID, version: int) -> None:
+    """Send the resource's ETag."""
+    response.headers["ETag"] = etag_of(kind, subject_id, version)

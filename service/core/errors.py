@@ -1,0 +1,306 @@
+"""One error family (ServiceError) and the handlers that turn every error into problem+json.
+
+RFC 9457: `type`, `title`, `status`, `detail`, plus a stable `code` and, for bad input,
+`errors` naming each field.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..workflow import WorkflowError
+from . import i18n
+
+log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://selection.example/problems/"
+
+
+class FieldError(BaseModel):
+    """One field that was wrong."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "field": "body.job_description.duties", "message": "List should have at least 1 item"
+        " after validation, not 0", "type": "too_short"}})
+
+    field: str = Field(description="Dotted path of the field, e.g. `body.job_description.duties.0`")
+    message: str
+    type: str = Field(description="Machine-readable kind of error, e.g. `string_too_long`")
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": TYPE_BASE + "action_not_allowed_in_state",
+                "title": "Action not allowed in this state",
+                "status": 409,
+                "detail": "'publish' cannot run while the selection is 'reviewing'.",
+                "code": "action_not_allowed_in_state",
+            }
+        }
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable machine-readable error code")
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    details: dict[str, Any] | None = Field(
+        default=None, description="Facts behind the refusal (e.g. the end date)"
+    )
+
+
+class ServiceError(Exception):
+    """Base of every error the services raise; one handler renders them all."""
+
+    status_code = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        title: str | None = None,
+        details: dict[str, Any] | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code or self.code
+        self.status_code = status_code or self.status_code
+        self.title = title or self.title
+        self.details = details
+        self.errors = errors
+        self.headers = headers
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(ServiceError):
+    status_code = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class Forbidden(ServiceError):
+    status_code = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthorized(ServiceError):
+    status_code = 401
+    code = "not_authenticated"
+    title = "Not authenticated"
+
+    def __init__(self, detail: str, **kw):
+        kw.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kw)
+
+
+class PreconditionFailed(ServiceError):
+    status_code = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+
+
+class InvalidInput(ServiceError):
+    status_code = 422
+    code = "validation_error"
+    title = "Invalid input"
+
+
+def problem_of(exc: ServiceError | WorkflowError) -> Problem:
+    """The problem document for a refusal, whether a service's or the workflow engine's."""
+    if isinstance(exc, WorkflowError):
+        return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status,
+                       detail=exc.message, code=exc.code, details=exc.details or None)
+    return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status_code,
+                   detail=exc.detail, code=exc.code, details=exc.details or None,
+                   errors=exc.errors)
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    errors: list[dict[str, str]] | None = None,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response; `title` is given in English and answered in the request's
+    language."""
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + code,
+        "title": i18n.title(title),
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    if errors:
+        body["errors"] = errors
+    if details:
+        body["details"] = jsonable_encoder(details)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+_HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("not_authenticated", "Not authenticated"),
+    403: ("forbidden", "Forbidden"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    406: ("not_acceptable", "Not acceptable"),
+    413: ("payload_too_large", "Payload too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "field": ".".join(loc),
+                "message": str(err.get("msg", "invalid")),
+                "type": str(err.get("type", "value_error")),
+            }
+        )
+    return out
+
+
+_PATH_METHODS: list[tuple[re.Pattern[str], list[str]]] = []
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method the app serves on this path (a path's methods live in separate routes,
+    and the router answers 405 from the first alone)."""
+    if not _PATH_METHODS:
+        for template, ops in request.app.openapi().get("paths", {}).items():
+            pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+            _PATH_METHODS.append((re.compile(f"^{pattern}$"), [m.upper() for m in ops]))
+    path = request.url.path
+    found = {m for rx, methods in _PATH_METHODS if rx.match(path) for m in methods}
+    return sorted(found)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Route every error, ours and the framework's, through problem+json."""
+
+    @app.exception_handler(ServiceError)
+    @app.exception_handler(WorkflowError)
+    async def _refused(request: Request, exc: ServiceError | WorkflowError):
+        p = problem_of(exc).model_copy(update={"instance": request.url.path})
+        return JSONResponse(p.model_dump(mode="json", exclude_none=True), status_code=p.status,
+                            media_type=PROBLEM_MEDIA_TYPE,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError):
+        errors = _field_errors(exc)
+        first = errors[0] if errors else {"field": "", "message": "invalid"}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more)"
+        return problem_response(
+            422, "validation_error", "Invalid input", detail, request=request, errors=errors
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            return problem_response(
+                422, "validation_error", "Invalid input", "The body is not valid UTF-8 JSON.",
+                request=request, errors=[{"field": "body", "message": "not valid UTF-8",
+                                          "type": "json_invalid"}])
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"No route matches {request.method} {request.url.path}."
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}."
+        return problem_response(
+            exc.status_code, code, title, detail, request=request, headers=headers or None,
+        )
+
+    @app.exception_handler(DataError)
+    async def _bad_data(request: Request, exc: DataError):
+        # e.g. a NUL character, which PostgreSQL text cannot hold
+        return problem_response(
+            422, "validation_error", "Invalid input",
+            "A value cannot be stored as given (it contains a NUL character, or is too long"
+            " for where it is kept).",
+            request=request)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError):
+        return problem_response(
+            409, "conflict", "Conflict",
+            "A concurrent request changed the same data first; read it again and retry.",
+            request=request)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: Exception):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return problem_response(
+            503, "database_busy", "Database busy",
+            "The database is busy or unreachable; nothing was changed. Retry shortly.",
+            request=request, headers={"Retry-After": "2"})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "internal_error", "Internal error",
+            "The service failed unexpectedly; nothing was changed.", request=request,
+        )
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` entry declaring problem+json for these statuses."""
+    descriptions = {
+        400: "Bad request", 401: "Not authenticated (missing, expired or invalid token)",
+        403: "The caller's roles do not permit this", 404: "Not found",
+        409: "Conflicts with the current state", 412: "If-Match does not match the current ETag",
+        413: "Request body too large", 422: "Invalid input (field errors listed)",
+        429: "Too many attempts",
+        503: "Not ready",
+    }
+    return {
+        s: {"model": Problem, "description": descriptions.get(s, "Error")} for s in statuses
+    }

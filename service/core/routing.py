@@ -1,0 +1,152 @@
+"""The route class that owns each request's transaction.
+
+Each request gets one session. The response is built first; then, for a successful write,
+the Idempotency-Key's stored response is added and everything commits together — before the
+response is sent. Any error rolls back all of it, so a failed action leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import weakref
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from ..config import get_settings
+from . import idempotency
+from .db import open_session, sqlite_file
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class TransactionalRoute(APIRoute):
+    """An APIRoute whose handler opens, commits or rolls back the request's session."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            write = request.method not in SAFE_METHODS
+            # A request holds its connection (and, writing, its row locks) across several
+            # worker-thread hops. Requests queue here, on the event loop, so that waiting
+            # ones never take every thread or connection the running ones need to finish.
+            # SQLite has one writer at a time: its writers queue one by one.
+            gates = _gates()
+            if write and get_settings().is_sqlite:
+                async with gates.sqlite_writer, gates.slots:
+                    writers = gates.writers_across_processes()
+                    try:
+                        # Then the writers of every worker process queue on a file lock,
+                        # instead of meeting at BEGIN IMMEDIATE, where the loser polls in
+                        # growing sleeps (SQLite's busy handler) and the tail grows.
+                        await run_in_threadpool(writers.acquire)
+                        return await run(request, write)
+                    finally:
+                        writers.release()
+            async with gates.slots:
+                return await run(request, write)
+
+        async def run(request: Request, write: bool) -> Response:
+            session = await run_in_threadpool(open_session, write=write)
+            request.state.db = session
+            closed = False
+            try:
+                record = None
+                if idempotency.wanted(request):
+                    body = await request.body()
+                    record, replay = await run_in_threadpool(
+                        idempotency.begin, session, request, get_settings(), body)
+                    if replay is not None:
+                        return replay
+                response = await original(request)
+                if write and response.status_code < 400:
+                    if record is not None:
+                        idempotency.finish(session, record, response)
+                    # commit and close in one trip to a worker thread
+                    await run_in_threadpool(_commit_and_close, session)
+                    closed = True
+                return response
+            finally:
+                if not closed:
+                    await run_in_threadpool(_close, session)
+
+        return handler
+
+
+# Below the worker threads (40) and the connection pool (30 on PostgreSQL, 40 on SQLite).
+CONCURRENT_REQUESTS = 16
+
+
+class _FileLock:
+    """An exclusive lock shared by processes: flock on a file beside the SQLite database.
+    Each holder opens the file itself, so each event loop's writers form one queue."""
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)  # harmless when not held
+
+    def __del__(self):
+        os.close(self.fd)
+
+
+class _Gates:
+    def __init__(self):
+        self.slots = asyncio.Semaphore(CONCURRENT_REQUESTS)
+        self.sqlite_writer = asyncio.Lock()
+        self._writers: tuple[Path, _FileLock] | None = None
+
+    def writers_across_processes(self) -> _FileLock | _NoLock:
+        """The file lock of the configured SQLite database's writers (none in memory)."""
+        try:
+            path = sqlite_file(get_settings().effective_database_url)
+        except ValueError:
+            return _NoLock()
+        path = path.with_name(path.name + ".writer-lock")
+        if self._writers is None or self._writers[0] != path:
+            self._writers = (path, _FileLock(path))
+        return self._writers[1]
+
+
+class _NoLock:
+    def acquire(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = (
+    weakref.WeakKeyDictionary())
+
+
+def _gates() -> _Gates:
+    """This event loop's request gates."""
+    loop = asyncio.get_running_loop()
+    gates = _GATES.get(loop)
+    if gates is None:
+        gates = _GATES[loop] = _Gates()
+    return gates
+
+
+def _commit_and_close(session) -> None:
+    try:
+        session.commit()
+    finally:
+        _close(session)
+
+
+def _close(session) -> None:
+    session.rollback()  # nothing left uncommitted survives
+    session.close()

@@ -1,0 +1,284 @@
+"""Request and response models shared by every step: the text and date types, the strict
+request base, state and outcome labels, the workflow's description, calendar and clock."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
+
+from . import i18n
+
+# Request bodies are judged as the OpenAPI document states them: the limits apply to the text
+# as sent, a required text must hold something other than whitespace (pattern `\\S`), and only
+# then is it stored without its surrounding whitespace. Numbers, booleans and dates are taken
+# only in their JSON types: no 0 for false, no "5" for 5, no integer timestamps for dates.
+
+
+def _strip(value: str) -> str:
+    return value.strip()
+
+
+def Stripped(max_length: int, *, min_length: int = 0, pattern: str | None = None) -> Any:  # noqa: N802
+    """A text whose limits apply as sent and that is stored stripped; with `min_length` ≥ 1 it
+    must hold a non-whitespace character."""
+    if pattern is None and min_length:
+        pattern = r"\S"
+    return Annotated[str, StringConstraints(min_length=min_length or None,
+                                            max_length=max_length, pattern=pattern),
+                     AfterValidator(_strip)]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso(pattern: re.Pattern[str], what: str):
+    def check(value: Any) -> Any:
+        if isinstance(value, (date, datetime)):
+            return value
+        if not isinstance(value, str) or not pattern.match(value):
+            raise ValueError(f"must be an ISO 8601 {what}, e.g. "
+                             + ("2026-09-30" if what == "date" else "2026-09-30T09:00:00+08:00"))
+        return value
+    return check
+
+
+def _json_integer(value: Any) -> Any:
+    """JSON's integers: 5 and 5.0 (JSON Schema counts 5.0 as an integer), never "5" or true."""
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a JSON integer")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, (bool, str)):
+        raise ValueError("must be a JSON number")
+    return value
+
+
+# Dates (also in query strings and paths) only as ISO 8601 text, never a Unix timestamp.
+IsoDate = Annotated[date, BeforeValidator(_iso(_ISO_DATE, "date"))]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso(_ISO_DATETIME, "date and time"))]
+JsonInt = Annotated[int, BeforeValidator(_json_integer)]
+JsonFloat = Annotated[float, BeforeValidator(_json_number)]
+
+Text = Stripped(2000, min_length=1)
+Name = Stripped(200, min_length=1)
+Reason = Stripped(2000)
+ShortText = Stripped(200)
+LongText = Stripped(4000)
+
+
+class Strict(BaseModel):
+    """Request models refuse unknown fields, so a typo is an error and not a silent no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+LABEL_DOC = "in the language asked for by Accept-Language (zh-CN by default, or en)"
+
+
+class StateLabelled(BaseModel):
+    """A response with a `state` of one machine, labelled in the request's language."""
+
+    _machine: ClassVar[str]
+    state_label: str | None = Field(default=None, description="The state's label, " + LABEL_DOC)
+
+    @model_validator(mode="after")
+    def _label_state(self):
+        self.state_label = i18n.state_label(self._machine, getattr(self, "state", None))
+        return self
+
+
+class SelectionStateLabelled(StateLabelled):
+    _machine: ClassVar[str] = "selection"
+
+
+class CandidateStateLabelled(StateLabelled):
+    _machine: ClassVar[str] = "candidate"
+
+
+class OutcomeLabelled(BaseModel):
+    """A response with an `outcome`, labelled in the request's language."""
+
+    outcome_label: str | None = Field(default=None,
+                                      description="The outcome's label, " + LABEL_DOC)
+
+    @model_validator(mode="after")
+    def _label_outcome(self):
+        self.outcome_label = i18n.outcome_label(getattr(self, "outcome", None))
+        return self
+
+# ---------------------------------------------------------------- workflow description
+class StateInfo(BaseModel):
+    """One state of a machine, with its labels."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "name": "publicizing", "label": "公示与推荐", "label_zh": "公示与推荐",
+        "label_en": "Publicity and nomination", "final": False}})
+
+    name: str
+    label: str = Field(description="The state's label, " + LABEL_DOC)
+    label_zh: str
+    label_en: str
+    final: bool
+
+
+class TransitionInfo(BaseModel):
+    """One action of a machine (a row of the transition table): from where to where, who may run
+    it, its guards and the JSON Schema of its parameters."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "action": "close_nominations", "label": "截止推荐报名", "label_zh": "截止推荐报名",
+        "label_en": "Close nominations", "from_states": ["publicizing"],
+        "to_state": "reviewing", "roles": ["admin"],
+        "guards": [{"name": "publicity_ended",
+                    "description": "The publicity period's end date has passed."}],
+        "reason_required": False,
+        "params_schema": {"title": "NoParams", "type": "object", "properties": {}}}})
+
+    action: str
+    label: str = Field(description="The action's label, " + LABEL_DOC)
+    label_zh: str
+    label_en: str
+    from_states: list[str]
+    to_state: str
+    roles: list[str]
+    guards: list[dict[str, str]]
+    reason_required: bool
+    params_schema: dict[str, Any]
+
+
+class MachineInfo(BaseModel):
+    """One state machine (selection or candidate): its states, its actions and a Mermaid diagram."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "name": "selection", "initial": "drafting",
+        "states": [{"name": "drafting", "label": "起草职务说明书", "label_zh": "起草职务说明书",
+                    "label_en": "Drafting the job description", "final": False}],
+        "actions": [{"action": "publish", "label": "发布公示", "label_zh": "发布公示",
+                     "label_en": "Publish the post", "from_states": ["drafting"],
+                     "to_state": "publicizing", "roles": ["admin"], "guards": [],
+                     "reason_required": False, "params_schema": {"type": "object"}}],
+        "mermaid": "stateDiagram-v2\n    [*] --> drafting\n    drafting --> publicizing : publish"}})
+
+    name: str
+    initial: str
+    states: list[StateInfo]
+    actions: list[TransitionInfo]
+    mermaid: str
+
+
+class WorkflowInfo(BaseModel):
+    """Both machines, generated from the transition table."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "machines": [{
+            "name": "candidate", "initial": "nominated",
+            "states": [{"name": "nominated", "label": "已被推荐（待本人同意）",
+                        "label_zh": "已被推荐（待本人同意）",
+                        "label_en": "Nominated (awaiting consent)", "final": False}],
+            "actions": [{"action": "consent", "label": "本人同意参选",
+                         "label_zh": "本人同意参选", "label_en": "Consent to stand",
+                         "from_states": ["nominated"], "to_state": "applicant",
+                         "roles": ["candidate", "admin"], "guards": [],
+                         "reason_required": False, "params_schema": {"type": "object"}}],
+            "mermaid": "stateDiagram-v2\n    [*] --> nominated\n    nominated --> applicant : consent"}],
+        "roles": [{"role": "admin", "label": "组织部门/党委工作人员",
+                   "label_zh": "组织部门/党委工作人员",
+                   "label_en": "Organization department staff"}]}})
+
+    machines: list[MachineInfo]
+    roles: list[dict[str, str]]
+
+# ---------------------------------------------------------------- calendar and clock
+class WorkingPeriod(BaseModel):
+    """A span of Chinese working days."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "start_on": "2026-09-30", "first_counted_day": "2026-10-08", "end_on": "2026-10-13",
+        "working_days": 5, "counts_start_day": False, "warnings": []}})
+
+    start_on: date
+    first_counted_day: date
+    end_on: date
+    working_days: int
+    counts_start_day: bool
+    warnings: list[str]
+
+
+class OverrideSet(Strict):
+    """Declare a day worked (make-up workday, 调休) or off (holiday)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"workday": False, "note": "元旦"}})
+
+    workday: StrictBool
+    note: ShortText = ""
+
+
+class OverridePublic(BaseModel):
+    """A day an administrator declared worked or off."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "day": "2027-01-01", "workday": False, "note": "元旦",
+        "created_at": "2026-12-01T01:00:00Z"}})
+
+    day: date
+    workday: bool
+    note: str
+    created_at: datetime
+
+
+class ClockSet(Strict):
+    """Set the simulated clock (情景模拟) to a date (09:00 in China) or an exact time."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "minProperties": 1, "maxProperties": 1, "example": {"day": "2026-09-30"}})
+
+    day: IsoDate = Field(default=None, description="The simulated date (09:00 China time)")
+    at: IsoDateTime = Field(default=None, description="The exact simulated time, with its"
+                            " offset (RFC 3339), e.g. 2026-09-30T09:00:00+08:00")
+
+    @model_validator(mode="after")
+    def _one(self):
+        if (self.day is None) == (self.at is None):
+            raise ValueError("give exactly one of `day` or `at`")
+        if self.at is not None and self.at.tzinfo is None:
+            raise ValueError("`at` needs a time zone, e.g. 2026-09-30T09:00:00+08:00")
+        return self
+
+
+class ClockAdvance(Strict):
+    """Move the simulated clock forward."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"days": 14, "hours": 0}})
+
+    days: JsonInt = Field(default=0, ge=0, le=3660)
+    hours: JsonInt = Field(default=0, ge=0, le=24 * 366)
+
+
+class ClockState(BaseModel):
+    """The service's clock: real time, and the simulated one when simulation is on."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "simulated": True, "now": "2026-09-30T01:00:00Z", "today": "2026-09-30",
+        "real_now": "2026-11-21T08:57:13Z"}})
+
+    simulated: bool
+    now: datetime
+    today: date
+    real_now: datetime

@@ -1,0 +1,136 @@
+"""The email sender: claims due messages from the outbox, delivers them over SMTP, and
+retries with backoff. Several senders (replicas, or `python -m service send-mail`) can run
+at once: a claimed message is taken by one of them only, and a sent one is never sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import ssl
+import uuid
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from ..config import Settings
+from ..core.clock import current_clock
+from ..core.db import open_session
+from ..core.models import utcnow
+from ..followup.models import Notification
+from ..nomination.models import Candidate
+from ..record import service as record
+
+# The notification_failed event this sender writes is a webhook event type: importing the
+# webhook outbox registers its listener on the record in a process that only sends mail.
+from ..webhooks import service as _webhooks  # noqa: F401
+
+log = logging.getLogger(__name__)
+CLAIM_SECONDS = 120
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try: 30 s, 1 min, 2 min, … up to an hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def _claim(settings: Settings, worker: str, limit: int) -> list[uuid.UUID]:
+    now = utcnow()
+    with open_session(write=True) as session:
+        rows = session.exec(
+            select(Notification)
+            .where(Notification.state == "queued", Notification.next_attempt_at <= now,
+                   or_(Notification.claimed_until.is_(None),  # type: ignore[union-attr]
+                       Notification.claimed_until < now))
+            .order_by(Notification.next_attempt_at).limit(limit)
+            .with_for_update(skip_locked=True)).all()
+        for n in rows:
+            n.claimed_by, n.claimed_until = worker, now + timedelta(seconds=CLAIM_SECONDS)
+            session.add(n)
+        session.commit()
+        return [n.id for n in rows]
+
+
+def _message(settings: Settings, n: Notification) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = settings.mail_from
+    msg["To"] = n.to_address
+    msg["Subject"] = n.subject
+    domain = settings.mail_from.rsplit("@", 1)[-1] or "localhost"
+    msg["Message-ID"] = make_msgid(idstring=n.id.hex, domain=domain)
+    msg.set_content(n.body, charset="utf-8")
+    return msg
+
+
+def _deliver(settings: Settings, msg: EmailMessage) -> None:
+    timeout = settings.smtp_timeout_seconds
+    if settings.smtp_security == "ssl":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port,
+                                              timeout=timeout,
+                                              context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+    with smtp:
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if settings.smtp_username:
+            smtp.login(settings.smtp_username, settings.smtp_password or "")
+        smtp.send_message(msg)
+
+
+def _finish(session: Session, n: Notification, worker: str, error: str | None,
+            settings: Settings) -> None:
+    cand = session.exec(select(Candidate).where(Candidate.id == n.candidate_id)
+                        .with_for_update()).one()  # one writer at a time on its chain
+    n.attempts += 1
+    n.claimed_by = n.claimed_until = None
+    clock = current_clock(session, settings)
+    author = record.Author(None, "system")
+    if error is None:
+        n.state, n.sent_at, n.last_error = "sent", utcnow(), None
+        action = "notification_sent"
+    elif n.attempts >= settings.mail_max_attempts:
+        n.state, n.last_error = "failed", error[:2000]
+        action = "notification_failed"
+    else:
+        n.last_error, n.next_attempt_at = error[:2000], utcnow() + backoff(n.attempts)
+        action = None
+    session.add(n)
+    if action:
+        record.append(session, subject_type="candidate", subject_id=cand.id,
+                      selection_id=cand.selection_id, action=action, author=author,
+                      clock=clock, from_state=cand.state, to_state=cand.state,
+                      params={"notification_id": n.id, "to": n.to_address,
+                              "attempts": n.attempts, "error": n.last_error,
+                              "worker": worker})
+
+
+def send_due(settings: Settings, *, worker: str | None = None, limit: int = 20) -> int:
+    """Deliver what is due now; return how many were sent. Does nothing without SMTP."""
+    if not settings.smtp_host:
+        return 0
+    worker = worker or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    sent = 0
+    for nid in _claim(settings, worker, limit):
+        with open_session() as session:
+            n = session.get(Notification, nid)
+            msg = _message(settings, n)
+        error = None
+        try:
+            _deliver(settings, msg)
+        except (OSError, smtplib.SMTPException) as e:
+            error = f"{type(e).__name__}: {e}"
+            log.warning("email %s to %s failed: %s", nid, msg["To"], error)
+        with open_session(write=True) as session:
+            n = session.exec(select(Notification).where(Notification.id == nid)
+                             .with_for_update()).one()
+            if n.claimed_by != worker or n.state != "queued":
+                continue  # another sender took it over after our claim expired
+            _finish(session, n, worker, error, settings)
+            session.commit()
+        sent += error is None
+    return sent

@@ -1,0 +1,114 @@
+"""Request and response models of actions and the record's events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from ..core import examples as ex
+from ..core import i18n
+from ..core.schemas import LABEL_DOC, Reason, Strict
+
+
+# ---------------------------------------------------------------- actions and events
+class ActionRequest(Strict):
+    """Run an action: a reason (required by some actions) and the action's parameters."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"example": {"reason": "岗位调整，本次选拔取消", "params": {}}},
+    )
+
+    reason: Reason | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class ActionOption(BaseModel):
+    """One action as the caller may see it now: allowed, or why not."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "action": "close_nominations", "label": "截止推荐报名", "label_zh": "截止推荐报名",
+        "label_en": "Close nominations", "from_states": ["publicizing"],
+        "to_state": "reviewing", "roles": ["admin"], "allowed": False,
+        "reason_required": False, "refusal_code": "publicity_not_ended",
+        "refusal": "The publicity period runs until 2026-10-13 inclusive; nominations can be"
+                   " closed from the next day on (today is 2026-09-30).",
+        "params_schema": {"title": "NoParams", "type": "object", "properties": {},
+                          "additionalProperties": False}}})
+
+    action: str
+    label: str = Field(description="The action's label, " + LABEL_DOC)
+    label_zh: str
+    label_en: str
+    from_states: list[str]
+    to_state: str
+    roles: list[str]
+    allowed: bool
+    reason_required: bool
+    refusal_code: str | None = None
+    refusal: str | None = None
+    params_schema: dict[str, Any] = Field(description="JSON Schema of the action's `params`")
+
+
+class ActionOptions(BaseModel):
+    """Every action of a subject's machine, as seen by the caller now."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "subject_id": ex.SELECTION_ID, "state": "drafting", "state_label": "起草职务说明书",
+        "version": 1, "actions": [{
+            "action": "publish", "label": "发布公示", "label_zh": "发布公示",
+            "label_en": "Publish the post", "from_states": ["drafting"],
+            "to_state": "publicizing", "roles": ["admin"], "allowed": True,
+            "reason_required": False,
+            "params_schema": {"title": "PublishParams", "type": "object", "properties": {
+                "start_on": {"type": "string", "format": "date"},
+                "working_days": {"type": "integer", "minimum": 1, "maximum": 60}}}}]}})
+
+    subject_id: uuid.UUID
+    state: str
+    state_label: str = Field(description="The state's label, " + LABEL_DOC)
+    version: int
+    actions: list[ActionOption]
+
+
+class EventPublic(BaseModel):
+    """One entry of the full-process record."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.EVENT})
+
+    id: uuid.UUID
+    subject_type: str
+    subject_id: uuid.UUID
+    seq: int
+    selection_id: uuid.UUID | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    actor_id: uuid.UUID | None
+    actor_role: str
+    reason: str | None
+    params: dict[str, Any]
+    request_id: str | None
+    occurred_at: datetime
+    simulated_at: datetime | None
+    prev_hash: str
+    hash: str
+    action_label: str | None = Field(
+        default=None, description="The action's label, " + LABEL_DOC + "; the identifier for"
+        " events that are not workflow actions")
+    to_state_label: str | None = Field(default=None,
+                                       description="The new state's label, " + LABEL_DOC)
+
+    @model_validator(mode="after")
+    def _label(self):
+        self.action_label = i18n.action_label(self.subject_type, self.action)
+        self.to_state_label = i18n.state_label(self.subject_type, self.to_state)
+        return self

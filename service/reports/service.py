@@ -1,0 +1,521 @@
+"""Reports and exports of one selection (报告与导出): the funnel, the states and outcomes, the
+ranking and the committee's record as JSON and as a printable page; the candidate table as
+CSV and XLSX for HR systems.
+
+**Gates** are defined in service/reports/gates.py.
+
+**Privacy.** Exports follow the listings (`CandidateSummary`), not the whole record
+(`CandidateDetail`): the work profile only — no birth date, phone, email, nominators' reasons
+or groundwork — and the national ID masked to its first 3 and last 4 characters, enough for
+HR to match a record, not to reconstruct it. They are for admins alone.
+
+**Queries.** A report reads a fixed number of queries whatever the number of candidates:
+candidates, the exit events, nominations, committee meetings, and the ranking's own four.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session, select
+
+from ..core import i18n
+from ..core.clock import Clock
+from ..nomination.eligibility import EDUCATION_LABELS
+from ..nomination.models import Candidate, Nomination
+from ..record.models import Event
+from ..review import service as review
+from ..review.models import CommitteeMeeting
+from ..review.schemas import Ranking
+from ..selection.models import Selection
+from ..workflow.table import CANDIDATE_STATES
+from .gates import GATE_INDEX, GATES, LEFT, WAITING, Gate, gate_of
+from .schemas import (
+    FunnelStage,
+    OutcomeCount,
+    ReportDecision,
+    ReportGate,
+    ReportMeeting,
+    ReportRecusal,
+    SelectionReport,
+    StateCount,
+)
+
+
+# ---------------------------------------------------------------- loading, in fixed queries
+@dataclass
+class _Data:
+    selection: Selection
+    candidates: list[Candidate]
+    left_from: dict[uuid.UUID, str]
+    nominations: dict[uuid.UUID, list[Nomination]]
+    meetings: list[CommitteeMeeting]
+    ranking: Ranking
+    decision_of: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+
+    def gate(self, c: Candidate) -> tuple[Gate | None, str | None]:
+        return gate_of(c.state, self.left_from.get(c.id))
+
+
+def _load(session: Session, selection: Selection) -> _Data:
+    """Everything a report or an export shows, in a fixed number of queries."""
+    cands = list(session.exec(select(Candidate).where(Candidate.selection_id == selection.id)
+                              .order_by(Candidate.created_at, Candidate.id)))
+    left_from: dict[uuid.UUID, str] = {}
+    by_id = {c.id: c for c in cands}
+    for subject_id, from_state, to_state in session.exec(
+            select(Event.subject_id, Event.from_state, Event.to_state).where(
+                Event.selection_id == selection.id, Event.subject_type == "candidate",
+                Event.to_state.in_(tuple(LEFT)),  # type: ignore[union-attr]
+                Event.from_state.in_(tuple(WAITING)))  # type: ignore[union-attr]
+            .order_by(Event.seq)):
+        c = by_id.get(subject_id)
+        if c is not None and c.state == to_state:
+            left_from[c.id] = from_state
+    noms: dict[uuid.UUID, list[Nomination]] = {c.id: [] for c in cands}
+    for n in session.exec(select(Nomination).where(Nomination.selection_id == selection.id)
+                          .order_by(Nomination.created_at, Nomination.id)):
+        noms.setdefault(n.candidate_id, []).append(n)
+    meetings = list(session.exec(select(CommitteeMeeting).where(
+        CommitteeMeeting.selection_id == selection.id).order_by(CommitteeMeeting.created_at,
+                                                                CommitteeMeeting.id)))
+    data = _Data(selection, cands, left_from, noms, meetings, review.ranking(session, selection))
+    for m in meetings:  # the latest meeting's decision on a candidate stands
+        for d in m.decisions:
+            data.decision_of[uuid.UUID(str(d["candidate_id"]))] = d
+    return data
+
+
+# ---------------------------------------------------------------- the report
+def _funnel(data: _Data) -> list[FunnelStage]:
+    where: Counter[tuple[int, str]] = Counter()
+    for c in data.candidates:
+        gate, fate = data.gate(c)
+        if gate is not None:
+            where[(GATE_INDEX[gate.name], fate)] += 1
+    stages = []
+    for i, g in enumerate(GATES):
+        beyond = sum(n for (j, _), n in where.items() if j > i)
+        here = {fate: n for (j, fate), n in where.items() if j == i}
+        stages.append(FunnelStage(
+            gate=ReportGate(g.name), label=g.label(), entered=beyond + sum(here.values()),
+            pending=here.get("pending", 0), passed=beyond + here.get("passed", 0),
+            failed=here.get("failed", 0), withdrew=here.get("withdrew", 0),
+            reserve=here.get("reserve", 0)))
+    return stages
+
+
+def _meetings(data: _Data) -> list[ReportMeeting]:
+    names = {c.id: c.full_name for c in data.candidates}
+    out = []
+    for m in data.meetings:
+        out.append(ReportMeeting(
+            id=m.id, held_on=m.held_on, members_due=len(m.members_due),
+            members_present=len(m.present), minutes=m.minutes, created_at=m.created_at,
+            recusals=[ReportRecusal(member_id=r["member_id"], candidate_id=r["candidate_id"],
+                                    full_name=names.get(uuid.UUID(str(r["candidate_id"]))),
+                                    reason=r.get("reason") or "") for r in m.recusals],
+            decisions=[ReportDecision(
+                candidate_id=d["candidate_id"],
+                full_name=names.get(uuid.UUID(str(d["candidate_id"]))),
+                votes_for=d["votes_for"], votes_against=d["votes_against"],
+                abstentions=d["abstentions"], members_voting=d.get("members_voting"),
+                outcome=d["outcome"], reason=d.get("reason") or None) for d in m.decisions]))
+    return out
+
+
+def report(session: Session, selection: Selection, clock: Clock) -> SelectionReport:
+    """The selection's report, labelled in the request's language."""
+    data = _load(session, selection)
+    states = Counter(c.state for c in data.candidates)
+    outcomes = Counter(d["outcome"] for d in data.decision_of.values())
+    return SelectionReport(
+        selection_id=selection.id, title=selection.title, organization=selection.organization,
+        posts=selection.posts, state=selection.state, language=i18n.current(),
+        generated_at=clock.now, candidates=len(data.candidates), funnel=_funnel(data),
+        states=[StateCount(state=s.name, count=states[s.name]) for s in CANDIDATE_STATES
+                if states[s.name]],
+        outcomes=[OutcomeCount(outcome=o, count=outcomes[o]) for o in i18n.OUTCOMES
+                  if outcomes[o]],
+        ranking=data.ranking, meetings=_meetings(data))
+
+
+# ---------------------------------------------------------------- the printable page
+_CSS = """
+body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:#222;
+max-width:60em;margin:2em auto;padding:0 1em;line-height:1.5}
+h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:2px solid #b22;
+padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;width:100%;margin:.5em 0}
+th,td{border:1px solid #999;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
+.meta{color:#555}.chart{width:100%;height:auto}.legend span{display:inline-block;
+margin-right:1.2em}.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;
+vertical-align:middle}
+@media print{body{margin:0;max-width:none;font-size:10.5pt}h2{page-break-after:avoid}
+table,svg,.meeting{page-break-inside:avoid}th{background:#eee;-webkit-print-color-adjust:exact;
+print-color-adjust:exact}.sw,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+@page{size:A4;margin:15mm}}
+"""
+_SEGMENTS = (("passed", "#2e7d32", "通过", "Passed"), ("reserve", "#f9a825", "储备", "Reserve"),
+             ("pending", "#90a4ae", "待定", "Pending"), ("failed", "#c62828", "未通过", "Failed"),
+             ("withdrew", "#6d4c41", "退出", "Withdrew"))
+
+
+def _svg_funnel(stages: list[FunnelStage]) -> str:
+    """The funnel as an inline SVG bar chart: one stacked bar per gate, as long as the number
+    who entered it, split by what became of them."""
+    e = html.escape
+    left, width, row, bar = 150, 520, 34, 22
+    top = max((s.entered for s in stages), default=0) or 1
+    height = row * len(stages) + 10
+    parts = [f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
+             f'viewBox="0 0 {left + width + 60} {height}" '
+             f'aria-label="{e(i18n.pick("候选人漏斗", "Candidate funnel"))}">']
+    for i, s in enumerate(stages):
+        y = 5 + i * row
+        parts.append(f'<text x="{left - 8}" y="{y + bar * .72:.1f}" text-anchor="end" '
+                     f'font-size="13">{e(s.label)}</text>')
+        x = float(left)
+        for key, colour, zh, en in _SEGMENTS:
+            n = getattr(s, key)
+            if not n:
+                continue
+            w = width * n / top
+            parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" '
+                         f'fill="{colour}"><title>{e(s.label)} · {e(i18n.pick(zh, en))}: {n}'
+                         f'</title></rect>')
+            x += w
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + bar * .72:.1f}" font-size="13">'
+                     f'{s.entered}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return i18n.pick("是", "yes") if v else i18n.pick("否", "no")
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+def _table(headers: list[str], rows: Iterable[list[Any]], numeric: set[int] = frozenset()
+           ) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(
+        f'<td class="n">{e(_fmt(v))}</td>' if i in numeric else f"<td>{e(_fmt(v))}</td>"
+        for i, v in enumerate(r)) + "</tr>" for r in rows)
+    empty = f'<tr><td colspan="{len(headers)}">—</td></tr>'
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body or empty}</tbody></table>"
+
+
+def report_html(rep: SelectionReport) -> str:
+    """The report as a self-contained printable page: inline CSS, an inline SVG chart, no
+    script and no external asset; every text from users escaped."""
+    e, p = html.escape, i18n.pick
+    legend = "".join(f'<span><i class="sw" style="background:{c}"></i>{e(p(zh, en))}</span>'
+                     for _, c, zh, en in _SEGMENTS)
+    funnel = _table([p("环节", "Gate"), p("进入", "Entered"), p("通过", "Passed"),
+                     p("储备", "Reserve"), p("待定", "Pending"), p("未通过", "Failed"),
+                     p("退出", "Withdrew")],
+                    ([s.label, s.entered, s.passed, s.reserve, s.pending, s.failed, s.withdrew]
+                     for s in rep.funnel), numeric={1, 2, 3, 4, 5, 6})
+    states = _table([p("状态", "State"), p("人数", "Candidates")],
+                    ([s.state_label, s.count] for s in rep.states), numeric={1})
+    outcomes = _table([p("党委会决定", "Committee outcome"), p("人数", "Candidates")],
+                      ([o.outcome_label, o.count] for o in rep.outcomes), numeric={1})
+    ranking = _table([p("排名", "Rank"), p("姓名", "Name"), p("状态", "State"),
+                      p("面议得分", "Score"), p("同分比较", "Tie-break"),
+                      p("在比例内", "Within ratio")],
+                     ([r.rank, r.full_name, r.state_label, r.score, r.tie_break,
+                       r.within_ratio] for r in rep.ranking.entries), numeric={0, 3, 4})
+    meetings = []
+    for m in rep.meetings:
+        decisions = _table([p("姓名", "Name"), p("赞成", "For"), p("反对", "Against"),
+                            p("弃权", "Abstained"), p("参加表决", "Voting"),
+                            p("决定", "Outcome"), p("理由", "Reason")],
+                           ([d.full_name, d.votes_for, d.votes_against, d.abstentions,
+                             d.members_voting, d.outcome_label, d.reason]
+                            for d in m.decisions), numeric={1, 2, 3, 4})
+        recusals = "".join(f"<li>{e(r.full_name or str(r.candidate_id))}：{e(r.reason)}</li>"
+                           for r in m.recusals) or f"<li>{e(p('无', 'none'))}</li>"
+        meetings.append(
+            f'<div class="meeting"><h3>{e(p("党委会", "Meeting of"))} {e(m.held_on.isoformat())}'
+            f'</h3><p>{e(p("应到", "Members due"))} {m.members_due}，'
+            f'{e(p("实到", "present"))} {m.members_present}</p>{decisions}'
+            f'<p>{e(p("回避", "Recusals"))}：</p><ul>{recusals}</ul>'
+            f'<p>{e(p("会议纪要", "Minutes"))}：{e(m.minutes) or "—"}</p></div>')
+    generated = rep.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    title = f"{rep.title} — {p('选拔报告', 'Selection report')}"
+    return f"""<!doctype html>
+<html lang="{e(rep.language)}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title><style>{_CSS}</style></head><body>
+<h1>{e(rep.title)}</h1>
+<p class="meta">{e(p("单位", "Organization"))}：{e(rep.organization)} ·
+{e(p("职数", "Posts"))}：{rep.posts} · {e(p("状态", "State"))}：{e(rep.state_label or rep.state)}
+· {e(p("参选人", "Candidates"))}：{rep.candidates} · {e(p("生成时间", "Generated"))}：{generated}</p>
+<h2>{e(p("候选人漏斗", "Candidate funnel"))}</h2>
+{_svg_funnel(rep.funnel)}
+<p class="legend">{legend}</p>
+{funnel}
+<h2>{e(p("各状态人数", "Candidates by state"))}</h2>{states}
+<h2>{e(p("党委会决定", "Committee outcomes"))}</h2>{outcomes}
+<h2>{e(p("面议排名", "Interview ranking"))}</h2>
+<p class="meta">{e(p("入围比例线", "Cut-off"))}：{rep.ranking.cutoff} ·
+{e(p("同分规则", "Tie rule"))}：{e(rep.ranking.tie_rule)}</p>{ranking}
+<h2>{e(p("党委会审核记录", "The committee's record"))}</h2>
+{"".join(meetings) or "<p>—</p>"}
+</body></html>
+"""
+
+
+# ---------------------------------------------------------------- the candidate table
+@dataclass(frozen=True)
+class Column:
+    """A column of the candidate table: a stable key, its headers, its kind, its width."""
+
+    key: str
+    zh: str
+    en: str
+    kind: str = "text"  # text, number, integer, date, datetime
+    width: int = 14
+
+    def header(self) -> str:
+        return i18n.pick(self.zh, self.en)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("id", "候选人编号", "Candidate ID", width=38),
+    Column("full_name", "姓名", "Name", width=12),
+    Column("state", "状态代码", "State", width=14),
+    Column("state_label", "状态", "State label", width=22),
+    Column("gate", "环节代码", "Gate", width=12),
+    Column("gate_label", "所处环节", "Gate label", width=16),
+    Column("gender", "性别", "Gender", width=8),
+    Column("education", "学历", "Education", width=14),
+    Column("party_joined_on", "入党时间", "Joined the party on", "date", 13),
+    Column("work_started_on", "参加工作时间", "Started work on", "date", 13),
+    Column("unit", "工作单位", "Unit", width=24),
+    Column("current_post", "现任职务", "Current post", width=20),
+    Column("nominated_by", "推荐情况", "Nominated by", width=36),
+    Column("eligible", "资格条件", "Eligibility", width=10),
+    Column("national_id_masked", "身份证号（脱敏）", "ID number (masked)", width=22),
+    Column("interview_score", "面议得分", "Interview score", "number", 10),
+    Column("rank", "面议排名", "Interview rank", "integer", 10),
+    Column("outcome", "党委会决定代码", "Outcome", width=14),
+    Column("outcome_label", "党委会决定", "Outcome label", width=14),
+    Column("created_at", "登记时间（UTC）", "Registered at (UTC)", "datetime", 20),
+)
+GENDERS = {"male": ("男", "Male"), "female": ("女", "Female")}
+EDUCATION_EN = {"junior_secondary": "Junior secondary or below",
+                "senior_secondary": "Senior secondary", "junior_college": "Junior college",
+                "bachelor": "Bachelor", "master": "Master", "doctorate": "Doctorate"}
+NOMINATION_KINDS = {
+    "party_organization": ("党组织推荐", "Party organization"),
+    "administration": ("行政推荐", "Administration"),
+    "trade_union": ("工会推荐", "Trade union"),
+    "youth_league": ("团组织推荐", "Youth league"),
+    "party_members_joint": ("党员联名推荐", "Party members jointly"),
+    "reserve_pool": ("储备人选库", "Reserve pool"),
+    "self_application": ("个人报名", "Self-application"),
+}
+
+
+def mask_national_id(value: str | None) -> str | None:
+    """The first 3 and last 4 characters of an ID number, the rest starred."""
+    if not value:
+        return None
+    return value[:3] + "*" * max(len(value) - 7, 0) + value[-4:] if len(value) > 7 \
+        else "*" * len(value)
+
+
+def _date(v: Any) -> date | None:
+    if not v:
+        return None
+    try:
+        return date.fromisoformat(str(v))
+    except ValueError:
+        return None
+
+
+def _label(pair: tuple[str, str] | None, fallback: Any) -> Any:
+    return i18n.pick(*pair) if pair else fallback
+
+
+def _rows(data: _Data) -> list[dict[str, Any]]:
+    """One dict per candidate, oldest first, keyed by the columns' keys."""
+    scores = {e.candidate_id: e for e in data.ranking.entries}
+    out = []
+    for c in data.candidates:
+        p: dict[str, Any] = c.profile or {}
+        gate, _ = data.gate(c)
+        entry = scores.get(c.id)
+        decision = data.decision_of.get(c.id)
+        outcome = decision["outcome"] if decision else None
+        nominated = "；".join(
+            _label(NOMINATION_KINDS.get(n.kind), n.kind)
+            + (i18n.pick(f"（{n.body_name}）", f" ({n.body_name})") if n.body_name else "")
+            for n in data.nominations.get(c.id, []))
+        edu = p.get("education")
+        out.append({
+            "id": str(c.id), "full_name": c.full_name, "state": c.state,
+            "state_label": i18n.state_label("candidate", c.state),
+            "gate": gate.name if gate else None, "gate_label": gate.label() if gate else None,
+            "gender": _label(GENDERS.get(p.get("gender") or ""), p.get("gender")),
+            "education": i18n.pick(EDUCATION_LABELS.get(edu, edu), EDUCATION_EN.get(edu, edu))
+            if edu else None,
+            "party_joined_on": _date(p.get("party_joined_on")),
+            "work_started_on": _date(p.get("work_started_on")),
+            "unit": p.get("unit"), "current_post": p.get("current_post") or None,
+            "nominated_by": nominated or None,
+            "eligible": None if c.eligible is None else
+            i18n.pick("符合", "eligible") if c.eligible else i18n.pick("不符合", "not eligible"),
+            "national_id_masked": mask_national_id(p.get("national_id")),
+            "interview_score": entry.score if entry else None,
+            "rank": entry.rank if entry else None,
+            "outcome": outcome, "outcome_label": i18n.outcome_label(outcome),
+            "created_at": c.created_at,
+        })
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(text: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (CSV/formula injection,
+    OWASP): one starting with = + - @ or a tab/CR gets a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _csv_cell(col: Column, v: Any) -> str:
+    if v is None:
+        return ""
+    if col.kind == "number":
+        return f"{v:g}"
+    if col.kind == "integer":
+        return str(int(v))
+    if col.kind == "date":
+        return v.isoformat()
+    if col.kind == "datetime":
+        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return defuse(str(v))
+
+
+def header_row(header: str) -> list[str]:
+    """The header: the columns' stable keys, or their labels in the request's language."""
+    return [c.key if header == "key" else c.header() for c in COLUMNS]
+
+
+def candidates_csv(session: Session, selection: Selection, *, header: str = "label") -> bytes:
+    """The candidate table as CSV (RFC 4180, CRLF), UTF-8 with a BOM so that Excel reads
+    Chinese correctly."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header_row(header))
+    for row in _rows(_load(session, selection)):
+        w.writerow([_csv_cell(c, row[c.key]) for c in COLUMNS])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")  # what XML 1.0 cannot hold
+
+
+def candidates_xlsx(session: Session, selection: Selection, *, header: str = "label") -> bytes:
+    """The candidate table as an XLSX workbook: a frozen, bold header row, typed cells
+    (numbers as numbers, dates as dates), and a second sheet with the funnel."""
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    data = _load(session, selection)
+    p = i18n.pick
+    wb = Workbook()
+    ws = wb.active
+    ws.title = p("候选人", "Candidates")
+    bold = Font(bold=True)
+    ws.append(header_row(header))
+    for cell in ws[1]:
+        cell.font = bold
+    formats = {"number": "0.00", "integer": "0", "date": "yyyy-mm-dd",
+               "datetime": "yyyy-mm-dd hh:mm:ss"}
+    for r, row in enumerate(_rows(data), start=2):
+        for k, col in enumerate(COLUMNS, start=1):
+            v = row[col.key]
+            if v is None:
+                continue
+            cell = ws.cell(row=r, column=k)
+            if col.kind == "datetime":
+                cell.value = v.astimezone(UTC).replace(tzinfo=None)
+            elif col.kind in ("number", "integer", "date"):
+                cell.value = v
+            else:
+                # a text cell stays text: never a formula, whatever it starts with
+                cell.value = _ILLEGAL.sub("", str(v))
+                cell.data_type = "s"
+                if cell.value.startswith(_FORMULA_START):
+                    cell.quotePrefix = True
+            if col.kind in formats:
+                cell.number_format = formats[col.kind]
+    for k, col in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(k)].width = col.width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(ws.max_row, 1)}"
+
+    fs = wb.create_sheet(p("漏斗", "Funnel"))
+    heads = [("gate", "环节代码", "Gate"), ("label", "环节", "Gate label"),
+             ("entered", "进入", "Entered"), ("passed", "通过", "Passed"),
+             ("reserve", "储备", "Reserve"), ("pending", "待定", "Pending"),
+             ("failed", "未通过", "Failed"), ("withdrew", "退出", "Withdrew")]
+    fs.append([k if header == "key" else p(zh, en) for k, zh, en in heads])
+    for cell in fs[1]:
+        cell.font = bold
+    for s in _funnel(data):
+        fs.append([s.gate.value, s.label, s.entered, s.passed, s.reserve, s.pending, s.failed,
+                   s.withdrew])
+    for k, width in enumerate((12, 18, 9, 9, 9, 9, 9, 9), start=1):
+        fs.column_dimensions[get_column_letter(k)].width = width
+    fs.freeze_panes = "A2"
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
+    chart.title = p("候选人漏斗", "Candidate funnel")
+    chart.y_axis.title = p("人数", "Candidates")
+    chart.add_data(Reference(fs, min_col=4, max_col=8, min_row=1, max_row=len(GATES) + 1),
+                   titles_from_data=True)
+    chart.set_categories(Reference(fs, min_col=2, min_row=2, max_row=len(GATES) + 1))
+    chart.x_axis.scaling.orientation = "maxMin"  # the first gate on top
+    chart.height, chart.width = 8, 18
+    fs.add_chart(chart, "J2")
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------- file names
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
+
+
+def content_disposition(selection: Selection, what_zh: str, what_en: str, ext: str) -> str:
+    """`attachment` with an ASCII `filename` and the title in `filename*` (RFC 6266, RFC
+    8187 / 5987): e.g. 第一党支部书记公开选拔-候选人名单.csv."""
+    fallback = f"selection-{selection.id}-{what_en.lower().replace(' ', '-')}"
+    name = _UNSAFE.sub("_", f"{selection.title}-{i18n.pick(what_zh, what_en)}").strip(" ._")
+    return (f'attachment; filename="{fallback}.{ext}"; '
+            f"filename*=UTF-8''{quote(f'{name or fallback}.{ext}', safe='')}")

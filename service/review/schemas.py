@@ -1,0 +1,518 @@
+"""Request and response models of step 3: the three reviews (三次审核把关) and the committee."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
+
+from ..core import examples as ex
+from ..core.errors import Problem
+from ..core.schemas import (
+    CandidateStateLabelled,
+    IsoDate,
+    JsonFloat,
+    JsonInt,
+    LongText,
+    Reason,
+    ShortText,
+    Strict,
+    Stripped,
+)
+from ..selection.schemas import InterviewCriterion, check_criteria
+
+
+# ---------------------------------------------------------------- step 3: three reviews (三次审核把关)
+@ex.enum_example("ideas_and_plans")
+class PrereviewItem(StrEnum):
+    """What the qualification pre-review judges beyond the eligibility report."""
+
+    ideas_and_plans = "ideas_and_plans"  # 参选想法、思路
+    role_understanding = "role_understanding"  # 对支部书记一职的认知
+    moral = "moral"  # 德
+    intellectual = "intellectual"  # 智
+    physical = "physical"  # 体
+    integrity = "integrity"  # 廉
+    mass_recognition = "mass_recognition"  # 群众认可
+
+
+class Judgement(Strict):
+    """One judged item: satisfactory or not, with a note."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "satisfactory": True, "note": "参选思路清晰，措施具体"}})
+
+    satisfactory: StrictBool
+    note: Stripped(2000) = ""
+
+
+class PrereviewParams(Strict):
+    """The pre-review's judgement on each item (all seven are recorded)."""
+
+    assessment: dict[PrereviewItem, Judgement] = Field(
+        description="A judgement for every item: " + ", ".join(i.value for i in PrereviewItem))
+
+    @field_validator("assessment")
+    @classmethod
+    def _all_items(cls, v):
+        missing = [i.value for i in PrereviewItem if i not in v]
+        if missing:
+            raise ValueError(f"judgements missing for: {', '.join(missing)}")
+        return v
+
+
+class PrereviewDecision(Strict):
+    """One candidate's pre-review decision in a bulk call."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "decision": "pass", "assessment": ex.ASSESSMENT}})
+
+    candidate_id: uuid.UUID
+    decision: Literal["pass", "fail"]
+    reason: Reason | None = None
+    assessment: dict[PrereviewItem, Judgement]
+
+
+class PrereviewBatch(Strict):
+    """Pre-review decisions for many candidates; each succeeds or fails on its own."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"decisions": [
+        {"candidate_id": ex.CANDIDATE, "decision": "pass", "assessment": ex.ASSESSMENT},
+        {"candidate_id": ex.CANDIDATE_2, "decision": "fail", "reason": "党龄不满3年",
+         "assessment": ex.ASSESSMENT}]}})
+
+    decisions: list[PrereviewDecision] = Field(min_length=1, max_length=500)
+
+
+class BatchItemResult(CandidateStateLabelled):
+    """The outcome for one candidate of a bulk call."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "ok": True, "state": "qualified",
+        "state_label": "资格预审通过"}})
+
+    candidate_id: uuid.UUID
+    ok: bool
+    state: str | None = None
+    error: Problem | None = None
+
+
+class BatchResult(BaseModel):
+    """What a bulk call did: one result per candidate, and the counts."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "results": [
+            {"candidate_id": ex.CANDIDATE, "ok": True, "state": "qualified",
+             "state_label": "资格预审通过"},
+            {"candidate_id": ex.CANDIDATE_2, "ok": False, "error": {
+                "type": "https://selection.example/problems/action_not_allowed_in_state",
+                "title": "Action not allowed in this state", "status": 409,
+                "detail": "'fail_prereview' cannot run while the candidate is 'nominated'.",
+                "code": "action_not_allowed_in_state"}}],
+        "succeeded": 1, "failed": 1}})
+
+    results: list[BatchItemResult]
+    succeeded: int
+    failed: int
+
+
+class PanelSet(Strict):
+    """Appoint the interview panel: users with the judge role."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"judge_ids": [
+        ex.JUDGE, "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e70", "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e71",
+        "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e72", "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e73",
+        "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e74", "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e75"]}})
+
+    judge_ids: list[uuid.UUID] = Field(min_length=1, max_length=51)
+
+
+class InterviewPlanSet(Strict):
+    """The interview's preparation: date, place, briefing of judges, materials passed."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "held_on": "2026-10-20", "place": "机关三楼会议室",
+        "briefing": "评委会前集中学习评分标准和回避规定",
+        "materials": ["职务说明书", "参选人基本情况表", "评分登记表"]}})
+
+    held_on: IsoDate
+    place: ShortText = ""
+    briefing: LongText = Field(default="", description="评委沟通: how judges were briefed")
+    materials: list[ShortText] = Field(default_factory=list, max_length=100,
+                                       description="资料传递: materials each judge received")
+    interview_criteria: list[InterviewCriterion] | None = Field(
+        default=None, min_length=1, max_length=20,
+        description="Change the score sheet's criteria (only before the first score); weights"
+        " add up to 100")
+
+    @field_validator("interview_criteria")
+    @classmethod
+    def _criteria(cls, v):
+        return check_criteria(v)
+
+
+class PanelPublic(BaseModel):
+    """The interview panel: its judges, the preparation, and the score sheet's criteria."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "selection_id": ex.SELECTION_ID, "judge_ids": [ex.JUDGE],
+        "interview": {"held_on": "2026-10-20", "place": "机关三楼会议室",
+                      "briefing": "评委会前集中学习评分标准和回避规定",
+                      "materials": ["职务说明书", "评分登记表"]},
+        "criteria": [{"key": "role_cognition", "label": "岗位认知", "weight": 100,
+                      "max_score": 100}]}})
+
+    selection_id: uuid.UUID
+    judge_ids: list[uuid.UUID]
+    interview: InterviewPlanSet | None
+    criteria: list[InterviewCriterion]
+
+
+@ex.enum_example("none")
+class ConflictKind(StrEnum):
+    """回避: no conflict, or the kind of conflict."""
+
+    none = "none"
+    self = "self"  # 本人
+    spouse = "spouse"  # 夫妻关系
+    direct_line = "direct_line"  # 直系血亲
+    collateral_within_three = "collateral_within_three"  # 三代以内旁系血亲
+    close_in_law = "close_in_law"  # 近姻亲
+    other = "other"
+
+
+class DeclarationCreate(Strict):
+    """A declaration of (no) conflict with one candidate."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "capacity": "judge", "conflict": "none", "note": ""}})
+
+    candidate_id: uuid.UUID
+    capacity: Literal["judge", "inspector"] | None = Field(
+        default=None, description="As judge or inspector; default: the role the user holds")
+    conflict: ConflictKind
+    note: LongText = ""
+
+    @model_validator(mode="after")
+    def _other_explained(self):
+        if self.conflict == ConflictKind.other and not self.note:
+            raise ValueError("a conflict of kind 'other' needs a note")
+        return self
+
+
+class DeclarationPublic(BaseModel):
+    """A declaration of (no) conflict (回避申报) and whether it recused its author."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.DECLARATION, "candidate_id": ex.CANDIDATE, "user_id": ex.JUDGE,
+        "capacity": "judge", "conflict": "spouse", "note": "与参选人系夫妻关系",
+        "recused": True, "created_at": "2026-10-19T02:00:00Z"}})
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    user_id: uuid.UUID
+    capacity: str
+    conflict: str
+    note: str
+    recused: bool
+    created_at: datetime
+
+
+class ScoreSheetCreate(Strict):
+    """A score registration sheet (评分登记表): a score per criterion and a comment. A second
+    sheet from the same judge supersedes the first and needs a reason; both are kept."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "scores": {"self_introduction": 85, "role_cognition": 90, "answers": 88,
+                   "overall_impression": 86},
+        "comment": "思路清晰，对支部工作认识深刻"}})
+
+    scores: dict[str, JsonFloat] = Field(description="criterion key → score within 0..max_score")
+    comment: LongText = ""
+    supersede_reason: Reason | None = None
+
+
+class ScoreSheetPublic(BaseModel):
+    """A submitted score registration sheet (评分登记表), with its weighted total."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.SHEET})
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    judge_id: uuid.UUID
+    version: int
+    current: bool
+    scores: dict[str, float]
+    total: float = Field(description="Weighted total out of 100")
+    comment: str
+    supersede_reason: str | None
+    created_at: datetime
+
+
+class ScoreSheets(BaseModel):
+    """The sheets the caller may see; sealed until the panel's sheets are all in."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "sealed": False, "expected": 7, "submitted": 7,
+        "sheets": [ex.SHEET]}})
+
+    candidate_id: uuid.UUID
+    sealed: bool
+    expected: int = Field(description="Judges not recused from this candidate")
+    submitted: int
+    sheets: list[ScoreSheetPublic]
+
+
+class Evaluation(CandidateStateLabelled):
+    """The comprehensive evaluation report (综合评议报告) for one candidate."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "full_name": "李明", "state": "qualified",
+        "state_label": "资格预审通过", "complete": True, "expected_sheets": 7,
+        "submitted_sheets": 7, "judge_totals": [92.0, 88.3, 87.9, 87.5, 86.2, 85.0, 80.1],
+        "trimmed": True, "score": 86.98, "spread": 11.9, "spread_flagged": False,
+        "criterion_means": {"self_introduction": 85.6, "role_cognition": 89.4,
+                            "answers": 87.2, "overall_impression": 86.0},
+        "rank": 1, "tied_with": [], "within_ratio": True,
+        "comments": ["思路清晰，对支部工作认识深刻"], "recusals": []}})
+
+    candidate_id: uuid.UUID
+    full_name: str
+    state: str
+    complete: bool
+    expected_sheets: int
+    submitted_sheets: int
+    judge_totals: list[float]
+    trimmed: bool = Field(description="Whether the highest and lowest totals were dropped")
+    score: float | None
+    spread: float | None
+    spread_flagged: bool
+    criterion_means: dict[str, float]
+    rank: int | None
+    tied_with: list[uuid.UUID]
+    within_ratio: bool | None
+    comments: list[str]
+    recusals: list[DeclarationPublic]
+
+
+class RankingEntry(CandidateStateLabelled):
+    """One candidate's place in the ranking."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.RANKING_ENTRY})
+
+    candidate_id: uuid.UUID
+    full_name: str
+    state: str
+    score: float | None
+    tie_break: float | None
+    rank: int | None
+    tied: bool
+    within_ratio: bool
+
+
+class Ranking(BaseModel):
+    """Candidates by interview score, with the tie rule and the ratio's cut-off."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.RANKING})
+
+    selection_id: uuid.UUID
+    tie_rule: str
+    cutoff: int = Field(description="posts × candidates_per_post")
+    entries: list[RankingEntry]
+
+
+class InspectionTeamSet(Strict):
+    """Appoint an inspection team (考察组) for a candidate: users with the inspector role."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "inspector_ids": [ex.INSPECTOR, ex.INSPECTOR_2]}})
+
+    inspector_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
+
+
+@ex.enum_example("conversation")
+class InspectionKind(StrEnum):
+    """Kinds of inspection work (考察方式)."""
+
+    conversation = "conversation"  # 个别谈话
+    opinion_forms = "opinion_forms"  # 征求意见表
+    visit = "visit"  # 实地走访
+    files = "files"  # 查阅档案
+
+
+class InspectionRecordCreate(Strict):
+    """Work the team did."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "kind": "conversation", "held_on": "2026-10-26", "count": 12,
+        "summary": "个别谈话12人，普遍反映其政治坚定、作风扎实"}})
+
+    kind: InspectionKind
+    held_on: IsoDate
+    count: JsonInt = Field(default=1, ge=1, le=10000, description="People talked to, forms, …")
+    summary: Stripped(4000, min_length=1)
+
+
+class InspectionRecordPublic(BaseModel):
+    """Work an inspection team recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.RECORD, "candidate_id": ex.CANDIDATE, "inspector_id": ex.INSPECTOR,
+        "kind": "conversation", "held_on": "2026-10-26", "count": 12,
+        "summary": "个别谈话12人，普遍反映其政治坚定、作风扎实",
+        "created_at": "2026-10-26T08:00:00Z"}})
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    inspector_id: uuid.UUID
+    kind: str
+    held_on: date
+    count: int
+    summary: str
+    created_at: datetime
+
+
+class Appraisal(Strict):
+    """The democratic appraisal (民主测评)."""
+
+    participants: JsonInt = Field(ge=1, le=100000)
+    excellent: JsonInt = Field(ge=0, description="优秀")
+    competent: JsonInt = Field(ge=0, description="称职")
+    basically_competent: JsonInt = Field(ge=0, description="基本称职")
+    incompetent: JsonInt = Field(ge=0, description="不称职")
+
+    @model_validator(mode="after")
+    def _adds_up(self):
+        total = self.excellent + self.competent + self.basically_competent + self.incompetent
+        if total > self.participants:
+            raise ValueError(f"{total} votes from {self.participants} participants")
+        return self
+
+
+class Findings(Strict):
+    """Findings under 德、能、勤、绩、廉."""
+
+    de: LongText = Field(description="德")
+    neng: LongText = Field(description="能")
+    qin: LongText = Field(description="勤")
+    ji: LongText = Field(description="绩")
+    lian: LongText = Field(description="廉")
+
+
+class InspectionConclusionParams(Strict):
+    """The team's report: appraisal, findings and a summary."""
+
+    appraisal: Appraisal
+    findings: Findings
+    summary: LongText = ""
+
+
+class InspectionPublic(BaseModel):
+    """A candidate's inspection (组织考察): the team, who recused, the work and the report."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "team": [ex.INSPECTOR, ex.INSPECTOR_2],
+        "recused": [],
+        "records": [{"id": ex.RECORD, "candidate_id": ex.CANDIDATE,
+                     "inspector_id": ex.INSPECTOR, "kind": "conversation",
+                     "held_on": "2026-10-26", "count": 12,
+                     "summary": "个别谈话12人，普遍反映其政治坚定、作风扎实",
+                     "created_at": "2026-10-26T08:00:00Z"}],
+        "report": {"appraisal": {"participants": 45, "excellent": 38, "competent": 6,
+                                 "basically_competent": 1, "incompetent": 0},
+                   "summary": "考察组一致认为该同志符合党支部书记任职条件"}}})
+
+    candidate_id: uuid.UUID
+    team: list[uuid.UUID]
+    recused: list[uuid.UUID]
+    records: list[InspectionRecordPublic]
+    report: dict[str, Any] | None
+
+
+@ex.enum_example("appointed")
+class Outcome(StrEnum):
+    """The committee's outcome for a candidate (党委会审核结果)."""
+
+    appointed = "appointed"  # 上岗使用
+    reserve = "reserve"  # 储备人选
+    not_qualified = "not_qualified"  # 不符合
+    postponed = "postponed"  # 缓议
+
+
+class Recusal(Strict):
+    """A committee member who does not vote on one candidate (回避)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "member_id": ex.COMMITTEE, "candidate_id": ex.CANDIDATE, "reason": "近姻亲"}})
+
+    member_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: Reason = ""
+
+
+class CommitteeDecision(Strict):
+    """The committee's vote and outcome for one candidate."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "votes_for": 7, "votes_against": 0, "abstentions": 0,
+        "outcome": "appointed", "reason": ""}})
+
+    candidate_id: uuid.UUID
+    votes_for: JsonInt = Field(ge=0)
+    votes_against: JsonInt = Field(ge=0)
+    abstentions: JsonInt = Field(ge=0)
+    outcome: Outcome
+    reason: Reason = ""
+
+
+class CommitteeMeetingCreate(Strict):
+    """A committee meeting (党委会审核): who should attend, who came, who recused, the votes."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "held_on": "2026-11-05", "members_due": [ex.COMMITTEE, ex.ADMIN],
+        "present": [ex.COMMITTEE, ex.ADMIN], "recusals": [],
+        "decisions": [{"candidate_id": ex.CANDIDATE, "votes_for": 2, "votes_against": 0,
+                       "abstentions": 0, "outcome": "appointed"}],
+        "minutes": "党委会审议第一党支部书记人选，同意李明同志上岗使用"}})
+
+    held_on: IsoDate
+    members_due: list[uuid.UUID] = Field(min_length=1, max_length=100,
+                                         description="Committee members who should attend")
+    present: list[uuid.UUID] = Field(max_length=100)
+    recusals: list[Recusal] = Field(default_factory=list, max_length=500)
+    decisions: list[CommitteeDecision] = Field(min_length=1, max_length=200)
+    minutes: Stripped(8000) = ""
+
+
+class CommitteeMeetingPublic(BaseModel):
+    """A recorded committee meeting (党委会审核) with its votes and minutes."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.MEETING, "selection_id": ex.SELECTION_ID, "held_on": "2026-11-05",
+        "members_due": [ex.COMMITTEE, ex.ADMIN], "present": [ex.COMMITTEE, ex.ADMIN],
+        "recusals": [],
+        "decisions": [{"candidate_id": ex.CANDIDATE, "votes_for": 2, "votes_against": 0,
+                       "abstentions": 0, "outcome": "appointed", "reason": ""}],
+        "minutes": "党委会审议第一党支部书记人选，同意李明同志上岗使用",
+        "recorded_by": ex.ADMIN, "created_at": "2026-11-05T07:00:00Z"}})
+
+    id: uuid.UUID
+    selection_id: uuid.UUID
+    held_on: date
+    members_due: list[uuid.UUID]
+    present: list[uuid.UUID]
+    recusals: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    minutes: str
+    recorded_by: uuid.UUID | None
+    created_at: datetime

@@ -1,0 +1,596 @@
+"""Step 3: the three reviews (三次审核把关) and the party committee's decision (党委会审核).
+
+Gate 1, qualification pre-review (资格预审), is an action per candidate, also in bulk.
+Gate 2, the interview review (面议评审): panel, preparation, declarations of conflict (回避),
+sealed score registration sheets (评分登记表), aggregation on the server, ranking, and the
+comprehensive evaluation report (综合评议报告). Gate 3, the organizational inspection
+(组织考察): team, work records, democratic appraisal, findings, conclusion. Then the
+committee meeting: quorum, votes, outcomes.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session, select
+
+from ..core.clock import Clock
+from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
+from ..core.models import User, utcnow
+from ..nomination.models import Candidate
+from ..record import actions
+from ..record import service as record
+from ..record.models import Event
+from ..selection.models import Selection
+from ..selection.schemas import SelectionSettings
+from ..workflow import CANDIDATE_MACHINE, WorkflowError
+from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
+from .models import (
+    CommitteeMeeting,
+    Declaration,
+    InspectionMember,
+    InspectionRecord,
+    InterviewPlan,
+    PanelMember,
+    ScoreSheet,
+)
+from .schemas import (
+    BatchItemResult,
+    BatchResult,
+    CommitteeMeetingCreate,
+    DeclarationCreate,
+    DeclarationPublic,
+    Evaluation,
+    InspectionRecordCreate,
+    InspectionTeamSet,
+    InterviewPlanSet,
+    PanelSet,
+    PrereviewBatch,
+    Ranking,
+    RankingEntry,
+    ScoreSheetCreate,
+    ScoreSheetPublic,
+    ScoreSheets,
+)
+
+SELECTION = "selection"
+CANDIDATE = "candidate"
+
+
+# The candidates who reached the interview (judges see them), and those submitted to the
+# committee (its members see them once the selection is deciding).
+INTERVIEWED_STATES = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
+                      "confirmed", "revoked", "dismissed")
+SUBMITTED_STATES = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
+                    "dismissed")
+
+
+def settings_of(selection: Selection) -> SelectionSettings:
+    """The selection's settings with defaults for anything added since it was stored."""
+    return SelectionSettings.model_validate(selection.settings)
+
+
+def _users_with_role(session: Session, ids: list[uuid.UUID], role: str, what: str) -> None:
+    if len(set(ids)) != len(ids):
+        raise InvalidInput(f"The list of {what} names someone twice.", code="duplicate_member")
+    found = {u.id: u for u in session.exec(select(User).where(User.id.in_(ids)))}  # type: ignore[attr-defined]
+    bad = [str(i) for i in ids if i not in found or role not in found[i].roles
+           or not found[i].is_active]
+    if bad:
+        raise InvalidInput(f"These are not active users with the {role} role: {', '.join(bad)}.",
+                           code="not_a_" + role, details={"user_ids": bad})
+
+
+def _require_reviewing(selection: Selection) -> None:
+    if selection.state != "reviewing":
+        raise Conflict(f"The selection is '{selection.state}'; this is done while reviewing.",
+                       code="selection_not_reviewing", details={"state": selection.state})
+
+
+def _candidate_of(session: Session, selection: Selection, candidate_id: uuid.UUID,
+                  *, lock: bool = False) -> Candidate:
+    stmt = select(Candidate).where(Candidate.id == candidate_id,
+                                   Candidate.selection_id == selection.id)
+    cand = session.exec(stmt.with_for_update() if lock else stmt).first()
+    if cand is None:
+        raise NotFound(f"No candidate {candidate_id} in this selection.",
+                       code="candidate_not_found")
+    return cand
+
+
+def _selection_event(session, selection, action, user, role, clock, params):
+    selection.version += 1
+    selection.updated_at = utcnow()
+    session.add(selection)
+    record.append(session, subject_type=SELECTION, subject_id=selection.id,
+                  selection_id=selection.id, action=action, author=record.Author(user.id, role),
+                  clock=clock, from_state=selection.state, to_state=selection.state,
+                  params=params)
+
+
+def _candidate_event(session, cand, action, user, role, clock, params):
+    cand.version += 1
+    cand.updated_at = utcnow()
+    session.add(cand)
+    record.append(session, subject_type=CANDIDATE, subject_id=cand.id,
+                  selection_id=cand.selection_id, action=action,
+                  author=record.Author(user.id, role), clock=clock, from_state=cand.state,
+                  to_state=cand.state, params=params)
+
+
+# ---------------------------------------------------------------- gate 1: pre-review in bulk
+def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBatch,
+                    user: User, clock: Clock) -> BatchResult:
+    """Each decision runs in its own savepoint: it succeeds or fails alone."""
+    results = []
+    for item in data.decisions:
+        action = "pass_prereview" if item.decision == "pass" else "fail_prereview"
+        try:
+            with session.begin_nested():
+                cand = _candidate_of(session, selection, item.candidate_id, lock=True)
+                actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, action, user=user, clock=clock,
+                            reason=item.reason,
+                            raw_params={"assessment": {k.value: v.model_dump()
+                                                       for k, v in item.assessment.items()}})
+            results.append(BatchItemResult(candidate_id=item.candidate_id, ok=True,
+                                           state=cand.state))
+        except (ServiceError, WorkflowError) as e:
+            results.append(BatchItemResult(candidate_id=item.candidate_id, ok=False,
+                                           error=problem_of(e)))
+    ok = sum(r.ok for r in results)
+    return BatchResult(results=results, succeeded=ok, failed=len(results) - ok)
+
+
+# ---------------------------------------------------------------- gate 2: the interview
+def panel_ids(session: Session, selection_id: uuid.UUID) -> list[uuid.UUID]:
+    """The judges on the selection's panel."""
+    return list(session.exec(select(PanelMember.user_id).where(
+        PanelMember.selection_id == selection_id).order_by(PanelMember.appointed_at,
+                                                           PanelMember.user_id)))
+
+
+def _scoring_started(session: Session, selection_id: uuid.UUID) -> bool:
+    return session.exec(select(ScoreSheet.id).where(
+        ScoreSheet.selection_id == selection_id)).first() is not None
+
+
+def set_panel(*, session: Session, selection: Selection, data: PanelSet, user: User,
+              clock: Clock) -> list[uuid.UUID]:
+    """Appoint the panel (an odd number, at least the minimum, by default); before any score."""
+    _require_reviewing(selection)
+    s = settings_of(selection)
+    n = len(data.judge_ids)
+    if n < s.min_judges or (s.judges_odd and n % 2 == 0):
+        rule = f"at least {s.min_judges}" + (", an odd number" if s.judges_odd else "")
+        raise InvalidInput(f"The panel has {n} judges; the selection's settings need {rule}.",
+                           code="panel_size", details={"judges": n, "min_judges": s.min_judges,
+                                                       "odd": s.judges_odd})
+    _users_with_role(session, data.judge_ids, JUDGE, "judges")
+    if _scoring_started(session, selection.id):
+        raise Conflict("Scoring has started; the panel can no longer change.",
+                       code="scoring_started")
+    for pm in session.exec(select(PanelMember).where(PanelMember.selection_id == selection.id)):
+        session.delete(pm)
+    session.flush()
+    for jid in data.judge_ids:
+        session.add(PanelMember(selection_id=selection.id, user_id=jid))
+    _selection_event(session, selection, "appoint_panel", user, ADMIN, clock,
+                     {"judge_ids": data.judge_ids})
+    return list(data.judge_ids)
+
+
+def set_interview_plan(*, session: Session, selection: Selection, data: InterviewPlanSet,
+                       criteria: list | None, user: User, clock: Clock) -> None:
+    """Record the preparation; criteria may change only before the first score."""
+    _require_reviewing(selection)
+    plan = session.get(InterviewPlan, selection.id) or InterviewPlan(
+        selection_id=selection.id, held_on=data.held_on)
+    plan.held_on, plan.place, plan.briefing = data.held_on, data.place, data.briefing
+    plan.materials, plan.updated_at = list(data.materials), utcnow()
+    session.add(plan)
+    params: dict[str, Any] = data.model_dump(mode="json")
+    if criteria is not None:
+        if _scoring_started(session, selection.id):
+            raise Conflict("Scoring has started; the criteria can no longer change.",
+                           code="scoring_started")
+        merged = {**selection.settings, "interview_criteria": criteria}
+        selection.settings = SelectionSettings.model_validate(merged).model_dump(mode="json")
+        params["interview_criteria"] = criteria
+    _selection_event(session, selection, "prepare_interview", user, ADMIN, clock, params)
+
+
+def declarations(session: Session, candidate_id: uuid.UUID, capacity: str) -> list[Declaration]:
+    return list(session.exec(select(Declaration).where(
+        Declaration.candidate_id == candidate_id, Declaration.capacity == capacity)))
+
+
+def declaration_public(d: Declaration) -> DeclarationPublic:
+    return DeclarationPublic(id=d.id, candidate_id=d.candidate_id, user_id=d.user_id,
+                             capacity=d.capacity, conflict=d.conflict, note=d.note,
+                             recused=d.conflict != "none", created_at=d.created_at)
+
+
+def declare(*, session: Session, selection: Selection, data: DeclarationCreate, user: User,
+            capacity: str, clock: Clock) -> Declaration:
+    """A judge's or inspector's declaration about one candidate; a conflict recuses them."""
+    cand = _candidate_of(session, selection, data.candidate_id, lock=True)
+    if capacity == JUDGE and user.id not in panel_ids(session, selection.id):
+        raise Forbidden("Only a judge on this selection's panel declares for its candidates.",
+                        code="not_on_panel")
+    if capacity == INSPECTOR and user.id not in team_ids(session, cand.id):
+        raise Forbidden("Only a member of the candidate's inspection team declares.",
+                        code="not_on_inspection_team")
+    existing = session.exec(select(Declaration).where(
+        Declaration.candidate_id == cand.id, Declaration.user_id == user.id,
+        Declaration.capacity == capacity)).first()
+    if existing is not None:
+        raise Conflict("You have already declared for this candidate; a declaration is not"
+                       " changed.", code="already_declared",
+                       details={"conflict": existing.conflict})
+    d = Declaration(selection_id=selection.id, candidate_id=cand.id, user_id=user.id,
+                    capacity=capacity, conflict=data.conflict.value, note=data.note)
+    session.add(d)
+    session.flush()
+    _candidate_event(session, cand, "declare_conflict" if d.conflict != "none" else
+                     "declare_no_conflict", user, capacity, clock,
+                     {"capacity": capacity, "conflict": d.conflict, "note": d.note,
+                      "recused": d.conflict != "none"})
+    return d
+
+
+def recused_ids(session: Session, candidate_id: uuid.UUID, capacity: str) -> set[uuid.UUID]:
+    return {d.user_id for d in declarations(session, candidate_id, capacity)
+            if d.conflict != "none"}
+
+
+def _weighted_total(scores: dict[str, float], criteria: list) -> float:
+    return round(sum(scores[c.key] / c.max_score * c.weight for c in criteria), 2)
+
+
+def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCreate, user: User,
+                 clock: Clock) -> ScoreSheet:
+    """A judge's sheet; a later one supersedes the earlier (with a reason), both kept."""
+    selection = session.get(Selection, candidate.selection_id)
+    _require_reviewing(selection)
+    if user.id not in panel_ids(session, selection.id):
+        raise Forbidden("Only a judge on this selection's panel scores its candidates.",
+                        code="not_on_panel")
+    if candidate.state != "qualified":
+        raise Conflict(f"The candidate is '{candidate.state}'; only candidates who passed the"
+                       " pre-review and wait for the interview result are scored.",
+                       code="not_being_interviewed", details={"state": candidate.state})
+    mine = session.exec(select(Declaration).where(
+        Declaration.candidate_id == candidate.id, Declaration.user_id == user.id,
+        Declaration.capacity == JUDGE)).first()
+    if mine is None:
+        raise Conflict("Declare first whether you have a conflict with this candidate"
+                       " (POST …/declarations).", code="declaration_required")
+    if mine.conflict != "none":
+        raise Forbidden("You are recused from this candidate and cannot score them.",
+                        code="recused")
+    criteria = settings_of(selection).interview_criteria
+    keys = {c.key for c in criteria}
+    errors = [{"field": f"body.scores.{k}", "message": "not a criterion of this interview",
+               "type": "unknown_criterion"} for k in data.scores if k not in keys]
+    errors += [{"field": f"body.scores.{c.key}", "message": "missing", "type": "missing"}
+               for c in criteria if c.key not in data.scores]
+    errors += [{"field": f"body.scores.{c.key}", "message": f"must be between 0 and"
+                f" {c.max_score:g}", "type": "out_of_range"}
+               for c in criteria if c.key in data.scores
+               and not (math.isfinite(data.scores[c.key]) and
+                        0 <= data.scores[c.key] <= c.max_score)]
+    if errors:
+        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+    previous = session.exec(select(ScoreSheet).where(
+        ScoreSheet.candidate_id == candidate.id, ScoreSheet.judge_id == user.id)
+        .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+    if previous is not None and not (data.supersede_reason or "").strip():
+        raise InvalidInput("You have submitted a sheet for this candidate; a new one supersedes"
+                           " it and needs supersede_reason.", code="supersede_reason_required",
+                           errors=[{"field": "body.supersede_reason", "message": "required to"
+                                    " supersede a submitted sheet", "type": "missing"}])
+    sheet = ScoreSheet(selection_id=selection.id, candidate_id=candidate.id, judge_id=user.id,
+                       version=(previous.version + 1) if previous else 1,
+                       scores={c.key: float(data.scores[c.key]) for c in criteria},
+                       total=_weighted_total(data.scores, criteria), comment=data.comment,
+                       supersede_reason=data.supersede_reason if previous else None)
+    session.add(sheet)
+    session.flush()
+    _candidate_event(session, candidate, "submit_score_sheet", user, JUDGE, clock,
+                     {"sheet_id": sheet.id, "judge_id": user.id, "version": sheet.version,
+                      "supersede_reason": sheet.supersede_reason})
+    return sheet
+
+
+@dataclass
+class _Agg:
+    candidate: Candidate
+    expected: int
+    current: list[ScoreSheet]
+    recusals: list[Declaration]
+    score: float | None = None
+    tie_break: float | None = None
+    totals: list[float] = field(default_factory=list)
+    trimmed: bool = False
+    rank: int | None = None
+    tied_with: list[uuid.UUID] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.expected > 0 and len(self.current) >= self.expected
+
+
+def _aggregate(session: Session, selection: Selection) -> dict[uuid.UUID, _Agg]:
+    """Every candidate's interview aggregation and rank, from the current sheets."""
+    s = settings_of(selection)
+    panel = set(panel_ids(session, selection.id))
+    cands = list(session.exec(select(Candidate).where(Candidate.selection_id == selection.id)))
+    sheets: dict[uuid.UUID, dict[uuid.UUID, ScoreSheet]] = defaultdict(dict)
+    for sh in session.exec(select(ScoreSheet).where(ScoreSheet.selection_id == selection.id)
+                           .order_by(ScoreSheet.version)):
+        sheets[sh.candidate_id][sh.judge_id] = sh  # the highest version wins
+    decls: dict[uuid.UUID, list[Declaration]] = defaultdict(list)
+    for d in session.exec(select(Declaration).where(Declaration.selection_id == selection.id,
+                                                    Declaration.capacity == JUDGE)):
+        decls[d.candidate_id].append(d)
+    out = {}
+    for c in cands:
+        recused = {d.user_id for d in decls[c.id] if d.conflict != "none"}
+        current = [sh for j, sh in sheets[c.id].items() if j in panel and j not in recused]
+        reached = c.state in INTERVIEWED_STATES or bool(sheets[c.id])
+        agg = _Agg(c, len(panel - recused) if reached else 0, current,
+                   [d for d in decls[c.id] if d.conflict != "none"])
+        if agg.complete:
+            totals = sorted(sh.total for sh in current)
+            agg.totals = totals
+            agg.trimmed = len(totals) >= s.trim_extremes_min_sheets
+            kept = totals[1:-1] if agg.trimmed else totals
+            agg.score = round(sum(kept) / len(kept), 2)
+            key = s.tie_break_criterion
+            if key and any(key == cr.key for cr in s.interview_criteria):
+                agg.tie_break = round(sum(sh.scores[key] for sh in current) / len(current), 2)
+        out[c.id] = agg
+    ranked = sorted((a for a in out.values() if a.score is not None),
+                    key=lambda a: (-a.score, -(a.tie_break or 0)))
+    for i, a in enumerate(ranked):
+        same = [b for b in ranked if (b.score, b.tie_break) == (a.score, a.tie_break)]
+        a.rank = ranked.index(same[0]) + 1 if same else i + 1
+        a.tied_with = [b.candidate.id for b in same if b is not a]
+    return out
+
+
+def _cutoff(selection: Selection) -> int:
+    return selection.posts * settings_of(selection).candidates_per_post
+
+
+def interview_facts(session: Session, candidate: Candidate) -> dict[str, Any]:
+    """Facts the interview guards read: sheets in, rank, cut-off, a tie at the cut-off."""
+    selection = session.get(Selection, candidate.selection_id)
+    agg = _aggregate(session, selection)[candidate.id]
+    cutoff = _cutoff(selection)
+    tied_at_cutoff = bool(agg.rank and agg.tied_with and agg.rank <= cutoff
+                          < agg.rank + len(agg.tied_with))
+    return {"sheets_expected": agg.expected, "sheets_submitted": len(agg.current),
+            "rank": agg.rank, "cutoff": cutoff, "tied_at_cutoff": tied_at_cutoff}
+
+
+def ranking(session: Session, selection: Selection) -> Ranking:
+    """The ranking by interview score, with the tie rule and the cut-off."""
+    s = settings_of(selection)
+    cutoff = _cutoff(selection)
+    aggs = sorted(_aggregate(session, selection).values(),
+                  key=lambda a: (a.rank is None, a.rank or 0, a.candidate.created_at))
+    entries = [RankingEntry(candidate_id=a.candidate.id, full_name=a.candidate.full_name,
+                            state=a.candidate.state, score=a.score, tie_break=a.tie_break,
+                            rank=a.rank, tied=bool(a.tied_with),
+                            within_ratio=bool(a.rank and a.rank <= cutoff))
+               for a in aggs if a.expected or a.current]
+    rule = (f"higher mean on '{s.tie_break_criterion}', then the admin decides with a recorded"
+            " reason") if s.tie_break_criterion else "the admin decides with a recorded reason"
+    return Ranking(selection_id=selection.id, tie_rule=rule, cutoff=cutoff, entries=entries)
+
+
+def sheets_view(session: Session, candidate: Candidate, user: User) -> ScoreSheets:
+    """The sheets the caller may see: a judge only their own until every sheet is in."""
+    selection = session.get(Selection, candidate.selection_id)
+    agg = _aggregate(session, selection)[candidate.id]
+    sealed = not agg.complete
+    current_ids = {sh.id for sh in agg.current}
+    rows = list(session.exec(select(ScoreSheet).where(ScoreSheet.candidate_id == candidate.id)
+                             .order_by(ScoreSheet.judge_id, ScoreSheet.version)))
+    if ADMIN not in user.roles and sealed:
+        rows = [r for r in rows if r.judge_id == user.id]
+    return ScoreSheets(candidate_id=candidate.id, sealed=sealed, expected=agg.expected,
+                       submitted=len(agg.current), sheets=[ScoreSheetPublic(
+                           **r.model_dump(exclude={"selection_id"}), current=r.id in current_ids)
+                           for r in rows])
+
+
+def evaluation(session: Session, candidate: Candidate) -> Evaluation:
+    """The comprehensive evaluation report (综合评议报告)."""
+    selection = session.get(Selection, candidate.selection_id)
+    s = settings_of(selection)
+    agg = _aggregate(session, selection)[candidate.id]
+    means = {}
+    if agg.current:
+        for cr in s.interview_criteria:
+            means[cr.key] = round(sum(sh.scores[cr.key] for sh in agg.current)
+                                  / len(agg.current), 2)
+    spread = round(agg.totals[-1] - agg.totals[0], 2) if agg.totals else None
+    cutoff = _cutoff(selection)
+    return Evaluation(
+        candidate_id=candidate.id, full_name=candidate.full_name, state=candidate.state,
+        complete=agg.complete, expected_sheets=agg.expected, submitted_sheets=len(agg.current),
+        judge_totals=agg.totals, trimmed=agg.trimmed, score=agg.score, spread=spread,
+        spread_flagged=spread is not None and spread > s.spread_flag_points,
+        criterion_means=means, rank=agg.rank, tied_with=agg.tied_with,
+        within_ratio=(agg.rank <= cutoff) if agg.rank else None,
+        comments=[sh.comment for sh in agg.current if sh.comment] if agg.complete else [],
+        recusals=[declaration_public(d) for d in agg.recusals])
+
+
+# ---------------------------------------------------------------- gate 3: inspection
+def team_ids(session: Session, candidate_id: uuid.UUID) -> list[uuid.UUID]:
+    """The candidate's inspection team."""
+    return list(session.exec(select(InspectionMember.user_id).where(
+        InspectionMember.candidate_id == candidate_id).order_by(InspectionMember.user_id)))
+
+
+def set_team(*, session: Session, candidate: Candidate, data: InspectionTeamSet, user: User,
+             clock: Clock) -> list[uuid.UUID]:
+    """Appoint the candidate's inspection team (at least the minimum, 2 by default)."""
+    selection = session.get(Selection, candidate.selection_id)
+    _require_reviewing(selection)
+    if candidate.state != "shortlisted":
+        raise Conflict(f"The candidate is '{candidate.state}'; a team inspects candidates who"
+                       " passed the interview.", code="not_being_inspected")
+    needed = settings_of(selection).min_inspectors
+    if len(data.inspector_ids) < needed:
+        raise InvalidInput(f"An inspection team needs at least {needed} inspectors.",
+                           code="team_size", details={"needed": needed})
+    _users_with_role(session, data.inspector_ids, INSPECTOR, "inspectors")
+    for m in session.exec(select(InspectionMember).where(
+            InspectionMember.candidate_id == candidate.id)):
+        session.delete(m)
+    session.flush()
+    for uid in data.inspector_ids:
+        session.add(InspectionMember(candidate_id=candidate.id, user_id=uid))
+    _candidate_event(session, candidate, "appoint_inspection_team", user, ADMIN, clock,
+                     {"inspector_ids": data.inspector_ids})
+    return list(data.inspector_ids)
+
+
+def add_record(*, session: Session, candidate: Candidate, data: InspectionRecordCreate,
+               user: User, clock: Clock) -> InspectionRecord:
+    """An inspector on the team records work done."""
+    if user.id not in set(team_ids(session, candidate.id)) - recused_ids(
+            session, candidate.id, INSPECTOR):
+        raise Forbidden("Only a member of this candidate's inspection team, not recused,"
+                        " records its work.", code="not_on_inspection_team")
+    if candidate.state != "shortlisted":
+        raise Conflict(f"The candidate is '{candidate.state}'; the inspection is over.",
+                       code="not_being_inspected")
+    if data.held_on > clock.today():
+        raise Conflict("Work cannot be recorded before it is done.", code="date_in_future")
+    rec = InspectionRecord(candidate_id=candidate.id, inspector_id=user.id, kind=data.kind.value,
+                           held_on=data.held_on, count=data.count, summary=data.summary)
+    session.add(rec)
+    session.flush()
+    _candidate_event(session, candidate, "record_inspection_work", user, INSPECTOR, clock,
+                     data.model_dump(mode="json") | {"record_id": rec.id})
+    return rec
+
+
+def inspection_facts(session: Session, candidate: Candidate) -> dict[str, Any]:
+    """Facts the inspection guards read."""
+    selection = session.get(Selection, candidate.selection_id)
+    active = set(team_ids(session, candidate.id)) - recused_ids(session, candidate.id, INSPECTOR)
+    records = session.exec(select(InspectionRecord.id).where(
+        InspectionRecord.candidate_id == candidate.id)).all()
+    return {"team_member_ids": {str(u) for u in active}, "team_active": len(active),
+            "team_needed": settings_of(selection).min_inspectors,
+            "inspection_records": len(records)}
+
+
+def inspection_report(session: Session, candidate: Candidate) -> dict[str, Any] | None:
+    """The team's conclusion, as recorded with pass_inspection or fail_inspection."""
+    ev = session.exec(select(Event).where(
+        Event.subject_type == CANDIDATE, Event.subject_id == candidate.id,
+        Event.action.in_(("pass_inspection", "fail_inspection")))  # type: ignore[attr-defined]
+        .order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
+    if ev is None:
+        return None
+    return {"conclusion": "pass" if ev.action == "pass_inspection" else "fail",
+            "reason": ev.reason, "by": ev.actor_id, "at": ev.occurred_at, **ev.params}
+
+
+# ---------------------------------------------------------------- the committee
+_OUTCOME_ACTION = {"appointed": "decide_appoint", "reserve": "decide_reserve",
+                   "not_qualified": "decide_not_qualified"}
+_TAKING_A_POST = ("appointed", "on_trial", "confirmed")
+
+
+def record_meeting(*, session: Session, selection: Selection, data: CommitteeMeetingCreate,
+                   user: User, clock: Clock) -> CommitteeMeeting:
+    """Record a meeting whole, or refuse it whole: quorum, recusals, vote thresholds, posts."""
+    if selection.state != "deciding":
+        raise Conflict(f"The selection is '{selection.state}'; the committee decides after the"
+                       " inspected candidates are submitted to it.",
+                       code="selection_not_deciding")
+    _users_with_role(session, data.members_due, COMMITTEE, "members who should attend")
+    due, present = set(data.members_due), set(data.present)
+    if len(present) != len(data.present) or not present <= due:
+        raise InvalidInput("Those present must be members who should attend, each once.",
+                           code="present_not_members")
+    if len(present) * 3 < len(due) * 2:
+        raise Conflict(f"{len(present)} of {len(due)} members are present; a meeting needs at"
+                       " least two thirds.", code="quorum_not_met",
+                       details={"present": len(present), "due": len(due),
+                                "needed": math.ceil(len(due) * 2 / 3)})
+    decided = [d.candidate_id for d in data.decisions]
+    if len(set(decided)) != len(decided):
+        raise InvalidInput("A candidate appears twice among the decisions.",
+                           code="duplicate_decision")
+    recused: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for r in data.recusals:
+        if r.member_id not in due or r.candidate_id not in decided:
+            raise InvalidInput("A recusal names a member who should not attend or a candidate"
+                               " not decided here.", code="recusal_mismatch")
+        recused[r.candidate_id].add(r.member_id)
+    majority = len(due) // 2 + 1  # more than half of the members who should attend
+    taken = len(session.exec(select(Candidate.id).where(
+        Candidate.selection_id == selection.id,
+        Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
+    new_posts = sum(d.outcome == "appointed" for d in data.decisions)
+    if taken + new_posts > selection.posts:
+        raise Conflict(f"{taken + new_posts} appointments for {selection.posts} post(s).",
+                       code="too_many_appointments",
+                       details={"posts": selection.posts, "already_appointed": taken})
+    results = []
+    for d in data.decisions:
+        voters = len(present - recused[d.candidate_id])
+        cast = d.votes_for + d.votes_against + d.abstentions
+        if cast > voters:
+            raise InvalidInput(f"{cast} votes on candidate {d.candidate_id} from {voters} members"
+                               " present and not recused.", code="too_many_votes",
+                               details={"candidate_id": d.candidate_id})
+        if d.outcome in ("appointed", "reserve") and d.votes_for < majority:
+            raise Conflict(f"'{d.outcome}' for candidate {d.candidate_id} needs {majority} votes"
+                           f" for (more than half of {len(due)} members who should attend);"
+                           f" it has {d.votes_for}.", code="vote_threshold_not_met",
+                           details={"candidate_id": d.candidate_id, "needed": majority,
+                                    "votes_for": d.votes_for})
+        results.append(d.model_dump(mode="json") | {"members_voting": voters})
+    meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
+                               members_due=[str(m) for m in data.members_due],
+                               present=[str(m) for m in data.present],
+                               recusals=[r.model_dump(mode="json") for r in data.recusals],
+                               decisions=results, minutes=data.minutes, recorded_by=user.id)
+    session.add(meeting)
+    session.flush()
+    votes = "赞成{f}、反对{a}、弃权{b}"
+    for d in data.decisions:
+        cand = _candidate_of(session, selection, d.candidate_id, lock=True)
+        if d.outcome == "postponed":
+            _candidate_event(session, cand, "committee_postpone", user, ADMIN, clock,
+                             {"meeting_id": meeting.id, "reason": d.reason})
+            continue
+        tally = votes.format(f=d.votes_for, a=d.votes_against, b=d.abstentions)
+        reason = d.reason or (f"党委会审核（{tally}），决定不符合" if d.outcome == "not_qualified"
+                              else None)
+        actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, _OUTCOME_ACTION[d.outcome], user=user,
+                    clock=clock, reason=reason, raw_params={},
+                    event_params={"meeting_id": meeting.id, "votes_for": d.votes_for,
+                                  "votes_against": d.votes_against,
+                                  "abstentions": d.abstentions,
+                                  "members_due": len(due), "members_present": len(present)})
+    _selection_event(session, selection, "record_committee_meeting", user, ADMIN, clock,
+                     {"meeting_id": meeting.id, "held_on": data.held_on,
+                      "members_due": meeting.members_due, "present": meeting.present,
+                      "recusals": meeting.recusals, "decisions": results,
+                      "minutes": data.minutes})
+    return meeting

@@ -1,0 +1,300 @@
+"""Request and response models of step 1: the job description (职务说明书), the selection's
+settings, the selection and its public announcement."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from ..core import examples as ex
+from ..core.schemas import JsonFloat, JsonInt, Name, SelectionStateLabelled, Strict, Stripped, Text
+
+
+# ---------------------------------------------------------------- job description (职务说明书)
+@ex.enum_example("bachelor")
+class EducationLevel(StrEnum):
+    """Education levels, lowest first."""
+
+    junior_secondary = "junior_secondary"  # 初中及以下
+    senior_secondary = "senior_secondary"  # 高中/中专
+    junior_college = "junior_college"  # 大专
+    bachelor = "bachelor"  # 本科
+    master = "master"  # 硕士研究生
+    doctorate = "doctorate"  # 博士研究生
+
+    @property
+    def rank(self) -> int:
+        """Position in the order, lowest first."""
+        return list(EducationLevel).index(self)
+
+
+class MachineRequirements(Strict):
+    """Requirements a machine can check from a candidate's profile."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "min_education": "bachelor", "min_party_years": 3, "max_age": 45, "min_work_years": 5}})
+
+    min_education: EducationLevel | None = Field(
+        default=EducationLevel.junior_college, description="Lowest education level accepted"
+    )
+    min_party_years: JsonFloat = Field(
+        default=1, ge=0, le=60,
+        description="Years of party membership; the 2018 branch work regulation: 一般应当具有1年以上党龄",
+    )
+    max_age: JsonInt | None = Field(default=None, ge=18, le=80, description="Highest age accepted")
+    min_work_years: JsonFloat | None = Field(default=None, ge=0, le=60)
+
+
+@ex.enum_example("political_quality")
+class JudgedItem(StrEnum):
+    """What people judge in review (职务说明书, seed 篇8)."""
+
+    abilities = "abilities"  # 工作能力
+    psychological_qualities = "psychological_qualities"  # 心理品质
+    political_quality = "political_quality"  # 政治素质
+    mass_base = "mass_base"  # 群众基础
+    overall_awareness = "overall_awareness"  # 大局意识
+    execution = "execution"  # 执行能力
+    coordination_communication = "coordination_communication"  # 协调沟通公关能力
+
+
+JUDGED_DEFAULTS: dict[JudgedItem, str] = {
+    JudgedItem.abilities: "工作能力：善于解决实际问题，营造和谐氛围",
+    JudgedItem.psychological_qualities: "心理品质：稳定、坚韧、乐于奉献",
+    JudgedItem.political_quality: "良好的政治素质",
+    JudgedItem.mass_base: "广泛的群众基础",
+    JudgedItem.overall_awareness: "强烈的大局意识",
+    JudgedItem.execution: "较强的执行能力",
+    JudgedItem.coordination_communication: "善于协调沟通公关的能力",
+}
+
+
+class JudgedRequirement(Strict):
+    """One requirement people judge in review, with what it means for this post."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "key": "political_quality", "description": "良好的政治素质"}})
+
+    key: JudgedItem
+    description: Text
+
+
+def _default_judged() -> list[JudgedRequirement]:
+    return [JudgedRequirement(key=k, description=v) for k, v in JUDGED_DEFAULTS.items()]
+
+
+class JobDescription(Strict):
+    """The post's duties and what a candidate must bring (一份"职务说明书")."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "duties": ["主持支部全面工作", "落实党建工作责任制", "组织党员学习教育"],
+        "experience": "3年以上基层党务工作经历",
+        "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
+        "judged_requirements": [
+            {"key": "political_quality", "description": "良好的政治素质"},
+            {"key": "mass_base", "description": "广泛的群众基础"}]}})
+
+    duties: list[Text] = Field(min_length=1, max_length=50)
+    experience: Stripped(2000) = ""
+    requirements: MachineRequirements = Field(default_factory=MachineRequirements)
+    judged_requirements: list[JudgedRequirement] = Field(
+        default_factory=_default_judged, max_length=20
+    )
+
+    @field_validator("judged_requirements")
+    @classmethod
+    def _unique_keys(cls, v: list[JudgedRequirement]):
+        keys = [r.key for r in v]
+        if len(keys) != len(set(keys)):
+            raise ValueError("each judged requirement appears once")
+        return v
+
+
+class InterviewCriterion(Strict):
+    """One line of the score registration sheet (评分登记表)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "key": "role_cognition", "label": "岗位认知", "weight": 30, "max_score": 100}})
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    label: Name
+    weight: JsonFloat = Field(gt=0, le=100, description="Weight in percent; weights add up to 100")
+    max_score: JsonFloat = Field(default=100, gt=0, le=1000)
+
+
+def check_criteria(v: list[InterviewCriterion] | None):
+    """Criterion keys are unique and the weights add up to 100."""
+    if v is None:
+        return v
+    keys = [c.key for c in v]
+    if len(keys) != len(set(keys)):
+        raise ValueError("criterion keys must be unique")
+    total = sum(c.weight for c in v)
+    if abs(total - 100) > 1e-6:
+        raise ValueError(f"criterion weights must add up to 100, not {total:g}")
+    return v
+
+
+def _default_criteria() -> list[InterviewCriterion]:
+    return [
+        InterviewCriterion(key="self_introduction", label="自我介绍", weight=20),
+        InterviewCriterion(key="role_cognition", label="岗位认知", weight=30),
+        InterviewCriterion(key="answers", label="回答评委提问", weight=35),
+        InterviewCriterion(key="overall_impression", label="综合印象", weight=15),
+    ]
+
+
+class SelectionSettings(Strict):
+    """Numbers later steps use; defaults from common practice (DOMAIN.md), all overridable."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.SETTINGS})
+
+    publicity_working_days: JsonInt = Field(default=5, ge=1, le=60)
+    publicity_counts_start_day: StrictBool = Field(
+        default=False,
+        description="Whether the start day counts as day 1 (default: counting starts the next"
+        " working day)",
+    )
+    interview_criteria: list[InterviewCriterion] = Field(
+        default_factory=_default_criteria, min_length=1, max_length=20
+    )
+    min_judges: JsonInt = Field(default=7, ge=1, le=51, description="At least this many judges")
+    judges_odd: StrictBool = True
+    trim_extremes_min_sheets: JsonInt = Field(
+        default=5, ge=3, le=51, description="Drop the highest and lowest totals from this many"
+    )
+    candidates_per_post: JsonInt = Field(default=3, ge=1, le=20, description="1:3 is common")
+    spread_flag_points: JsonFloat = Field(
+        default=20, gt=0, le=100, description="Flag a candidate when the judges' totals differ"
+        " by more than this many points")
+    tie_break_criterion: str | None = Field(
+        default="role_cognition", description="Equal scores are ordered by this criterion's"
+        " mean; what stays tied is decided by the admin with a recorded reason")
+    min_inspectors: JsonInt = Field(default=2, ge=2, le=20)
+    appointment_publicity_working_days: JsonInt = Field(default=5, ge=0, le=60)
+    trial_months: JsonInt = Field(default=12, ge=1, le=60)
+    min_party_lesson_hours: JsonFloat = Field(default=0, ge=0, le=1000,
+                                          description="党课学习 hours required in the trial")
+    min_branch_life_hours: JsonFloat = Field(default=0, ge=0, le=1000,
+                                         description="支部生活锻炼 hours required in the trial")
+    reserve_valid_years: JsonInt = Field(default=2, ge=1, le=10)
+
+    @field_validator("interview_criteria")
+    @classmethod
+    def _criteria(cls, v: list[InterviewCriterion]):
+        return check_criteria(v)
+
+    @model_validator(mode="after")
+    def _odd(self):
+        if self.judges_odd and self.min_judges % 2 == 0:
+            raise ValueError("min_judges must be odd when judges_odd is true")
+        return self
+
+
+# ---------------------------------------------------------------- selections
+class SelectionBase(Strict):
+    """What an organization department writes when it opens a selection."""
+
+    title: Name
+    organization: Name = Field(description="The organization whose branch secretary post this is")
+    posts: JsonInt = Field(default=1, ge=1, le=100, description="Number of posts to fill")
+
+
+class SelectionCreate(SelectionBase):
+    """A new selection with its job description; it starts in `drafting`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "example": {
+                "title": "第一党支部书记公开选拔",
+                "organization": "某公司机关第一党支部",
+                "posts": 1,
+                "job_description": {
+                    "duties": ["主持支部全面工作", "落实党建工作责任制", "组织党员学习教育"],
+                    "requirements": {"min_education": "bachelor", "min_party_years": 3,
+                                     "max_age": 45},
+                },
+            }
+        },
+    )
+
+    job_description: JobDescription
+    settings: SelectionSettings = Field(default_factory=SelectionSettings)
+
+
+class SelectionUpdate(Strict):
+    """Changes to a drafting selection; omitted fields stay as they are."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "title": "机关第一党支部书记公开选拔", "posts": 1,
+        "job_description": {"requirements": {"max_age": 40}},
+        "settings": {"publicity_working_days": 7}}})
+
+    title: Name | None = None
+    organization: Name | None = None
+    posts: JsonInt | None = Field(default=None, ge=1, le=100)
+    job_description: dict[str, Any] | None = Field(
+        default=None, description="A JSON merge patch of the job description (RFC 7396): keys"
+        " left out keep their value; the result must be a valid JobDescription",
+        json_schema_extra={"example": {"requirements": {"max_age": 40}}})
+    settings: dict[str, Any] | None = Field(
+        default=None, description="A JSON merge patch of the settings; the result must be valid"
+        " SelectionSettings", json_schema_extra={"example": {"publicity_working_days": 7}})
+
+
+class SelectionPublic(SelectionStateLabelled):
+    """A selection as staff see it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.SELECTION})
+
+    id: uuid.UUID
+    title: str
+    organization: str
+    posts: int
+    state: str
+    version: int
+    job_description: JobDescription
+    settings: SelectionSettings
+    publicity_start_on: date | None
+    publicity_end_on: date | None
+    created_at: datetime
+    updated_at: datetime
+
+# ---------------------------------------------------------------- public announcement
+class PublicSelection(BaseModel):
+    """What the announcement shows (公示选拔岗位): no candidate or internal data."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.SELECTION_ID, "title": "第一党支部书记公开选拔",
+        "organization": "机关第一党支部", "posts": 1,
+        "duties": ["主持支部全面工作", "落实党建工作责任制"], "experience": "",
+        "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
+        "judged_requirements": [{"key": "political_quality", "description": "良好的政治素质"}],
+        "publicity_start_on": "2026-09-30", "publicity_end_on": "2026-10-13",
+        "how_to_apply": "推荐：党、政、工、团组织或党员联名，在公示期内提交推荐（附摸底情况）；"
+                        "报名：本人以参选人账号在公示期内报名。公示期：2026-09-30 至 2026-10-13（含）。"}})
+
+    id: uuid.UUID
+    title: str
+    organization: str
+    posts: int
+    duties: list[str]
+    experience: str
+    requirements: MachineRequirements
+    judged_requirements: list[JudgedRequirement]
+    publicity_start_on: date
+    publicity_end_on: date
+    how_to_apply: str

@@ -1,0 +1,146 @@
+"""Step 1: the selection (公开选拔) and its job description (职务说明书): creating and editing
+it, and the effect of publishing the post. The selection's other actions, and the facts its
+guards read, are assembled in service/facts.py; who sees which selection in service/access.py."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlmodel import Session
+
+from ..core import calendar as workcal
+from ..core.clock import Clock
+from ..core.errors import Conflict, InvalidInput
+from ..core.models import User, utcnow
+from ..record import service as record
+from ..record.actions import ActionCall
+from .models import Selection
+from .schemas import JobDescription, SelectionCreate, SelectionSettings, SelectionUpdate
+
+SUBJECT = "selection"
+
+
+def create(*, session: Session, data: SelectionCreate, user: User, clock: Clock) -> Selection:
+    """A new selection in `drafting`, with its creation in the record."""
+    selection = Selection(
+        title=data.title,
+        organization=data.organization,
+        posts=data.posts,
+        job_description=data.job_description.model_dump(mode="json"),
+        settings=data.settings.model_dump(mode="json"),
+        created_by=user.id,
+    )
+    session.add(selection)
+    session.flush()
+    record.append(
+        session, subject_type=SUBJECT, subject_id=selection.id, selection_id=selection.id,
+        action="create", author=record.Author(user.id, "admin"), clock=clock,
+        to_state=selection.state, params=data.model_dump(mode="json"),
+    )
+    return selection
+
+
+def update(
+    *, session: Session, selection: Selection, data: SelectionUpdate, user: User, clock: Clock
+) -> Selection:
+    """Edit a drafting selection; the event lists what changed, before and after."""
+    if selection.state != "drafting":
+        raise Conflict(
+            f"The job description can only be edited while drafting; the selection is"
+            f" '{selection.state}'.",
+            code="selection_not_editable", details={"state": selection.state},
+        )
+    changes = data.model_dump(mode="json", exclude_unset=True)
+    changed = {}
+    for name, value in changes.items():
+        if value is None:
+            raise InvalidInput(
+                f"'{name}' cannot be null; leave it out to keep it.",
+                errors=[{"field": f"body.{name}", "message": "may not be null",
+                         "type": "null_not_allowed"}],
+            )
+        if name in _DOCUMENTS:  # merge-patch: what is left out stays as it is
+            value = _validated(name, _merge(getattr(selection, name), value))
+        if getattr(selection, name) != value:
+            changed[name] = {"before": getattr(selection, name), "after": value}
+            setattr(selection, name, value)
+    if not changed:
+        return selection
+    selection.version += 1
+    selection.updated_at = utcnow()
+    session.add(selection)
+    record.append(
+        session, subject_type=SUBJECT, subject_id=selection.id, selection_id=selection.id,
+        action="edit", author=record.Author(user.id, "admin"), clock=clock,
+        from_state=selection.state, to_state=selection.state, params={"changes": changed},
+    )
+    return selection
+
+
+_DOCUMENTS = {"job_description": JobDescription, "settings": SelectionSettings}
+
+
+def _merge(current: Any, patch: Any) -> Any:
+    """JSON merge of `patch` into `current` (objects merge key by key; anything else replaces)."""
+    if isinstance(current, dict) and isinstance(patch, dict):
+        return {**current, **{k: _merge(current.get(k), v) for k, v in patch.items()}}
+    return patch
+
+
+def _validated(name: str, value: dict) -> dict:
+    try:
+        return _DOCUMENTS[name].model_validate(value).model_dump(mode="json")
+    except ValidationError as e:
+        errors = [{"field": ".".join(["body", name, *map(str, err["loc"])]),
+                   "message": err["msg"], "type": err["type"]} for err in e.errors()]
+        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}",
+                           errors=errors) from None
+
+
+# ---------------------------------------------------------------- action parameters and effects
+class PublishParams(BaseModel):
+    """Publish the post (公示选拔岗位) for a number of working days from a start date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_on: date | None = Field(default=None, description="First day of publicity; default"
+                                  " today")
+    working_days: int | None = Field(default=None, ge=1, le=60, description="Default: the"
+                                     " selection's publicity_working_days setting")
+
+
+def publish(call: ActionCall) -> dict[str, Any]:
+    """The effect of `publish`: the publicity period, counted in working days."""
+    sel: Selection = call.subject
+    params: PublishParams = call.params  # type: ignore[assignment]
+    today = call.clock.today()
+    start = params.start_on or today
+    if start < today:
+        raise InvalidInput(
+            f"The publicity cannot start in the past ({start} is before today, {today}).",
+            code="start_in_past",
+            errors=[{"field": "body.params.start_on", "message": "before today",
+                     "type": "start_in_past"}],
+        )
+    if start > today + timedelta(days=366):
+        raise InvalidInput(
+            f"The publicity must start within a year ({start} is more than a year after"
+            f" {today}).", code="start_too_far",
+            errors=[{"field": "body.params.start_on", "message": "more than a year ahead",
+                     "type": "start_too_far"}],
+        )
+    days = params.working_days or sel.settings["publicity_working_days"]
+    try:
+        period = workcal.working_period(
+            start, days, counts_start_day=sel.settings["publicity_counts_start_day"],
+            overrides=workcal.overrides(call.session),
+        )
+    except workcal.CalendarRangeError as e:
+        raise InvalidInput(str(e), code="period_out_of_range") from e
+    sel.publicity_start_on = period.start_on
+    sel.publicity_end_on = period.end_on
+    return {"start_on": period.start_on, "working_days": days,
+            "first_counted_day": period.first_day, "end_on": period.end_on,
+            "warnings": period.warnings}

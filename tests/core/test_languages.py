@@ -1,0 +1,188 @@
+"""Languages: display fields follow Accept-Language (Chinese by default); identifiers never do."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+from service.core import i18n
+from service.core.errors import _HTTP_CODES, ServiceError
+from service.workflow import engine
+
+SEL = "/api/v1/selections"
+CAND = "/api/v1/candidates"
+EN = {"Accept-Language": "en-US,en;q=0.9"}
+ZH = {"Accept-Language": "zh-CN"}
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    (None, "zh-CN"), ("", "zh-CN"), ("zh", "zh-CN"), ("zh-Hans-CN", "zh-CN"), ("en", "en"),
+    ("EN-gb", "en"), ("fr-FR, en;q=0.8", "en"), ("en;q=0.5, zh;q=0.9", "zh-CN"),
+    ("zh;q=0.5, en;q=0.9", "en"), ("de", "zh-CN"), ("*", "zh-CN"), ("en;q=0", "zh-CN"),
+    ("en;q=abc", "zh-CN"), (";;,,", "zh-CN"), ("en, zh", "en"), ("zh, en", "zh-CN"),
+])
+def test_accept_language_is_negotiated(header, expected):
+    assert i18n.negotiate(header) == expected
+
+
+def test_a_selection_is_labelled_in_the_language_asked_for(client, admin, make_selection):
+    sel = make_selection()
+    zh = client.get(f"{SEL}/{sel['id']}", headers=admin)
+    en = client.get(f"{SEL}/{sel['id']}", headers={**admin, **EN})
+    assert zh.headers["content-language"] == "zh-CN"
+    assert en.headers["content-language"] == "en"
+    assert "accept-language" in zh.headers["vary"].lower()
+    assert zh.json()["state_label"] == "起草职务说明书"
+    assert en.json()["state_label"] == "Drafting the job description"
+    # identifiers and every other field are the same in both languages
+    strip = lambda body: {k: v for k, v in body.items() if k != "state_label"}  # noqa: E731
+    assert strip(zh.json()) == strip(en.json())
+    assert en.json()["state"] == "drafting"
+
+
+def test_actions_and_events_are_labelled_but_keep_their_ids(client, admin, make_selection):
+    sel = make_selection()
+    opts_en = client.get(f"{SEL}/{sel['id']}/actions", headers={**admin, **EN}).json()
+    opts_zh = client.get(f"{SEL}/{sel['id']}/actions", headers=admin).json()
+    publish_en = next(a for a in opts_en["actions"] if a["action"] == "publish")
+    publish_zh = next(a for a in opts_zh["actions"] if a["action"] == "publish")
+    assert (publish_en["label"], publish_zh["label"]) == ("Publish the post", "发布公示")
+    assert publish_en["label_zh"] == publish_zh["label_zh"] == "发布公示"
+    assert publish_en["label_en"] == publish_zh["label_en"] == "Publish the post"
+    assert (opts_en["state_label"], opts_zh["state_label"]) == (
+        "Drafting the job description", "起草职务说明书")
+    assert publish_en["refusal_code"] == publish_zh["refusal_code"]
+
+    r = client.post(f"{SEL}/{sel['id']}/actions/cancel", json={"reason": "岗位调整"},
+                    headers={**admin, **EN})
+    assert r.status_code == 200, r.text
+    events = client.get(f"{SEL}/{sel['id']}/events", headers={**admin, **EN}).json()["items"]
+    cancel = events[-1]
+    assert (cancel["action"], cancel["action_label"]) == ("cancel", "Cancel the selection")
+    assert (cancel["to_state"], cancel["to_state_label"]) == ("cancelled", "Cancelled")
+    events_zh = client.get(f"{SEL}/{sel['id']}/events", headers=admin).json()["items"]
+    assert events_zh[-1]["action_label"] == "取消选拔"
+    # the stored record is the same whatever language it is read in
+    assert events_zh[-1]["hash"] == cancel["hash"]
+
+
+def test_the_workflow_description_follows_the_language(client):
+    en = client.get("/api/v1/workflow", headers=EN).json()
+    zh = client.get("/api/v1/workflow").json()
+    cand_en = next(m for m in en["machines"] if m["name"] == "candidate")
+    cand_zh = next(m for m in zh["machines"] if m["name"] == "candidate")
+    reserve_en = next(s for s in cand_en["states"] if s["name"] == "reserve")
+    reserve_zh = next(s for s in cand_zh["states"] if s["name"] == "reserve")
+    assert (reserve_en["label"], reserve_zh["label"]) == ("Reserve", "储备人选")
+    assert [s["name"] for s in cand_en["states"]] == [s["name"] for s in cand_zh["states"]]
+    role_en = next(r for r in en["roles"] if r["role"] == "judge")
+    role_zh = next(r for r in zh["roles"] if r["role"] == "judge")
+    assert role_en["label"] == role_en["label_en"] and role_zh["label"] == role_zh["label_zh"]
+    assert role_en["label"] != role_zh["label"]
+
+
+def test_candidates_are_labelled_in_lists_and_in_detail(client, admin, make_selection,
+                                                         make_candidate):
+    sel = make_selection()
+    cid = make_candidate(sel["id"], state="qualified")
+    one = client.get(f"{CAND}/{cid}", headers={**admin, **EN}).json()
+    assert (one["state"], one["state_label"]) == ("qualified", "Passed qualification pre-review")
+    listed = client.get(f"{SEL}/{sel['id']}/candidates", headers=admin).json()["items"]
+    assert [(c["state"], c["state_label"]) for c in listed] == [("qualified", "资格预审通过")]
+
+
+def test_problem_titles_follow_the_language_and_codes_do_not(client, admin, make_selection):
+    sel = make_selection()
+    url = f"{SEL}/{sel['id']}/actions/close"
+    zh = client.post(url, json={}, headers=admin)
+    en = client.post(url, json={}, headers={**admin, **EN})
+    assert zh.status_code == en.status_code == 409
+    assert zh.headers["content-type"].startswith("application/problem+json")
+    assert zh.json()["code"] == en.json()["code"] == "action_not_allowed_in_state"
+    assert en.json()["title"] == "Action not allowed in this state"
+    assert zh.json()["title"] == "当前状态下不能进行该操作"
+    assert zh.headers["content-language"] == "zh-CN"
+
+    missing = client.get(f"{SEL}/00000000-0000-0000-0000-000000000000", headers=EN)
+    assert (missing.status_code, missing.json()["title"]) == (401, "Not authenticated")
+    bad = client.post(SEL, json={"title": 5}, headers={**admin, **ZH})
+    assert (bad.status_code, bad.json()["code"], bad.json()["title"]) == (
+        422, "validation_error", "输入有误")
+    nowhere = client.get("/api/v1/nowhere", headers=ZH)
+    assert (nowhere.json()["code"], nowhere.json()["title"]) == ("not_found", "未找到")
+
+
+def _text(node) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _given(node, name: str):
+    """The value given to `name` by this node (`name=…` keyword or `name = …`), if any."""
+    if isinstance(node, ast.keyword) and node.arg == name:
+        return node.value
+    if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets):
+        return node.value
+    return None
+
+
+def _titles_in_source() -> set[str]:
+    """Every literal problem title in the service's code: `title="…"` keywords, `title = "…"`
+    class attributes, and the positional titles of problem_response calls."""
+    found: set[str | None] = set()
+    for path in pathlib.Path("service").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (value := _given(node, "title")) is not None:
+                found.add(_text(value))
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == \
+                    "problem_response" and len(node.args) >= 3:
+                found.add(_text(node.args[2]))
+    return {t for t in found if t}
+
+
+def test_every_problem_title_has_a_chinese_translation():
+    titles = _titles_in_source() | {t for _, t in _HTTP_CODES.values()}
+    titles |= {c.title for c in ServiceError.__subclasses__()}
+    titles |= {c.title for c in vars(engine).values()
+               if isinstance(c, type) and issubclass(c, engine.WorkflowError)}
+    titles -= {"Branch Secretary Open Selection (党支部书记公开选拔)"}  # the API's own title
+    assert "Action refused by a rule" in titles and "Too many attempts" in titles
+    missing = sorted(t for t in titles if t not in i18n.TITLES_ZH)
+    assert not missing, f"titles without a Chinese translation: {missing}"
+
+
+def _recorded_actions_in_source() -> set[str]:
+    """Action names the service writes to the record outside the transition table: literal
+    `action="…"` arguments and assignments, the helpers that pass one on, and the follow-up
+    kinds (`record_<kind>`)."""
+    from service.followup.schemas import FollowUpKind
+
+    helpers = {"_candidate_event", "_record", "_store", "_selection_event"}
+    found: set[str | None] = {f"record_{k.value}" for k in FollowUpKind}
+    for path in pathlib.Path("service").rglob("*.py"):
+        if path.name == "__main__.py":  # argparse's action="store_true" is not an event
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (value := _given(node, "action")) is not None:
+                found.add(_text(value))
+            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in helpers:
+                for arg in node.args:
+                    found.add(_text(arg))
+                    if isinstance(arg, ast.IfExp):
+                        found |= {_text(arg.body), _text(arg.orelse)}
+    return {a for a in found if a and a.isidentifier() and a.islower()}
+
+
+def test_every_recorded_action_has_labels():
+    from service.workflow import MACHINES
+
+    transitions = {t.action for m in MACHINES for t in m.transitions}
+    recorded = _recorded_actions_in_source() - transitions
+    assert {"nominate", "submit_score_sheet", "record_party_lesson", "notification_failed",
+            "declare_no_conflict", "set_clock"} <= recorded
+    missing = sorted(a for a in recorded if a not in i18n.RECORD_ACTIONS)
+    assert not missing, f"recorded actions without labels: {missing}"
+    assert i18n.action_label("candidate", "nominate", "en") == "Nominated by a body"
+    assert i18n.action_label("candidate", "nominate", "zh-CN") == "推荐"
