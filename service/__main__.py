@@ -12,16 +12,54 @@ ROOT = Path(__file__).resolve().parent.parent
 OPENAPI_PATH = ROOT / "openapi" / "openapi.json"
 
 
-def _migrate() -> None:
-    from .core.db import get_engine
-    from .core.migrate import upgrade
+class SchemaNotCurrent(RuntimeError):
+    """The database's schema is behind the code's, and this role may not migrate it."""
 
-    upgrade(get_engine())
+
+def _migrate() -> None:
+    """Bring the schema to the newest migration, as the owner role when
+    SELECTION_MIGRATION_DATABASE_URL is set. Without it, a schema that is current already is
+    left as it is (a role that may only use the tables can serve it), and a schema that is
+    behind is migrated with the service's own URL, or refused with what to do."""
+    from sqlalchemy.exc import DBAPIError
+
+    from .config import get_settings
+    from .core.db import get_engine, make_engine
+    from .core.migrate import current_revision, head_revision, upgrade
+
+    settings = get_settings()
+    if settings.migration_database_url:
+        owner = make_engine(settings, settings.effective_migration_url)
+        try:
+            upgrade(owner)
+        finally:
+            owner.dispose()
+        return
+    engine = get_engine()
+    try:
+        if current_revision(engine) == head_revision():
+            return
+    except DBAPIError:
+        pass  # no schema, or no right to read it: the upgrade below says which
+    try:
+        upgrade(engine)
+    except DBAPIError as e:
+        raise SchemaNotCurrent(
+            f"The database schema is not at the newest migration ({head_revision()}) and this"
+            f" database role cannot migrate it ({type(e.orig).__name__ if e.orig else e}). Run"
+            " `python -m service migrate` as the owner role, or set"
+            " SELECTION_MIGRATION_DATABASE_URL to the owner's URL (see README, Reliability"
+            " and security).") from None
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    """Bring the database schema to the newest migration."""
-    _migrate()
+    """Bring the database schema to the newest migration (as SELECTION_MIGRATION_DATABASE_URL
+    when set, the owner role)."""
+    try:
+        _migrate()
+    except SchemaNotCurrent as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     print("database is at the newest migration")
     return 0
 
@@ -127,13 +165,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    from .record import keys as record_keys
+    from .record.service import checkpoint_round
+
     try:
         settings.signing_key()  # fail early (production), or make the dev key before forking
-    except MissingSecretKey as e:
+        record_keys.keyring()  # likewise the record's MAC key
+    except (MissingSecretKey, record_keys.MissingRecordKey) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    _migrate()
+    try:
+        _migrate()
+    except SchemaNotCurrent as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     admin_lines = _bootstrap_admin()
+    checkpoint_round(settings)  # the first automatic checkpoint, when there is none yet
     local = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(args.host, args.host)
     base = f"http://{local}:{args.port}"
     rule = "=" * 72
@@ -257,8 +304,10 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 def cmd_verify_record(args: argparse.Namespace) -> int:
     """Verify the event record's hash chains; name the first broken link. With --checkpoint,
     also find events removed since that checkpoint was taken."""
+    from . import facts  # noqa: F401  (registers the steps' deciding rows and states)
     from .core.db import open_session
-    from .record.service import anchors_of, verify
+    from .record.keys import MissingRecordKey
+    from .record.service import anchors_of, verify_report, vouching
 
     anchors, checkpoint_path = None, getattr(args, "checkpoint", None)
     if checkpoint_path:
@@ -267,8 +316,13 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as e:
             print(f"cannot use the checkpoint {checkpoint_path}: {e}", file=sys.stderr)
             return 2
-    with open_session() as session:
-        count, broken = verify(session, anchors=anchors)
+    try:
+        with open_session() as session:
+            report = verify_report(session, anchors=anchors)
+    except MissingRecordKey as e:
+        print(f"cannot verify without the record's keys: {e}", file=sys.stderr)
+        return 2
+    broken, count = report.broken, report.events
     if broken:
         where = f"event {broken.event_id} " if broken.event_id else ""
         print(f"BROKEN after {count} good events: {where}"
@@ -276,6 +330,60 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
         return 1
     against = f", every chain reaches its head in {checkpoint_path}" if anchors else ""
     print(f"record intact: {count} events verified{against}")
+    print(f"  {vouching(report)}")
+    return 0
+
+
+def cmd_rotate_record_key(args: argparse.Namespace) -> int:
+    """Add a new MAC key to the record's key file and make it the one that signs new events;
+    the older keys stay in the file to verify older events. Restart the service after it."""
+    from .config import get_settings
+    from .record import keys as record_keys
+
+    settings = get_settings()
+    problem = _data_dir_problem(settings)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    path = record_keys.key_file(settings)
+    key_id = record_keys.add_key(path)
+    print(f"added the record key '{key_id}' to {path}; it signs new events once the service"
+          " restarts (older keys stay there and verify older events)")
+    if settings.record_keys:
+        print("note: SELECTION_RECORD_KEYS is set and its last key still signs; add the new"
+              " key there instead, or remove the variable", file=sys.stderr)
+    return 0
+
+
+def cmd_grant_app_role(args: argparse.Namespace) -> int:
+    """PostgreSQL: let ROLE use the service's tables without owning them, and only read and
+    append the record (no UPDATE, DELETE or TRUNCATE of events and checkpoints). Run as the
+    owner of the tables (with --print, only print the SQL)."""
+    from sqlalchemy import text
+
+    from .config import get_settings
+    from .core.db import make_engine
+    from .record.grants import app_role_sql
+
+    settings = get_settings()
+    statements = app_role_sql(args.role, password=args.password)
+    if args.print:
+        print(";\n".join(statements) + ";")
+        return 0
+    if settings.is_sqlite:
+        print("error: grant-app-role is for PostgreSQL; SQLite has no roles (its triggers"
+              " refuse UPDATE and DELETE of events)", file=sys.stderr)
+        return 2
+    engine = make_engine(settings, settings.effective_migration_url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+    print(f"role {args.role} may now use the service's tables and only read and append the"
+          " record; serve with it in SELECTION_DATABASE_URL and the owner in"
+          " SELECTION_MIGRATION_DATABASE_URL")
     return 0
 
 
@@ -424,16 +532,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
     import subprocess
 
     from .config import get_settings
-    from .core.db import get_engine, sqlite_file
+    from .core.db import get_engine, make_engine, sqlite_file
     from .core.migrate import current_revision, head_revision
 
     settings = get_settings()
-    url = settings.effective_database_url
+    url = settings.effective_migration_url  # replacing tables is the owner's work
     backup = Path(args.path)
     if not backup.is_file():
         print(f"error: there is no backup at {backup}", file=sys.stderr)
         return 2
-    engine = get_engine()
+    engine = get_engine() if url == settings.effective_database_url else make_engine(
+        settings, url)
     if not args.force:
         filled = _tables_with_rows(engine)
         if filled:
@@ -571,6 +680,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--checkpoint", help="a file `checkpoint` wrote: also check that every"
                    " chain still reaches the head it had then")
     p.set_defaults(func=cmd_verify_record)
+
+    p = sub.add_parser("rotate-record-key", help=cmd_rotate_record_key.__doc__)
+    p.set_defaults(func=cmd_rotate_record_key)
+
+    p = sub.add_parser("grant-app-role", help=cmd_grant_app_role.__doc__)
+    p.add_argument("role", help="the PostgreSQL role the service runs as")
+    p.add_argument("--password", help="create the role (LOGIN) with this password when it"
+                   " does not exist")
+    p.add_argument("--print", action="store_true", help="print the SQL, do nothing")
+    p.set_defaults(func=cmd_grant_app_role)
 
     p = sub.add_parser("checkpoint", help=cmd_checkpoint.__doc__)
     p.add_argument("path", help="the JSON file to write")

@@ -26,6 +26,21 @@ class Settings(BaseSettings):
         "postgresql://… is served through psycopg 3.",
     )
     secret_key: str | None = Field(default=None, repr=False)
+    migration_database_url: str | None = Field(
+        default=None, repr=False,
+        description="The owner role's URL, for `migrate` and serve's migration step; the"
+        " service itself then runs as SELECTION_DATABASE_URL, a role that may only read and"
+        " append the record")
+    record_keys: str | None = Field(
+        default=None, repr=False,
+        description="The record's MAC keys, `id:key,id:key` (the last one signs), added to"
+        " those in the key file data_dir/record_keys")
+    record_checkpoint_events: int = Field(
+        default=1000, ge=1, description="An automatic checkpoint after this many new events")
+    record_checkpoint_hours: float = Field(
+        default=24, gt=0, description="…and at least this often while events are written")
+    record_checkpoint_poll_seconds: float = Field(
+        default=60, gt=0, description="How often serve looks whether a checkpoint is due")
     token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     jwt_issuer: str = "branch-secretary-selection"
     jwt_audience: str = "branch-secretary-selection-api"
@@ -88,6 +103,16 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL, SQLite in data_dir when none is set; postgresql:// means psycopg 3."""
         url = self.database_url or f"sqlite:///{(self.data_dir / 'selection.db').as_posix()}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @property
+    def effective_migration_url(self) -> str:
+        """The URL migrations run with: the owner's when given, else the service's own."""
+        if not self.migration_database_url:
+            return self.effective_database_url
+        url = self.migration_database_url
         if url.startswith("postgresql://") or url.startswith("postgres://"):
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         return url

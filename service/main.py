@@ -224,6 +224,7 @@ async def lifespan(app: FastAPI):
     runs in-process, and the webhook sender when it runs in-process."""
     from .outbox import mailer
     from .outbox.poller import Poller
+    from .record import service as record_service
     from .webhooks import sender as webhooks
 
     _warm_routes(app)
@@ -238,7 +239,12 @@ async def lifespan(app: FastAPI):
         hooks = Poller("webhook-sender", settings.webhook_poll_seconds,
                        lambda: webhooks.send_due(settings))
         hooks.start()
+    # The record's automatic checkpoints: every N events and at least daily (README, the record)
+    checkpoints = Poller("record-checkpoint", settings.record_checkpoint_poll_seconds,
+                         lambda: record_service.checkpoint_round(settings))
+    checkpoints.start()
     yield
+    checkpoints.stop()
     if sender:
         sender.stop()
     if hooks:

@@ -91,11 +91,11 @@ def clean_tables() -> Iterator[None]:
 
     from service.core.db import get_engine
 
+    from .record_guard import unguarded
+
     # DELETE, not TRUNCATE: on a few rows it is much cheaper on PostgreSQL too.
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with get_engine().begin() as conn:
-        if IS_POSTGRES:  # the append-only trigger on events would refuse; tests may reset
-            conn.execute(text("SET LOCAL session_replication_role = replica"))
+    with get_engine().begin() as conn, unguarded(conn):  # the append-only guard would refuse
         for t in tables:
             conn.execute(text(f'DELETE FROM "{t}"'))
 
@@ -189,16 +189,26 @@ def make_selection(client, admin) -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def make_candidate() -> Callable[..., uuid.UUID]:
-    """Insert a candidate directly in a given state (for tests of later gates)."""
+    """Insert a candidate directly in a given state (for tests of later gates); with
+    recorded=True also an event that puts them there, as every candidate's record has (a
+    candidate without one is, to `verify-record`, written outside the service)."""
+    from service.core.clock import real_clock
     from service.core.db import open_session
     from service.nomination.models import Candidate
+    from service.record import service as record
 
-    def do(selection_id, *, state: str = "applicant", user_id=None, full_name="张三") -> uuid.UUID:
+    def do(selection_id, *, state: str = "applicant", user_id=None, full_name="张三",
+           recorded: bool = False) -> uuid.UUID:
         with open_session(write=True) as s:
             c = Candidate(selection_id=uuid.UUID(str(selection_id)), state=state,
                           user_id=user_id, full_name=full_name,
                           identity_key=uuid.uuid4().hex)
             s.add(c)
+            s.flush()
+            if recorded:
+                record.append(s, subject_type="candidate", subject_id=c.id,
+                              selection_id=c.selection_id, action="test_setup",
+                              author=record.SYSTEM, clock=real_clock(), to_state=state)
             s.commit()
             return c.id
 

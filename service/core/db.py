@@ -31,9 +31,10 @@ def sqlite_file(url: str) -> Path:
     return Path(database)
 
 
-def make_engine(settings: Settings) -> Engine:
-    """An engine for the configured database, tuned for it."""
-    url = settings.effective_database_url
+def make_engine(settings: Settings, url: str | None = None) -> Engine:
+    """An engine for the configured database (or `url`, e.g. the migration role's), tuned
+    for it."""
+    url = url or settings.effective_database_url
     if url.startswith("sqlite"):
         db_path = make_url(url).database
         if db_path and db_path != ":memory:":

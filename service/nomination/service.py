@@ -34,6 +34,8 @@ from .schemas import (
 )
 
 SUBJECT = "candidate"
+# verify-record checks every candidate's state against its newest event
+record.cover(record.StateCoverage(subject_type=SUBJECT, table=Candidate))
 
 
 def _norm(text: str) -> str:

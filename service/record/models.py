@@ -36,3 +36,26 @@ class Event(SQLModel, table=True):
     simulated_at: datetime | None = ts_field(default=None, nullable=True)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    key_id: str | None = Field(
+        default=None, max_length=32,
+        description="The MAC key that signed the event (HMAC-SHA256); None: written before"
+        " the record was keyed, plain sha256")
+
+
+class RecordCheckpoint(SQLModel, table=True):
+    """A checkpoint the service took itself (every N events and daily): every chain's head,
+    MAC'ed with the record's key, append-only like the events. `verify` checks the record
+    against the newest one, so a removed newest event or chain is found without a file."""
+
+    __tablename__ = "record_checkpoint"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = ts_field(default_factory=utcnow, index=True)
+    chains: int
+    events: int
+    unkeyed_events: int = Field(description="Events without a key id (written before the"
+                                " record was keyed) when the checkpoint was taken")
+    digest: str = Field(max_length=64)
+    heads: list = Field(sa_column=Column(JSON, nullable=False))
+    key_id: str = Field(max_length=32)
+    mac: str = Field(max_length=64)

@@ -1,14 +1,17 @@
-"""The full-process record (全程纪实): the one place that writes events, and their hash chain."""
+"""The full-process record (全程纪实): the one place that writes events, their keyed chain
+(HMAC-SHA256), verification of the chains, of the rows that decide outcomes and of every
+subject's state, and checkpoints (taken by the service itself, or kept in a file)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -17,7 +20,8 @@ from sqlmodel import Session, select
 
 from ..core.clock import Clock
 from ..core.pagination import keyset_page
-from .models import Event
+from . import keys as record_keys
+from .models import Event, RecordCheckpoint
 
 GENESIS = "0" * 64
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -47,7 +51,7 @@ class Author:
 SYSTEM = Author(None, "system")
 
 
-def _canonical(event: Event) -> bytes:
+def _canonical(event: Any) -> bytes:
     payload = {
         "id": str(event.id),
         "subject_type": event.subject_type,
@@ -65,12 +69,73 @@ def _canonical(event: Event) -> bytes:
         "occurred_at": event.occurred_at.isoformat(),
         "simulated_at": event.simulated_at.isoformat() if event.simulated_at else None,
     }
+    if event.key_id is not None:  # events written before the record was keyed lack it
+        payload["key_id"] = event.key_id
     return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def event_hash(event: Event, prev_hash: str) -> str:
-    """sha256 over the previous hash and the event's canonical JSON."""
-    return hashlib.sha256(prev_hash.encode() + b"\n" + _canonical(event)).hexdigest()
+def event_hash(event: Any, prev_hash: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 with `key` over the previous hash and the event's canonical JSON; plain
+    sha256 without a key (the rule of events written before the record was keyed)."""
+    message = prev_hash.encode() + b"\n" + _canonical(event)
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _canonical_json(value: Any) -> bytes:
+    return json.dumps(to_jsonable_python(value), sort_keys=True, ensure_ascii=False,
+                      separators=(",", ":")).encode()
+
+
+def row_digest(fields: Mapping[str, Any]) -> str:
+    """sha256 of a canonical form of a row's deciding fields, as its event carries it."""
+    return hashlib.sha256(_canonical_json(dict(fields))).hexdigest()
+
+
+def covers(coverage: Coverage, row: Any) -> dict[str, str]:
+    """What an event's params carry under "covers" for a row that decides an outcome:
+    `{"<table>/<row id>": digest}`; verification finds any later change of the row."""
+    return {f"{coverage.name}/{getattr(row, coverage.key)}": row_digest(coverage.fields(row))}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A table whose rows decide outcomes (score sheets, committee meetings, …): each row is
+    covered by the event that wrote it, which carries `covers(coverage, row)` in its params.
+    The step that owns the table registers it (`cover`); the record knows only this."""
+
+    name: str                       # the table's name, and the prefix in "covers"
+    table: Any                      # the SQLModel table class
+    subject_type: str               # the subject whose events cover the rows
+    subject_column: str             # the row's column holding that subject's id
+    actions: tuple[str, ...]        # the actions whose events cover rows
+    fields: Callable[[Any], dict[str, Any]]  # the deciding fields of a row (a model or a Row)
+    legacy_ref: str | None = None   # param naming the row in events written before "covers"
+    key: str = "id"
+
+
+@dataclass(frozen=True)
+class StateCoverage:
+    """A table of subjects with a state: each one's state must be its newest event's
+    to_state."""
+
+    subject_type: str
+    table: Any
+    state_column: str = "state"
+    id_column: str = "id"
+
+
+_coverages: list[Coverage] = []
+_state_coverages: list[StateCoverage] = []
+
+
+def cover(coverage: Coverage | StateCoverage) -> Coverage | StateCoverage:
+    """Have `verify` check the rows (or the states) of a table against their events."""
+    target: list = _coverages if isinstance(coverage, Coverage) else _state_coverages
+    if coverage not in target:
+        target.append(coverage)
+    return coverage
 
 
 def append(
@@ -113,7 +178,9 @@ def append(
         prev_hash=prev,
         hash="",
     )
-    event.hash = event_hash(event, prev)
+    ring = record_keys.keyring()
+    event.key_id = ring.current
+    event.hash = event_hash(event, prev, ring.keys[ring.current])
     session.add(event)
     session.flush()
     for listener in _listeners:  # the webhook outbox, in the event's transaction
@@ -124,7 +191,8 @@ def append(
 @dataclass(frozen=True)
 class BrokenLink:
     """The first event whose chain does not hold, and why. `event_id` is None when what is
-    wrong is that events are missing (a chain cut short, or gone, since a checkpoint)."""
+    wrong is that events are missing (a chain cut short, or gone, since a checkpoint), or
+    a row or a subject's state that differs from its events."""
 
     event_id: uuid.UUID | None
     subject_type: str
@@ -136,61 +204,280 @@ class BrokenLink:
 Anchors = Mapping[tuple[str, uuid.UUID], tuple[int, str]]
 
 
-def verify(session: Session, *, batch: int = 2000,
-           anchors: Anchors | None = None) -> tuple[int, BrokenLink | None]:
-    """Walk every chain in order, streaming; return the count checked and the first break.
+@dataclass
+class Report:
+    """What `verify_report` found: events checked, the first break, and how far it vouches."""
 
-    With `anchors` (the chain heads of an earlier checkpoint), also check that every chain
-    still reaches its anchored event with the same hash: a chain whose newest events were
-    removed, or a whole chain removed, is found, which the hash links alone cannot show."""
-    anchors = anchors or {}
+    events: int = 0
+    broken: BrokenLink | None = None
+    unkeyed_events: int = 0          # plain sha256: written before the record was keyed
+    rows_checked: int = 0            # rows that decide outcomes, matched to their events
+    rows_not_covered: int = 0        # rows whose (older, unkeyed) event carries no digest
+    subjects_checked: int = 0        # subjects whose state equals their newest event's
+    checkpoint_at: datetime | None = None   # the newest automatic checkpoint
+    events_after_checkpoint: int = 0        # covered by the keyed links only
+    details: dict[str, int] = field(default_factory=dict)
+
+
+def _anchored(anchor_sets: Sequence[tuple[str, Anchors]], key: tuple[str, uuid.UUID]
+              ) -> list[tuple[str, int, str]]:
+    return [(name, *a[key]) for name, a in anchor_sets if key in a]
+
+
+def _verify_chains(session: Session, report: Report, batch: int,
+                   anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None) -> None:
+    ring = record_keys.keyring()
     # Plain rows, not ORM objects: nothing is added to the session, and it is twice as fast.
     columns = [c for c in Event.__table__.columns]  # type: ignore[attr-defined]
     stmt = (select(*columns).order_by(Event.subject_type, Event.subject_id, Event.seq)
             .execution_options(stream_results=True, yield_per=batch))
-    count = 0
     current: tuple[str, uuid.UUID] | None = None
-    prev, expected_seq = GENESIS, 1
-    reached: set[tuple[str, uuid.UUID]] = set()
+    prev, expected_seq, keyed_seen = GENESIS, 1, False
+    anchors_here: list[tuple[str, int, str]] = []
+    auto_seq = 0
+    seen: set[tuple[str, uuid.UUID]] = set()
 
-    def cut_short(key: tuple[str, uuid.UUID], last_seq: int) -> BrokenLink | None:
-        anchor = anchors.get(key)
-        if anchor is None or key in reached:
-            return None
-        return BrokenLink(None, key[0], key[1], last_seq,
-                          f"the chain ends at sequence {last_seq}, but the checkpoint saw it"
-                          f" reach {anchor[0]}: later events were removed")
+    def cut_short(last_seq: int) -> BrokenLink | None:
+        assert current is not None
+        for name, seq, _ in anchors_here:
+            if seq > last_seq:
+                return BrokenLink(None, current[0], current[1], last_seq,
+                                  f"the chain ends at sequence {last_seq}, but the {name} saw it"
+                                  f" reach {seq}: later events were removed")
+        return None
 
     rows: Iterator[Any] = session.connection().execute(stmt)
     for ev in rows:
         key = (ev.subject_type, ev.subject_id)
         if key != current:
-            if current is not None and (gap := cut_short(current, expected_seq - 1)):
-                return count, gap
-            current, prev, expected_seq = key, GENESIS, 1
+            if current is not None and (gap := cut_short(expected_seq - 1)):
+                report.broken = gap
+                return
+            current, prev, expected_seq, keyed_seen = key, GENESIS, 1, False
+            anchors_here = _anchored(anchor_sets, key)
+            auto_seq = auto[key][0] if auto and key in auto else 0
+            if anchors_here:
+                seen.add(key)
         problem = None
         if ev.seq != expected_seq:
             problem = f"expected sequence {expected_seq}, found {ev.seq}"
         elif ev.prev_hash != prev:
             problem = "prev_hash does not match the previous event's hash"
-        elif event_hash(ev, prev) != ev.hash:
-            problem = "hash does not match the event's content"
-        elif (anchor := anchors.get(key)) is not None and anchor[0] == ev.seq:
-            if anchor[1] != ev.hash:
-                problem = "the hash differs from the checkpoint's: the chain was rewritten"
-            reached.add(key)
+        elif ev.key_id is None:
+            if keyed_seen:
+                problem = ("an event without a key id follows keyed events: it was written"
+                           " without the record's key")
+            elif auto is not None and ev.seq > auto_seq:
+                problem = ("an event without a key id after the automatic checkpoint: this"
+                           " service signs every new event; it was written without the key")
+            elif event_hash(ev, prev) != ev.hash:
+                problem = "hash does not match the event's content"
+        elif (key_bytes := ring.key(ev.key_id)) is None:
+            problem = (f"signed with the record key '{ev.key_id}', which this service does not"
+                       " have (SELECTION_RECORD_KEYS or the key file)")
+        elif event_hash(ev, prev, key_bytes) != ev.hash:
+            problem = ("hash does not match the event's content (or the event was not made"
+                       " with the record's key)")
+        if problem is None:
+            for name, seq, hash_ in anchors_here:
+                if seq == ev.seq and hash_ != ev.hash:
+                    problem = f"the hash differs from the {name}'s: the chain was rewritten"
         if problem:
-            return count, BrokenLink(ev.id, ev.subject_type, ev.subject_id, ev.seq, problem)
-        count += 1
+            report.broken = BrokenLink(ev.id, ev.subject_type, ev.subject_id, ev.seq, problem)
+            return
+        report.events += 1
+        if ev.key_id is None:
+            report.unkeyed_events += 1
+        else:
+            keyed_seen = True
+        if auto is not None and ev.seq > auto_seq:
+            report.events_after_checkpoint += 1
         prev, expected_seq = ev.hash, expected_seq + 1
-    if current is not None and (gap := cut_short(current, expected_seq - 1)):
-        return count, gap
-    for key, (seq, _) in anchors.items():
-        if key not in reached:
-            return count, BrokenLink(None, key[0], key[1], 0,
-                                     f"the checkpoint saw this chain reach sequence {seq};"
-                                     " the record no longer has it")
-    return count, None
+    if current is not None and (gap := cut_short(expected_seq - 1)):
+        report.broken = gap
+        return
+    for name, anchors in anchor_sets:
+        for key, (seq, _) in anchors.items():
+            if key not in seen:
+                report.broken = BrokenLink(None, key[0], key[1], 0,
+                                           f"the {name} saw this chain reach sequence {seq};"
+                                           " the record no longer has it")
+                return
+
+
+def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    """Which of the row's fields differ from the same names in its event's params."""
+    now = to_jsonable_python(dict(fields))
+    out = [f"{k} is {json.dumps(now[k], ensure_ascii=False)}, the event recorded"
+           f" {json.dumps(params[k], ensure_ascii=False)}"
+           for k in now if k in params and params[k] != now[k]]
+    return "; ".join(out)
+
+
+def _check_rows(session: Session, cov: Coverage, report: Report, chunk: int = 500) -> None:
+    """Every row of `cov` equals what its event recorded, and every recorded row exists.
+    Streams the rows (and then the events) ordered by subject, a chunk of subjects at once."""
+    table = cov.table.__table__
+    subject_col = table.c[cov.subject_column]
+
+    def check(subject_ids: list[uuid.UUID]) -> BrokenLink | None:
+        claims: dict[str, tuple[str, Any]] = {}
+        legacy: set[str] = set()
+        for ev in session.connection().execute(
+                select(Event.id, Event.subject_id, Event.seq, Event.params, Event.key_id)
+                .where(Event.subject_type == cov.subject_type,
+                       Event.subject_id.in_(subject_ids),  # type: ignore[attr-defined]
+                       Event.action.in_(cov.actions))):  # type: ignore[attr-defined]
+            params = ev.params or {}
+            for ref, digest in (params.get("covers") or {}).items():
+                if ref.startswith(cov.name + "/"):
+                    claims[ref] = (digest, ev)
+            if ev.key_id is None and cov.legacy_ref and "covers" not in params:
+                legacy.add(f"{cov.name}/{params.get(cov.legacy_ref)}")
+        found: set[str] = set()
+        for row in session.connection().execute(
+                select(*table.columns).where(subject_col.in_(subject_ids))):
+            ref = f"{cov.name}/{getattr(row, cov.key)}"
+            found.add(ref)
+            subject_id = getattr(row, cov.subject_column)
+            fields = cov.fields(row)
+            if ref in claims:
+                digest, ev = claims[ref]
+                if digest != row_digest(fields):
+                    what = _diff(fields, ev.params) or "its deciding fields changed"
+                    return BrokenLink(None, cov.subject_type, subject_id, ev.seq,
+                                      f"{cov.name} {getattr(row, cov.key)} differs from what"
+                                      f" event {ev.id} recorded: {what}")
+                report.rows_checked += 1
+            elif ref in legacy:
+                report.rows_not_covered += 1
+            else:
+                return BrokenLink(None, cov.subject_type, subject_id, 0,
+                                  f"{cov.name} {getattr(row, cov.key)} has no event that"
+                                  " recorded it: it was written outside the service")
+        for ref, (_, ev) in claims.items():
+            if ref not in found:
+                return BrokenLink(ev.id, cov.subject_type, ev.subject_id, ev.seq,
+                                  f"{ref} recorded by this event is gone from the table")
+        return None
+
+    def run(ids: Iterable[Any]) -> BrokenLink | None:
+        pending: list[uuid.UUID] = []
+        for subject_id in ids:
+            if pending and pending[-1] == subject_id:
+                continue
+            pending.append(subject_id)
+            if len(pending) >= chunk:
+                if problem := check(pending):
+                    return problem
+                pending = []
+        return check(pending) if pending else None
+
+    by_rows = session.connection().execute(
+        select(subject_col).order_by(subject_col).execution_options(
+            stream_results=True, yield_per=5000)).scalars()
+    by_events = session.connection().execute(
+        select(Event.subject_id).where(Event.subject_type == cov.subject_type,
+                                       Event.action.in_(cov.actions))  # type: ignore[attr-defined]
+        .order_by(Event.subject_id).execution_options(stream_results=True, yield_per=5000)
+    ).scalars()
+    before = report.rows_checked, report.rows_not_covered
+    report.broken = run(by_rows)
+    if report.broken is None:
+        counted = report.rows_checked, report.rows_not_covered
+        report.broken = run(by_events)  # subjects whose every row was removed
+        report.rows_checked, report.rows_not_covered = counted
+    report.details[cov.name] = report.rows_checked - before[0]
+
+
+def _check_states(session: Session, cov: StateCoverage, report: Report) -> None:
+    """Every subject's state equals the to_state of its newest state-changing event."""
+    table = cov.table.__table__
+    id_col, state_col = table.c[cov.id_column], table.c[cov.state_column]
+    newest = (select(Event.to_state)
+              .where(Event.subject_type == cov.subject_type, Event.subject_id == id_col,
+                     Event.to_state.is_not(None))  # type: ignore[union-attr]
+              .order_by(Event.seq.desc()).limit(1)  # type: ignore[attr-defined]
+              .correlate(table).scalar_subquery())
+    stmt = (select(id_col, state_col, newest.label("recorded")).order_by(id_col)
+            .execution_options(stream_results=True, yield_per=5000))
+    for subject_id, state, recorded in session.connection().execute(stmt):
+        if recorded is None:
+            report.broken = BrokenLink(None, cov.subject_type, subject_id, 0,
+                                       f"{cov.subject_type} {subject_id} is '{state}' but has no"
+                                       " event: it was written outside the service")
+            return
+        if state != recorded:
+            report.broken = BrokenLink(None, cov.subject_type, subject_id, 0,
+                                       f"{cov.subject_type} {subject_id} is '{state}', but its"
+                                       f" newest event moved it to '{recorded}': the state was"
+                                       " changed outside the service")
+            return
+        report.subjects_checked += 1
+
+
+def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | None = None,
+                  automatic: bool = True) -> Report:
+    """Verify the whole record, streaming: every chain (keyed links, sequence), against the
+    newest automatic checkpoint (and `anchors`, the heads of a checkpoint file, if given);
+    then every row that decides an outcome against its event, and every subject's state
+    against its newest event. Stops at the first problem."""
+    report = Report()
+    anchor_sets: list[tuple[str, Anchors]] = []
+    auto: Anchors | None = None
+    if automatic:
+        newest = newest_checkpoint(session)
+        if newest is not None:
+            try:
+                auto = checkpoint_anchors(newest)
+            except ValueError as e:
+                report.broken = BrokenLink(None, "record_checkpoint", newest.id, 0, str(e))
+                return report
+            report.checkpoint_at = newest.created_at
+            anchor_sets.append(("automatic checkpoint of " + newest.created_at.isoformat(),
+                                auto))
+    if anchors:
+        anchor_sets.append(("checkpoint", anchors))
+    _verify_chains(session, report, batch, anchor_sets, auto)
+    for cov in _coverages:
+        if report.broken is None:
+            _check_rows(session, cov, report)
+    for state_cov in _state_coverages:
+        if report.broken is None:
+            _check_states(session, state_cov, report)
+    return report
+
+
+def verify(session: Session, *, batch: int = 2000, anchors: Anchors | None = None,
+           automatic: bool = True) -> tuple[int, BrokenLink | None]:
+    """Walk every chain in order, streaming; return the count checked and the first break.
+
+    With `anchors` (the chain heads of an earlier checkpoint), also check that every chain
+    still reaches its anchored event with the same hash: a chain whose newest events were
+    removed, or a whole chain removed, is found, which the hash links alone cannot show.
+    The rows that decide outcomes and the subjects' states are checked too (verify_report)."""
+    report = verify_report(session, batch=batch, anchors=anchors, automatic=automatic)
+    return report.events, report.broken
+
+
+def vouching(report: Report) -> str:
+    """How far back the record is vouched for, in a sentence."""
+    parts = []
+    if report.checkpoint_at is not None:
+        parts.append(f"every chain is vouched for up to the automatic checkpoint of"
+                     f" {report.checkpoint_at.isoformat()}; {report.events_after_checkpoint}"
+                     " events after it are covered by the keyed chain only")
+    else:
+        parts.append("no automatic checkpoint yet: the chains' links and MACs alone vouch"
+                     " (a removed newest event or chain cannot be seen)")
+    if report.unkeyed_events:
+        parts.append(f"{report.unkeyed_events} events written before the record was keyed"
+                     " carry plain sha256 links")
+    parts.append(f"{report.rows_checked} deciding rows match their events"
+                 + (f", {report.rows_not_covered} older rows are not covered (their events"
+                    " carry no digest)" if report.rows_not_covered else ""))
+    parts.append(f"{report.subjects_checked} subjects' states match their newest events")
+    return "; ".join(parts)
 
 
 def heads(session: Session) -> Iterator[tuple[str, uuid.UUID, int, str]]:
@@ -234,6 +521,71 @@ def anchors_of(document: Mapping[str, Any]) -> dict[tuple[str, uuid.UUID], tuple
     return found
 
 
+def _checkpoint_mac(cp: Any, key: bytes) -> str:
+    created = cp.created_at.isoformat() if isinstance(cp.created_at, datetime) else cp.created_at
+    message = _canonical_json({"created_at": created, "chains": cp.chains, "events": cp.events,
+                               "unkeyed_events": cp.unkeyed_events, "digest": cp.digest,
+                               "key_id": cp.key_id})
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def newest_checkpoint(session: Session) -> RecordCheckpoint | None:
+    """The newest automatic checkpoint, if any."""
+    return session.exec(select(RecordCheckpoint).order_by(
+        RecordCheckpoint.created_at.desc()).limit(1)).first()  # type: ignore[attr-defined]
+
+
+def checkpoint_anchors(cp: RecordCheckpoint) -> dict[tuple[str, uuid.UUID], tuple[int, str]]:
+    """The anchors of an automatic checkpoint; ValueError when its MAC or digest fails."""
+    key = record_keys.keyring().key(cp.key_id)
+    if key is None:
+        raise ValueError(f"the automatic checkpoint {cp.id} is signed with the record key"
+                         f" '{cp.key_id}', which this service does not have")
+    if not hmac.compare_digest(_checkpoint_mac(cp, key), cp.mac):
+        raise ValueError(f"the automatic checkpoint {cp.id} does not carry a valid MAC: it was"
+                         " forged or altered")
+    try:
+        return anchors_of({"format": 1, "heads": cp.heads, "digest": cp.digest})
+    except ValueError as e:
+        raise ValueError(f"the automatic checkpoint {cp.id}: {e}") from None
+
+
+def take_checkpoint(session: Session, now: datetime) -> RecordCheckpoint:
+    """Write an automatic checkpoint of the record, MAC'ed with the current key."""
+    document = checkpoint(session, now)
+    unkeyed = session.exec(select(func.count()).select_from(Event).where(
+        Event.key_id.is_(None))).one()  # type: ignore[union-attr]
+    ring = record_keys.keyring()
+    cp = RecordCheckpoint(created_at=now, chains=document["chains"], events=document["events"],
+                          unkeyed_events=unkeyed, digest=document["digest"],
+                          heads=document["heads"], key_id=ring.current, mac="")
+    cp.mac = _checkpoint_mac(cp, ring.keys[ring.current])
+    session.add(cp)
+    session.flush()
+    return cp
+
+
+def checkpoint_due(session: Session, now: datetime, *, every_events: int,
+                   every: timedelta) -> bool:
+    """Whether an automatic checkpoint is due: none yet (and the record is not empty), or
+    `every_events` new events since the newest, or new events and `every` has passed."""
+    last = session.exec(select(RecordCheckpoint.created_at, RecordCheckpoint.events).order_by(
+        RecordCheckpoint.created_at.desc()).limit(1)).first()  # type: ignore[attr-defined]
+    events = count_events(session)
+    if last is None:
+        return events > 0
+    new = events - last[1]
+    return new >= every_events or (new > 0 and now - last[0] >= every)
+
+
+def auto_checkpoint(session: Session, now: datetime, *, every_events: int,
+                    every: timedelta) -> RecordCheckpoint | None:
+    """Take an automatic checkpoint when one is due (`checkpoint_due`); None otherwise."""
+    if not checkpoint_due(session, now, every_events=every_events, every=every):
+        return None
+    return take_checkpoint(session, now)
+
+
 def count_events(session: Session) -> int:
     """How many events the record holds."""
     return session.exec(select(func.count()).select_from(Event)).one()
@@ -245,3 +597,18 @@ def events_page(
     """A page of one subject's events, oldest first."""
     stmt = select(Event).where(Event.subject_type == subject_type, Event.subject_id == subject_id)
     return keyset_page(session, stmt, [Event.seq], limit=limit, cursor=cursor, descending=False)
+
+
+def checkpoint_round(settings: Any) -> RecordCheckpoint | None:
+    """One round of the automatic checkpoints (serve runs it every few seconds, and once at
+    start): take one when `settings.record_checkpoint_events` events were written since the
+    newest, or `record_checkpoint_hours` passed with new events, or there is none yet."""
+    from ..core.clock import real_clock
+    from ..core.db import open_session
+
+    with open_session(write=True) as session:
+        cp = auto_checkpoint(session, real_clock().real_now,
+                             every_events=settings.record_checkpoint_events,
+                             every=timedelta(hours=settings.record_checkpoint_hours))
+        session.commit()
+    return cp

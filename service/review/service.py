@@ -61,6 +61,32 @@ SELECTION = "selection"
 CANDIDATE = "candidate"
 
 
+# The rows that decide outcomes, each covered by the event that wrote it (its digest in the
+# event's params): `verify-record` finds a sheet, a meeting or an inspection record changed
+# in the database afterwards. Prereview judgements and inspection conclusions live in their
+# events alone (the action's params), and the candidate's state is checked against them.
+SCORE_SHEETS = record.cover(record.Coverage(
+    name="score_sheet", table=ScoreSheet, subject_type=CANDIDATE, subject_column="candidate_id",
+    actions=("submit_score_sheet",), legacy_ref="sheet_id",
+    fields=lambda r: {"id": r.id, "selection_id": r.selection_id, "candidate_id": r.candidate_id,
+                      "judge_id": r.judge_id, "version": r.version, "scores": r.scores,
+                      "total": r.total, "comment": r.comment,
+                      "supersede_reason": r.supersede_reason}))
+MEETINGS = record.cover(record.Coverage(
+    name="committee_meeting", table=CommitteeMeeting, subject_type=SELECTION,
+    subject_column="selection_id", actions=("record_committee_meeting",), legacy_ref="meeting_id",
+    fields=lambda r: {"id": r.id, "selection_id": r.selection_id, "held_on": r.held_on,
+                      "members_due": r.members_due, "present": r.present,
+                      "recusals": r.recusals, "decisions": r.decisions, "minutes": r.minutes,
+                      "recorded_by": r.recorded_by}))
+INSPECTION_RECORDS = record.cover(record.Coverage(
+    name="inspection_record", table=InspectionRecord, subject_type=CANDIDATE,
+    subject_column="candidate_id", actions=("record_inspection_work",), legacy_ref="record_id",
+    fields=lambda r: {"id": r.id, "candidate_id": r.candidate_id,
+                      "inspector_id": r.inspector_id, "kind": r.kind, "held_on": r.held_on,
+                      "count": r.count, "summary": r.summary}))
+
+
 # The candidates who reached the interview (judges see them), and those submitted to the
 # committee (its members see them once the selection is deciding).
 INTERVIEWED_STATES = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
@@ -302,7 +328,8 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
     session.flush()
     _candidate_event(session, candidate, "submit_score_sheet", user, JUDGE, clock,
                      {"sheet_id": sheet.id, "judge_id": user.id, "version": sheet.version,
-                      "supersede_reason": sheet.supersede_reason})
+                      "supersede_reason": sheet.supersede_reason, "scores": sheet.scores,
+                      "total": sheet.total, "covers": record.covers(SCORE_SHEETS, sheet)})
     return sheet
 
 
@@ -481,7 +508,8 @@ def add_record(*, session: Session, candidate: Candidate, data: InspectionRecord
     session.add(rec)
     session.flush()
     _candidate_event(session, candidate, "record_inspection_work", user, INSPECTOR, clock,
-                     data.model_dump(mode="json") | {"record_id": rec.id})
+                     data.model_dump(mode="json") | {
+                         "record_id": rec.id, "covers": record.covers(INSPECTION_RECORDS, rec)})
     return rec
 
 
@@ -592,5 +620,5 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                      {"meeting_id": meeting.id, "held_on": data.held_on,
                       "members_due": meeting.members_due, "present": meeting.present,
                       "recusals": meeting.recusals, "decisions": results,
-                      "minutes": data.minutes})
+                      "minutes": data.minutes, "covers": record.covers(MEETINGS, meeting)})
     return meeting

@@ -1,6 +1,7 @@
 """The full-process record as a whole: verify its hash chains."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -31,26 +32,53 @@ class BrokenLinkPublic(BaseModel):
 
 
 class Verification(BaseModel):
-    """Whether every subject's chain of events holds, and the first link that does not."""
+    """Whether every subject's chain of events holds, every row that decides an outcome and
+    every subject's state match their events, and the first problem if not."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
-        "intact": False, "events_verified": 1284, "first_broken": {
-            "event_id": "9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3", "subject_type": "candidate",
-            "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "seq": 2,
-            "problem": "hash does not match the event's content"}}})
+        "intact": False, "events_verified": 1284, "unkeyed_events": 0, "rows_checked": 310,
+        "rows_not_covered": 0, "subjects_checked": 0,
+        "checkpoint_at": "2026-11-21T08:57:14.236248Z", "events_after_checkpoint": 12,
+        "vouching": "every chain is vouched for up to the automatic checkpoint of"
+                    " 2026-11-21T08:57:14.236248+00:00; 12 events after it are covered by the"
+                    " keyed chain only",
+        "first_broken": {
+            "event_id": None, "subject_type": "candidate",
+            "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "seq": 5,
+            "problem": "score_sheet 9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3 differs from what"
+                       " event 0c1d2e3f-4a5b-4c6d-97e8-f9a0b1c2d3e4 recorded: total is 10.0,"
+                       " the event recorded 86.8"}}})
 
     intact: bool
     events_verified: int
+    unkeyed_events: int = Field(description="Events written before the record was keyed"
+                                " (plain sha256 links)")
+    rows_checked: int = Field(description="Score sheets, committee meetings and inspection"
+                              " records that match the digest their event carries")
+    rows_not_covered: int = Field(description="Older rows whose event carries no digest")
+    subjects_checked: int = Field(description="Selections and candidates whose state is their"
+                                  " newest event's to_state")
+    checkpoint_at: datetime | None = Field(description="The newest automatic checkpoint")
+    events_after_checkpoint: int = Field(description="Events newer than that checkpoint,"
+                                         " covered by the keyed chain only")
+    vouching: str = Field(description="How far back the record is vouched for, in a sentence")
     first_broken: BrokenLinkPublic | None
 
 
 @router.get("/verification", response_model=Verification, responses=problems(401, 403))
 def verify_record(session: SessionDep, admin: AdminUser) -> Verification:
-    """Walk every hash chain of the record (streaming, in constant memory) and name the first
-    broken link, if any — the same check as `python -m service verify-record`."""
-    count, broken = record.verify(session)
+    """Walk every keyed chain of the record (streaming), against the newest automatic
+    checkpoint, then every row that decides an outcome and every subject's state against
+    their events; name the first problem, if any — the same check as `python -m service
+    verify-record`."""
+    report = record.verify_report(session)
+    broken = report.broken
     return Verification(
-        intact=broken is None, events_verified=count,
+        intact=broken is None, events_verified=report.events,
+        unkeyed_events=report.unkeyed_events, rows_checked=report.rows_checked,
+        rows_not_covered=report.rows_not_covered, subjects_checked=report.subjects_checked,
+        checkpoint_at=report.checkpoint_at, events_after_checkpoint=report.events_after_checkpoint,
+        vouching=record.vouching(report),
         first_broken=BrokenLinkPublic(**broken.__dict__) if broken else None)
 
 

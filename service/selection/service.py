@@ -20,6 +20,8 @@ from .models import Selection
 from .schemas import JobDescription, SelectionCreate, SelectionSettings, SelectionUpdate
 
 SUBJECT = "selection"
+# verify-record checks every selection's state against its newest event
+record.cover(record.StateCoverage(subject_type=SUBJECT, table=Selection))
 
 
 def create(*, session: Session, data: SelectionCreate, user: User, clock: Clock) -> Selection:

@@ -4,7 +4,7 @@ each successful action leaves (and a failed one does not)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -15,11 +15,13 @@ from service.core import calendar as workcal
 from service.core.clock import real_clock
 from service.core.db import get_engine, open_session
 from service.nomination.models import Candidate
+from service.record.keys import keyring
 from service.record.models import Event
 from service.record.service import GENESIS, event_hash, verify
 from service.selection.models import Selection
 from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
 from tests.conftest import IS_POSTGRES
+from tests.record_guard import unguarded
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"
@@ -337,7 +339,9 @@ def test_every_successful_action_writes_one_chained_event(client, admin, make_se
         assert ev.reason == reason
         assert ev.selection_id == uuid.UUID(sel["id"])
         assert ev.prev_hash == before[-1].hash
-        assert ev.hash == event_hash(ev, ev.prev_hash)
+        assert ev.key_id == keyring().current  # HMAC-SHA256 with the record's current key
+        assert ev.hash == event_hash(ev, ev.prev_hash, keyring().key(ev.key_id))
+        assert ev.hash != event_hash(ev, ev.prev_hash)  # not the plain sha256
         assert _db_selection(sel["id"]).version == i
     # The same record over the API.
     r = client.get(f"{SEL}/{sel['id']}/events", headers=admin)
@@ -490,7 +494,7 @@ def _run_a_sequence(client, admin, make_selection, make_candidate) -> tuple[dict
                         headers=admin).status_code == 200
     assert _act(client, admin, sel["id"], "publish").status_code == 200
     assert _act(client, admin, sel["id"], "close_nominations").status_code == 409
-    cid = make_candidate(sel["id"])
+    cid = make_candidate(sel["id"], recorded=True)
     assert client.post(f"{CAND}/{cid}/actions/withdraw", json={"reason": "退出"},
                        headers=admin).status_code == 200
     assert _act(client, admin, sel["id"], "cancel", {"reason": "取消"}).status_code == 200
@@ -508,31 +512,34 @@ def test_the_record_verifies_after_a_sequence_of_actions(client, admin, make_sel
     assert checked == total >= 5
 
 
-def _bypass_append_only_trigger(conn) -> None:
-    """What a superuser could do on PostgreSQL, where the trigger refuses rewrites."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-
-
-@pytest.mark.skipif(not IS_POSTGRES, reason="the append-only trigger is PostgreSQL's")
 @pytest.mark.parametrize("statement", [
-    "UPDATE event SET reason = 'x'", "DELETE FROM event", "TRUNCATE event CASCADE"])
-def test_postgresql_refuses_to_rewrite_the_record(client, admin, make_selection, statement):
+    "UPDATE event SET reason = 'x'", "DELETE FROM event", "TRUNCATE event CASCADE",
+    "UPDATE record_checkpoint SET events = 0", "DELETE FROM record_checkpoint"])
+def test_the_database_refuses_to_rewrite_the_record(client, admin, make_selection, statement):
+    """The triggers (PostgreSQL since 0005, SQLite since 0007) refuse rewrites of events
+    and of automatic checkpoints."""
     from sqlalchemy.exc import DBAPIError
 
+    from service.record.service import take_checkpoint
+
+    if "TRUNCATE" in statement and not IS_POSTGRES:
+        pytest.skip("SQLite has no TRUNCATE")
     make_selection()
+    with open_session(write=True) as s:
+        take_checkpoint(s, datetime.now(UTC))
+        s.commit()
     with pytest.raises(DBAPIError, match="append-only"), get_engine().begin() as conn:
         conn.execute(text(statement))
     with open_session() as s:
         assert s.exec(select(Event)).first() is not None
+        assert verify(s)[1] is None
 
 
 def test_verify_reports_a_tampered_event(client, admin, make_selection, make_candidate):
     sel, _ = _run_a_sequence(client, admin, make_selection, make_candidate)
     cancel = _db_events(sel["id"])[-1]
     assert cancel.action == "cancel"
-    with get_engine().begin() as conn:
-        _bypass_append_only_trigger(conn)
+    with get_engine().begin() as conn, unguarded(conn):
         n = conn.execute(text("UPDATE event SET reason = 'x' WHERE action = 'cancel'")).rowcount
     assert n == 1
     with open_session() as s:
@@ -547,9 +554,8 @@ def test_verify_reports_a_tampered_event(client, admin, make_selection, make_can
 def test_verify_reports_a_deleted_event(client, admin, make_selection, make_candidate):
     sel, _ = _run_a_sequence(client, admin, make_selection, make_candidate)
     events = _db_events(sel["id"])
-    with get_engine().begin() as conn:
-        _bypass_append_only_trigger(conn)
-        n = conn.execute(text("DELETE FROM event WHERE action = 'publish'")).rowcount
+    with get_engine().begin() as conn, unguarded(conn):
+                n = conn.execute(text("DELETE FROM event WHERE action = 'publish'")).rowcount
     assert n == 1
     with open_session() as s:
         _, broken = verify(s)
