@@ -1,0 +1,346 @@
+"""The record protects what decides an outcome (issue 14, point 2), tried as an attacker with
+the database would: a score, a vote or a state rewritten in SQL, an event forged without
+the MAC key, the newest event or a whole chain deleted — each one ends in `verify-record`
+saying BROKEN (exit 1) and naming what differs, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from service.__main__ import main
+from service.config import get_settings
+from service.core.db import get_engine, open_session
+from service.record import keys as record_keys
+from service.record import service as record
+from service.record.models import Event, RecordCheckpoint
+from service.review.models import CommitteeMeeting, ScoreSheet
+from tests.conftest import IS_POSTGRES
+from tests.record_guard import unguarded
+from tests.review.test_review import Story
+
+SEL = "/api/v1/selections"
+CAND = "/api/v1/candidates"
+
+
+def _db_id(value) -> str:
+    """A uuid as the database compares it in plain SQL (SQLite keeps 32 hex digits)."""
+    return uuid.UUID(str(value)).hex if not IS_POSTGRES else str(value)
+
+
+def _sql(statement: str, **params) -> int:
+    """What someone with the database's own rights does, past the append-only guard (on
+    PostgreSQL a superuser turns triggers off; on SQLite the triggers are dropped)."""
+    with get_engine().begin() as conn, unguarded(conn):
+        return conn.execute(text(statement), params).rowcount
+
+
+def _verify(capsys) -> tuple[int, str]:
+    code = main(["verify-record"])
+    return code, capsys.readouterr().out
+
+
+@pytest.fixture
+def decided(client, admin, make_user, login, make_selection, make_candidate) -> Story:
+    """A selection through the interview, the inspection and the committee's meeting."""
+    s = Story(client, admin, make_user, login, make_selection,
+              functools.partial(make_candidate, recorded=True))
+    s.reviewing().prereview().appoint_panel().declare_all().score_all()
+    s.decide_interviews().appoint_inspectors().inspect()
+    assert s.act_selection("submit_to_committee").status_code == 200
+    s.seat_committee()
+    r = s.post(f"{SEL}/{s.sel}/committee-meetings", s.meeting())
+    assert r.status_code == 201, r.text
+    s.meeting_id = r.json()["id"]
+    return s
+
+
+def test_a_decided_selection_verifies_with_every_deciding_row_and_state_covered(decided,
+                                                                                  capsys):
+    code, out = _verify(capsys)
+    assert code == 0, out
+    assert "record intact" in out
+    with open_session() as session:
+        report = record.verify_report(session)
+        sheets = len(session.exec(select(ScoreSheet)).all())
+    assert report.broken is None
+    # every score sheet, the meeting and the three inspection records match their events
+    assert report.details["score_sheet"] == sheets >= 20
+    assert report.details["committee_meeting"] == 1
+    assert report.details["inspection_record"] == 3
+    assert report.rows_not_covered == 0 and report.unkeyed_events == 0
+    assert report.subjects_checked >= 6  # the selection and its five candidates
+    # the score sheet's event carries the scores and the total it decides by
+    ev = decided.events("li")
+    sheet_events = [e for e in ev if e["action"] == "submit_score_sheet"]
+    assert all("total" in e["params"] and "scores" in e["params"] for e in sheet_events)
+    assert all(len(next(iter(e["params"]["covers"].values()))) == 64 for e in sheet_events)
+
+
+def test_a_score_rewritten_in_sql_is_found(decided, capsys):
+    s = decided
+    before = s.get(f"{SEL}/{s.sel}/ranking").json()
+    li_score = next(e["score"] for e in before["entries"] if e["candidate_id"] == s.c["li"])
+    with open_session() as session:
+        sheet = session.exec(select(ScoreSheet).where(
+            ScoreSheet.candidate_id == uuid.UUID(s.c["li"]))
+            .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+    assert _sql("UPDATE score_sheet SET total = 10 WHERE id = :id", id=_db_id(sheet.id)) == 1
+    after = s.get(f"{SEL}/{s.sel}/ranking").json()
+    assert next(e["score"] for e in after["entries"] if e["candidate_id"] == s.c["li"]) \
+        != li_score  # the attack works on what users see …
+
+    code, out = _verify(capsys)  # … and verification says so
+    assert code == 1, out
+    assert out.startswith("BROKEN")
+    assert f"score_sheet {sheet.id}" in out
+    assert f"total is 10.0, the event recorded {sheet.total}" in out
+    assert s.c["li"] in out
+
+    r = s.get("/api/v1/admin/record/verification")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["intact"] is False and "score_sheet" in body["first_broken"]["problem"]
+    _sql("UPDATE score_sheet SET total = :t WHERE id = :id", t=sheet.total, id=_db_id(sheet.id))
+    assert _verify(capsys)[0] == 0  # put back, it verifies again
+
+    # the scores inside a sheet
+    _sql("UPDATE score_sheet SET scores = :scores WHERE id = :id",
+         scores=json.dumps({k: 0.0 for k in sheet.scores}), id=_db_id(sheet.id))
+    code, out = _verify(capsys)
+    assert code == 1 and f"score_sheet {sheet.id}" in out and "scores is" in out
+
+    # a sheet deleted
+    _sql("DELETE FROM score_sheet WHERE id = :id", id=_db_id(sheet.id))
+    code, out = _verify(capsys)
+    assert code == 1 and f"score_sheet/{sheet.id}" in out and "gone" in out
+
+
+def test_a_state_or_a_vote_set_in_sql_is_found(decided, capsys):
+    s = decided
+    assert s.state("chen") == "not_qualified"
+    assert _sql("UPDATE candidate SET state = 'appointed' WHERE id = :id",
+                id=_db_id(s.c["chen"])) == 1
+    assert s.state("chen") == "appointed"
+    code, out = _verify(capsys)
+    assert code == 1, out
+    assert f"candidate {s.c['chen']} is 'appointed', but its newest event moved it to" \
+           " 'not_qualified'" in out
+
+    _sql("UPDATE candidate SET state = 'not_qualified' WHERE id = :id", id=_db_id(s.c["chen"]))
+    assert _verify(capsys)[0] == 0
+    _sql("UPDATE selection SET state = 'drafting' WHERE id = :id", id=_db_id(s.sel))
+    code, out = _verify(capsys)
+    assert code == 1 and f"selection {s.sel} is 'drafting'" in out
+    _sql("UPDATE selection SET state = 'deciding' WHERE id = :id", id=_db_id(s.sel))
+    assert _verify(capsys)[0] == 0
+
+    # the committee's votes
+    with open_session() as session:
+        meeting = session.get(CommitteeMeeting, uuid.UUID(decided.meeting_id))
+    decisions = [dict(d) for d in meeting.decisions]
+    decisions[1]["votes_for"] = 9
+    _sql("UPDATE committee_meeting SET decisions = :d WHERE id = :id",
+         d=json.dumps(decisions), id=_db_id(meeting.id))
+    code, out = _verify(capsys)
+    assert code == 1, out
+    assert f"committee_meeting {meeting.id}" in out and "decisions is" in out
+
+
+def test_a_candidate_inserted_in_sql_without_events_is_found(client, admin, make_selection,
+                                                             make_candidate, capsys):
+    sel = make_selection()
+    cid = make_candidate(sel["id"], state="inspected")  # straight into the table, no event
+    code, out = _verify(capsys)
+    assert code == 1 and f"candidate {cid} is 'inspected' but has no event" in out
+
+
+# ---------------------------------------------------------------- the keyed chain
+def _forge(session_conn, *, subject_type: str, subject_id: uuid.UUID, key: bytes | None,
+           key_id: str | None, prev: str, seq: int, selection_id=None) -> uuid.UUID:
+    """Insert an event as an attacker without the service would: linked, hashed by the rule."""
+    from types import SimpleNamespace
+
+    ev = SimpleNamespace(
+        id=uuid.uuid4(), subject_type=subject_type, subject_id=subject_id, seq=seq,
+        selection_id=selection_id, action="edit", from_state="drafting", to_state="drafting",
+        actor_id=None, actor_role="admin", reason="forged", params={"changes": {}},
+        request_id=None, occurred_at=datetime.now(UTC), simulated_at=None, key_id=key_id)
+    ev.hash = record.event_hash(ev, prev, key)
+    session_conn.execute(Event.__table__.insert().values(  # type: ignore[attr-defined]
+        id=ev.id, subject_type=subject_type, subject_id=subject_id, seq=seq,
+        selection_id=selection_id, action=ev.action, from_state=ev.from_state,
+        to_state=ev.to_state, actor_id=None, actor_role="admin", reason="forged",
+        params=ev.params, request_id=None, occurred_at=ev.occurred_at, simulated_at=None,
+        prev_hash=prev, hash=ev.hash, key_id=key_id))
+    return ev.id
+
+
+def _head(subject_id) -> Event:
+    with open_session() as session:
+        return session.exec(select(Event).where(Event.subject_id == uuid.UUID(str(subject_id)))
+                            .order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("how", ["plain_sha256", "guessed_key", "unknown_key_id"])
+def test_an_event_forged_without_the_key_is_found(client, admin, make_selection, capsys, how):
+    sel = make_selection()
+    head = _head(sel["id"])
+    key, key_id = {"plain_sha256": (None, None),
+                   "guessed_key": (b"x" * 40, record_keys.keyring().current),
+                   "unknown_key_id": (b"x" * 40, "k20990101-abcdef")}[how]
+    with get_engine().begin() as conn:  # a plain INSERT: the guard allows appending
+        forged = _forge(conn, subject_type="selection", subject_id=uuid.UUID(sel["id"]),
+                        key=key, key_id=key_id, prev=head.hash, seq=head.seq + 1,
+                        selection_id=uuid.UUID(sel["id"]))
+    code, out = _verify(capsys)
+    assert code == 1, out
+    assert f"event {forged}" in out
+    assert {"plain_sha256": "without the record's key", "guessed_key": "record's key",
+            "unknown_key_id": "does not have"}[how] in out
+
+
+def test_a_new_chain_forged_with_plain_sha256_is_found_after_a_checkpoint(
+        client, admin, make_selection, capsys):
+    make_selection()
+    record.checkpoint_round(get_settings())  # the service's own checkpoint
+    with get_engine().begin() as conn:
+        forged = _forge(conn, subject_type="selection", subject_id=uuid.uuid4(), key=None,
+                        key_id=None, prev=record.GENESIS, seq=1)
+    code, out = _verify(capsys)
+    assert code == 1 and f"event {forged}" in out and "after the automatic checkpoint" in out
+
+
+def test_older_unkeyed_events_still_verify_and_are_counted(client, admin, capsys):
+    """Events written before migration 0007 have no key id and plain sha256 links: they keep
+    verifying by that rule; a score sheet of then is counted as not covered by a digest."""
+    subject = uuid.uuid4()
+    with get_engine().begin() as conn:
+        first = _forge(conn, subject_type="calendar", subject_id=subject, key=None, key_id=None,
+                       prev=record.GENESIS, seq=1)
+    assert first
+    code, out = _verify(capsys)
+    assert code == 0, out
+    assert "1 events written before the record was keyed" in out
+
+
+def test_keys_rotate_old_events_verify_with_old_keys_and_need_them(client, admin, make_selection,
+                                                                   capsys, monkeypatch):
+    sel = make_selection()
+    old = _head(sel["id"])
+    assert main(["rotate-record-key"]) == 0
+    assert "added the record key" in capsys.readouterr().out
+    ring = record_keys.reload()
+    assert ring.current != old.key_id and old.key_id in ring.keys
+    r = client.patch(f"{SEL}/{sel['id']}", json={"title": "轮换密钥之后"}, headers=admin)
+    assert r.status_code == 200, r.text
+    new = _head(sel["id"])
+    assert new.key_id == ring.current
+    assert _verify(capsys)[0] == 0  # both keys verify their own events
+
+    # without the old key, the old events cannot be vouched for
+    monkeypatch.setattr(record_keys, "keyring", lambda: record_keys.Keyring(
+        current=ring.current, keys={ring.current: ring.keys[ring.current]}))
+    code, out = _verify(capsys)
+    assert code == 1 and f"'{old.key_id}', which this service does not have" in out
+
+
+def test_production_refuses_to_start_without_a_record_key(tmp_path, monkeypatch):
+    from service.config import Settings
+
+    settings = Settings(environment="production", data_dir=tmp_path,
+                        secret_key="s" * 40, record_keys=None)
+    with pytest.raises(record_keys.MissingRecordKey, match="SELECTION_RECORD_KEYS"):
+        record_keys.load(settings)
+    assert not (tmp_path / "record_keys").exists()
+    ring = record_keys.load(Settings(environment="production", data_dir=tmp_path,
+                                     secret_key="s" * 40, record_keys=f"a1:{'k' * 40}"))
+    assert ring.current == "a1"
+
+
+# ---------------------------------------------------------------- automatic checkpoints
+def test_the_service_checkpoints_itself_and_a_deleted_newest_event_is_found(
+        client, admin, make_selection, capsys):
+    sel = make_selection()
+    for title in ("改一", "改二"):
+        assert client.patch(f"{SEL}/{sel['id']}", json={"title": title},
+                            headers=admin).status_code == 200
+    cp = record.checkpoint_round(get_settings())
+    assert cp is not None and cp.events >= 3
+    assert record.checkpoint_round(get_settings()) is None  # nothing new: not due
+    code, out = _verify(capsys)
+    assert code == 0 and "vouched for up to the automatic checkpoint" in out
+
+    # the newest edit goes: its selection is still 'drafting', the links still hold
+    newest = _head(sel["id"])
+    assert newest.action == "edit"
+    assert _sql("DELETE FROM event WHERE id = :id", id=_db_id(newest.id)) == 1
+    code, out = _verify(capsys)
+    assert code == 1, out
+    assert sel["id"] in out and "later events were removed" in out
+
+
+def test_a_whole_chain_removed_is_found_by_the_automatic_checkpoint(client, admin, make_user,
+                                                                    capsys):
+    user, _ = make_user("judge")
+    record.checkpoint_round(get_settings())
+    assert _sql("DELETE FROM event WHERE subject_id = :id", id=_db_id(user.id)) >= 1
+    code, out = _verify(capsys)
+    assert code == 1 and str(user.id) in out and "no longer has it" in out
+
+
+def test_a_forged_checkpoint_is_refused(client, admin, make_selection, capsys):
+    make_selection()
+    cp = record.checkpoint_round(get_settings())
+    _sql("UPDATE record_checkpoint SET events = 1000 WHERE id = :id", id=_db_id(cp.id))
+    code, out = _verify(capsys)
+    assert code == 1 and "does not carry a valid MAC" in out
+
+
+def test_checkpoints_come_every_n_events_and_daily(client, admin, make_selection):
+    settings = get_settings().model_copy(update={"record_checkpoint_events": 3})
+    make_selection()
+    first = record.checkpoint_round(settings)
+    assert first is not None  # the first one: there was none
+    sel = make_selection()
+    assert record.checkpoint_round(settings) is None  # one new event of 3
+    for title in ("一", "二"):
+        client.patch(f"{SEL}/{sel['id']}", json={"title": title}, headers=admin)
+    assert record.checkpoint_round(settings) is not None  # 3 new events
+    client.patch(f"{SEL}/{sel['id']}", json={"title": "三"}, headers=admin)
+    with open_session() as session:
+        newest = record.newest_checkpoint(session)
+        assert not record.checkpoint_due(session, newest.created_at + timedelta(hours=23),
+                                         every_events=3, every=timedelta(hours=24))
+        assert record.checkpoint_due(session, newest.created_at + timedelta(hours=24),
+                                     every_events=3, every=timedelta(hours=24))
+        assert len(session.exec(select(RecordCheckpoint)).all()) == 2
+
+
+def test_the_verification_endpoint_says_how_far_back_it_vouches(client, admin,
+                                                                make_selection):
+    make_selection()
+    record.checkpoint_round(get_settings())
+    make_selection()
+    body = client.get("/api/v1/admin/record/verification", headers=admin).json()
+    assert body["intact"] is True
+    assert body["checkpoint_at"] is not None and body["events_after_checkpoint"] >= 1
+    assert "vouched for up to the automatic checkpoint" in body["vouching"]
+
+
+def test_the_manual_checkpoint_digest_is_unchanged(client, admin, make_selection, tmp_path,
+                                                   capsys):
+    make_selection()
+    path = tmp_path / "cp.json"
+    assert main(["checkpoint", str(path)]) == 0
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    digest = hashlib.sha256("".join(f"{t} {i} {s} {h}\n" for t, i, s, h in doc["heads"])
+                            .encode()).hexdigest()
+    assert doc["digest"] == digest
