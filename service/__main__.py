@@ -366,7 +366,11 @@ def cmd_grant_app_role(args: argparse.Namespace) -> int:
     from .record.grants import app_role_sql
 
     settings = get_settings()
-    statements = app_role_sql(args.role, password=args.password)
+    try:
+        statements = app_role_sql(args.role, password=args.password)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if args.print:
         print(";\n".join(statements) + ";")
         return 0

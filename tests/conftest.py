@@ -49,6 +49,16 @@ os.environ.pop("SELECTION_ADMIN_PASSWORD")
 IS_POSTGRES = bool(_PG_SERVER)
 
 
+def record_keys_env() -> dict[str, str]:
+    """SELECTION_RECORD_KEYS holding this process's record keys (the current one last), for
+    a command line started in its own process with another data folder."""
+    from service.record.keys import keyring
+
+    ring = keyring()
+    order = [k for k in ring.keys if k != ring.current] + [ring.current]
+    return {"SELECTION_RECORD_KEYS": ",".join(f"{k}:{ring.keys[k].decode()}" for k in order)}
+
+
 def _create_pg_database() -> None:
     from sqlalchemy import create_engine, text
 
