@@ -91,8 +91,10 @@ class Chains:
                 steps: list[tuple[str, str | None, str | None, str, uuid.UUID | None, dict,
                                   str | None]]) -> None:
         """Append a subject's whole chain: (action, from, to, role, actor, params, reason)."""
+        from service.record.keys import keyring
         from service.record.service import event_hash
 
+        ring = keyring()  # signed as the service signs: HMAC-SHA256 with the current key
         prev = GENESIS
         for seq, (action, from_state, to_state, role, actor, params, reason) in enumerate(
                 steps, 1):
@@ -102,8 +104,8 @@ class Chains:
                 selection_id=selection_id, action=action, from_state=from_state,
                 to_state=to_state, actor_id=actor, actor_role=role, reason=reason,
                 params=params, request_id=uuid.uuid4().hex, occurred_at=self.t,
-                simulated_at=None)
-            ev.prev_hash, ev.hash = prev, event_hash(ev, prev)
+                simulated_at=None, key_id=ring.current)
+            ev.prev_hash, ev.hash = prev, event_hash(ev, prev, ring.keys[ring.current])
             prev = ev.hash
             self.rows.append(vars(ev))
 
@@ -134,8 +136,10 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
     from service.followup.models import Notification
     from service.nomination.eligibility import check
     from service.nomination.models import Candidate, Nomination
+    from service.record import service as record
     from service.record.models import Event
     from service.review.models import Declaration, PanelMember, ScoreSheet
+    from service.review.service import SCORE_SHEETS
     from service.selection.models import Selection
     from service.selection.schemas import JobDescription, SelectionSettings
 
@@ -257,9 +261,12 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
                             "total": round(sum(scores[k] * w / 100 for k, w in CRITERIA), 2),
                             "comment": "思路清晰", "supersede_reason": None,
                             "created_at": chains.t})
+                        sheet = SimpleNamespace(**rows["sheet"][-1])
                         steps.append(("submit_score_sheet", state, state, "judge", j["id"],
                                       {"sheet_id": str(sheet_id), "judge_id": str(j["id"]),
-                                       "version": 1, "supersede_reason": None}, None))
+                                       "version": 1, "supersede_reason": None,
+                                       "scores": scores, "total": sheet.total,
+                                       "covers": record.covers(SCORE_SHEETS, sheet)}, None))
                     continue
                 if act == "nominate":
                     for nid in nom_ids:

@@ -239,8 +239,9 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
 
 def cmd_generate_secret_key(args: argparse.Namespace) -> int:
     """Write a new random signing key into the data folder (once: an existing key is kept,
-    since replacing it ends every session)."""
+    since replacing it ends every session), and the record's first MAC key when it has none."""
     from .config import get_settings, write_secret_key
+    from .record import keys as record_keys
 
     settings = get_settings()
     path = settings.secret_key_file
@@ -254,6 +255,11 @@ def cmd_generate_secret_key(args: argparse.Namespace) -> int:
         return 2
     write_secret_key(path)
     print(f"wrote a new signing key to {path} (readable by its owner only)")
+    records = record_keys.key_file(settings)
+    if not records.exists() and not settings.record_keys:
+        key_id = record_keys.add_key(records)
+        print(f"wrote the record's MAC key '{key_id}' to {records} (readable by its owner only;"
+              " never remove a key from it: `rotate-record-key` adds the next one)")
     return 0
 
 

@@ -159,6 +159,8 @@ def test_with_a_key_in_the_volume_it_serves_and_passes_its_health_check(image, t
     assert made.returncode == 0, made.stdout + made.stderr
     key = data / "secret_key"
     assert oct(key.stat().st_mode & 0o777) == "0o600"
+    record_keys = data / "record_keys"  # the record's MAC key, made with it
+    assert oct(record_keys.stat().st_mode & 0o777) == "0o600"
     again = subprocess.run([image.python, "-m", "service", "generate-secret-key"], env=env,
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and "exists" in again.stderr  # a key is never replaced quietly
