@@ -184,7 +184,7 @@ def test_concurrent_withdraw_one_wins(client, admin, make_selection, make_candid
     sel = make_selection()
     assert client.post(f"{SEL}/{sel['id']}/actions/publish", json={},
                        headers=admin).status_code == 200
-    cid = make_candidate(sel["id"])
+    cid = make_candidate(sel["id"], recorded=True)
     results = _fire(THREADS, lambda c, i: c.post(
         f"{CAND}/{cid}/actions/withdraw", json={"reason": "退出"}, headers=admin))
     assert _statuses(results) == {200: 1, 409: THREADS - 1}, \
