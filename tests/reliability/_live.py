@@ -24,8 +24,11 @@ def free_port() -> int:
 
 
 def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The test process's environment for a server: the same database URL and signing key
-    (so that tokens from one replica are good on the other), its own data dir, no SMTP."""
+    """The test process's environment for a server: the same database URL, signing key
+    (so that tokens from one replica are good on the other) and record keys (so that every
+    process signs and verifies the record alike), its own data dir, no SMTP."""
+    from tests.conftest import record_keys_env
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("SELECTION_")}
     env.update({
         "SELECTION_ENVIRONMENT": "development",
@@ -33,6 +36,7 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "SELECTION_SECRET_KEY": os.environ["SELECTION_SECRET_KEY"],
         "SELECTION_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        **record_keys_env(),
     })
     env.update(extra)
     return env
