@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 
 from ..core.deps import CurrentUser, SessionDep, SettingsDep
 from ..core.errors import problems
@@ -17,7 +17,7 @@ router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=[
 @router.post("/token", response_model=Token, responses=problems(401, 422, 429))
 def login(
     request: Request, session: SessionDep, settings: SettingsDep,
-    form: Annotated[LoginForm, Form()],
+    form: Annotated[LoginForm, Form()], response: Response,
 ) -> Token:
     """Exchange a username and password (form fields) for a bearer token. After repeated
     failures for an account or from an address, logins are refused for a while (429)."""
@@ -27,6 +27,8 @@ def login(
     token, lifetime = create_token(
         settings, user_id=user.id, token_version=user.token_version, roles=list(user.roles)
     )
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1; nor kept for a replay
+    response.headers["Pragma"] = "no-cache"
     return Token(access_token=token, expires_in=lifetime)
 
 

@@ -217,6 +217,18 @@ BAD_TOKENS = {
     "missing_exp": lambda u: forge(claims_for(u, exp=_DROP)),
     "missing_iat": lambda u: forge(claims_for(u, iat=_DROP)),
     "exp_not_a_number": lambda u: forge(claims_for(u, exp="tomorrow")),
+    # Validly signed, but a claim of the wrong JSON type (issue 14, point 9).
+    "exp_numeric_string": lambda u: forge(claims_for(
+        u, exp=str(int((datetime.now(UTC) + timedelta(minutes=30)).timestamp())))),
+    "iat_numeric_string": lambda u: forge(claims_for(
+        u, iat=str(int(datetime.now(UTC).timestamp())))),
+    "exp_float": lambda u: forge(claims_for(
+        u, exp=(datetime.now(UTC) + timedelta(minutes=30)).timestamp())),
+    "exp_true": lambda u: forge(claims_for(u, exp=True)),
+    "tv_string": lambda u: forge(claims_for(u, tv=str(u.token_version))),
+    "tv_float": lambda u: forge(claims_for(u, tv=float(u.token_version))),
+    "roles_string": lambda u: forge(claims_for(u, roles="admin")),
+    "aud_list": lambda u: forge(claims_for(u, aud=[AUDIENCE])),
     "old_token_version": lambda u: forge(claims_for(u, tv=u.token_version - 1)),
     "no_token_version": lambda u: forge(claims_for(u, tv=_DROP)),
     "payload_not_an_object": lambda u: (
