@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from ..config import Settings
 from .errors import Conflict, InvalidInput
+from .forwarded import client_address
 from .models import IdempotencyRecord, utcnow
 from .security import InvalidToken, decode_token
 
@@ -53,8 +54,7 @@ def caller_scope(request: Request, settings: Settings) -> str:
             return "user:" + decode_token(settings, auth[7:].strip())["sub"]
         except InvalidToken:
             pass
-    host = request.client.host if request.client else "unknown"
-    return f"anon:{host}"[:80]
+    return f"anon:{client_address(request)}"[:80]
 
 
 def _check_key(key: str) -> None:

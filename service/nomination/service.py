@@ -110,11 +110,28 @@ def _add(session: Session, selection: Selection, profile: Profile, *, user_id, s
     return candidate, False
 
 
+def _check_own_body(user: User, data: NominationCreate) -> None:
+    """A nominator nominates only as the body their account belongs to (its kind, or from the
+    reserve pool, and its name); admins may nominate on any body's behalf."""
+    kind, name = user.nominating_body_kind, user.nominating_body_name
+    body = {"kind": kind, "name": name}
+    if kind is None:
+        raise Forbidden("Your account belongs to no nominating body yet; an admin sets it.",
+                        code="nominating_body_not_set")
+    if data.kind.value not in (kind, "reserve_pool") or _norm(data.body_name) != _norm(name or ""):
+        raise Forbidden(f"Your account nominates as {kind} '{name}' only.",
+                        code="not_your_nominating_body",
+                        details={"your_body": body, "requested": {
+                            "kind": data.kind.value, "name": data.body_name}})
+
+
 def nominate(*, session: Session, selection: Selection, data: NominationCreate, user: User,
              clock: Clock) -> tuple[Nomination, Candidate, bool]:
     """Record a body's nomination; the same person twice is one candidate, two nominations."""
     check_open(selection, clock)
     role = ADMIN if ADMIN in user.roles else NOMINATOR
+    if role == NOMINATOR:
+        _check_own_body(user, data)
     nominee, entry = data.nominee, None
     if data.reserve_entry_id is not None:
         entry, earlier = reserve_profile(session, data.reserve_entry_id, clock)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, Request, Response
 
 from ..core.deps import CurrentUser, SessionDep, SettingsDep
 from ..core.errors import problems
+from ..core.forwarded import client_address
 from ..core.routing import TransactionalRoute
 from ..core.security import create_token
 from ..users import service as users
@@ -21,7 +22,7 @@ def login(
 ) -> Token:
     """Exchange a username and password (form fields) for a bearer token. After repeated
     failures for an account or from an address, logins are refused for a while (429)."""
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     user = users.authenticate(session=session, settings=settings, username=form.username,
                               password=form.password, client=client)
     token, lifetime = create_token(

@@ -366,9 +366,13 @@ def test_a_name_change_keeps_the_token(client, make_user, admin_user):
 def test_admin_creates_a_user_with_a_generated_password(client, admin_user):
     chief, admin_headers = admin_user
     r = client.post(USERS_URL, json={"username": "nominator-li", "full_name": "李推荐",
-                                     "roles": ["nominator", "judge"]}, headers=admin_headers)
+                                     "roles": ["nominator", "judge"],
+                                     "nominating_body": {"kind": "trade_union",
+                                                         "name": "机关工会"}},
+                    headers=admin_headers)
     assert r.status_code == 201, r.text
     body = r.json()
+    assert body["nominating_body"] == {"kind": "trade_union", "name": "机关工会"}
     assert body["username"] == "nominator-li"
     assert body["full_name"] == "李推荐"
     assert sorted(body["roles"]) == ["judge", "nominator"]
