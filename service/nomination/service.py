@@ -174,13 +174,23 @@ def apply(*, session: Session, selection: Selection, data: ApplicationCreate, us
         if candidate.user_id not in (None, user.id):
             raise Conflict("This person's record is already linked to another account.",
                            code="identity_claimed")
+        if candidate.user_id is None:
+            # The same public facts (name, birth date, unit) prove nothing: the record is
+            # linked only by a claim that proves it (a code sent to the nominee's email on
+            # file, or an admin's confirmation), never by this application.
+            raise Conflict(
+                "This person has already been nominated in this selection. If that is you,"
+                " claim the nomination (a code is sent to the email address on file), or ask"
+                " the organization department to confirm you; then consent to stand.",
+                code="nomination_claim_required",
+                details={"candidate_id": candidate.id,
+                         "claim": f"/api/v1/selections/{selection.id}/claims"})
         own = session.exec(select(Nomination.id).where(
             Nomination.candidate_id == candidate.id, Nomination.kind == "self_application"
         )).first()
         if own is not None:
             raise Conflict("You have already applied to this selection.",
                            code="already_applied", details={"candidate_id": candidate.id})
-        candidate.user_id = user.id
     nomination = Nomination(selection_id=selection.id, candidate_id=candidate.id,
                             kind="self_application", body_name="", nominated_by=user.id,
                             reasons=data.statement)

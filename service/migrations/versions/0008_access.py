@@ -1,6 +1,7 @@
 """Access: usernames unique whatever their case; a nominator's body on the user; failed
 logins counted in one row per key (per account and address, per account, per address)
-instead of one row per attempt; a notification's Message-ID kept across retries. Reviewed
+instead of one row per attempt; a notification's Message-ID kept across retries; claims of
+a nominee's record by a one-time code. Reviewed
 by hand. A database holding two usernames that differ only in case fails at the index:
 rename one first.
 
@@ -42,8 +43,27 @@ def upgrade() -> None:
         batch_op.drop_index('ix_login_attempt_client')
     op.drop_table('login_attempt')
 
+    op.create_table('candidacy_claim',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('candidate_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('code_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['candidate_id'], ['candidate.id'], name=op.f('fk_candidacy_claim_candidate_id_candidate')),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_candidacy_claim_user_id_user_account')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_candidacy_claim'))
+    )
+    with op.batch_alter_table('candidacy_claim', schema=None) as batch_op:
+        batch_op.create_index('ix_candidacy_claim_candidate_user', ['candidate_id', 'user_id', 'created_at'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('candidacy_claim', schema=None) as batch_op:
+        batch_op.drop_index('ix_candidacy_claim_candidate_user')
+    op.drop_table('candidacy_claim')
     op.create_table('login_attempt',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
