@@ -58,6 +58,21 @@ def selection_visible(user: User, selection: Selection, session: Session) -> boo
     return False
 
 
+# A selection is submitted to the committee (党委会) when it enters its decision; from then on
+# its members read what decides it: the ranking, the report, the record, the meetings.
+SUBMITTED_SELECTION_STATES = ("deciding", "following_up", "closed")
+
+
+def check_submitted_to_committee(user: User, selection: Selection) -> None:
+    """403 for a committee member (who is not also an admin) while nothing of the selection
+    has been submitted to the committee."""
+    if ADMIN in user.roles or selection.state in SUBMITTED_SELECTION_STATES:
+        return
+    raise Forbidden(f"Nothing of this selection has been submitted to the committee yet (it is"
+                    f" '{selection.state}').", code="not_submitted_to_committee",
+                    details={"selection_state": selection.state})
+
+
 def get_current_selection(
     selection_id: SelectionId,
     request: Request, session: SessionDep, user: CurrentUser,
@@ -98,8 +113,7 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
             return True
     if COMMITTEE in roles and candidate.state in SUBMITTED_STATES:
         selection = session.get(Selection, candidate.selection_id)
-        return selection is not None and selection.state in ("deciding", "following_up",
-                                                             "closed")
+        return selection is not None and selection.state in SUBMITTED_SELECTION_STATES
     return False
 
 
@@ -158,7 +172,7 @@ def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
     if INSPECTOR in roles:
         scopes.append(exists().where(InspectionMember.candidate_id == Candidate.id,
                                      InspectionMember.user_id == user.id))
-    if COMMITTEE in roles and selection.state in ("deciding", "following_up", "closed"):
+    if COMMITTEE in roles and selection.state in SUBMITTED_SELECTION_STATES:
         scopes.append(Candidate.state.in_(SUBMITTED_STATES))  # type: ignore[attr-defined]
     if not scopes:
         raise Forbidden("Your roles do not let you list this selection's candidates.",
@@ -358,3 +372,30 @@ def link_by_admin(*, session: Session, selection: Selection, candidate: Candidat
     _link(session, candidate, target.id, author=record.Author(admin.id, ADMIN), clock=clock,
           params={"via": "admin", "confirmed_by": confirmed_by, "note": note})
     return candidate
+
+
+# ---------------------------------------------------------------- a candidate's own record
+# A candidate reads their own record, but not who among the reviewers declared what: events
+# written by judges and inspectors lose their author and their parameters (a conflict
+# declaration's note, a judge's id), and reviewers' ids leave the admins' events too.
+_REVIEWER_ROLES = (JUDGE, INSPECTOR)
+_REVIEWER_KEYS = ("judge_id", "judge_ids", "inspector_ids", "user_id", "note")
+
+
+def sees_reviewers(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user reads the candidate's record with the reviewers in it (admins and
+    the nominators; not the candidate themself)."""
+    if ADMIN in user.roles:
+        return True
+    return NOMINATOR in user.roles and nominated_by(session, user, candidate)
+
+
+def redact_for_candidate(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the candidate sees it (`redacted` says when something was left out)."""
+    params = dict(event.get("params") or {})
+    if event.get("actor_role") in _REVIEWER_ROLES:
+        return event | {"actor_id": None, "params": {}, "redacted": True}
+    kept = {k: v for k, v in params.items() if k not in _REVIEWER_KEYS}
+    if len(kept) != len(params):
+        return event | {"params": kept, "redacted": True}
+    return event
