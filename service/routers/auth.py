@@ -15,7 +15,7 @@ from ..users.schemas import LoginForm, Token, UserPublic
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=Token, responses=problems(401, 422, 429))
+@router.post("/token", response_model=Token, responses=problems(401, 409, 422, 429))
 def login(
     request: Request, session: SessionDep, settings: SettingsDep,
     form: Annotated[LoginForm, Form()], response: Response,

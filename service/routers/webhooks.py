@@ -61,7 +61,7 @@ def list_webhook_event_types(admin: AdminUser) -> list[EventTypeInfo]:
 
 
 @router.post("", status_code=201, response_model=WebhookCreated,
-             responses=problems(401, 403, 422))
+             responses=problems(401, 403, 409, 422))
 def create_webhook(data: WebhookCreate, session: SessionDep, admin: AdminUser, clock: ClockDep,
                    response: Response) -> WebhookCreated:
     """Register an HR system's endpoint for some event types. The answer holds the signing
@@ -118,7 +118,7 @@ def delete_webhook(webhook_id: WebhookId, session: SessionDep, admin: AdminUser,
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookSecret,
-             responses=problems(401, 403, 404, 422))
+             responses=problems(401, 403, 404, 409, 422))
 def rotate_webhook_secret(webhook_id: WebhookId, session: SessionDep, admin: AdminUser,
                           clock: ClockDep, settings: SettingsDep,
                           response: Response) -> WebhookSecret:
