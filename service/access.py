@@ -363,11 +363,12 @@ def link_by_admin(*, session: Session, selection: Selection, candidate: Candidat
                   clock: Clock) -> Candidate:
     """An admin's confirmation that this account is the nominee's own, recorded."""
     target = session.get(User, user_id)
-    if target is None or not target.is_active or CANDIDATE not in target.roles:
-        raise InvalidInput("Link a nominee's record to an active account with the candidate"
-                           " role.", code="not_a_candidate_account",
-                           errors=[{"field": "body.user_id", "type": "value_error",
-                                    "message": "an active account with the candidate role"}])
+    if target is None:
+        raise NotFound(f"No user with id {user_id}.", code="user_not_found")
+    if not target.is_active or CANDIDATE not in target.roles:
+        raise Conflict("Link a nominee's record to an active account with the candidate role.",
+                       code="not_a_candidate_account",
+                       details={"is_active": target.is_active, "roles": list(target.roles)})
     _claimable(session, selection, candidate.id, target)
     _link(session, candidate, target.id, author=record.Author(admin.id, ADMIN), clock=clock,
           params={"via": "admin", "confirmed_by": confirmed_by, "note": note})

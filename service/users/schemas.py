@@ -96,7 +96,15 @@ class Token(BaseModel):
 class UserCreate(Strict):
     """A new user; with no password, one is generated and returned once."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {
+    # nominating_body with the nominator role and only with it, as one `oneOf` inside an
+    # `allOf` (see NominationCreate for why not a bare `oneOf`).
+    model_config = ConfigDict(json_schema_extra={"allOf": [{"oneOf": [
+        {"properties": {"roles": {"contains": {"const": "nominator"}},
+                        "nominating_body": {"type": "object"}},
+         "required": ["roles", "nominating_body"]},
+        {"properties": {"roles": {"not": {"contains": {"const": "nominator"}}},
+                        "nominating_body": {"type": "null"}}},
+    ]}], "example": {
         "username": "wangfang", "full_name": "王芳", "email": "wangfang@example.cn",
         "roles": ["candidate"], "password": "a-long-passphrase-2026"}})
 
