@@ -195,7 +195,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         rule,
     ])
     uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level, proxy_headers=True)
+                log_level=args.log_level,
+                # X-Forwarded-For is believed by the app itself, from SELECTION_TRUSTED_PROXIES
+                # only (service/core/forwarded.py); uvicorn's own rule (127.0.0.1) is off.
+                proxy_headers=False)
     return 0
 
 

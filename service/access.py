@@ -5,23 +5,31 @@ nominations, a judge's panel, an inspector's team, a mentor), so they sit above 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
+from .config import Settings
+from .core.clock import Clock
+from .core.db import open_session
 from .core.deps import CandidateId, CurrentUser, SelectionId, SessionDep, load_visible
-from .core.errors import Forbidden
+from .core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .core.filters import created_between, text_contains
-from .core.models import User
+from .core.models import User, utcnow
 from .core.pagination import keyset_page
+from .followup import notifications
 from .followup.service import mentorship
-from .nomination.models import Candidate, Nomination
+from .nomination.models import CandidacyClaim, Candidate, Nomination
 from .nomination.schemas import CandidateSummary, NominationSummary
 from .nomination.service import nominated_by
+from .record import service as record
 from .reports.gates import gate_condition
 from .review import service as review
 from .review.models import InspectionMember
@@ -48,6 +56,21 @@ def selection_visible(user: User, selection: Selection, session: Session) -> boo
         ).first()
         return own is not None
     return False
+
+
+# A selection is submitted to the committee (党委会) when it enters its decision; from then on
+# its members read what decides it: the ranking, the report, the record, the meetings.
+SUBMITTED_SELECTION_STATES = ("deciding", "following_up", "closed")
+
+
+def check_submitted_to_committee(user: User, selection: Selection) -> None:
+    """403 for a committee member (who is not also an admin) while nothing of the selection
+    has been submitted to the committee."""
+    if ADMIN in user.roles or selection.state in SUBMITTED_SELECTION_STATES:
+        return
+    raise Forbidden(f"Nothing of this selection has been submitted to the committee yet (it is"
+                    f" '{selection.state}').", code="not_submitted_to_committee",
+                    details={"selection_state": selection.state})
 
 
 def get_current_selection(
@@ -90,8 +113,7 @@ def candidate_visible(user: User, candidate: Candidate, session: Session) -> boo
             return True
     if COMMITTEE in roles and candidate.state in SUBMITTED_STATES:
         selection = session.get(Selection, candidate.selection_id)
-        return selection is not None and selection.state in ("deciding", "following_up",
-                                                             "closed")
+        return selection is not None and selection.state in SUBMITTED_SELECTION_STATES
     return False
 
 
@@ -150,7 +172,7 @@ def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
     if INSPECTOR in roles:
         scopes.append(exists().where(InspectionMember.candidate_id == Candidate.id,
                                      InspectionMember.user_id == user.id))
-    if COMMITTEE in roles and selection.state in ("deciding", "following_up", "closed"):
+    if COMMITTEE in roles and selection.state in SUBMITTED_SELECTION_STATES:
         scopes.append(Candidate.state.in_(SUBMITTED_STATES))  # type: ignore[attr-defined]
     if not scopes:
         raise Forbidden("Your roles do not let you list this selection's candidates.",
@@ -210,3 +232,171 @@ def list_candidates(*, session: Session, selection: Selection, user: User, state
             unit=p.get("unit"), current_post=p.get("current_post"), eligible=c.eligible,
             nominations=by_candidate[c.id], created_at=c.created_at, updated_at=c.updated_at))
     return items, nxt
+
+
+# ---------------------------------------------------------------- claiming a nominee's record
+# A nominee's record is linked to an account only by a claim that proves it: a one-time code
+# sent to the email address on file for the nominee and entered by the account holder, or an
+# admin's confirmation, each recorded as an event. Never by matching the public facts (name,
+# birth date, unit) an application repeats.
+CLAIM_MINUTES = 30
+CLAIM_MAX_TRIES = 5
+CLAIMS_PER_DAY = 5
+
+
+def _code_hash(settings: Settings, claim_id: uuid.UUID, code: str) -> str:
+    return hmac.new(settings.signing_key().encode(), f"{claim_id}:{code}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def _masked(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def _claimable(session: Session, selection: Selection, candidate_id: uuid.UUID,
+               user: User) -> Candidate:
+    cand = session.exec(select(Candidate).where(
+        Candidate.id == candidate_id, Candidate.selection_id == selection.id)
+        .with_for_update()).first()
+    if cand is None:
+        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+    if cand.user_id == user.id:
+        raise Conflict("This record is already linked to your account.", code="already_linked")
+    if cand.user_id is not None:
+        raise Conflict("This person's record is already linked to another account.",
+                       code="identity_claimed")
+    own = session.exec(select(Candidate.id).where(Candidate.selection_id == selection.id,
+                                                  Candidate.user_id == user.id)).first()
+    if own is not None:
+        raise Conflict("Your account already stands in this selection as another record.",
+                       code="account_already_in_selection", details={"candidate_id": own})
+    return cand
+
+
+def _link(session: Session, cand: Candidate, user_id: uuid.UUID, *, author: record.Author,
+          clock: Clock, params: dict) -> None:
+    cand.user_id = user_id
+    cand.version += 1
+    cand.updated_at = utcnow()
+    session.add(cand)
+    record.append(session, subject_type="candidate", subject_id=cand.id,
+                  selection_id=cand.selection_id, action="link_account", author=author,
+                  clock=clock, from_state=cand.state, to_state=cand.state,
+                  params={"user_id": user_id, **params})
+
+
+def request_claim(*, session: Session, selection: Selection, candidate_id: uuid.UUID,
+                  user: User, clock: Clock, settings: Settings) -> tuple[CandidacyClaim, str]:
+    """Send a one-time code to the nominee's email address on file; returns the claim and the
+    address, masked."""
+    cand = _claimable(session, selection, candidate_id, user)
+    email = (cand.profile or {}).get("email")
+    if not email:
+        raise Conflict("No email address is on file for this nominee: ask the organization"
+                       " department to confirm you in person.", code="no_email_on_file")
+    since = utcnow() - timedelta(days=1)
+    recent = session.exec(select(CandidacyClaim.id).where(
+        CandidacyClaim.candidate_id == cand.id, CandidacyClaim.created_at >= since)).all()
+    if len(recent) >= CLAIMS_PER_DAY:
+        raise ServiceError("Too many codes were asked for this record today.", status_code=429,
+                           code="too_many_attempts", title="Too many attempts",
+                           headers={"Retry-After": "86400"})
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    claim = CandidacyClaim(candidate_id=cand.id, user_id=user.id, code_hash="",
+                           expires_at=utcnow() + timedelta(minutes=CLAIM_MINUTES))
+    claim.code_hash = _code_hash(settings, claim.id, code)
+    session.add(claim)
+    notifications.enqueue_message(
+        session, cand, kind="claim_code", key=f"claim:{claim.id}", to=email,
+        subject=f"【{selection.organization}】认领推荐记录的验证码 / Your claim code",
+        body=(f"{cand.full_name}同志：\n\n有账号（{user.username}）申请认领您在“{selection.title}”"
+              f"中的推荐记录。验证码：{code}，{CLAIM_MINUTES} 分钟内有效。如非本人操作，请忽略并告知"
+              f"组织部门。\n\nAn account ({user.username}) asks to claim your nomination in"
+              f" this selection. Code: {code}, valid for {CLAIM_MINUTES} minutes. If this was"
+              f" not you, ignore it and tell the organization department."))
+    masked = _masked(email)
+    record.append(session, subject_type="candidate", subject_id=cand.id,
+                  selection_id=cand.selection_id, action="request_claim",
+                  author=record.Author(user.id, CANDIDATE), clock=clock,
+                  from_state=cand.state, to_state=cand.state,
+                  params={"claim_id": claim.id, "user_id": user.id, "sent_to": masked})
+    return claim, masked
+
+
+def confirm_claim(*, session: Session, selection: Selection, candidate_id: uuid.UUID,
+                  code: str, user: User, clock: Clock, settings: Settings) -> Candidate:
+    """Link the record to the account that entered the right code in time."""
+    cand = _claimable(session, selection, candidate_id, user)
+    claim = session.exec(select(CandidacyClaim).where(
+        CandidacyClaim.candidate_id == cand.id, CandidacyClaim.user_id == user.id,
+        CandidacyClaim.used_at.is_(None))  # type: ignore[union-attr]
+        .order_by(CandidacyClaim.created_at.desc()).with_for_update()).first()  # type: ignore[attr-defined]
+    if claim is None:
+        raise NotFound("No claim of yours for this record: ask for a code first.",
+                       code="claim_not_found")
+    if claim.expires_at < utcnow() or claim.attempts >= CLAIM_MAX_TRIES:
+        raise Conflict("This code has expired or was tried too often: ask for a new one.",
+                       code="claim_expired")
+    if not hmac.compare_digest(claim.code_hash, _code_hash(settings, claim.id, code)):
+        claim_id = claim.id
+        session.rollback()  # the refusal changes nothing but the count of tries, kept apart
+        with open_session(write=True) as own:
+            row = own.get(CandidacyClaim, claim_id)
+            row.attempts += 1
+            own.add(row)
+            own.commit()
+            left = max(0, CLAIM_MAX_TRIES - row.attempts)
+        raise InvalidInput("The code is not right.", code="invalid_claim_code",
+                           details={"tries_left": left},
+                           errors=[{"field": "body.code", "message": "not the code sent",
+                                    "type": "value_error"}])
+    claim.used_at = utcnow()
+    session.add(claim)
+    _link(session, cand, user.id, author=record.Author(user.id, CANDIDATE), clock=clock,
+          params={"via": "email_code", "claim_id": claim.id})
+    return cand
+
+
+def link_by_admin(*, session: Session, selection: Selection, candidate: Candidate,
+                  user_id: uuid.UUID, confirmed_by: str, note: str, admin: User,
+                  clock: Clock) -> Candidate:
+    """An admin's confirmation that this account is the nominee's own, recorded."""
+    target = session.get(User, user_id)
+    if target is None:
+        raise NotFound(f"No user with id {user_id}.", code="user_not_found")
+    if not target.is_active or CANDIDATE not in target.roles:
+        raise Conflict("Link a nominee's record to an active account with the candidate role.",
+                       code="not_a_candidate_account",
+                       details={"is_active": target.is_active, "roles": list(target.roles)})
+    _claimable(session, selection, candidate.id, target)
+    _link(session, candidate, target.id, author=record.Author(admin.id, ADMIN), clock=clock,
+          params={"via": "admin", "confirmed_by": confirmed_by, "note": note})
+    return candidate
+
+
+# ---------------------------------------------------------------- a candidate's own record
+# A candidate reads their own record, but not who among the reviewers declared what: events
+# written by judges and inspectors lose their author and their parameters (a conflict
+# declaration's note, a judge's id), and reviewers' ids leave the admins' events too.
+_REVIEWER_ROLES = (JUDGE, INSPECTOR)
+_REVIEWER_KEYS = ("judge_id", "judge_ids", "inspector_ids", "user_id", "note")
+
+
+def sees_reviewers(user: User, candidate: Candidate, session: Session) -> bool:
+    """Whether the user reads the candidate's record with the reviewers in it (admins and
+    the nominators; not the candidate themself)."""
+    if ADMIN in user.roles:
+        return True
+    return NOMINATOR in user.roles and nominated_by(session, user, candidate)
+
+
+def redact_for_candidate(event: dict[str, Any]) -> dict[str, Any]:
+    """The event as the candidate sees it (`redacted` says when something was left out)."""
+    params = dict(event.get("params") or {})
+    if event.get("actor_role") in _REVIEWER_ROLES:
+        return event | {"actor_id": None, "params": {}, "redacted": True}
+    kept = {k: v for k, v in params.items() if k not in _REVIEWER_KEYS}
+    if len(kept) != len(params):
+        return event | {"params": kept, "redacted": True}
+    return event

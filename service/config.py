@@ -79,14 +79,25 @@ class Settings(BaseSettings):
         " old secret too for this long")
     idempotency_hours: int = Field(default=24, ge=1, le=24 * 30,
                                    description="How long an Idempotency-Key is remembered")
-    login_max_failures_per_account: int = 5
-    login_max_failures_per_client: int = 20
-    login_window_minutes: int = 15
+    login_max_failures_per_account_address: int = Field(
+        default=5, ge=1, description="Failed logins of one account from one address, per window")
+    login_max_failures_per_account: int = Field(
+        default=50, ge=1, description="Failed logins of one account from all addresses")
+    login_max_failures_per_client: int = Field(
+        default=20, ge=1, description="Failed logins from one address, whatever the account;"
+        " accounts that logged in from there lately are not refused by it")
+    login_window_minutes: int = Field(default=15, ge=1)
+    login_trusted_days: int = Field(
+        default=30, ge=0, description="How long a login from an address exempts that account"
+        " there from the address's limit")
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default=[], description="Addresses (or networks) of reverse proxies whose"
+        " X-Forwarded-For is believed; none by default")
     max_body_bytes: int = Field(default=1024 * 1024, description="Larger requests get 413")
     sqlite_busy_timeout_ms: int = 15000
     max_page_size: int = 200
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, v):
         if isinstance(v, str):

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from . import __version__
 from .config import get_settings
 from .core.errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
+from .core.forwarded import ForwardedForMiddleware
 from .core.i18n import LanguageMiddleware
 from .record.service import request_id_var
 from .routers import (
@@ -280,6 +281,7 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(ForwardedForMiddleware)  # outermost: every layer sees the client
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -132,11 +132,16 @@ def make_user() -> Callable[..., Any]:
 
     counter = iter(range(10_000))
 
-    def factory(*roles: str, username: str | None = None, password: str = "correct-horse-9"):
+    def factory(*roles: str, username: str | None = None, password: str = "correct-horse-9",
+                body: tuple[str, str] | None = None):
         name = username or f"{roles[0] if roles else 'user'}{next(counter)}"
+        if body is None and "nominator" in roles:  # a nominator belongs to a body
+            body = ("party_organization", "机关党委")
+        nominating_body = {"kind": body[0], "name": body[1]} if body else None
         with open_session(write=True) as s:
             user, _ = create(session=s, data=UserCreate(username=name, roles=list(roles),
-                                                         password=password),
+                                                         password=password,
+                                                         nominating_body=nominating_body),
                              author=SYSTEM, clock=real_clock())
             s.commit()
         return user, password
@@ -160,8 +165,8 @@ def login(client) -> Callable[[str, str], dict[str, str]]:
 def as_role(make_user, login) -> Callable[..., dict[str, str]]:
     """A new user with these roles, logged in; returns the Authorization headers."""
 
-    def do(*roles: str) -> dict[str, str]:
-        user, pw = make_user(*roles)
+    def do(*roles: str, body: tuple[str, str] | None = None) -> dict[str, str]:
+        user, pw = make_user(*roles, body=body)
         return login(user.username, pw)
 
     return do

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConstraint, func
 from sqlmodel import Field, SQLModel
 
 from . import db  # noqa: F401  (sets the naming convention before any table exists)
@@ -59,8 +59,17 @@ class User(SQLModel, table=True):
     is_active: bool = True
     token_version: int = 1
     version: int = 1
+    nominating_body_kind: str | None = Field(
+        default=None, max_length=32, description="A nominator's body (推荐单位): its kind")
+    nominating_body_name: str | None = Field(
+        default=None, max_length=200, description="A nominator's body: its name")
     created_at: datetime = ts_field(default_factory=utcnow)
     updated_at: datetime = ts_field(default_factory=utcnow)
+
+
+# Usernames are unique whatever their case (`Admin` beside `admin` is refused): one index on
+# lower(username), the same on SQLite and PostgreSQL; logins look the name up the same way.
+Index("uq_user_account_username_lower", func.lower(User.__table__.c.username), unique=True)
 
 class CalendarOverride(SQLModel, table=True):
     """A day an administrator declares worked or off, over the official schedule."""
@@ -104,14 +113,13 @@ class IdempotencyRecord(SQLModel, table=True):
     expires_at: datetime = ts_field()
 
 
-class LoginAttempt(SQLModel, table=True):
-    """A failed login, for throttling per account and per client address."""
+class LoginThrottle(SQLModel, table=True):
+    """Failed logins counted in one row per key, for throttling (service/users/service.py):
+    `pair:<username>|<address>`, `account:<username>`, `address:<address>`."""
 
-    __tablename__ = "login_attempt"
-    __table_args__ = (Index("ix_login_attempt_username", "username", "at"),
-                      Index("ix_login_attempt_client", "client", "at"))
+    __tablename__ = "login_throttle"
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    username: str = Field(max_length=64)
-    client: str = Field(max_length=64)
-    at: datetime = ts_field(default_factory=utcnow)
+    key: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    window_started_at: datetime = ts_field(default_factory=utcnow)
+    last_success_at: datetime | None = ts_field(default=None, nullable=True)

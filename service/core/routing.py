@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import os
 import weakref
 from collections.abc import Callable, Coroutine
@@ -28,6 +29,9 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 class TransactionalRoute(APIRoute):
     """An APIRoute whose handler opens, commits or rolls back the request's session."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
+        super().__init__(path, _after_dependencies(endpoint), **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
@@ -58,14 +62,16 @@ class TransactionalRoute(APIRoute):
             request.state.db = session
             closed = False
             try:
-                record = None
+                record, found = None, None
                 if idempotency.wanted(request):
                     body = await request.body()
-                    record, replay = await run_in_threadpool(
+                    record, found = await run_in_threadpool(
                         idempotency.begin, session, request, get_settings(), body)
-                    if replay is not None:
-                        return replay
-                response = await original(request)
+                idempotency.hold(found)
+                try:
+                    response = await original(request)
+                except idempotency.Replay as replay:
+                    return replay.response
                 if write and response.status_code < 400:
                     if record is not None:
                         idempotency.finish(session, record, response)
@@ -78,6 +84,24 @@ class TransactionalRoute(APIRoute):
                     await run_in_threadpool(_close, session)
 
         return handler
+
+
+def _after_dependencies(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The endpoint, preceded by the Idempotency-Key's answer: it runs once the route's
+    dependencies (the caller's token as the account is now, the route's roles) have passed,
+    so a stored response never reaches a caller the route would refuse."""
+    if asyncio.iscoroutinefunction(endpoint):
+        @functools.wraps(endpoint)
+        async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            idempotency.settle()
+            return await endpoint(*args, **kwargs)
+        return guarded_async
+
+    @functools.wraps(endpoint)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        idempotency.settle()
+        return endpoint(*args, **kwargs)
+    return guarded
 
 
 # Below the worker threads (40) and the connection pool (30 on PostgreSQL, 40 on SQLite).

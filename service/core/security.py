@@ -99,6 +99,21 @@ def decode_token(settings: Settings, token: str) -> dict[str, Any]:
         raise InvalidToken(str(e)) from e
     except (ValueError, TypeError, KeyError, AttributeError) as e:  # malformed beyond jose's checks
         raise InvalidToken(f"malformed token: {e}") from e
-    if not isinstance(claims, dict) or not isinstance(claims.get("sub"), str):
-        raise InvalidToken("no subject")
+    if not isinstance(claims, dict):
+        raise InvalidToken("claims are not an object")
+    for name, kind in _CLAIM_TYPES.items():
+        value = claims.get(name)
+        # bool is an int in Python, never a time or a version in a token
+        if value is None or isinstance(value, bool) or not isinstance(value, kind):
+            raise InvalidToken(f"claim {name!r} missing or not of its JSON type")
+    roles = claims.get("roles", [])
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise InvalidToken("claim 'roles' is not a list of strings")
     return claims
+
+
+# Each claim this service issues, with its JSON type: a validly signed token whose claims
+# have other types (`exp` a numeric string, `tv` a float) was not issued by this code.
+_CLAIM_TYPES: dict[str, type | tuple[type, ...]] = {
+    "sub": str, "iat": int, "exp": int, "iss": str, "aud": str, "tv": int,
+}

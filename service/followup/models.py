@@ -34,6 +34,8 @@ class Notification(SQLModel, table=True):
     next_attempt_at: datetime = ts_field(default_factory=utcnow)
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_until: datetime | None = ts_field(default=None, nullable=True)
+    message_id: str | None = Field(default=None, max_length=255, description="The email's"
+                                   " Message-ID, made at its first claim and kept across tries")
     sent_at: datetime | None = ts_field(default=None, nullable=True)
     created_at: datetime = ts_field(default_factory=utcnow)
 

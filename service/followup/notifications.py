@@ -226,3 +226,15 @@ def set_template(session: Session, outcome: str, language: str, subject: str, bo
         selection_id=None, action="edit_template", author=record.Author(user.id, "admin"),
         clock=clock, params={"outcome": outcome, "language": language, "subject": subject,
                              "body": body})
+
+
+def enqueue_message(session: Session, candidate: Candidate, *, kind: str, key: str, to: str,
+                    subject: str, body: str, language: str = "zh") -> Notification:
+    """Write an email that is not an outcome (a claim code, say) to the same outbox, sent by
+    the same sender; no event of its own (the caller records what it is for)."""
+    n = Notification(dedupe_key=key, candidate_id=candidate.id,
+                     selection_id=candidate.selection_id, outcome=kind, language=language,
+                     to_address=to, subject=subject, body=body)
+    session.add(n)
+    session.flush()
+    return n

@@ -90,3 +90,21 @@ class ReserveEntry(SQLModel, table=True):
     entered_on: date
     expires_on: date
     created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class CandidacyClaim(SQLModel, table=True):
+    """An account's claim to a nominee's record (认领): a one-time code sent to the email
+    address on file for the nominee, entered by the account holder to link the record."""
+
+    __tablename__ = "candidacy_claim"
+    __table_args__ = (Index("ix_candidacy_claim_candidate_user", "candidate_id", "user_id",
+                            "created_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    candidate_id: uuid.UUID = Field(foreign_key="candidate.id")
+    user_id: uuid.UUID = Field(foreign_key="user_account.id")
+    code_hash: str = Field(max_length=64, description="HMAC-SHA256 of the code; never the code")
+    attempts: int = 0
+    expires_at: datetime = ts_field()
+    used_at: datetime | None = ts_field(default=None, nullable=True)
+    created_at: datetime = ts_field(default_factory=utcnow)

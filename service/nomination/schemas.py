@@ -349,3 +349,51 @@ class NominationResult(BaseModel):
     duplicate_of_existing: bool = Field(description="True when the person was already a"
                                         " candidate of this selection; the nomination was added"
                                         " to their record")
+
+
+# ---------------------------------------------------------------- claiming a nominee's record
+class ClaimRequest(Strict):
+    """Ask for a one-time code to claim a nominee's record as your own (认领)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"candidate_id": ex.CANDIDATE}})
+
+    candidate_id: uuid.UUID = Field(description="The nominee's record, as named by the 409"
+                                    " `nomination_claim_required` of an application")
+
+
+class ClaimSent(BaseModel):
+    """A code was sent to the email address on file for the nominee."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "claim_id": "0b9f6f0e-3c56-4c55-9d55-8f3d0c2b7e11", "candidate_id": ex.CANDIDATE,
+        "sent_to": "l***@example.cn", "expires_at": "2026-10-01T02:45:00Z"}})
+
+    claim_id: uuid.UUID
+    candidate_id: uuid.UUID
+    sent_to: str = Field(description="The address on file, masked")
+    expires_at: datetime = Field(description="The code is good until then")
+
+
+class ClaimConfirm(Strict):
+    """The code received by email, to link the nominee's record to your account."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "code": "482913"}})
+
+    candidate_id: uuid.UUID = Field(description="The nominee's record")
+    code: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")] = Field(
+        description="The six digits sent by email")
+
+
+class AccountLink(Strict):
+    """An admin links a nominee's record to the nominee's own account, having confirmed who
+    they are (recorded as an event)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "user_id": ex.CANDIDATE_USER,
+        "confirmed_by": "组织部 张科长", "note": "本人持身份证到组织部当面确认"}})
+
+    user_id: uuid.UUID = Field(description="The nominee's account (with the candidate role)")
+    confirmed_by: Stripped(100, min_length=1) = Field(
+        description="Who confirmed that the account holder is the nominee")
+    note: Stripped(2000) = Field(default="", description="How it was confirmed")

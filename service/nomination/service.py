@@ -112,11 +112,28 @@ def _add(session: Session, selection: Selection, profile: Profile, *, user_id, s
     return candidate, False
 
 
+def _check_own_body(user: User, data: NominationCreate) -> None:
+    """A nominator nominates only as the body their account belongs to (its kind, or from the
+    reserve pool, and its name); admins may nominate on any body's behalf."""
+    kind, name = user.nominating_body_kind, user.nominating_body_name
+    body = {"kind": kind, "name": name}
+    if kind is None:
+        raise Forbidden("Your account belongs to no nominating body yet; an admin sets it.",
+                        code="nominating_body_not_set")
+    if data.kind.value not in (kind, "reserve_pool") or _norm(data.body_name) != _norm(name or ""):
+        raise Forbidden(f"Your account nominates as {kind} '{name}' only.",
+                        code="not_your_nominating_body",
+                        details={"your_body": body, "requested": {
+                            "kind": data.kind.value, "name": data.body_name}})
+
+
 def nominate(*, session: Session, selection: Selection, data: NominationCreate, user: User,
              clock: Clock) -> tuple[Nomination, Candidate, bool]:
     """Record a body's nomination; the same person twice is one candidate, two nominations."""
     check_open(selection, clock)
     role = ADMIN if ADMIN in user.roles else NOMINATOR
+    if role == NOMINATOR:
+        _check_own_body(user, data)
     nominee, entry = data.nominee, None
     if data.reserve_entry_id is not None:
         entry, earlier = reserve_profile(session, data.reserve_entry_id, clock)
@@ -159,13 +176,23 @@ def apply(*, session: Session, selection: Selection, data: ApplicationCreate, us
         if candidate.user_id not in (None, user.id):
             raise Conflict("This person's record is already linked to another account.",
                            code="identity_claimed")
+        if candidate.user_id is None:
+            # The same public facts (name, birth date, unit) prove nothing: the record is
+            # linked only by a claim that proves it (a code sent to the nominee's email on
+            # file, or an admin's confirmation), never by this application.
+            raise Conflict(
+                "This person has already been nominated in this selection. If that is you,"
+                " claim the nomination (a code is sent to the email address on file), or ask"
+                " the organization department to confirm you; then consent to stand.",
+                code="nomination_claim_required",
+                details={"candidate_id": candidate.id,
+                         "claim": f"/api/v1/selections/{selection.id}/claims"})
         own = session.exec(select(Nomination.id).where(
             Nomination.candidate_id == candidate.id, Nomination.kind == "self_application"
         )).first()
         if own is not None:
             raise Conflict("You have already applied to this selection.",
                            code="already_applied", details={"candidate_id": candidate.id})
-        candidate.user_id = user.id
     nomination = Nomination(selection_id=selection.id, candidate_id=candidate.id,
                             kind="self_application", body_name="", nominated_by=user.id,
                             reasons=data.statement)

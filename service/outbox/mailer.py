@@ -1,6 +1,12 @@
 """The email sender: claims due messages from the outbox, delivers them over SMTP, and
 retries with backoff. Several senders (replicas, or `python -m service send-mail`) can run
 at once: a claimed message is taken by one of them only, and a sent one is never sent again.
+
+A sender claims one message at a time, for longer than one delivery can take (each SMTP
+step has its timeout), so no claim runs out while its sender still works on it: a batch
+claimed at once used to expire while a slow server took its head, and a second sender sent
+its tail again. Each message gets its Message-ID at its first claim, stored on the row and
+sent with every try, so a receiver can tell a repeated message from a new one.
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import ssl
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from sqlalchemy import or_
 from sqlmodel import Session, select
@@ -38,21 +43,36 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
-def _claim(settings: Settings, worker: str, limit: int) -> list[uuid.UUID]:
+def claim_seconds(settings: Settings) -> float:
+    """How long one message's claim holds: more than connecting, greeting, logging in and
+    sending can take, each bounded by the SMTP timeout."""
+    return max(CLAIM_SECONDS, 8 * settings.smtp_timeout_seconds)
+
+
+def message_id(settings: Settings, n: Notification) -> str:
+    """The notification's Message-ID: one per notification, whichever try sends it."""
+    domain = settings.mail_from.rsplit("@", 1)[-1] or "localhost"
+    return f"<notification-{n.id.hex}@{domain}>"
+
+
+def _claim_one(settings: Settings, worker: str) -> uuid.UUID | None:
     now = utcnow()
     with open_session(write=True) as session:
-        rows = session.exec(
+        n = session.exec(
             select(Notification)
             .where(Notification.state == "queued", Notification.next_attempt_at <= now,
                    or_(Notification.claimed_until.is_(None),  # type: ignore[union-attr]
                        Notification.claimed_until < now))
-            .order_by(Notification.next_attempt_at).limit(limit)
-            .with_for_update(skip_locked=True)).all()
-        for n in rows:
-            n.claimed_by, n.claimed_until = worker, now + timedelta(seconds=CLAIM_SECONDS)
-            session.add(n)
+            .order_by(Notification.next_attempt_at).limit(1)
+            .with_for_update(skip_locked=True)).first()
+        if n is None:
+            return None
+        n.claimed_by = worker
+        n.claimed_until = now + timedelta(seconds=claim_seconds(settings))
+        n.message_id = n.message_id or message_id(settings, n)
+        session.add(n)
         session.commit()
-        return [n.id for n in rows]
+        return n.id
 
 
 def _message(settings: Settings, n: Notification) -> EmailMessage:
@@ -60,8 +80,7 @@ def _message(settings: Settings, n: Notification) -> EmailMessage:
     msg["From"] = settings.mail_from
     msg["To"] = n.to_address
     msg["Subject"] = n.subject
-    domain = settings.mail_from.rsplit("@", 1)[-1] or "localhost"
-    msg["Message-ID"] = make_msgid(idstring=n.id.hex, domain=domain)
+    msg["Message-ID"] = n.message_id or message_id(settings, n)
     msg.set_content(n.body, charset="utf-8")
     return msg
 
@@ -115,7 +134,10 @@ def send_due(settings: Settings, *, worker: str | None = None, limit: int = 20) 
         return 0
     worker = worker or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
     sent = 0
-    for nid in _claim(settings, worker, limit):
+    for _ in range(limit):
+        nid = _claim_one(settings, worker)
+        if nid is None:
+            break
         with open_session() as session:
             n = session.get(Notification, nid)
             msg = _message(settings, n)

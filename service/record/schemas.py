@@ -101,6 +101,9 @@ class EventPublic(BaseModel):
     simulated_at: datetime | None
     prev_hash: str
     hash: str
+    redacted: bool = Field(default=False, description="True when parts of the event are left"
+                           " out for this reader (a candidate does not see the reviewers);"
+                           " its hash is then that of the whole event")
     action_label: str | None = Field(
         default=None, description="The action's label, " + LABEL_DOC + "; the identifier for"
         " events that are not workflow actions")

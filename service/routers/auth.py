@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 
 from ..core.deps import CurrentUser, SessionDep, SettingsDep
 from ..core.errors import problems
+from ..core.forwarded import client_address
 from ..core.routing import TransactionalRoute
 from ..core.security import create_token
 from ..users import service as users
@@ -14,19 +15,21 @@ from ..users.schemas import LoginForm, Token, UserPublic
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=Token, responses=problems(401, 422, 429))
+@router.post("/token", response_model=Token, responses=problems(401, 409, 422, 429))
 def login(
     request: Request, session: SessionDep, settings: SettingsDep,
-    form: Annotated[LoginForm, Form()],
+    form: Annotated[LoginForm, Form()], response: Response,
 ) -> Token:
     """Exchange a username and password (form fields) for a bearer token. After repeated
     failures for an account or from an address, logins are refused for a while (429)."""
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     user = users.authenticate(session=session, settings=settings, username=form.username,
                               password=form.password, client=client)
     token, lifetime = create_token(
         settings, user_id=user.id, token_version=user.token_version, roles=list(user.roles)
     )
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1; nor kept for a replay
+    response.headers["Pragma"] = "no-cache"
     return Token(access_token=token, expires_in=lifetime)
 
 

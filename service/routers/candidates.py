@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Response
 
 from .. import facts
-from ..access import CurrentCandidate, full_access
+from ..access import CurrentCandidate, full_access, redact_for_candidate, sees_reviewers
 from ..core.deps import (
     ClockDep,
     CurrentUser,
@@ -77,7 +77,9 @@ def list_candidate_events(
     cursor: Cursor = None,
 ) -> Page[EventPublic]:
     """The candidate's full-process record, oldest first (admins, their nominators, and the
-    candidate themself)."""
+    candidate themself, who reads it without the reviewers: events by judges and inspectors
+    without their author or parameters, and no reviewer's id, marked `redacted`)."""
     if not full_access(user, candidate, session):
         raise NotFound(f"No candidate with id {candidate.id}.", code="candidate_not_found")
-    return common.events(session, KIND, candidate.id, limit, cursor)
+    redact = None if sees_reviewers(user, candidate, session) else redact_for_candidate
+    return common.events(session, KIND, candidate.id, limit, cursor, redact=redact)

@@ -1,6 +1,7 @@
 """What every subject's routes share: query parameters, and the record as a page."""
 
 import uuid
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Path, Query
@@ -26,9 +27,13 @@ ObjectionId = Annotated[uuid.UUID, Path(description="The objection's id",
 
 
 def events(session: Session, kind: str, subject_id: uuid.UUID, limit: int,
-           cursor: str | None) -> Page[EventPublic]:
-    """One page of a subject's record, oldest first."""
+           cursor: str | None, redact: Callable[[dict], dict] | None = None
+           ) -> Page[EventPublic]:
+    """One page of a subject's record, oldest first; `redact` rewrites each event for a
+    reader who may not see all of it."""
     rows, nxt = record.events_page(session, subject_type=kind, subject_id=subject_id,
                                    limit=limit, cursor=cursor)
-    return Page[EventPublic](items=[EventPublic.model_validate(e, from_attributes=True)
-                                    for e in rows], next_cursor=nxt, limit=limit)
+    items = [EventPublic.model_validate(e, from_attributes=True) for e in rows]
+    if redact is not None:
+        items = [EventPublic.model_validate(redact(e.model_dump())) for e in items]
+    return Page[EventPublic](items=items, next_cursor=nxt, limit=limit)

@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from .. import access
 from ..access import CurrentCandidate, CurrentSelection
-from ..core.deps import ClockDep, CurrentUser, SessionDep, require_roles
+from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep, require_roles
 from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
@@ -15,8 +15,13 @@ from ..core.routing import TransactionalRoute
 from ..nomination import service as nominations
 from ..nomination.models import Communication
 from ..nomination.schemas import (
+    AccountLink,
     ApplicationCreate,
+    CandidateDetail,
     CandidateSummary,
+    ClaimConfirm,
+    ClaimRequest,
+    ClaimSent,
     CommunicationCreate,
     CommunicationPublic,
     NominationCreate,
@@ -25,6 +30,7 @@ from ..nomination.schemas import (
     NominationResult,
 )
 from ..reports.schemas import ReportGate
+from ..selection.models import Selection
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from ..workflow.table import CANDIDATE_STATES
 from .common import Cursor, Limit
@@ -81,6 +87,52 @@ def create_application(
     nom, cand, existed = nominations.apply(session=session, selection=selection, data=data,
                                            user=user, clock=clock)
     return _result(session, nom, cand, existed, response)
+
+
+@router.post("/api/v1/selections/{selection_id}/claims", status_code=202,
+             response_model=ClaimSent, responses=problems(401, 403, 404, 409, 422, 429))
+def request_claim(
+    data: ClaimRequest, selection: CurrentSelection, session: SessionDep, user: Applicant,
+    clock: ClockDep, settings: SettingsDep,
+) -> ClaimSent:
+    """Claim a nomination as your own (认领): a one-time code is emailed to the address on file
+    for the nominee (not to yours), valid for 30 minutes. A nominee's record is never linked
+    by an application with the same name, birth date and unit (that answers 409
+    `nomination_claim_required`)."""
+    claim, masked = access.request_claim(session=session, selection=selection,
+                                         candidate_id=data.candidate_id, user=user,
+                                         clock=clock, settings=settings)
+    return ClaimSent(claim_id=claim.id, candidate_id=claim.candidate_id, sent_to=masked,
+                     expires_at=claim.expires_at)
+
+
+@router.post("/api/v1/selections/{selection_id}/claims/confirm", response_model=CandidateDetail,
+             responses=problems(401, 403, 404, 409, 422))
+def confirm_claim(
+    data: ClaimConfirm, selection: CurrentSelection, session: SessionDep, user: Applicant,
+    clock: ClockDep, settings: SettingsDep,
+) -> CandidateDetail:
+    """Enter the emailed code: the nominee's record is linked to your account (recorded), and
+    you may then consent to stand. Five wrong codes end the claim."""
+    cand = access.confirm_claim(session=session, selection=selection,
+                                candidate_id=data.candidate_id, code=data.code, user=user,
+                                clock=clock, settings=settings)
+    return nominations.detail(session, cand)
+
+
+@router.put("/api/v1/candidates/{candidate_id}/account", response_model=CandidateDetail,
+            responses=problems(401, 403, 404, 409, 422), tags=["candidates"])
+def link_account(
+    data: AccountLink, candidate: CurrentCandidate, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> CandidateDetail:
+    """Link a nominee's record to the nominee's own account, having confirmed in person who
+    they are; recorded with who confirmed it. A record already linked is not relinked."""
+    selection = session.get(Selection, candidate.selection_id)
+    access.link_by_admin(session=session, selection=selection, candidate=candidate,
+                         user_id=data.user_id, confirmed_by=data.confirmed_by, note=data.note,
+                         admin=admin, clock=clock)
+    return nominations.detail(session, candidate)
 
 
 @router.get("/api/v1/selections/{selection_id}/candidates", response_model=Page[CandidateSummary],

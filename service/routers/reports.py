@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 
-from ..access import CurrentSelection
+from ..access import CurrentSelection, check_submitted_to_committee
 from ..core.deps import AdminUser, ClockDep, SessionDep, require_roles
 from ..core.errors import problems
 from ..core.models import User
@@ -42,7 +42,9 @@ def read_selection_report(
     """The selection's report: the funnel by gate (how many entered each gate, passed, failed
     there, withdrew, are still pending, were kept in reserve), the candidates per state, the
     committee's outcomes, the interview ranking with scores, and every committee meeting
-    with its votes. Labels follow `Accept-Language`. For admins and committee members."""
+    with its votes. Labels follow `Accept-Language`. For admins, and for committee members
+    once the selection is submitted to them (403 `not_submitted_to_committee` before)."""
+    check_submitted_to_committee(user, selection)
     response.headers.update(NO_STORE)
     return reports.report(session, selection, clock)
 
@@ -56,6 +58,7 @@ def print_selection_report(
 ) -> HTMLResponse:
     """The report as a printable page in the request's language (`<html lang>` says which):
     the funnel drawn as a bar chart, the tables, the committee's record."""
+    check_submitted_to_committee(user, selection)
     page = reports.report_html(reports.report(session, selection, clock))
     return HTMLResponse(page, headers=NO_STORE)
 

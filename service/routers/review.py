@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
-from ..access import CurrentCandidate, CurrentSelection
+from ..access import CurrentCandidate, CurrentSelection, check_submitted_to_committee
 from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, require_roles
 from ..core.errors import Forbidden, NotFound, problems
 from ..core.models import User
@@ -213,7 +213,9 @@ f'{ev.spread:g}'}{'（评委意见分歧较大）' if ev.spread_flagged else ''}
 def read_ranking(selection: CurrentSelection, session: SessionDep, user: AdminOrCommittee,
                  ) -> Ranking:
     """Candidates by interview score, with the tie rule and the cut-off at the selection's
-    ratio per post (default 3 per post)."""
+    ratio per post (default 3 per post). For admins, and for committee members once the
+    selection is submitted to them."""
+    check_submitted_to_committee(user, selection)
     return review.ranking(session, selection)
 
 

@@ -143,5 +143,7 @@ def list_selection_events(
     limit: Limit = 100, cursor: Cursor = None,
 ) -> Page[EventPublic]:
     """The selection's own full-process record (全程纪实), oldest first: for admins and
-    committee members (it holds the panel, the votes and the minutes)."""
+    committee members once the selection is submitted to them (it holds the panel, the votes
+    and the minutes)."""
+    access.check_submitted_to_committee(reader, selection)
     return common.events(session, KIND, selection.id, limit, cursor)

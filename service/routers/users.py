@@ -24,6 +24,9 @@ def create_user(
     user, generated = users.create(session=session, data=data, author=Author(admin.id, "admin"),
                                    clock=clock)
     set_etag(response, "user", user.id, user.version)
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    if generated:  # the password is shown once: never cached, nor kept for a replay
+        response.headers["Cache-Control"] = "no-store"
     return UserCreated(**UserPublic.model_validate(user, from_attributes=True).model_dump(),
                        generated_password=generated)
 

@@ -61,13 +61,14 @@ def list_webhook_event_types(admin: AdminUser) -> list[EventTypeInfo]:
 
 
 @router.post("", status_code=201, response_model=WebhookCreated,
-             responses=problems(401, 403, 422))
+             responses=problems(401, 403, 409, 422))
 def create_webhook(data: WebhookCreate, session: SessionDep, admin: AdminUser, clock: ClockDep,
                    response: Response) -> WebhookCreated:
     """Register an HR system's endpoint for some event types. The answer holds the signing
     secret (`whsec_…`), shown this once; a `webhook.ping` is queued to the URL."""
     sub = webhooks.create(session=session, data=data, user=admin, clock=clock)
     response.headers["Location"] = f"/api/v1/webhooks/{sub.id}"
+    response.headers["Cache-Control"] = "no-store"  # the secret: never cached, nor kept
     return WebhookCreated(**_public(sub, response).model_dump(), secret=sub.secret)
 
 
@@ -117,7 +118,7 @@ def delete_webhook(webhook_id: WebhookId, session: SessionDep, admin: AdminUser,
 
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookSecret,
-             responses=problems(401, 403, 404, 422))
+             responses=problems(401, 403, 404, 409, 422))
 def rotate_webhook_secret(webhook_id: WebhookId, session: SessionDep, admin: AdminUser,
                           clock: ClockDep, settings: SettingsDep,
                           response: Response) -> WebhookSecret:
@@ -127,6 +128,7 @@ def rotate_webhook_secret(webhook_id: WebhookId, session: SessionDep, admin: Adm
     sub = webhooks.get(session=session, webhook_id=webhook_id, lock=True)
     webhooks.rotate_secret(session=session, sub=sub, user=admin, clock=clock, settings=settings)
     set_etag(response, KIND, sub.id, sub.version)
+    response.headers["Cache-Control"] = "no-store"  # the secret: never cached, nor kept
     return WebhookSecret(secret=sub.secret,
                          previous_secret_expires_at=sub.previous_secret_expires_at)
 

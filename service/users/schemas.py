@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_validator,
 )
 
 from ..core import examples as ex
@@ -29,6 +30,39 @@ Username = Annotated[
                            pattern=r"^[A-Za-z0-9_.@-]+$")
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+
+
+class BodyKind(StrEnum):
+    """The kind of a nominating body (推荐单位): party, administration, union, youth league
+    (党、政、工、团), or party members jointly (党员联名)."""
+
+    party_organization = "party_organization"
+    administration = "administration"
+    trade_union = "trade_union"
+    youth_league = "youth_league"
+    party_members_joint = "party_members_joint"
+
+
+ex.enum_example("trade_union")(BodyKind)
+
+
+class NominatingBodyRef(Strict):
+    """The body a nominator account belongs to and nominates as (set by admins)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "kind": "party_organization", "name": "机关党委"}})
+
+    kind: BodyKind = Field(description="The body's kind")
+    name: Stripped(200, min_length=1) = Field(description="The body's name, as it nominates")
+
+
+def _body_goes_with_role(roles, body) -> None:
+    if roles is None:
+        return
+    if "nominator" in roles and body is None:
+        raise ValueError("a nominator belongs to a body: give nominating_body")
+    if "nominator" not in roles and body is not None:
+        raise ValueError("nominating_body is for users with the nominator role")
 
 
 class LoginForm(BaseModel):
@@ -62,7 +96,15 @@ class Token(BaseModel):
 class UserCreate(Strict):
     """A new user; with no password, one is generated and returned once."""
 
-    model_config = ConfigDict(json_schema_extra={"example": {
+    # nominating_body with the nominator role and only with it, as one `oneOf` inside an
+    # `allOf` (see NominationCreate for why not a bare `oneOf`).
+    model_config = ConfigDict(json_schema_extra={"allOf": [{"oneOf": [
+        {"properties": {"roles": {"contains": {"const": "nominator"}},
+                        "nominating_body": {"type": "object"}},
+         "required": ["roles", "nominating_body"]},
+        {"properties": {"roles": {"not": {"contains": {"const": "nominator"}}},
+                        "nominating_body": {"type": "null"}}},
+    ]}], "example": {
         "username": "wangfang", "full_name": "王芳", "email": "wangfang@example.cn",
         "roles": ["candidate"], "password": "a-long-passphrase-2026"}})
 
@@ -72,6 +114,14 @@ class UserCreate(Strict):
                                             pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     roles: list[Role] = Field(min_length=1, max_length=len(ROLES))
     password: Password | None = None
+    nominating_body: NominatingBodyRef | None = Field(
+        default=None, description="Required with the nominator role, and only with it: the"
+        " body the account nominates as")
+
+    @model_validator(mode="after")
+    def _body(self):
+        _body_goes_with_role(self.roles, self.nominating_body)
+        return self
 
 
 class UserUpdate(Strict):
@@ -86,6 +136,9 @@ class UserUpdate(Strict):
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(ROLES))
     is_active: StrictBool | None = None
     password: Password | None = None
+    nominating_body: NominatingBodyRef | None = Field(
+        default=None, description="A nominator's body; a user given the nominator role needs"
+        " one, and losing the role loses it")
 
 
 class UserPublic(BaseModel):
@@ -102,9 +155,23 @@ class UserPublic(BaseModel):
     email: str | None
     roles: list[str]
     is_active: bool
+    nominating_body: NominatingBodyRef | None = Field(
+        default=None, description="The body a nominator nominates as")
     version: int
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_user(cls, data):
+        kind = getattr(data, "nominating_body_kind", None)
+        if kind is not None:
+            fields = {k: getattr(data, k) for k in ("id", "username", "full_name", "email",
+                                                     "roles", "is_active", "version",
+                                                     "created_at", "updated_at")}
+            return fields | {"nominating_body": {"kind": kind,
+                                                 "name": data.nominating_body_name}}
+        return data
 
 
 class UserCreated(UserPublic):

@@ -5,18 +5,20 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, or_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from ..config import Settings
 from ..core.clock import Clock
 from ..core.db import open_session
-from ..core.errors import Conflict, NotFound, ServiceError, Unauthorized
-from ..core.models import LoginAttempt, User, utcnow
+from ..core.errors import Conflict, InvalidInput, NotFound, ServiceError, Unauthorized
+from ..core.models import LoginThrottle, User, utcnow
 from ..core.security import generate_password, hash_password, verify_password
 from ..record import service as record
-from ..workflow.roles import ADMIN
+from ..workflow.roles import ADMIN, NOMINATOR
 from .schemas import UserCreate, UserUpdate
 
 SUBJECT = "user"
@@ -31,46 +33,118 @@ def get(*, session: Session, user_id: uuid.UUID) -> User:
 
 
 def by_username(*, session: Session, username: str) -> User | None:
-    """The user with this username, if any."""
-    return session.exec(select(User).where(User.username == username)).first()
+    """The user with this username, whatever its case (usernames are unique that way)."""
+    return session.exec(select(User).where(
+        func.lower(User.username) == username.lower())).first()
 
 
-def _throttled(session: Session, settings: Settings, username: str, client: str) -> None:
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    per_account = session.exec(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username, LoginAttempt.at >= since)).one()
-    per_client = session.exec(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.client == client, LoginAttempt.at >= since)).one()
-    if (per_account >= settings.login_max_failures_per_account
-            or per_client >= settings.login_max_failures_per_client):
-        wait = settings.login_window_minutes * 60
-        raise ServiceError("Too many failed logins; wait before trying again.", status_code=429,
-                           code="too_many_attempts", title="Too many attempts",
-                           headers={"Retry-After": str(wait)})
+# ---------------------------------------------------------------- login throttling
+# Three counters of failed logins, each a row locked while it is read and written, so that
+# parallel attempts are counted one after another (no 27 x 401 before the first 429):
+#   pair:    one account from one address     (5)  — a guesser is stopped where they guess;
+#   account: one account from all addresses   (50) — a distributed guesser is stopped too,
+#            while 5 bad tries from elsewhere no longer lock the owner out;
+#   address: all accounts from one address    (20) — one address spraying many names; it
+#            does not refuse an account that logged in from that address in the last
+#            `login_trusted_days` (colleagues behind the same NAT keep logging in).
+# An attempt is counted before the password is checked (and given back when it succeeds),
+# so a check in progress already holds its place under the limit.
+
+
+def _keys(username: str, client: str) -> dict[str, str]:
+    name = username.lower()[:64]
+    return {"pair": f"pair:{name}|{client[:64]}", "account": f"account:{name}",
+            "address": f"address:{client[:64]}"}
+
+
+def _locked_rows(own: Session, keys: list[str]) -> dict[str, LoginThrottle]:
+    now = utcnow()
+    insert = pg_insert if own.get_bind().dialect.name == "postgresql" else sqlite_insert
+    own.exec(insert(LoginThrottle).values(  # type: ignore[call-overload]
+        [{"key": k, "failures": 0, "window_started_at": now} for k in sorted(keys)])
+        .on_conflict_do_nothing(index_elements=["key"]))
+    rows = own.exec(select(LoginThrottle).where(LoginThrottle.key.in_(sorted(keys)))  # type: ignore[attr-defined]
+                    .order_by(LoginThrottle.key).with_for_update()
+                    .execution_options(populate_existing=True)).all()
+    return {r.key: r for r in rows}
+
+
+def _count_attempt(settings: Settings, username: str, client: str) -> None:
+    """Count this attempt as a failure in advance, or 429 when a limit is reached."""
+    keys = _keys(username, client)
+    limits = {"pair": settings.login_max_failures_per_account_address,
+              "account": settings.login_max_failures_per_account,
+              "address": settings.login_max_failures_per_client}
+    window = timedelta(minutes=settings.login_window_minutes)
+    now = utcnow()
+    with open_session(write=True) as own:
+        rows = _locked_rows(own, list(keys.values()))
+        for row in rows.values():
+            if row.window_started_at + window <= now:  # a new window: start counting again
+                row.failures, row.window_started_at = 0, now
+        pair = rows[keys["pair"]]
+        trusted = (pair.last_success_at is not None and pair.last_success_at
+                   + timedelta(days=settings.login_trusted_days) > now)
+        full = [kind for kind, key in keys.items() if rows[key].failures >= limits[kind]
+                and not (kind == "address" and trusted)]
+        if full:
+            own.rollback()
+            wait = max(1, int(max((rows[keys[k]].window_started_at + window - now)
+                                  .total_seconds() for k in full)))
+            raise ServiceError("Too many failed logins; wait before trying again.",
+                               status_code=429, code="too_many_attempts",
+                               title="Too many attempts", headers={"Retry-After": str(wait)},
+                               details={"retry_after_seconds": wait})
+        for row in rows.values():
+            row.failures += 1
+            own.add(row)
+        own.commit()
+
+
+def _give_back(username: str, client: str) -> None:
+    """A login succeeded: its pair starts again from nothing and is remembered as trusted;
+    the attempt counted in advance is taken off the account's and the address's counts."""
+    keys = _keys(username, client)
+    with open_session(write=True) as own:
+        rows = _locked_rows(own, list(keys.values()))
+        rows[keys["pair"]].failures = 0
+        rows[keys["pair"]].last_success_at = utcnow()
+        for kind in ("account", "address"):
+            rows[keys[kind]].failures = max(0, rows[keys[kind]].failures - 1)
+        for row in rows.values():
+            own.add(row)
+        own.commit()
 
 
 def authenticate(*, session: Session, settings: Settings, username: str, password: str,
                  client: str) -> User:
-    """The active user with these credentials, or 401 (the same answer for every failure).
+    """The active user with these credentials, or 401 (the same answer for every failure);
+    429 while a throttle holds (see above).
 
-    Failures are counted in the database per account and per client address (so every
-    replica sees them), in a transaction of their own that survives the refused request.
+    The counters are in the database (so every replica sees them), written in transactions
+    of their own that survive the refused request.
     """
-    _throttled(session, settings, username, client)
+    session.rollback()  # let go of the request's write lock before writing on our own
+    _count_attempt(settings, username, client)
     user = by_username(session=session, username=username)
     ok = verify_password(password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
-        session.rollback()  # let go of the request's write lock before writing on our own
-        with open_session(write=True) as own:
-            own.add(LoginAttempt(username=username[:64], client=client[:64]))
-            own.commit()
         raise Unauthorized("Incorrect username or password.", code="invalid_credentials")
+    session.rollback()
+    _give_back(username, client)
     return user
 
 
 def _public_fields(user: User) -> dict:
     return {"username": user.username, "full_name": user.full_name, "email": user.email,
-            "roles": list(user.roles), "is_active": user.is_active}
+            "roles": list(user.roles), "is_active": user.is_active,
+            **({"nominating_body": _body_of(user)} if user.nominating_body_kind else {})}
+
+
+def _body_of(user: User) -> dict | None:
+    if user.nominating_body_kind is None:
+        return None
+    return {"kind": user.nominating_body_kind, "name": user.nominating_body_name}
 
 
 def create(
@@ -86,6 +160,8 @@ def create(
         email=data.email,
         roles=sorted({str(r) for r in data.roles}),
         password_hash=hash_password(data.password or generated or ""),
+        nominating_body_kind=data.nominating_body.kind.value if data.nominating_body else None,
+        nominating_body_name=data.nominating_body.name if data.nominating_body else None,
     )
     session.add(user)
     try:
@@ -113,6 +189,22 @@ def update(
     for name in ("full_name", "email"):
         if name in changes and changes[name] != getattr(user, name):
             changed[name] = changes[name]
+    roles_after = changed.get("roles", user.roles)
+    body = data.nominating_body
+    if body is not None and NOMINATOR not in roles_after:
+        raise InvalidInput("nominating_body is for users with the nominator role.",
+                           code="nominating_body_without_role",
+                           errors=[{"field": "body.nominating_body", "type": "value_error",
+                                    "message": "only for users with the nominator role"}])
+    if NOMINATOR in roles_after and body is None and user.nominating_body_kind is None:
+        raise InvalidInput("A nominator belongs to a body: give nominating_body.",
+                           code="nominating_body_required",
+                           errors=[{"field": "body.nominating_body", "type": "missing",
+                                    "message": "required with the nominator role"}])
+    new_body = ({"kind": body.kind.value, "name": body.name} if body is not None
+                else None if NOMINATOR not in roles_after else _body_of(user))
+    if new_body != _body_of(user):
+        changed["nominating_body"] = new_body
     if changes.get("is_active") is not None and changes["is_active"] != user.is_active:
         if not changes["is_active"]:
             _keep_one_admin(session, user, losing=ADMIN in user.roles)
@@ -121,7 +213,11 @@ def update(
     if not changed and not new_password:
         return user
     for name, value in changed.items():
-        setattr(user, name, value)
+        if name == "nominating_body":
+            user.nominating_body_kind = value["kind"] if value else None
+            user.nominating_body_name = value["name"] if value else None
+        else:
+            setattr(user, name, value)
     if new_password:
         user.password_hash = hash_password(new_password)
     if {"roles", "is_active"} & changed.keys() or new_password:
@@ -175,5 +271,8 @@ def reset_password(*, session: Session, username: str, password: str | None,
     generated = None if password else generate_password()
     update(session=session, user=user, data=UserUpdate(password=password or generated),
            author=record.SYSTEM, clock=clock)
-    session.exec(delete(LoginAttempt).where(LoginAttempt.username == username[:64]))
+    name = username.lower()[:64]
+    session.exec(delete(LoginThrottle).where(or_(  # type: ignore[call-overload]
+        LoginThrottle.key == f"account:{name}",
+        LoginThrottle.key.startswith(f"pair:{name}|"))))  # type: ignore[attr-defined]
     return generated

@@ -107,6 +107,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     # step 2
     ("POST", SEL + "/nominations"): allow(ADMIN, NOMINATOR),
     ("POST", SEL + "/applications"): allow(CANDIDATE),
+    ("POST", SEL + "/claims"): allow(CANDIDATE),
+    ("POST", SEL + "/claims/confirm"): allow(CANDIDATE),
+    ("PUT", CAND + "/account"): ADMIN_ONLY,
     ("GET", SEL + "/candidates"): allow(ADMIN, NOMINATOR, JUDGE, INSPECTOR, COMMITTEE,
                                         CANDIDATE),
     ("POST", CAND + "/communications"): allow(ADMIN, NOMINATOR),
@@ -571,7 +574,8 @@ def test_tokens_end_when_roles_change_or_account_disabled(client, make_user, log
     assert r.status_code == 200, r.text
     boss_token = _mint(boss)
     assert client.get("/api/v1/users", headers=boss_token).status_code == 200
-    r = client.patch(f"/api/v1/users/{boss}", json={"roles": [NOMINATOR]}, headers=admin)
+    r = client.patch(f"/api/v1/users/{boss}", json={"roles": [NOMINATOR], "nominating_body": {
+        "kind": "trade_union", "name": "机关工会"}}, headers=admin)
     assert r.status_code == 200, r.text
     assert client.get("/api/v1/users", headers=boss_token).status_code == 401
     assert client.post("/api/v1/selections", json={}, headers=boss_token).status_code == 401

@@ -84,14 +84,17 @@ def test_an_oversized_key_is_refused(client, admin):
 
 def test_a_key_in_progress_gets_409(client, admin, make_selection):
     """A stored key without a response is a first request still running elsewhere."""
+    import json
     from datetime import timedelta
 
     from service.config import get_settings
     from service.core.models import utcnow
     from service.core.security import decode_token
+    from tests.conftest import SELECTION_BODY
 
     sub = decode_token(get_settings(), admin["Authorization"][7:])["sub"]
-    body = b'{"title": "x"}'
+    # A valid request: the stored key is answered once the route has checked the request.
+    body = json.dumps(SELECTION_BODY).encode()
     with open_session(write=True) as s:
         import hashlib
         digest = hashlib.sha256(b"POST /api/v1/selections?\n" + body).hexdigest()

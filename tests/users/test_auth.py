@@ -217,6 +217,18 @@ BAD_TOKENS = {
     "missing_exp": lambda u: forge(claims_for(u, exp=_DROP)),
     "missing_iat": lambda u: forge(claims_for(u, iat=_DROP)),
     "exp_not_a_number": lambda u: forge(claims_for(u, exp="tomorrow")),
+    # Validly signed, but a claim of the wrong JSON type (issue 14, point 9).
+    "exp_numeric_string": lambda u: forge(claims_for(
+        u, exp=str(int((datetime.now(UTC) + timedelta(minutes=30)).timestamp())))),
+    "iat_numeric_string": lambda u: forge(claims_for(
+        u, iat=str(int(datetime.now(UTC).timestamp())))),
+    "exp_float": lambda u: forge(claims_for(
+        u, exp=(datetime.now(UTC) + timedelta(minutes=30)).timestamp())),
+    "exp_true": lambda u: forge(claims_for(u, exp=True)),
+    "tv_string": lambda u: forge(claims_for(u, tv=str(u.token_version))),
+    "tv_float": lambda u: forge(claims_for(u, tv=float(u.token_version))),
+    "roles_string": lambda u: forge(claims_for(u, roles="admin")),
+    "aud_list": lambda u: forge(claims_for(u, aud=[AUDIENCE])),
     "old_token_version": lambda u: forge(claims_for(u, tv=u.token_version - 1)),
     "no_token_version": lambda u: forge(claims_for(u, tv=_DROP)),
     "payload_not_an_object": lambda u: (
@@ -354,9 +366,13 @@ def test_a_name_change_keeps_the_token(client, make_user, admin_user):
 def test_admin_creates_a_user_with_a_generated_password(client, admin_user):
     chief, admin_headers = admin_user
     r = client.post(USERS_URL, json={"username": "nominator-li", "full_name": "李推荐",
-                                     "roles": ["nominator", "judge"]}, headers=admin_headers)
+                                     "roles": ["nominator", "judge"],
+                                     "nominating_body": {"kind": "trade_union",
+                                                         "name": "机关工会"}},
+                    headers=admin_headers)
     assert r.status_code == 201, r.text
     body = r.json()
+    assert body["nominating_body"] == {"kind": "trade_union", "name": "机关工会"}
     assert body["username"] == "nominator-li"
     assert body["full_name"] == "李推荐"
     assert sorted(body["roles"]) == ["judge", "nominator"]
