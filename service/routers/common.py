@@ -6,13 +6,15 @@ from typing import Annotated
 from fastapi import Path, Query
 from sqlmodel import Session
 
-from ..core.pagination import EXAMPLE_CURSOR, Page
+from ..core.pagination import EXAMPLE_CURSOR, EXAMPLE_EVENTS_CURSOR, Page
 from ..record import service as record
 from ..record.schemas import EventPublic
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size", examples=[50])]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous"
                                      " page", examples=[EXAMPLE_CURSOR])]
+EventsCursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the"
+                                           " previous page", examples=[EXAMPLE_EVENTS_CURSOR])]
 ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `publish`",
                                  examples=["publish"])]
 UserId = Annotated[uuid.UUID, Path(description="The user's id",

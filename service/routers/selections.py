@@ -29,7 +29,7 @@ from ..selection.schemas import SelectionCreate, SelectionPublic, SelectionUpdat
 from ..workflow.roles import ADMIN, COMMITTEE
 from ..workflow.table import SELECTION_STATES
 from . import common
-from .common import ActionName, Cursor, Limit
+from .common import ActionName, Cursor, EventsCursor, Limit
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections", tags=["step 1: selections"])
 KIND = "selection"
@@ -140,7 +140,7 @@ def run_selection_action(
             responses=problems(401, 403, 404, 422))
 def list_selection_events(
     selection: CurrentSelection, session: SessionDep, reader: RecordReader,
-    limit: Limit = 100, cursor: Cursor = None,
+    limit: Limit = 100, cursor: EventsCursor = None,
 ) -> Page[EventPublic]:
     """The selection's own full-process record (全程纪实), oldest first: for admins and
     committee members (it holds the panel, the votes and the minutes)."""
