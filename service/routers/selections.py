@@ -21,7 +21,7 @@ from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
-from ..core.schemas import IsoDate
+from ..core.schemas import NO_NUL, IsoDate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from ..selection import service as selections
@@ -48,10 +48,10 @@ CreatedTo = Annotated[IsoDate | None, Query(
     description="Created on or before this day (inclusive; a calendar day in China); not"
     " before `created_from`", examples=["2026-12-31"])]
 Organization = Annotated[str | None, Query(
-    min_length=1, max_length=200, description="Only selections of this organization (exact"
+    min_length=1, max_length=200, pattern=NO_NUL, description="Only selections of this organization (exact"
     " match)", examples=["机关第一党支部"])]
 TitleSearch = Annotated[str | None, Query(
-    min_length=1, max_length=100, description="Text the title contains (case-insensitive;"
+    min_length=1, max_length=100, pattern=NO_NUL, description="Text the title contains (case-insensitive;"
     " `%` and `_` match themselves)", examples=["党支部书记"])]
 
 
