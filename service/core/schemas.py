@@ -268,9 +268,11 @@ class ClockSet(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "minProperties": 1, "maxProperties": 1, "example": {"day": "2026-09-30"}})
 
-    day: IsoDate = Field(default=None, description="The simulated date (09:00 China time)")
+    day: IsoDate = Field(default=None, description="The simulated date (09:00 China time);"
+                         " from 1970-01-01 up to, not including, 9000-01-01")
     at: IsoDateTime = Field(default=None, description="The exact simulated time, with its"
-                            " offset (RFC 3339), e.g. 2026-09-30T09:00:00+08:00")
+                            " offset (RFC 3339), e.g. 2026-09-30T09:00:00+08:00; in UTC from"
+                            " 1970-01-01 up to, not including, 9000-01-01")
 
     @model_validator(mode="after")
     def _one(self):
@@ -282,7 +284,8 @@ class ClockSet(Strict):
 
 
 class ClockAdvance(Strict):
-    """Move the simulated clock forward."""
+    """Move the simulated clock forward (to before 9000-01-01: beyond, 422
+    `clock_out_of_range`)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {"days": 14, "hours": 0}})
 
