@@ -6,6 +6,8 @@
                                              then again on PostgreSQL when it is reachable
     python3 tasks.py bench [bench options]   install .venv with the bench extras and wrk,
                                              run the load benchmark (bench/README.md)
+    python3 tasks.py lock                    write requirements.lock: every package .venv
+                                             has (the project and its dev extras), pinned
 
 Environment: TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is the
 server the PostgreSQL run creates its own throw-away database on; REQUIRE_POSTGRES=1 makes a
@@ -115,6 +117,27 @@ def run_tests(args: list[str]) -> int:
     return summary(suite(f"PostgreSQL ({pg})", {**env, "TEST_DATABASE_URL": pg}))
 
 
+LOCK = ROOT / "requirements.lock"
+LOCK_HEADER = """\
+# Every package the service and its dev tools pull in, as installed by `python3 tasks.py
+# install` (pip install -e .[dev]); written by `python3 tasks.py lock`. The ranges are in
+# pyproject.toml (tests/core/test_dependencies.py checks each pin is inside its range).
+# For the same versions elsewhere: pip install -r requirements.lock -e .[dev]
+# Known advisories: README, "Reliability and security".
+"""
+
+
+def write_lock() -> int:
+    """Pin what .venv has installed, the project itself left out."""
+    frozen = subprocess.run([str(PY), "-m", "pip", "freeze", "--exclude-editable"], check=True,
+                            capture_output=True, text=True).stdout
+    lines = sorted((line for line in frozen.splitlines() if line and not line.startswith("#")),
+                   key=lambda line: line.split("==")[0].lower())
+    LOCK.write_text(LOCK_HEADER + "\n".join(lines) + "\n")
+    print(f"{LOCK.name}: {len(lines)} packages", flush=True)
+    return 0
+
+
 def main() -> int:
     """Dispatch serve / test / any other `python -m service` command."""
     if len(sys.argv) < 2 or sys.argv[1] in ("-h", "--help"):
@@ -129,6 +152,8 @@ def main() -> int:
         return subprocess.run([str(PY), "-m", "bench", *rest], cwd=ROOT).returncode
     if command == "install":
         return 0
+    if command == "lock":
+        return write_lock()
     return subprocess.run([str(PY), "-m", "service", command, *rest], cwd=ROOT).returncode
 
 

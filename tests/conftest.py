@@ -96,6 +96,11 @@ def migrated_database() -> Iterator[None]:
 def clean_tables() -> Iterator[None]:
     """Each test starts from empty tables."""
     yield
+    empty_tables()
+
+
+def empty_tables() -> None:
+    """Delete every row of every table (also between the scenarios of a stateful test)."""
     from sqlalchemy import text
     from sqlmodel import SQLModel
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
@@ -65,6 +66,16 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _refuse_nul(conn, cursor, statement, parameters, context, executemany):
+        # PostgreSQL cannot store NUL in text and refuses it; SQLite would store it. Refused
+        # here too, with the same error, so both databases keep and refuse the same data.
+        rows = parameters if executemany else [parameters]
+        for row in rows or ():
+            values = row.values() if isinstance(row, dict) else row
+            if any(isinstance(v, str) and "\x00" in v for v in values or ()):
+                raise sqlite3.DataError("text cannot contain NUL (0x00) characters")
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):

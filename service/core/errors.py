@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..workflow import WorkflowError
 from . import i18n
+from .schemas import NO_NUL, NOT_BLANK
 
 log = logging.getLogger(__name__)
 
@@ -186,17 +187,22 @@ _HTTP_CODES = {
 }
 
 
+# The shared text rules (service/core/schemas.py), said in words rather than as their regex.
+_TEXT_RULES = {
+    NOT_BLANK: ("blank_text", "must hold a character other than whitespace, and no NUL"),
+    NO_NUL: ("nul_character", "must not contain a NUL character (U+0000)"),
+}
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append(
-            {
-                "field": ".".join(loc),
-                "message": str(err.get("msg", "invalid")),
-                "type": str(err.get("type", "value_error")),
-            }
-        )
+        kind, message = str(err.get("type", "value_error")), str(err.get("msg", "invalid"))
+        if kind == "string_pattern_mismatch":
+            kind, message = _TEXT_RULES.get((err.get("ctx") or {}).get("pattern"),
+                                            (kind, message))
+        out.append({"field": ".".join(loc), "message": message, "type": kind})
     return out
 
 
@@ -233,9 +239,12 @@ def install_handlers(app: FastAPI) -> None:
         detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         if len(errors) > 1:
             detail += f" (and {len(errors) - 1} more)"
-        return problem_response(
-            422, "validation_error", "Invalid input", detail, request=request, errors=errors
-        )
+        # A cursor too long or not base64url is one this service did not issue, whichever
+        # check saw it first: the same code as any other (service/core/pagination.py).
+        code = ("invalid_cursor" if errors and all(e["field"] == "query.cursor" for e in errors)
+                else "validation_error")
+        return problem_response(422, code, "Invalid input", detail, request=request,
+                                errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):

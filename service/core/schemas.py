@@ -21,22 +21,41 @@ from pydantic import (
 from . import i18n
 
 # Request bodies are judged as the OpenAPI document states them: the limits apply to the text
-# as sent, a required text must hold something other than whitespace (pattern `\\S`), and only
-# then is it stored without its surrounding whitespace. Numbers, booleans and dates are taken
-# only in their JSON types: no 0 for false, no "5" for 5, no integer timestamps for dates.
+# as sent, a required text must hold a character that stripping keeps (NOT_BLANK), and only
+# then is it stored without its surrounding whitespace. No text holds NUL (NO_NUL): PostgreSQL
+# cannot store it, so no database is given it. Numbers, booleans and dates are taken only in
+# their JSON types: no 0 for false, no "5" for 5, no integer timestamps for dates.
+
+# Exactly what str.strip() removes (the characters for which str.isspace() is true): ASCII
+# whitespace, the separators U+001C-U+001F, NEL, no-break and other Unicode spaces, line and
+# paragraph separators. Written with \uXXXX escapes, which JSON Schema (ECMA-262), pydantic's
+# Rust regex and Python's re all read alike. tests/core/test_text_types.py holds the list to
+# str.isspace() over every code point.
+STRIPPED_SPACE = (r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029"
+                  r"\u202f\u205f\u3000")
+NO_NUL = r"^[^\u0000]*$"
+# Leading whitespace, then one character stripping keeps, then anything but NUL. The first
+# two classes are disjoint, so matching is linear in every engine.
+NOT_BLANK = rf"^[{STRIPPED_SPACE}]*[^\u0000{STRIPPED_SPACE}][^\u0000]*$"
+# An email address as far as a pattern can tell: no whitespace, no control characters, one @.
+# Spelled out rather than `\s`, which means different characters in ECMA-262, Rust and Python.
+_ADDRESS_CHAR = (r"[^@\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+                 r"\u3000\ufeff]")
+EMAIL = rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+$"
+EMAIL_WITH_DOMAIN = rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$"
 
 
 def _strip(value: str) -> str:
     return value.strip()
 
 
-def Stripped(max_length: int, *, min_length: int = 0, pattern: str | None = None) -> Any:  # noqa: N802
-    """A text whose limits apply as sent and that is stored stripped; with `min_length` ≥ 1 it
-    must hold a non-whitespace character."""
-    if pattern is None and min_length:
-        pattern = r"\S"
+def Stripped(max_length: int, *, min_length: int = 0) -> Any:  # noqa: N802
+    """A text whose limits apply as sent and that is stored stripped, never holding NUL; with
+    `min_length` ≥ 1 it must hold a character that stripping keeps, so it is never stored
+    empty."""
     return Annotated[str, StringConstraints(min_length=min_length or None,
-                                            max_length=max_length, pattern=pattern),
+                                            max_length=max_length,
+                                            pattern=NOT_BLANK if min_length else NO_NUL),
                      AfterValidator(_strip)]
 
 
@@ -249,9 +268,11 @@ class ClockSet(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "minProperties": 1, "maxProperties": 1, "example": {"day": "2026-09-30"}})
 
-    day: IsoDate = Field(default=None, description="The simulated date (09:00 China time)")
+    day: IsoDate = Field(default=None, description="The simulated date (09:00 China time);"
+                         " from 1970-01-01 up to, not including, 9000-01-01")
     at: IsoDateTime = Field(default=None, description="The exact simulated time, with its"
-                            " offset (RFC 3339), e.g. 2026-09-30T09:00:00+08:00")
+                            " offset (RFC 3339), e.g. 2026-09-30T09:00:00+08:00; in UTC from"
+                            " 1970-01-01 up to, not including, 9000-01-01")
 
     @model_validator(mode="after")
     def _one(self):
@@ -263,7 +284,8 @@ class ClockSet(Strict):
 
 
 class ClockAdvance(Strict):
-    """Move the simulated clock forward."""
+    """Move the simulated clock forward (to before 9000-01-01: beyond, 422
+    `clock_out_of_range`)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {"days": 14, "hours": 0}})
 

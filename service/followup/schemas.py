@@ -18,6 +18,7 @@ from pydantic import (
 
 from ..core import examples as ex
 from ..core.schemas import (
+    NOT_BLANK,
     IsoDate,
     JsonFloat,
     JsonInt,
@@ -108,7 +109,8 @@ class TemplateSet(Strict):
         "body": "{full_name}同志：\n\n您在“{selection_title}”中的结果为：{outcome_label}。"}})
 
     subject: Stripped(300, min_length=1)
-    body: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+    # kept as written (its line breaks and indentation are the email's), but never blank
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10000, pattern=NOT_BLANK)]
 
 
 class PublicAppointment(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import (
 
 from ..core import examples as ex
 from ..core.schemas import (
+    EMAIL_WITH_DOMAIN,
     CandidateStateLabelled,
     IsoDate,
     LongText,
@@ -78,7 +79,7 @@ class Gender(StrEnum):
 
 
 Email = Annotated[str, StringConstraints(max_length=254,
-                                         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+                                         pattern=EMAIL_WITH_DOMAIN)]
 Phone = Annotated[str, StringConstraints(pattern=r"^\+?[0-9][0-9 -]{5,19}$")]
 NationalId = Annotated[str, StringConstraints(pattern=r"^[0-9]{17}[0-9Xx]$"),
                       AfterValidator(str.upper)]

@@ -14,12 +14,25 @@ from sqlmodel import Session
 
 from ..config import Settings
 from ..core.clock import CHINA, Clock, current_clock, real_clock
-from ..core.errors import Conflict, Forbidden
+from ..core.errors import Conflict, Forbidden, InvalidInput
 from ..core.models import SimulatedClock, User
 from . import service as record
 
 SUBJECT = "clock"
 SUBJECT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:clock")
+# The simulated time stays where every date the service computes from it (periods of working
+# days, trial months, years in the reserve pool, tokens' expiry) is still representable.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _out_of_range(field: str) -> InvalidInput:
+    return InvalidInput(
+        f"The simulated time must be from {EARLIEST.date()} up to (not including)"
+        f" {LATEST.date()}.", code="clock_out_of_range",
+        details={"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
+        errors=[{"field": field, "message": "outside the simulated clock's range",
+                 "type": "clock_out_of_range"}])
 
 
 def _refuse_in_production(settings: Settings) -> None:
@@ -50,7 +63,13 @@ def _store(session: Session, target: datetime, user: User, clock: Clock, action:
 def set_to(session: Session, settings: Settings, *, day=None, at=None, user: User) -> Clock:
     """Set the simulated clock to a day (09:00 China time) or an exact time."""
     _refuse_in_production(settings)
-    target = (at if at is not None else datetime.combine(day, time(9, 0), CHINA)).astimezone(UTC)
+    try:
+        target = (at if at is not None else datetime.combine(day, time(9, 0), CHINA)
+                  ).astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-14:00 is in year 10000 in UTC
+        target = LATEST
+    if not EARLIEST <= target < LATEST:
+        raise _out_of_range("body.at" if at is not None else "body.day")
     return _store(session, target, user, current_clock(session, settings), "set_clock")
 
 
@@ -58,7 +77,13 @@ def advance(session: Session, settings: Settings, *, delta: timedelta, user: Use
     """Move the simulated clock forward (starting from real time when none is set)."""
     _refuse_in_production(settings)
     clock = current_clock(session, settings)
-    return _store(session, clock.now + delta, user, clock, "advance_clock")
+    try:
+        target = clock.now + delta
+    except OverflowError:
+        target = LATEST
+    if not target < LATEST:
+        raise _out_of_range("body.days")
+    return _store(session, target, user, clock, "advance_clock")
 
 
 def clear(session: Session, settings: Settings, *, user: User) -> Clock:

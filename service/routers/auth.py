@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 
 from ..core.deps import CurrentUser, SessionDep, SettingsDep
-from ..core.errors import problems
+from ..core.errors import InvalidInput, problems
 from ..core.forwarded import client_address
 from ..core.routing import TransactionalRoute
 from ..core.security import create_token
@@ -15,7 +15,19 @@ from ..users.schemas import LoginForm, Token, UserPublic
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 
 
-@router.post("/token", response_model=Token, responses=problems(401, 409, 422, 429))
+async def _grant_type_sent(request: Request) -> None:
+    """An empty `grant_type` is a wrong grant type, as any other but `password` is: FastAPI
+    reads an empty form field as one left out, so the form is looked at as sent."""
+    sent = (await request.form()).getlist("grant_type")
+    if any(value != "password" for value in sent):
+        raise InvalidInput(
+            "body.grant_type: only the `password` grant is supported (OAuth2 password flow).",
+            errors=[{"field": "body.grant_type", "message": "must be `password` when sent",
+                     "type": "string_pattern_mismatch"}])
+
+
+@router.post("/token", response_model=Token, responses=problems(401, 409, 422, 429),
+             dependencies=[Depends(_grant_type_sent)])
 def login(
     request: Request, session: SessionDep, settings: SettingsDep,
     form: Annotated[LoginForm, Form()], response: Response,

@@ -23,7 +23,7 @@ from ..nomination.schemas import CandidateDetail, CandidatePublic
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from . import common
-from .common import ActionName, Cursor, Limit
+from .common import ActionName, EventsCursor, Limit
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/candidates", tags=["candidates"])
 KIND = "candidate"
@@ -74,7 +74,7 @@ def run_candidate_action(
             responses=problems(401, 404, 422))
 def list_candidate_events(
     candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: EventsCursor = None,
 ) -> Page[EventPublic]:
     """The candidate's full-process record, oldest first (admins, their nominators, and the
     candidate themself, who reads it without the reviewers: events by judges and inspectors

@@ -7,14 +7,22 @@ from typing import Annotated
 from fastapi import Path, Query
 from sqlmodel import Session
 
-from ..core.pagination import EXAMPLE_CURSOR, Page
+from ..core.pagination import EXAMPLE_CURSOR, EXAMPLE_EVENTS_CURSOR, Page
+from ..core.schemas import NO_NUL
 from ..record import service as record
 from ..record.schemas import EventPublic
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size", examples=[50])]
-Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous"
-                                     " page", examples=[EXAMPLE_CURSOR])]
-ActionName = Annotated[str, Path(max_length=64, description="The action's id, e.g. `publish`",
+# A cursor is base64url text (RFC 4648 §5, unpadded), as the service issues it.
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+Cursor = Annotated[str | None, Query(max_length=500, pattern=CURSOR_PATTERN,
+                                     description="`next_cursor` of the previous page",
+                                     examples=[EXAMPLE_CURSOR])]
+EventsCursor = Annotated[str | None, Query(max_length=500, pattern=CURSOR_PATTERN,
+                                           description="`next_cursor` of the previous page",
+                                           examples=[EXAMPLE_EVENTS_CURSOR])]
+ActionName = Annotated[str, Path(max_length=64, pattern=NO_NUL,
+                                 description="The action's id, e.g. `publish`",
                                  examples=["publish"])]
 UserId = Annotated[uuid.UUID, Path(description="The user's id",
                                    examples=["1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d"])]

@@ -19,7 +19,7 @@ from ..core.deps import (
 from ..core.errors import NotFound, problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute
-from ..core.schemas import IsoDate
+from ..core.schemas import NO_NUL, IsoDate
 from ..followup import notifications
 from ..followup import service as followup
 from ..followup.models import Notification, Objection
@@ -236,7 +236,8 @@ def add_follow_up_record(
 def list_reserve_pool(
     session: SessionDep, user: PoolReader, clock: ClockDep,
     organization: Annotated[str | None, Query(
-        max_length=200, description="Only entries of this organization (exact match)",
+        max_length=200, pattern=NO_NUL,
+        description="Only entries of this organization (exact match)",
         examples=["机关第一党支部"])] = None,
     education: Annotated[EducationLevel | None, Query(
         description="Only reserves with this education level", examples=["bachelor"])] = None,

@@ -12,6 +12,7 @@ from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
+from ..core.schemas import NO_NUL
 from ..nomination import service as nominations
 from ..nomination.models import Communication
 from ..nomination.schemas import (
@@ -49,11 +50,11 @@ CandidateGate = Annotated[ReportGate | None, Query(
     " left there), `decision` (inspected, reserve, or left there), `followup` (appointed, on"
     " trial, confirmed, revoked, dismissed)", examples=["interview"])]
 Unit = Annotated[str | None, Query(
-    min_length=1, max_length=200, description="Only candidates of this work unit (工作单位,"
-    " exact match)", examples=["机关办公室"])]
+    min_length=1, max_length=200, pattern=NO_NUL,
+    description="Only candidates of this work unit (工作单位, exact match)", examples=["机关办公室"])]
 NameSearch = Annotated[str | None, Query(
-    min_length=1, max_length=100, description="Text the candidate's name contains"
-    " (case-insensitive; `%` and `_` match themselves)", examples=["李"])]
+    min_length=1, max_length=100, pattern=NO_NUL,
+    description="Text the candidate's name contains (case-insensitive; `%` and `_` match themselves)", examples=["李"])]
 
 
 def _result(session, nomination, candidate, existed, response: Response) -> NominationResult:

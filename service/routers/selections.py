@@ -21,7 +21,7 @@ from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
-from ..core.schemas import IsoDate
+from ..core.schemas import NO_NUL, IsoDate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from ..selection import service as selections
@@ -29,7 +29,7 @@ from ..selection.schemas import SelectionCreate, SelectionPublic, SelectionUpdat
 from ..workflow.roles import ADMIN, COMMITTEE
 from ..workflow.table import SELECTION_STATES
 from . import common
-from .common import ActionName, Cursor, Limit
+from .common import ActionName, Cursor, EventsCursor, Limit
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections", tags=["step 1: selections"])
 KIND = "selection"
@@ -48,10 +48,10 @@ CreatedTo = Annotated[IsoDate | None, Query(
     description="Created on or before this day (inclusive; a calendar day in China); not"
     " before `created_from`", examples=["2026-12-31"])]
 Organization = Annotated[str | None, Query(
-    min_length=1, max_length=200, description="Only selections of this organization (exact"
+    min_length=1, max_length=200, pattern=NO_NUL, description="Only selections of this organization (exact"
     " match)", examples=["机关第一党支部"])]
 TitleSearch = Annotated[str | None, Query(
-    min_length=1, max_length=100, description="Text the title contains (case-insensitive;"
+    min_length=1, max_length=100, pattern=NO_NUL, description="Text the title contains (case-insensitive;"
     " `%` and `_` match themselves)", examples=["党支部书记"])]
 
 
@@ -140,7 +140,7 @@ def run_selection_action(
             responses=problems(401, 403, 404, 422))
 def list_selection_events(
     selection: CurrentSelection, session: SessionDep, reader: RecordReader,
-    limit: Limit = 100, cursor: Cursor = None,
+    limit: Limit = 100, cursor: EventsCursor = None,
 ) -> Page[EventPublic]:
     """The selection's own full-process record (全程纪实), oldest first: for admins and
     committee members once the selection is submitted to them (it holds the panel, the votes

@@ -122,13 +122,17 @@ class JobDescription(Strict):
         return v
 
 
+# An interview criterion's key, also naming the criterion that breaks ties.
+CriterionKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+
+
 class InterviewCriterion(Strict):
     """One line of the score registration sheet (评分登记表)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "key": "role_cognition", "label": "岗位认知", "weight": 30, "max_score": 100}})
 
-    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+    key: CriterionKey
     label: Name
     weight: JsonFloat = Field(gt=0, le=100, description="Weight in percent; weights add up to 100")
     max_score: JsonFloat = Field(default=100, gt=0, le=1000)
@@ -179,7 +183,7 @@ class SelectionSettings(Strict):
     spread_flag_points: JsonFloat = Field(
         default=20, gt=0, le=100, description="Flag a candidate when the judges' totals differ"
         " by more than this many points")
-    tie_break_criterion: str | None = Field(
+    tie_break_criterion: CriterionKey | None = Field(
         default="role_cognition", description="Equal scores are ordered by this criterion's"
         " mean; what stays tied is decided by the admin with a recorded reason")
     min_inspectors: JsonInt = Field(default=2, ge=2, le=20)

@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from ..core import examples as ex
-from ..core.schemas import Strict, Stripped
+from ..core.schemas import EMAIL, NO_NUL, Strict, Stripped
 from ..workflow.roles import ROLES
 
 # ---------------------------------------------------------------- users and auth
@@ -29,7 +29,7 @@ Username = Annotated[
     str, StringConstraints(min_length=2, max_length=64,
                            pattern=r"^[A-Za-z0-9_.@-]+$")
 ]
-Password = Annotated[str, StringConstraints(min_length=8, max_length=256)]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=256, pattern=NO_NUL)]
 
 
 class BodyKind(StrEnum):
@@ -74,11 +74,12 @@ class LoginForm(BaseModel):
 
     grant_type: Annotated[str | None, Field(pattern="^password$")] = Field(
         default=None, description="`password` when sent (OAuth2); may be left out")
-    username: str = Field(description="The user's login name")
-    password: str = Field(description="The user's password")
-    scope: str = Field(default="", description="Not used: roles decide what a user may do")
-    client_id: str | None = Field(default=None, description="Not used")
-    client_secret: str | None = Field(default=None, description="Not used")
+    username: str = Field(pattern=NO_NUL, description="The user's login name")
+    password: str = Field(pattern=NO_NUL, description="The user's password")
+    scope: str = Field(default="", pattern=NO_NUL,
+                       description="Not used: roles decide what a user may do")
+    client_id: str | None = Field(default=None, pattern=NO_NUL, description="Not used")
+    client_secret: str | None = Field(default=None, pattern=NO_NUL, description="Not used")
 
 
 class Token(BaseModel):
@@ -111,7 +112,7 @@ class UserCreate(Strict):
     username: Username
     full_name: Stripped(100) = ""
     email: Annotated[str, StringConstraints(max_length=254,
-                                            pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+                                            pattern=EMAIL)] | None = None
     roles: list[Role] = Field(min_length=1, max_length=len(ROLES))
     password: Password | None = None
     nominating_body: NominatingBodyRef | None = Field(
@@ -132,7 +133,7 @@ class UserUpdate(Strict):
 
     full_name: Stripped(100) = None  # type: ignore[assignment]
     email: Annotated[str, StringConstraints(max_length=254,
-                                            pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+                                            pattern=EMAIL)] | None = None
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(ROLES))
     is_active: StrictBool | None = None
     password: Password | None = None

@@ -12,10 +12,11 @@ from pydantic import (
     Field,
     HttpUrl,
     StrictBool,
-    StringConstraints,
     UrlConstraints,
     field_validator,
 )
+
+from ..core.schemas import Stripped
 
 # ---------------------------------------------------------------- event types
 EVENT_TYPES: dict[str, tuple[str, str]] = {
@@ -46,7 +47,7 @@ EventType = Literal[
 # ---------------------------------------------------------------- request / response models
 WebhookUrl = Annotated[HttpUrl, UrlConstraints(max_length=2000, allowed_schemes=["http",
                                                                                 "https"])]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]
+Description = Stripped(500)
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES),
                                               description="The event types to receive")]
 

@@ -57,6 +57,7 @@ from schemathesis.config import SchemathesisConfig
 from service.core import security
 from service.main import app
 from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
+from tests.conftest import empty_tables
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
@@ -88,6 +89,15 @@ def cheap_password_hashing() -> Iterator[None]:
     security._dummy_hash.cache_clear()
 
 
+def drop_made_up_cursor(case) -> None:
+    """A schema-valid cursor is dropped: see World.aim."""
+    query = case.query or {}
+    cursor = query.get("cursor")
+    if isinstance(cursor, str) and len(cursor) <= 500 and case.meta is not None and \
+            case.meta.generation.mode.is_positive:
+        del query["cursor"]
+
+
 class World:
     """Resources that exist, so that generated requests can reach them."""
 
@@ -103,11 +113,7 @@ class World:
         when this service issued it (a made-up one is refused with 422 `invalid_cursor`, as
         documented), so a generated one cannot be known to be valid. Invalid cursors (too
         long, wrong type) are kept: their refusal is still checked."""
-        query = case.query or {}
-        cursor = query.get("cursor")
-        if isinstance(cursor, str) and len(cursor) <= 500 and case.meta is not None and \
-                case.meta.generation.mode.is_positive:
-            del query["cursor"]
+        drop_made_up_cursor(case)
         params = case.path_parameters
         if not params:
             return
@@ -168,3 +174,49 @@ def world(request, client, admin, make_user, login, make_selection,
 def test_api(case, world: World) -> None:
     world.aim(case)
     case.call_and_validate(headers=world.headers, excluded_checks=EXCLUDED_CHECKS)
+
+
+# ---------------------------------------------------------------- the stateful phase
+# Chains of calls where one response feeds the next (create a selection → read it, patch it,
+# run its actions; apply → the candidate's routes; create a webhook → its deliveries), along
+# the links Schemathesis infers from the document (response schemas, ids in paths, Location
+# headers). Each scenario starts from empty tables and runs as a fresh admin.
+STATEFUL_SCENARIOS = 100
+STATEFUL_STEPS = 10
+
+
+class APIWorkflow(schema.as_state_machine()):  # type: ignore[misc]
+    """Schemathesis's state machine over the whole API, as an admin, with every check."""
+
+    new_admin: Any = None  # set by the test: makes an admin and returns its headers
+
+    def setup(self) -> None:
+        self.headers = type(self).new_admin()
+
+    def before_call(self, case) -> None:
+        drop_made_up_cursor(case)
+
+    def teardown(self) -> None:
+        # Every scenario starts from the same (empty) database: a scenario's choices then
+        # meet the same responses when Hypothesis replays or shrinks it.
+        empty_tables()
+
+    def get_call_kwargs(self, case) -> dict[str, Any]:
+        return {"headers": self.headers}
+
+    def validate_response(self, response, case, additional_checks=None, **kwargs) -> None:
+        case.validate_response(response, additional_checks=additional_checks,
+                               excluded_checks=EXCLUDED_CHECKS, transport_kwargs=kwargs or None,
+                               recorder=getattr(self, "recorder", None))
+
+
+def test_stateful(make_user, login) -> None:
+    def new_admin() -> dict[str, str]:
+        user, password = make_user("admin")
+        return login(user.username, password)
+
+    APIWorkflow.new_admin = staticmethod(new_admin)
+    APIWorkflow.run(settings=settings(
+        max_examples=STATEFUL_SCENARIOS, stateful_step_count=STATEFUL_STEPS,
+        derandomize=True, database=None, deadline=None,
+        suppress_health_check=list(HealthCheck)))
