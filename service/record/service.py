@@ -363,9 +363,11 @@ def _check_rows(session: Session, cov: Coverage, report: Report, chunk: int = 50
 
     def run(ids: Iterable[Any]) -> BrokenLink | None:
         pending: list[uuid.UUID] = []
-        for subject_id in ids:
-            if pending and pending[-1] == subject_id:
+        last = None
+        for subject_id in ids:  # ordered: each subject once, a chunk of subjects at a time
+            if subject_id == last:
                 continue
+            last = subject_id
             pending.append(subject_id)
             if len(pending) >= chunk:
                 if problem := check(pending):
@@ -373,21 +375,20 @@ def _check_rows(session: Session, cov: Coverage, report: Report, chunk: int = 50
                 pending = []
         return check(pending) if pending else None
 
-    by_rows = session.connection().execute(
-        select(subject_col).order_by(subject_col).execution_options(
-            stream_results=True, yield_per=5000)).scalars()
-    by_events = session.connection().execute(
-        select(Event.subject_id).where(Event.subject_type == cov.subject_type,
-                                       Event.action.in_(cov.actions))  # type: ignore[attr-defined]
-        .order_by(Event.subject_id).execution_options(stream_results=True, yield_per=5000)
-    ).scalars()
-    before = report.rows_checked, report.rows_not_covered
-    report.broken = run(by_rows)
-    if report.broken is None:
+    def stream(stmt):
+        return session.connection().execute(
+            stmt.execution_options(stream_results=True, yield_per=5000)).scalars()
+
+    before = report.rows_checked
+    report.broken = run(stream(select(subject_col).order_by(subject_col)))
+    if report.broken is None:  # then the subjects whose every row was removed
         counted = report.rows_checked, report.rows_not_covered
-        report.broken = run(by_events)  # subjects whose every row was removed
+        report.broken = run(stream(
+            select(Event.subject_id).where(Event.subject_type == cov.subject_type,
+                                           Event.action.in_(cov.actions))  # type: ignore[attr-defined]
+            .order_by(Event.subject_id)))
         report.rows_checked, report.rows_not_covered = counted
-    report.details[cov.name] = report.rows_checked - before[0]
+    report.details[cov.name] = report.rows_checked - before
 
 
 def _check_states(session: Session, cov: StateCoverage, report: Report) -> None:

@@ -164,14 +164,17 @@ def test_a_candidate_inserted_in_sql_without_events_is_found(client, admin, make
 
 # ---------------------------------------------------------------- the keyed chain
 def _forge(session_conn, *, subject_type: str, subject_id: uuid.UUID, key: bytes | None,
-           key_id: str | None, prev: str, seq: int, selection_id=None) -> uuid.UUID:
-    """Insert an event as an attacker without the service would: linked, hashed by the rule."""
+           key_id: str | None, prev: str, seq: int, selection_id=None, action: str = "edit",
+           state: str = "drafting", params: dict | None = None) -> uuid.UUID:
+    """Insert an event as an attacker without the service would (or as the service did
+    before migration 0007, with key=None): linked, hashed by the rule."""
     from types import SimpleNamespace
 
     ev = SimpleNamespace(
         id=uuid.uuid4(), subject_type=subject_type, subject_id=subject_id, seq=seq,
-        selection_id=selection_id, action="edit", from_state="drafting", to_state="drafting",
-        actor_id=None, actor_role="admin", reason="forged", params={"changes": {}},
+        selection_id=selection_id, action=action, from_state=state, to_state=state,
+        actor_id=None, actor_role="admin", reason="forged",
+        params=params if params is not None else {"changes": {}},
         request_id=None, occurred_at=datetime.now(UTC), simulated_at=None, key_id=key_id)
     ev.hash = record.event_hash(ev, prev, key)
     session_conn.execute(Event.__table__.insert().values(  # type: ignore[attr-defined]
@@ -229,6 +232,34 @@ def test_older_unkeyed_events_still_verify_and_are_counted(client, admin, capsys
     code, out = _verify(capsys)
     assert code == 0, out
     assert "1 events written before the record was keyed" in out
+
+
+def test_an_older_score_sheet_without_a_digest_is_counted_as_not_covered(
+        client, admin, make_selection, make_candidate, make_user, capsys):
+    sel = make_selection()
+    cid = make_candidate(sel["id"], state="qualified")
+    judge, _ = make_user("judge")
+    sheet_id = uuid.uuid4()
+    with get_engine().begin() as conn:  # as the service wrote them before 0007
+        _forge(conn, subject_type="candidate", subject_id=cid, key=None, key_id=None,
+               prev=record.GENESIS, seq=1, selection_id=uuid.UUID(sel["id"]),
+               action="submit_score_sheet", state="qualified",
+               params={"sheet_id": str(sheet_id), "judge_id": str(judge.id), "version": 1})
+        conn.execute(ScoreSheet.__table__.insert().values(  # type: ignore[attr-defined]
+            id=sheet_id, selection_id=uuid.UUID(sel["id"]), candidate_id=cid,
+            judge_id=judge.id, version=1, scores={"a": 1.0}, total=1.0, comment="",
+            created_at=datetime.now(UTC)))
+    code, out = _verify(capsys)
+    assert code == 0, out
+    assert "1 older rows are not covered" in out
+    # a sheet added beside it now, without any event, is not "older"
+    with get_engine().begin() as conn:
+        conn.execute(ScoreSheet.__table__.insert().values(  # type: ignore[attr-defined]
+            id=uuid.uuid4(), selection_id=uuid.UUID(sel["id"]), candidate_id=cid,
+            judge_id=judge.id, version=2, scores={"a": 99.0}, total=99.0, comment="",
+            created_at=datetime.now(UTC)))
+    code, out = _verify(capsys)
+    assert code == 1 and "has no event that recorded it" in out
 
 
 def test_keys_rotate_old_events_verify_with_old_keys_and_need_them(client, admin, make_selection,
