@@ -115,7 +115,7 @@ def test_the_app_role_only_reads_and_appends_the_record(roles_and_database, tmp_
                     or "must be owner" in str(refused.value)), (statement, refused.value)
         # … while the rest of the service's tables are its own to use
         with app_engine.begin() as conn:
-            conn.execute(text("DELETE FROM login_attempt"))
+            conn.execute(text("DELETE FROM login_throttle"))
             conn.execute(text("UPDATE user_account SET full_name = 'x' WHERE false"))
         assert _cli("verify-record", data_dir=tmp_path, url=app_url).returncode == 0
     finally:
