@@ -291,6 +291,9 @@ def pool(session: Session, *, user: User, organization: str | None, education: s
         stmt = stmt.where(ReserveEntry.expires_on >= clock.today())
     if expires_before:
         stmt = stmt.where(ReserveEntry.expires_on < expires_before)
+    # Best score first; between equal scores the selection's own rank (its tie rule), then
+    # the older entry; the id last, so that the order never depends on the database.
     return list(session.exec(stmt.order_by(ReserveEntry.organization,
                                            ReserveEntry.score.desc().nulls_last(),  # type: ignore[union-attr]
-                                           ReserveEntry.entered_on)))
+                                           ReserveEntry.rank.nulls_last(),  # type: ignore[union-attr]
+                                           ReserveEntry.entered_on, ReserveEntry.id)))

@@ -247,8 +247,8 @@ def list_reserve_pool(
         description="Only entries whose validity ends before this day",
         examples=["2027-12-31"])] = None,
 ) -> list[ReserveEntryPublic]:
-    """The reserve pool (储备人选库) across selections, best score first per organization:
-    everything for admins; candidates and mentors their own entries only."""
+    """The reserve pool (储备人选库) across selections, best score first per organization
+    (equal scores in their selection's rank order, which the tie rule set): everything for admins; candidates and mentors their own entries only."""
     rows = followup.pool(session, user=user, organization=organization,
                          education=education.value if education else None,
                          include_expired=include_expired, expires_before=expires_before,

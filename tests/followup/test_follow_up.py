@@ -872,6 +872,33 @@ def test_an_unfit_trial_ends_with_a_reason_and_then_the_selection_closes(flow):
 
 
 # ================================================================ the reserve pool
+def test_the_reserve_pool_keeps_the_selections_rank_between_equal_scores(flow):
+    """Two reserves with the same interview score: the tie rule ranked chen (higher on the
+    tie-break criterion) 2nd and wang 3rd; the pool lists them in that order, whichever was
+    decided first."""
+    f = flow.reviewing(tie_break_criterion="answers")
+    f.add("li")
+    f.add("wang")
+    f.add("chen")
+    judge_id, _ = f.user("judge")
+    sheets = {"li": {k: 90.0 for k in CRITERIA},
+              "wang": {"self_introduction": 85.0, "role_cognition": 85.0, "answers": 84.0,
+                       "overall_impression": 86.0},
+              "chen": {"self_introduction": 84.0, "role_cognition": 85.0, "answers": 86.0,
+                       "overall_impression": 85.0}}
+    with open_session(write=True) as s:
+        s.add(PanelMember(selection_id=uuid.UUID(f.sel), user_id=uuid.UUID(judge_id)))
+        for key, scores in sheets.items():
+            s.add(ScoreSheet(selection_id=uuid.UUID(f.sel), candidate_id=uuid.UUID(f.c[key]),
+                             judge_id=uuid.UUID(judge_id), scores=scores,
+                             total=sum(scores.values()) / len(scores)))
+        s.commit()
+    f.committee({"li": "appointed", "wang": "reserve", "chen": "reserve"})
+    pool = _ok(f.get(POOL))
+    assert [(e["full_name"], e["score"], e["rank"]) for e in pool] == [
+        ("陈静", 85.0, 2), ("王芳", 85.0, 3)]
+
+
 def test_the_reserve_pool_feeds_a_later_selection(flow, make_selection, as_role):
     wang_user_id, wang_user = flow.user("candidate", email_addr=PEOPLE["wang"]["email"])
     f = flow.standard(reserve=("wang", "chen"), user_ids={"wang": wang_user_id})
