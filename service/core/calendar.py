@@ -10,12 +10,13 @@ correct a year the package knows.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import chinese_calendar
 from sqlmodel import Session, select
 
+from . import i18n
 from .models import CalendarOverride
 
 MAX_SPAN_DAYS = 3 * 366  # no period of this service is longer
@@ -42,13 +43,49 @@ def day_info(day: date, overrides: Mapping[date, bool]) -> DayInfo:
 
 @dataclass(frozen=True)
 class Period:
-    """A span of working days: its first and last working day, and any warning."""
+    """A span of working days: its first and last working day, and the years counted
+    without the official schedule."""
 
     start_on: date
     first_day: date
     end_on: date
     working_days: int
-    warnings: list[str] = field(default_factory=list)
+    fallback_years: tuple[int, ...] = ()
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warning for the fallback years, in the current request's language."""
+        return fallback_warnings(self.fallback_years)
+
+
+def known_year(year: int) -> bool:
+    """Whether the official schedule (the `chinesecalendar` package) covers `year`."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def fallback_years(start_on: date | None, end_on: date | None) -> tuple[int, ...]:
+    """The years of a stored period (start to end, both included) the official schedule
+    does not cover: its days there were counted from weekends and overrides only."""
+    if start_on is None or end_on is None:
+        return ()
+    return tuple(y for y in range(start_on.year, end_on.year + 1) if not known_year(y))
+
+
+def fallback_warnings(years: tuple[int, ...] | list[int]) -> list[str]:
+    """One warning naming the years counted without the official schedule (none if none)."""
+    if not years:
+        return []
+    listed = ", ".join(str(y) for y in sorted(years))
+    return [i18n.pick(
+        f"本服务没有 {listed} 年的国务院节假日安排：这些日子只按周末休息计算，"
+        "另加管理员录入的节假日和调休工作日。",
+        f"The official holiday schedule for {listed} is not known to this service; those"
+        " days were counted as weekends off only, plus the holidays and make-up workdays"
+        " an administrator has entered.")]
 
 
 class CalendarRangeError(ValueError):
@@ -70,26 +107,18 @@ def working_period(
         raise too_far
     day = start_on if counts_start_day else start_on + timedelta(days=1)
     counted: list[date] = []
-    fallback_years: set[int] = set()
+    fallback: set[int] = set()
     limit = start_on + timedelta(days=MAX_SPAN_DAYS)
     while len(counted) < days:
         if day > limit:
             raise too_far
         info = day_info(day, overrides)
         if info.source == "weekend_fallback":
-            fallback_years.add(day.year)
+            fallback.add(day.year)
         if info.workday:
             counted.append(day)
         day += timedelta(days=1)
-    warnings = []
-    if fallback_years:
-        years = ", ".join(str(y) for y in sorted(fallback_years))
-        warnings.append(
-            f"The official holiday schedule for {years} is not known to this service; those"
-            " days were counted as weekends off only, plus the holidays and make-up workdays"
-            " an administrator has entered."
-        )
-    return Period(start_on, counted[0], counted[-1], days, warnings)
+    return Period(start_on, counted[0], counted[-1], days, tuple(sorted(fallback)))
 
 
 def overrides(session: Session) -> dict[date, bool]:

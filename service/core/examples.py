@@ -56,6 +56,7 @@ SELECTION = {
     "settings": SETTINGS,
     "publicity_start_on": "2026-09-30", "publicity_end_on": "2026-10-13",
     "created_at": "2026-09-30T01:05:00Z", "updated_at": "2026-09-30T01:20:00Z",
+    "warnings": [],
 }
 
 PROFILE = {

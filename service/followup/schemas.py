@@ -14,8 +14,10 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    computed_field,
 )
 
+from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
     NOT_BLANK,
@@ -269,7 +271,7 @@ class FollowUpPublic(BaseModel):
                                   "start_on": "2026-11-16", "end_on": "2027-11-15"}},
         "mentorship": ex.MENTORSHIP, "records": [ex.FOLLOW_UP_RECORD],
         "missing_for_confirmation": ["trial ends on 2027-11-15",
-                                     "party lessons: 4 of 8 hours"]}})
+                                     "party lessons: 4 of 8 hours"], "warnings": []}})
 
     candidate_id: uuid.UUID
     state: str
@@ -277,6 +279,18 @@ class FollowUpPublic(BaseModel):
     mentorship: MentorshipPublic | None
     records: list[FollowUpRecordPublic]
     missing_for_confirmation: list[str]
+
+    @computed_field(description="Cautions: a pre-appointment publicity that runs through a year"
+                    " the official holiday schedule does not cover (counted from weekends and the"
+                    " administrators' calendar overrides only)")
+    @property
+    def warnings(self) -> list[str]:
+        a = self.appointment or {}
+        start, end = a.get("publicity_start_on"), a.get("publicity_end_on")
+        if not (start and end):
+            return []
+        return workcal.fallback_warnings(
+            workcal.fallback_years(date.fromisoformat(start), date.fromisoformat(end)))
 
 
 class ReserveEntryPublic(BaseModel):

@@ -63,7 +63,7 @@ def on_appoint(call: ActionCall) -> dict[str, Any]:
         # publicity (from the next working day).
         appointment |= {"publicity_start_on": period.start_on.isoformat(),
                         "publicity_end_on": period.end_on.isoformat(),
-                        "publicity_warnings": period.warnings}
+                        "publicity_calendar_fallback_years": list(period.fallback_years)}
     cand.appointment = appointment
     return {"appointment": appointment}
 

@@ -14,10 +14,12 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    computed_field,
     field_validator,
     model_validator,
 )
 
+from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import JsonFloat, JsonInt, Name, SelectionStateLabelled, Strict, Stripped, Text
 
@@ -276,6 +278,14 @@ class SelectionPublic(SelectionStateLabelled):
     publicity_end_on: date | None
     created_at: datetime
     updated_at: datetime
+
+    @computed_field(description="Cautions about this selection: a publicity period that runs"
+                    " through a year the official holiday schedule does not cover (counted from"
+                    " weekends and the administrators' calendar overrides only)")
+    @property
+    def warnings(self) -> list[str]:
+        return workcal.fallback_warnings(
+            workcal.fallback_years(self.publicity_start_on, self.publicity_end_on))
 
 # ---------------------------------------------------------------- public announcement
 class PublicSelection(BaseModel):

@@ -145,4 +145,4 @@ def publish(call: ActionCall) -> dict[str, Any]:
     sel.publicity_end_on = period.end_on
     return {"start_on": period.start_on, "working_days": days,
             "first_counted_day": period.first_day, "end_on": period.end_on,
-            "warnings": period.warnings}
+            "calendar_fallback_years": list(period.fallback_years)}

@@ -229,3 +229,44 @@ def test_override_changes_are_in_the_record(client, admin, as_role):
     assert events[0].params == {"day": "2027-01-01", "workday": False, "note": "元旦",
                                 "before": None}
     assert events[1].params == {"day": "2027-01-01", "workday": False, "note": "元旦"}
+
+
+# ---------------------------------------------------------------- warnings where a period is used
+def test_a_publicity_in_a_year_without_the_official_schedule_warns_in_every_answer(
+        client, admin, make_selection):
+    """Published on 2027-12-24 for 5 working days: the days run through 2027 and 2028, which
+    the official schedule does not cover. The publish answer says so, in the reader's
+    language, and so do later reads of the selection; the event records the years."""
+    assert client.put("/api/v1/admin/clock", json={"day": "2027-12-24"},
+                      headers=admin).status_code == 200
+    sel = make_selection()
+    assert sel["warnings"] == []
+    r = client.post(f"/api/v1/selections/{sel['id']}/actions/publish",
+                    json={"params": {"start_on": "2027-12-24"}}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["publicity_end_on"] == "2027-12-31"
+    (warning,) = r.json()["warnings"]
+    assert "2027" in warning and "2028" not in warning and "国务院节假日安排" in warning
+    read = client.get(f"/api/v1/selections/{sel['id']}",
+                      headers={**admin, "Accept-Language": "en"}).json()
+    (warning_en,) = read["warnings"]
+    assert "2027" in warning_en and "official holiday schedule" in warning_en
+    listed = client.get("/api/v1/selections", headers=admin).json()["items"]
+    assert [s["warnings"] for s in listed] == [[warning]]
+    with open_session() as s:
+        ev = s.exec(select(Event).where(Event.action == "publish")).one()
+    assert ev.params["calendar_fallback_years"] == [2027]
+
+
+def test_a_publicity_within_the_official_schedule_carries_no_warning(client, admin,
+                                                                    make_selection):
+    assert client.put("/api/v1/admin/clock", json={"day": "2026-09-30"},
+                      headers=admin).status_code == 200
+    sel = make_selection()
+    r = client.post(f"/api/v1/selections/{sel['id']}/actions/publish",
+                    json={"params": {"start_on": "2026-09-30"}}, headers=admin)
+    assert r.status_code == 200, r.text
+    assert (r.json()["publicity_end_on"], r.json()["warnings"]) == ("2026-10-13", [])
+    with open_session() as s:
+        ev = s.exec(select(Event).where(Event.action == "publish")).one()
+    assert ev.params["calendar_fallback_years"] == []

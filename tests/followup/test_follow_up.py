@@ -871,6 +871,30 @@ def test_an_unfit_trial_ends_with_a_reason_and_then_the_selection_closes(flow):
     assert _ok(f.act_selection("close"))["state"] == "closed"
 
 
+def test_a_pre_appointment_publicity_in_a_year_without_the_official_schedule_warns(flow):
+    """The committee decides on 2027-12-24: the appointee's publicity (5 working days from the
+    next working day, to 2027-12-31) is counted without the official schedule, and the
+    follow-up says so; a publicity in 2026 says nothing."""
+    f = flow.reviewing()
+    f.add("li")
+    f.add("wang")
+    f.scores()
+    _ok(f.put(CLOCK, {"day": "2027-12-24"}))
+    f.committee({"li": "appointed", "wang": "reserve"})
+    up = f.follow_up("li")
+    assert up["appointment"]["publicity_end_on"] == "2027-12-31"
+    (warning,) = up["warnings"]
+    assert "2027" in warning and "国务院节假日安排" in warning
+    assert "official holiday schedule" in f.follow_up(
+        "li", {**f.admin, "Accept-Language": "en"})["warnings"][0]
+    appoint = next(e for e in f.events("li") if e["action"] == "decide_appoint")
+    assert appoint["params"]["appointment"]["publicity_calendar_fallback_years"] == [2027]
+
+    assert f.client.delete(CLOCK, headers=f.admin).status_code in (200, 204)
+    g = flow.standard()
+    assert g.follow_up("li")["warnings"] == []
+
+
 # ================================================================ the reserve pool
 def test_the_reserve_pool_keeps_the_selections_rank_between_equal_scores(flow):
     """Two reserves with the same interview score: the tie rule ranked chen (higher on the
