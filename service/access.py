@@ -129,6 +129,22 @@ def get_current_candidate(
 CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
 
 
+def candidate_to_change(session: Session, user: User, candidate_id: uuid.UUID) -> Candidate:
+    """The candidate, locked for a write, read with its selection in the same statement (the
+    selection is not locked; what the action reads of it comes from the session); 404 when
+    missing or not visible."""
+    row = session.exec(select(Candidate, Selection)
+                       .join(Selection, Selection.id == Candidate.selection_id)  # type: ignore[arg-type]
+                       .where(Candidate.id == candidate_id)
+                       .with_for_update(of=Candidate)).first()  # type: ignore[arg-type]
+    if row is None or not candidate_visible(user, row[0], session):
+        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+    # The session's identity map holds its objects weakly: kept here, the selection is what
+    # `session.get(Selection, …)` finds for the rest of the transaction, without a query.
+    session.info.setdefault("access.held", []).append(row[1])
+    return row[0]
+
+
 # ---------------------------------------------------------------- the selections, listed
 def list_selections(
     *, session: Session, user: User, state: str | None, limit: int, cursor: str | None,

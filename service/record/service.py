@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -160,32 +161,27 @@ def append(
         .limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    event = Event(
-        subject_type=subject_type,
-        subject_id=subject_id,
-        seq=seq,
-        selection_id=selection_id,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor_id=author.user_id,
-        actor_role=author.role,
-        reason=reason,
-        params=to_jsonable_python(params or {}),
-        request_id=request_id_var.get(),
-        occurred_at=clock.real_now,
-        simulated_at=clock.simulated_now,
-        prev_hash=prev,
-        hash="",
-    )
     ring = record_keys.keyring()
-    event.key_id = ring.current
-    event.hash = event_hash(event, prev, ring.keys[ring.current])
-    session.add(event)
-    session.flush()
+    values = {
+        "id": uuid.uuid4(), "subject_type": subject_type, "subject_id": subject_id, "seq": seq,
+        "selection_id": selection_id, "action": action, "from_state": from_state,
+        "to_state": to_state, "actor_id": author.user_id, "actor_role": author.role,
+        "reason": reason, "params": to_jsonable_python(params or {}),
+        "request_id": request_id_var.get(), "occurred_at": clock.real_now,
+        "simulated_at": clock.simulated_now, "prev_hash": prev, "hash": "",
+        "key_id": ring.current,
+    }
+    values["hash"] = event_hash(SimpleNamespace(**values), prev, ring.keys[ring.current])
+    # A plain INSERT, and the event as an object no session tracks: no ORM object is
+    # validated, tracked or flushed.
+    session.connection().execute(_EVENT_INSERT, values)
+    event = Event.model_construct(**values)
     for listener in _listeners:  # the webhook outbox, in the event's transaction
         listener(session, event)
     return event
+
+
+_EVENT_INSERT = Event.__table__.insert()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
