@@ -43,6 +43,8 @@ class TransactionalRoute(APIRoute):
         async def handler(request: Request) -> Response:
             write = request.method not in SAFE_METHODS
             if self.one_hop:  # the endpoint opens, commits and closes its session (one_hop)
+                if idempotency.wanted(request):
+                    await request.body()  # kept for the key's digest, before a form reads it
                 async with _gates().slots:
                     return await original(request)
             # A request holds its connection (and, writing, its row locks) across several
@@ -142,6 +144,31 @@ async def one_hop(request: Request, work: Work) -> Response:
     if write and settings.is_sqlite:
         async with gates.sqlite_writer:  # this process's writers queue on the event loop
             return await run_in_threadpool(hop)
+    return await run_in_threadpool(hop)
+
+
+async def answer_once(request: Request, response: Response) -> Response:
+    """For an endpoint that wrote in transactions of its own (a login): keep its response
+    under the request's Idempotency-Key (of a `no-store` one, only that it was given), or,
+    when the key was used before, answer what `idempotency.begin` found instead."""
+    if not idempotency.wanted(request):
+        return response
+    settings = get_settings()
+    body = await request.body()
+
+    def hop() -> Response:
+        with open_session(write=True) as session:
+            record, found = idempotency.begin(session, request, settings, body)
+            idempotency.hold(found)
+            try:
+                idempotency.settle()
+            except idempotency.Replay as replay:
+                return replay.response
+            assert record is not None
+            idempotency.finish(session, record, response)
+            session.commit()
+        return response
+
     return await run_in_threadpool(hop)
 
 
