@@ -121,6 +121,7 @@ def work(item_id: uuid.UUID, change: Change, sub: str = Depends(user_id)) -> dic
 
     ring = keyring()
     now = datetime.now(UTC)
+    subscription = _subscription()  # not inside the transaction: SQLite has one writer
     with engine.begin() as conn:
         row = conn.execute(select(candidate.c.state, candidate.c.version,
                                   candidate.c.selection_id).where(candidate.c.id == item_id)
@@ -142,7 +143,7 @@ def work(item_id: uuid.UUID, change: Change, sub: str = Depends(user_id)) -> dic
         values["body"], values["hash"] = sealed(values, ring.keys[ring.current])
         conn.execute(ev.insert(), values)
         conn.execute(WebhookDelivery.__table__.insert(), {
-            "id": f"msg_{uuid.uuid4().hex}", "subscription_id": _subscription(),
+            "id": f"msg_{uuid.uuid4().hex}", "subscription_id": subscription,
             "event_id": values["id"], "event_type": "candidate.state_changed",
             "payload": {"event_id": str(values["id"]), "seq": values["seq"]},
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now})

@@ -194,9 +194,10 @@ class PostgresDb:
 def _migrated(url: str):
     from sqlalchemy import create_engine
 
+    from service.core.db import json_text
     from service.core.migrate import upgrade
 
-    engine = create_engine(url)
+    engine = create_engine(url, json_serializer=json_text)  # JSON written as the service does
     upgrade(engine)
     return engine
 
@@ -847,6 +848,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="the size the targets are measured at")
     p.add_argument("--seed-only", action="store_true", help="only seed the cached databases")
     args = p.parse_args(argv)
+    # The seeding signs the events with the record key the servers and the verification use.
+    os.environ["SELECTION_DATA_DIR"] = str(DATA / "run-data")
     if args.quick and args.out == str(BENCH / "results"):
         args.out = str(DATA / "quick")
     if args.seed_only:
