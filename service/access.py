@@ -85,6 +85,15 @@ def get_current_selection(
 CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
 
 
+def selection_to_change(session: Session, user: User, selection_id: uuid.UUID) -> Selection:
+    """The selection, locked for a write; 404 when missing or not visible."""
+    selection = session.exec(select(Selection).where(Selection.id == selection_id)
+                             .with_for_update()).first()
+    if selection is None or not selection_visible(user, selection, session):
+        raise NotFound(f"No selection with id {selection_id}.", code="selection_not_found")
+    return selection
+
+
 def full_access(user: User, candidate: Candidate, session: Session) -> bool:
     """Whether the user sees the candidate's whole record with personal data: admins, the
     candidate themself, and the nominators who nominated them."""
