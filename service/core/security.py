@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import functools
 import math
 import os
@@ -11,7 +12,7 @@ import secrets
 import threading
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,18 +25,58 @@ from ..config import Settings
 from .errors import ServiceError
 
 ALGORITHM = "HS256"
-# argon2id at OWASP's minimum for it (19 MiB, 2 passes, 1 lane): about 30 ms of one core and
+# argon2id at OWASP's minimum for it (19 MiB, 2 passes, 1 lane): about 25 ms of one core and
 # 19 MiB while it runs on the benchmark's machine (README, "Performance"). Hashes made with
 # other parameters (before, 64 MiB, 3 passes, 4 lanes) still verify, and are made again with
-# these on the next successful login (`check_password`).
+# these on the next successful login (`verify_and_update`).
 ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
 _hasher = PasswordHash((Argon2Hasher(**ARGON2),))
 # Each hash holds its memory while it runs and takes a core: more at once than there are cores
-# buys no throughput, only memory. A process hashes on half the cores (the API's other
-# requests need the rest, and `serve` runs a worker per core or so); logins beyond wait, for a
-# bounded time (`check_password`).
+# buys no throughput, only memory, and takes the cores the API's other requests need. The
+# machine hashes on half its cores at a time, all worker processes together (slots are
+# lock files in the data directory, `_machine_slot`); logins beyond wait, for a bounded time
+# (`hashing_slot`).
 HASH_SLOTS = max(1, (os.cpu_count() or 1) // 2)
 _HASH_SLOTS = threading.BoundedSemaphore(HASH_SLOTS)
+_slot_files: dict[int, int] = {}   # slot → this process's descriptor of its lock file
+_held: set[int] = set()            # the slots this process's threads hold
+_held_lock = threading.Lock()
+
+
+def _slot_fd(slot: int) -> int | None:
+    if slot not in _slot_files:
+        from ..config import get_settings
+
+        try:
+            folder = get_settings().data_dir
+            folder.mkdir(parents=True, exist_ok=True)
+            _slot_files[slot] = os.open(folder / f".hashing-{slot}.lock",
+                                        os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+    return _slot_files[slot]
+
+
+@contextlib.contextmanager
+def _machine_slot() -> Iterator[None]:
+    """One of the machine's HASH_SLOTS hashing slots (a free one, or the first to free up),
+    shared by every process that serves from the same data directory."""
+    with _HASH_SLOTS:
+        with _held_lock:
+            slot = next(i for i in range(HASH_SLOTS) if i not in _held)
+            _held.add(slot)
+        fd = _slot_fd(slot)
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            with _held_lock:
+                _held.discard(slot)
 
 
 @functools.cache
@@ -47,7 +88,7 @@ def _dummy_hash() -> str:
 
 def hash_password(password: str) -> str:
     """An argon2 hash of the password."""
-    with _HASH_SLOTS:
+    with _machine_slot():
         return _hasher.hash(password)
 
 
@@ -57,7 +98,7 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 
 
 def _verify_and_update(password: str, password_hash: str | None) -> tuple[bool, str | None]:
-    with _HASH_SLOTS:
+    with _machine_slot():
         if password_hash is None:
             _hasher.verify(password, _dummy_hash())
             return False, None
@@ -92,7 +133,9 @@ def _slots() -> asyncio.Semaphore:
 async def hashing_slot(wait_seconds: float) -> AsyncIterator[None]:
     """One of the process's hashing slots for a login, waited for on the event loop (no
     thread is held while waiting) for `wait_seconds` at most; then 503 `logins_busy` with
-    Retry-After, so waiting logins stay bounded and nothing was checked or counted."""
+    Retry-After, so waiting logins stay bounded and nothing was checked or counted. (The hash
+    then takes one of the machine's slots, `_machine_slot`: a wait of a hash or two at most,
+    one per other worker process.)"""
     slots = _slots()
     try:
         await asyncio.wait_for(slots.acquire(), timeout=wait_seconds)
