@@ -21,10 +21,11 @@ from ..core.deps import (
     CandidateId,
     ClockDep,
     CurrentUser,
-    PrincipalDep,
+    Principal,
     SessionDep,
     SettingsDep,
     check_roles,
+    principal_with_roles,
     require_roles,
     user_of,
 )
@@ -156,8 +157,9 @@ def list_declarations(candidate: CurrentCandidate, session: SessionDep, admin: A
              responses=problems(401, 403, 404, 409, 422))
 @in_one_hop
 async def submit_score_sheet(
-    data: ScoreSheetCreate, candidate_id: CandidateId, principal: PrincipalDep,
-    request: Request, settings: SettingsDep,
+    candidate_id: CandidateId,
+    principal: Annotated[Principal, Depends(principal_with_roles(JUDGE))],
+    data: ScoreSheetCreate, request: Request, settings: SettingsDep,
 ) -> Response:
     """Submit a score registration sheet (评分登记表): a score per criterion within its range
     and a comment. A sheet is never changed; a new one supersedes it, with a reason."""
