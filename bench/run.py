@@ -844,14 +844,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true",
                    help="only the targets (bench/targets.py), at --targets-size, on SQLite and"
                    " PostgreSQL; written to bench/.data/quick unless --out is given")
-    p.add_argument("--targets-size", type=int, default=10_000,
-                   help="the size the targets are measured at")
+    p.add_argument("--targets-size", type=int,
+                   help="the size the targets are measured at (10,000 with --quick; the"
+                   " largest size of --sizes otherwise)")
     p.add_argument("--seed-only", action="store_true", help="only seed the cached databases")
     args = p.parse_args(argv)
     # The seeding signs the events with the record key the servers and the verification use.
     os.environ["SELECTION_DATA_DIR"] = str(DATA / "run-data")
     if args.quick and args.out == str(BENCH / "results"):
         args.out = str(DATA / "quick")
+    if args.targets_size is None:
+        args.targets_size = 10_000 if args.quick else max(int(x) for x in args.sizes.split(","))
     if args.seed_only:
         return seed_only(args)
     return verify_only(args) if args.verify_only else run(args)
