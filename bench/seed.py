@@ -22,7 +22,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 # Bump when the population changes, so cached databases are seeded anew.
-SEED_VERSION = 5
+SEED_VERSION = 8
 PASSWORD = "bench-passphrase-1"
 JUDGES = 21
 PANEL = 7
@@ -92,7 +92,7 @@ class Chains:
                                   str | None]]) -> None:
         """Append a subject's whole chain: (action, from, to, role, actor, params, reason)."""
         from service.record.keys import keyring
-        from service.record.service import event_hash
+        from service.record.service import sealed
 
         ring = keyring()  # signed as the service signs: HMAC-SHA256 with the current key
         prev = GENESIS
@@ -105,7 +105,9 @@ class Chains:
                 to_state=to_state, actor_id=actor, actor_role=role, reason=reason,
                 params=params, request_id=uuid.uuid4().hex, occurred_at=self.t,
                 simulated_at=None, key_id=ring.current)
-            ev.prev_hash, ev.hash = prev, event_hash(ev, prev, ring.keys[ring.current])
+            ev.prev_hash = prev
+            # the bytes hashed, kept with the event (its body), as the service keeps them
+            ev.body, ev.hash = sealed(vars(ev), ring.keys[ring.current])
             prev = ev.hash
             self.rows.append(vars(ev))
 
@@ -175,7 +177,11 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
     # Selections: per state, enough of them at ~per_selection candidates each; one big
     # reviewing selection holds a tenth of all candidates (the listing scenario's worst case).
     big_n = size // 10
-    sel_specs: list[tuple[str, int]] = [("reviewing", big_n)]
+    # And one publicizing selection whose nominees (half as many as all candidates, 20,000 at
+    # most) all wait for their consent: the action scenario's targets (each consents, then
+    # withdraws; each action runs once, and the targets' runs take many).
+    sel_specs: list[tuple[str, int]] = [("reviewing", big_n),
+                                        ("publicizing", min(size // 2, 20_000))]
     for st, share in SHARE.items():
         n = round(size * share) - (big_n if st == "reviewing" else 0)
         k = max(1, n // per_selection)
@@ -215,7 +221,8 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
         if s_no == 0:
             targets["big_selection"] = str(sid)
         counts: dict[str, int] = {}
-        for c_state in _split(n_cands, MIX.get(s_state, []), rng) if n_cands else []:
+        mix = [("nominated", 1.0)] if s_no == 1 else MIX.get(s_state, [])
+        for c_state in _split(n_cands, mix, rng) if n_cands else []:
             cand_no += 1
             cid = uuid.uuid4()
             prof = _profile(rng, cand_no)

@@ -25,17 +25,20 @@ def _migrate() -> None:
 
     from .config import get_settings
     from .core.db import get_engine, make_engine
-    from .core.migrate import current_revision, head_revision, upgrade
+    from .core.migrate import current_revision, head_revision, is_current, upgrade
 
     settings = get_settings()
     if settings.migration_database_url:
         owner = make_engine(settings, settings.effective_migration_url)
         try:
-            upgrade(owner)
+            if not is_current(owner):
+                upgrade(owner)
         finally:
             owner.dispose()
         return
     engine = get_engine()
+    if is_current(engine):  # the usual start: one SELECT, and Alembic is not even imported
+        return
     try:
         if current_revision(engine) == head_revision():
             return
@@ -156,8 +159,6 @@ def _announce_when_ready(url: str, lines: list[str]) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Migrate, create the first admin if there is none, and serve the API with uvicorn."""
-    import uvicorn
-
     from .config import MissingSecretKey, get_settings
 
     settings = get_settings()
@@ -194,12 +195,76 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"{settings.admin_username} -d password=…",
         rule,
     ])
-    uvicorn.run("service.main:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=args.log_level,
-                # X-Forwarded-For is believed by the app itself, from SELECTION_TRUSTED_PROXIES
-                # only (service/core/forwarded.py); uvicorn's own rule (127.0.0.1) is off.
-                proxy_headers=False)
+    _serve(args)
     return 0
+
+
+def _serve(args: argparse.Namespace) -> None:
+    """Serve the app: imported and its routes built once, here; with several workers, each
+    is a fork of this process (sharing what was imported, nothing imported again), which
+    makes its own database connections and runs uvicorn on the socket bound here. A worker
+    that dies is forked again; SIGINT or SIGTERM stops them all."""
+    import contextlib
+    import os
+    import signal
+
+    import uvicorn
+
+    from .core.db import get_engine
+    from .main import app, warm_routes
+
+    warm_routes(app)
+    get_engine().dispose()  # the connections the start made are not carried into workers
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level,
+                            # X-Forwarded-For is believed by the app itself, from
+                            # SELECTION_TRUSTED_PROXIES only (service/core/forwarded.py);
+                            # uvicorn's own rule (127.0.0.1) is off.
+                            proxy_headers=False)
+    if args.workers <= 1:
+        uvicorn.Server(config).run()
+        return
+    sock = config.bind_socket()
+    workers: set[int] = set()
+    stopping = False
+
+    def fork() -> None:
+        pid = os.fork()
+        if pid:
+            workers.add(pid)
+            return
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        code = 0
+        try:
+            uvicorn.Server(config).run(sockets=[sock])
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+
+    def stop(signum, _frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(workers):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    for _ in range(args.workers):
+        fork()
+    while workers:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        workers.discard(pid)
+        if not stopping:
+            print(f"worker {pid} ended; starting another", file=sys.stderr, flush=True)
+            fork()
+    sock.close()
 
 
 def _read_password(args: argparse.Namespace) -> str | None:

@@ -85,6 +85,15 @@ def get_current_selection(
 CurrentSelection = Annotated[Selection, Depends(get_current_selection)]
 
 
+def selection_to_change(session: Session, user: User, selection_id: uuid.UUID) -> Selection:
+    """The selection, locked for a write; 404 when missing or not visible."""
+    selection = session.exec(select(Selection).where(Selection.id == selection_id)
+                             .with_for_update()).first()
+    if selection is None or not selection_visible(user, selection, session):
+        raise NotFound(f"No selection with id {selection_id}.", code="selection_not_found")
+    return selection
+
+
 def full_access(user: User, candidate: Candidate, session: Session) -> bool:
     """Whether the user sees the candidate's whole record with personal data: admins, the
     candidate themself, and the nominators who nominated them."""
@@ -127,6 +136,22 @@ def get_current_candidate(
 
 
 CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
+
+
+def candidate_to_change(session: Session, user: User, candidate_id: uuid.UUID) -> Candidate:
+    """The candidate, locked for a write, read with its selection in the same statement (the
+    selection is not locked; what the action reads of it comes from the session); 404 when
+    missing or not visible."""
+    row = session.exec(select(Candidate, Selection)
+                       .join(Selection, Selection.id == Candidate.selection_id)  # type: ignore[arg-type]
+                       .where(Candidate.id == candidate_id)
+                       .with_for_update(of=Candidate)).first()  # type: ignore[arg-type]
+    if row is None or not candidate_visible(user, row[0], session):
+        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+    # The session's identity map holds its objects weakly: kept here, the selection is what
+    # `session.get(Selection, …)` finds for the rest of the transaction, without a query.
+    session.info.setdefault("access.held", []).append(row[1])
+    return row[0]
 
 
 # ---------------------------------------------------------------- the selections, listed

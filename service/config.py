@@ -87,6 +87,9 @@ class Settings(BaseSettings):
         default=20, ge=1, description="Failed logins from one address, whatever the account;"
         " accounts that logged in from there lately are not refused by it")
     login_window_minutes: int = Field(default=15, ge=1)
+    login_wait_seconds: float = Field(
+        default=5, gt=0, le=60, description="How long a login waits for a hashing slot of its"
+        " process before it is answered 503 logins_busy")
     login_trusted_days: int = Field(
         default=30, ge=0, description="How long a login from an address exempts that account"
         " there from the address's limit")

@@ -209,7 +209,7 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-def _warm_routes(app: FastAPI) -> None:
+def warm_routes(app: FastAPI) -> None:
     """Build every included router's routes now. FastAPI builds them when the first request
     reaches each router (about a second per process for this API): done here, before the
     app answers, readiness means the whole API is ready and no first user pays for it."""
@@ -228,7 +228,7 @@ async def lifespan(app: FastAPI):
     from .record import service as record_service
     from .webhooks import sender as webhooks
 
-    _warm_routes(app)
+    warm_routes(app)
     settings = get_settings()
     sender = None
     if settings.mail_sender_in_process and settings.smtp_host:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from ..config import Settings
 from .models import SimulatedClock
@@ -42,8 +42,11 @@ def current_clock(session: Session, settings: Settings) -> Clock:
     clock = real_clock()
     if settings.environment != "development":
         return clock
-    row = session.get(SimulatedClock, 1)
+    # two columns, not the ORM object: every write in development mode asks
+    row = session.exec(select(SimulatedClock.simulated_at, SimulatedClock.set_at)
+                       .where(SimulatedClock.id == 1)).first()
     if row is None:
         return clock
-    return Clock(real_now=clock.real_now, simulated_now=row.simulated_at + (
-        clock.real_now - row.set_at))
+    simulated_at, set_at = row
+    return Clock(real_now=clock.real_now, simulated_now=simulated_at + (
+        clock.real_now - set_at))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,12 @@ SQLModel.metadata.naming_convention = {
 WRITE = "selection_write"  # execution option: this transaction will write
 
 
+def json_text(value) -> str:
+    """How JSON columns are written: sorted keys, no spaces, UTF-8 as it is — the form the
+    record hashes, so an event's params are stored as the bytes its body holds them."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def sqlite_file(url: str) -> Path:
     """The file of a sqlite:/// URL; ValueError for ':memory:' or another database."""
     database = make_url(url).database if url.startswith("sqlite") else None
@@ -42,11 +49,12 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
-            max_overflow=20,
+            max_overflow=20, json_serializer=json_text,
         )
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                         json_serializer=json_text)
 
 
 def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -4,7 +4,8 @@ that answers 404 (service/access.py says who may see which selection and candida
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
@@ -46,21 +47,78 @@ def get_clock(session: SessionDep, settings: SettingsDep) -> Clock:
 ClockDep = Annotated[Clock, Depends(get_clock)]
 
 
-def get_current_user(
-    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
-) -> User:
-    """The user the bearer token names; 401 for a missing, bad or outdated token."""
+@dataclass(frozen=True)
+class Principal:
+    """Whom a well-formed, validly signed bearer token names (not yet checked against the
+    account as it is now: `user_of` does that)."""
+
+    user_id: uuid.UUID
+    token_version: Any
+    roles: frozenset[str] = frozenset()
+
+
+def principal_of(settings: Settings, token: str | None) -> Principal:
+    """The token's principal; 401 for a missing or bad token."""
     if not token:
         raise Unauthorized("This needs a bearer token: POST /api/v1/auth/token first.")
     try:
         claims = decode_token(settings, token)
-        user_id = uuid.UUID(claims["sub"])
+        return Principal(uuid.UUID(claims["sub"]), claims.get("tv"),
+                         frozenset(claims.get("roles", ())))
     except (InvalidToken, ValueError) as e:
         raise Unauthorized("The token is invalid or has expired.", code="invalid_token") from e
-    user = session.get(User, user_id)
-    if user is None or not user.is_active or claims.get("tv") != user.token_version:
+
+
+def user_of(session: Session, principal: Principal) -> User:
+    """The principal's account as it is now; 401 when it is gone, inactive, or the token is
+    outdated (its version bumped by a password change, a role change or a logout)."""
+    user = session.get(User, principal.user_id)
+    if user is None or not user.is_active or principal.token_version != user.token_version:
         raise Unauthorized(
             "The token is no longer valid for this account; log in again.", code="invalid_token"
+        )
+    return user
+
+
+def get_current_user(
+    session: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    """The user the bearer token names; 401 for a missing, bad or outdated token."""
+    return user_of(session, principal_of(settings, token))
+
+
+async def get_principal(
+    settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
+) -> Principal:
+    """The bearer token's principal, read on the event loop (no database): for endpoints
+    that load the account in their one trip to the database (routing.one_hop)."""
+    return principal_of(settings, token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def principal_with_roles(*roles: str):
+    """A dependency: the principal, when its token names one of `roles` (403 otherwise), on
+    the event loop, before the body is read. A token is current only while its version is the
+    account's, and a change of roles bumps it, so its roles are the account's; `check_roles`
+    on the account loaded in the one trip to the database confirms it."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if not principal.roles & set(roles):
+            raise Forbidden(
+                f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
+            )
+        return principal
+
+    return check
+
+
+def check_roles(user: User, *roles: str) -> User:
+    """The user, when they hold one of `roles`; 403 otherwise."""
+    if not set(user.roles) & set(roles):
+        raise Forbidden(
+            f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
         )
     return user
 
@@ -72,11 +130,7 @@ def require_roles(*roles: str):
     """A dependency that lets through users holding one of `roles` (403 otherwise)."""
 
     async def check(user: CurrentUser) -> User:
-        if not set(user.roles) & set(roles):
-            raise Forbidden(
-                f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
-            )
-        return user
+        return check_roles(user, *roles)
 
     return check
 

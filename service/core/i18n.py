@@ -161,6 +161,7 @@ TITLES_ZH: dict[str, str] = {
     "Too many attempts": "尝试次数过多",
     "Not ready": "服务尚未就绪",
     "Database busy": "数据库繁忙",
+    "Logins busy": "登录人数过多，请稍后再试",
     "Internal error": "服务内部错误",
     "Action refused": "操作被拒绝",
     "Unknown action": "未知操作",

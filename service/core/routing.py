@@ -18,6 +18,8 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from ..config import get_settings
@@ -31,13 +33,20 @@ class TransactionalRoute(APIRoute):
     """An APIRoute whose handler opens, commits or rolls back the request's session."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
-        super().__init__(path, _after_dependencies(endpoint), **kwargs)
+        self.one_hop = getattr(endpoint, ONE_HOP, False)
+        super().__init__(path, endpoint if self.one_hop else _after_dependencies(endpoint),
+                         **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
             write = request.method not in SAFE_METHODS
+            if self.one_hop:  # the endpoint opens, commits and closes its session (one_hop)
+                if idempotency.wanted(request):
+                    await request.body()  # kept for the key's digest, before a form reads it
+                async with _gates().slots:
+                    return await original(request)
             # A request holds its connection (and, writing, its row locks) across several
             # worker-thread hops. Requests queue here, on the event loop, so that waiting
             # ones never take every thread or connection the running ones need to finish.
@@ -84,6 +93,90 @@ class TransactionalRoute(APIRoute):
                     await run_in_threadpool(_close, session)
 
         return handler
+
+
+ONE_HOP = "__one_hop__"
+Work = Callable[[Session], Response]
+
+
+def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark an `async def` endpoint that does all of its database work in one worker-thread
+    hop, through `one_hop`: the route then opens no session of its own for it."""
+    setattr(endpoint, ONE_HOP, True)
+    return endpoint
+
+
+async def one_hop(request: Request, work: Work) -> Response:
+    """Run `work(session)` in one trip to a worker thread: open the request's session (a
+    writing one takes SQLite's write lock, and only for this trip), claim the Idempotency-Key,
+    run the work, store the response beside its effect and commit, or roll back on any
+    error. `work` loads the caller and the subject, then calls `idempotency.settle()` once
+    they are authorized, and returns the finished response (`json_response`)."""
+    write = request.method not in SAFE_METHODS
+    settings = get_settings()
+    body = await request.body() if idempotency.wanted(request) else None
+
+    def hop() -> Response:
+        writers = gates.writers_across_processes() if write and settings.is_sqlite else _NoLock()
+        writers.acquire()
+        try:
+            session = open_session(write=write)
+            try:
+                record = None
+                if body is not None:
+                    record, found = idempotency.begin(session, request, settings, body)
+                    idempotency.hold(found)
+                try:
+                    response = work(session)
+                except idempotency.Replay as replay:
+                    return replay.response
+                if write and response.status_code < 400:
+                    if record is not None:
+                        idempotency.finish(session, record, response)
+                    session.commit()
+                return response
+            finally:
+                _close(session)
+        finally:
+            writers.release()
+
+    gates = _gates()
+    if write and settings.is_sqlite:
+        async with gates.sqlite_writer:  # this process's writers queue on the event loop
+            return await run_in_threadpool(hop)
+    return await run_in_threadpool(hop)
+
+
+async def answer_once(request: Request, response: Response) -> Response:
+    """For an endpoint that wrote in transactions of its own (a login): keep its response
+    under the request's Idempotency-Key (of a `no-store` one, only that it was given), or,
+    when the key was used before, answer what `idempotency.begin` found instead."""
+    if not idempotency.wanted(request):
+        return response
+    settings = get_settings()
+    body = await request.body()
+
+    def hop() -> Response:
+        with open_session(write=True) as session:
+            record, found = idempotency.begin(session, request, settings, body)
+            idempotency.hold(found)
+            try:
+                idempotency.settle()
+            except idempotency.Replay as replay:
+                return replay.response
+            assert record is not None
+            idempotency.finish(session, record, response)
+            session.commit()
+        return response
+
+    return await run_in_threadpool(hop)
+
+
+def json_response(model: BaseModel, *, status_code: int = 200,
+                  headers: dict[str, str] | None = None) -> Response:
+    """The response FastAPI would make of `model` as the route's response model."""
+    return Response(content=model.model_dump_json(by_alias=True), status_code=status_code,
+                    headers=headers, media_type="application/json")
 
 
 def _after_dependencies(endpoint: Callable[..., Any]) -> Callable[..., Any]:

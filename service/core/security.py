@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import functools
+import math
 import os
 import secrets
 import threading
 import uuid
+import weakref
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,14 +22,61 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from ..config import Settings
+from .errors import ServiceError
 
 ALGORITHM = "HS256"
-_hasher = PasswordHash((Argon2Hasher(),))
-# Each argon2 hash holds its memory cost (64 MiB by default) while it runs: more at once than
-# there are cores buys no throughput, only memory (16 clients logging in at once took a
-# worker past 700 MB in the benchmark). A process hashes on half the cores (the API's other
-# requests need the rest, and `serve` runs a worker per core or so); logins beyond wait.
-_HASH_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // 2))
+# argon2id at OWASP's minimum for it (19 MiB, 2 passes, 1 lane): about 25 ms of one core and
+# 19 MiB while it runs on the benchmark's machine (README, "Performance"). Hashes made with
+# other parameters (before, 64 MiB, 3 passes, 4 lanes) still verify, and are made again with
+# these on the next successful login (`verify_and_update`).
+ARGON2 = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
+_hasher = PasswordHash((Argon2Hasher(**ARGON2),))
+# Each hash holds its memory while it runs and takes a core: more at once than there are cores
+# buys no throughput, only memory, and takes the cores the API's other requests need. The
+# machine hashes on half its cores at a time, all worker processes together (slots are
+# lock files in the data directory, `_machine_slot`); logins beyond wait, for a bounded time
+# (`hashing_slot`).
+HASH_SLOTS = max(1, (os.cpu_count() or 1) // 2)
+_HASH_SLOTS = threading.BoundedSemaphore(HASH_SLOTS)
+_slot_files: dict[int, int] = {}   # slot → this process's descriptor of its lock file
+_held: set[int] = set()            # the slots this process's threads hold
+_held_lock = threading.Lock()
+
+
+def _slot_fd(slot: int) -> int | None:
+    if slot not in _slot_files:
+        from ..config import get_settings
+
+        try:
+            folder = get_settings().data_dir
+            folder.mkdir(parents=True, exist_ok=True)
+            _slot_files[slot] = os.open(folder / f".hashing-{slot}.lock",
+                                        os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return None
+    return _slot_files[slot]
+
+
+@contextlib.contextmanager
+def _machine_slot() -> Iterator[None]:
+    """One of the machine's HASH_SLOTS hashing slots (a free one, or the first to free up),
+    shared by every process that serves from the same data directory."""
+    with _HASH_SLOTS:
+        with _held_lock:
+            slot = next(i for i in range(HASH_SLOTS) if i not in _held)
+            _held.add(slot)
+        fd = _slot_fd(slot)
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            with _held_lock:
+                _held.discard(slot)
 
 
 @functools.cache
@@ -35,21 +88,72 @@ def _dummy_hash() -> str:
 
 def hash_password(password: str) -> str:
     """An argon2 hash of the password."""
-    with _HASH_SLOTS:
+    with _machine_slot():
         return _hasher.hash(password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Whether the password matches; spends the same time when there is no hash."""
-    if password_hash is None:
-        with _HASH_SLOTS:
+    return _verify_and_update(password, password_hash)[0]
+
+
+def _verify_and_update(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    with _machine_slot():
+        if password_hash is None:
             _hasher.verify(password, _dummy_hash())
-        return False
+            return False, None
+        try:
+            return _hasher.verify_and_update(password, password_hash)
+        except Exception:  # a malformed stored hash is a failed login, not a 500
+            return False, None
+
+
+class LoginsBusy(ServiceError):
+    """Every hashing slot stayed taken for the bounded wait."""
+
+    status_code = 503
+    code = "logins_busy"
+    title = "Logins busy"
+
+
+_waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+
+
+def _slots() -> asyncio.Semaphore:
+    """This event loop's hashing slots for logins."""
+    loop = asyncio.get_running_loop()
+    slots = _waiting.get(loop)
+    if slots is None:
+        slots = _waiting[loop] = asyncio.Semaphore(HASH_SLOTS)
+    return slots
+
+
+@contextlib.asynccontextmanager
+async def hashing_slot(wait_seconds: float) -> AsyncIterator[None]:
+    """One of the process's hashing slots for a login, waited for on the event loop (no
+    thread is held while waiting) for `wait_seconds` at most; then 503 `logins_busy` with
+    Retry-After, so waiting logins stay bounded and nothing was checked or counted. (The hash
+    then takes one of the machine's slots, `_machine_slot`: a wait of a hash or two at most,
+    one per other worker process.)"""
+    slots = _slots()
     try:
-        with _HASH_SLOTS:
-            return _hasher.verify(password, password_hash)
-    except Exception:  # a malformed stored hash is a failed login, not a 500
-        return False
+        await asyncio.wait_for(slots.acquire(), timeout=wait_seconds)
+    except TimeoutError:
+        retry = max(1, math.ceil(wait_seconds))
+        raise LoginsBusy("Too many logins at once; nothing was checked or counted. Retry"
+                         " shortly.", headers={"Retry-After": str(retry)},
+                         details={"retry_after_seconds": retry}) from None
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def verify_and_update(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+    """Whether the password matches, and the hash made again with today's parameters when the
+    stored one has others (None otherwise); the same time is spent when there is no hash."""
+    return _verify_and_update(password, password_hash)
 
 
 def generate_password() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ..core.models import ts_field, utcnow
@@ -40,6 +40,10 @@ class Event(SQLModel, table=True):
         default=None, max_length=32,
         description="The MAC key that signed the event (HMAC-SHA256); None: written before"
         " the record was keyed, plain sha256")
+    body: str | None = Field(
+        default=None, sa_column=Column(Text, nullable=True),
+        description="The canonical JSON that was hashed, as it was hashed; None: written"
+        " before events kept it (verification then rebuilds it from the columns)")
 
 
 class RecordCheckpoint(SQLModel, table=True):

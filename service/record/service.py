@@ -5,17 +5,19 @@ subject's state, and checkpoints (taken by the service itself, or kept in a file
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import func
+from sqlalchemy import String, cast, func, literal_column
 from sqlmodel import Session, select
 
 from ..core.clock import Clock
@@ -77,10 +79,21 @@ def _canonical(event: Any) -> bytes:
 def event_hash(event: Any, prev_hash: str, key: bytes | None = None) -> str:
     """HMAC-SHA256 with `key` over the previous hash and the event's canonical JSON; plain
     sha256 without a key (the rule of events written before the record was keyed)."""
-    message = prev_hash.encode() + b"\n" + _canonical(event)
+    return _link(prev_hash, _canonical(event), key)
+
+
+def _link(prev_hash: str, body: bytes, key: bytes | None) -> str:
+    message = prev_hash.encode() + b"\n" + body
     if key is None:
         return hashlib.sha256(message).hexdigest()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()
+
+
+def sealed(values: Mapping[str, Any], key: bytes) -> tuple[str, str]:
+    """The canonical JSON of an event's values (what is hashed, kept as its `body`) and its
+    hash after `values["prev_hash"]`, with `key`."""
+    body = _canonical(SimpleNamespace(**values))
+    return body.decode(), _link(values["prev_hash"], body, key)
 
 
 def _canonical_json(value: Any) -> bytes:
@@ -160,32 +173,26 @@ def append(
         .limit(1)
     ).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    event = Event(
-        subject_type=subject_type,
-        subject_id=subject_id,
-        seq=seq,
-        selection_id=selection_id,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        actor_id=author.user_id,
-        actor_role=author.role,
-        reason=reason,
-        params=to_jsonable_python(params or {}),
-        request_id=request_id_var.get(),
-        occurred_at=clock.real_now,
-        simulated_at=clock.simulated_now,
-        prev_hash=prev,
-        hash="",
-    )
     ring = record_keys.keyring()
-    event.key_id = ring.current
-    event.hash = event_hash(event, prev, ring.keys[ring.current])
-    session.add(event)
-    session.flush()
+    values = {
+        "id": uuid.uuid4(), "subject_type": subject_type, "subject_id": subject_id, "seq": seq,
+        "selection_id": selection_id, "action": action, "from_state": from_state,
+        "to_state": to_state, "actor_id": author.user_id, "actor_role": author.role,
+        "reason": reason, "params": to_jsonable_python(params or {}),
+        "request_id": request_id_var.get(), "occurred_at": clock.real_now,
+        "simulated_at": clock.simulated_now, "prev_hash": prev, "key_id": ring.current,
+    }
+    values["body"], values["hash"] = sealed(values, ring.keys[ring.current])
+    # A plain INSERT, and the event as an object no session tracks: no ORM object is
+    # validated, tracked or flushed.
+    session.connection().execute(_EVENT_INSERT, values)
+    event = Event.model_construct(**values)
     for listener in _listeners:  # the webhook outbox, in the event's transaction
         listener(session, event)
     return event
+
+
+_EVENT_INSERT = Event.__table__.insert()  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -224,18 +231,146 @@ def _anchored(anchor_sets: Sequence[tuple[str, Anchors]], key: tuple[str, uuid.U
     return [(name, *a[key]) for name, a in anchor_sets if key in a]
 
 
+# The columns verification reads, as the database keeps them: ids, params and (on SQLite)
+# times as stored text, decoded only where an event keeps no body (`_Raw.typed`).
+_RAW = ("id", "subject_type", "subject_id", "seq", "selection_id", "action", "from_state",
+        "to_state", "actor_id", "actor_role", "reason", "params", "request_id", "occurred_at",
+        "simulated_at", "prev_hash", "hash", "key_id", "body")
+_AS_TEXT = {"id", "subject_id", "selection_id", "actor_id", "params"}
+
+
+def _raw_columns(dialect: str) -> list[Any]:
+    t = Event.__table__  # type: ignore[attr-defined]
+    text_too = _AS_TEXT | ({"occurred_at", "simulated_at"} if dialect == "sqlite" else set())
+    return [*(cast(t.c[n], String).label(n) if n in text_too else t.c[n] for n in _RAW),
+            literal_column(_CONSISTENT.get(dialect, "0")).label("consistent")]
+
+
+# Whether an event's columns say what its body says, asked of the database (in C, and on
+# PostgreSQL in its own process): true for every event the service wrote; otherwise (no
+# body, JSON written another way, or a changed column) Python looks again (_body_matches).
+def _sqlite_iso(c: str) -> str:  # a stored time as Python's isoformat() of it in UTC
+    return (f"CASE WHEN {c} IS NULL THEN NULL WHEN substr({c}, 20) = '.000000' THEN"
+            f" replace(substr({c}, 1, 19), ' ', 'T') || '+00:00'"
+            f" ELSE replace({c}, ' ', 'T') || '+00:00' END")
+
+
+def _pg_iso(c: str) -> str:
+    return (f"CASE WHEN {c} IS NULL THEN NULL WHEN mod(CAST(EXTRACT(MICROSECONDS FROM {c}) AS"
+            f" BIGINT), 1000000) = 0 THEN to_char({c} AT TIME ZONE 'UTC',"
+            f" 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"') ELSE to_char({c} AT TIME ZONE 'UTC',"
+            f" 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END")
+
+
+def _sqlite_consistent() -> str:
+    def said(key: str) -> str:
+        return f"json_extract(event.body, '$.{key}')"
+
+    def uid(key: str, op: str = "IS") -> str:
+        return f"replace({said(key)}, '-', '') {op} event.{key}"
+
+    parts = [uid("id", "="), uid("subject_id", "="), uid("selection_id"), uid("actor_id"),
+             f"{said('seq')} = event.seq",
+             *(f"{said(k)} IS event.{k}" for k in (
+                 "subject_type", "action", "from_state", "to_state", "actor_role", "reason",
+                 "request_id", "key_id")),
+             f"{said('occurred_at')} = {_sqlite_iso('event.occurred_at')}",
+             f"{said('simulated_at')} IS {_sqlite_iso('event.simulated_at')}",
+             f"{said('params')} = json(event.params)"]
+    return "(event.body IS NOT NULL AND " + " AND ".join(parts) + ")"
+
+
+def _pg_consistent() -> str:
+    fields = ", ".join([
+        "'id', CAST(event.id AS TEXT)", "'subject_type', event.subject_type",
+        "'subject_id', CAST(event.subject_id AS TEXT)", "'seq', event.seq",
+        "'selection_id', CAST(event.selection_id AS TEXT)", "'action', event.action",
+        "'from_state', event.from_state", "'to_state', event.to_state",
+        "'actor_id', CAST(event.actor_id AS TEXT)", "'actor_role', event.actor_role",
+        "'reason', event.reason", "'params', CAST(event.params AS JSONB)",
+        "'request_id', event.request_id", f"'occurred_at', {_pg_iso('event.occurred_at')}",
+        f"'simulated_at', {_pg_iso('event.simulated_at')}", "'key_id', event.key_id"])
+    return (f"(event.body IS NOT NULL AND event.key_id IS NOT NULL AND"
+            f" CAST(event.body AS JSONB) = jsonb_build_object({fields}))")
+
+
+_CONSISTENT = {"sqlite": _sqlite_consistent(), "postgresql": _pg_consistent()}
+
+
+def _moment(value: Any) -> datetime | None:
+    """A stored time as the UTC datetime the event was written with."""
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite's text, UTC without a zone
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _typed(ev: Any) -> SimpleNamespace:
+    """An event without a body, decoded as the ORM would, to rebuild its canonical JSON."""
+    def uid(v: str | None) -> uuid.UUID | None:
+        return uuid.UUID(v) if v else None
+
+    return SimpleNamespace(
+        id=uid(ev.id), subject_type=ev.subject_type, subject_id=uid(ev.subject_id),
+        seq=ev.seq, selection_id=uid(ev.selection_id), action=ev.action,
+        from_state=ev.from_state, to_state=ev.to_state, actor_id=uid(ev.actor_id),
+        actor_role=ev.actor_role, reason=ev.reason, params=json.loads(ev.params),
+        request_id=ev.request_id, occurred_at=_moment(ev.occurred_at),
+        simulated_at=_moment(ev.simulated_at), key_id=ev.key_id)
+
+
+_decode = json.JSONDecoder().decode
+
+
+def _body_matches(ev: Any, dashless: bool) -> bool:
+    """Whether every column of the event says what its body (the bytes hashed) says."""
+    try:
+        d = _decode(ev.body)
+    except ValueError:
+        return False
+
+    def same_id(said: str | None, stored: str | None) -> bool:
+        if said is None or stored is None:
+            return said is stored
+        return (said.replace("-", "") if dashless else said) == stored
+
+    try:
+        return (same_id(d["id"], ev.id) and d["subject_type"] == ev.subject_type
+                and same_id(d["subject_id"], ev.subject_id) and d["seq"] == ev.seq
+                and same_id(d["selection_id"], ev.selection_id) and d["action"] == ev.action
+                and d["from_state"] == ev.from_state and d["to_state"] == ev.to_state
+                and same_id(d["actor_id"], ev.actor_id) and d["actor_role"] == ev.actor_role
+                and d["reason"] == ev.reason and d["request_id"] == ev.request_id
+                and d.get("key_id") == ev.key_id and ev.key_id is not None
+                and len(d) == 16
+                and datetime.fromisoformat(d["occurred_at"]) == _moment(ev.occurred_at)
+                and (d["simulated_at"] is None if ev.simulated_at is None else
+                     d["simulated_at"] is not None and
+                     datetime.fromisoformat(d["simulated_at"]) == _moment(ev.simulated_at))
+                and _decode(ev.params) == d["params"])
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
 def _verify_chains(session: Session, report: Report, batch: int,
                    anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None) -> None:
     ring = record_keys.keyring()
-    # Plain rows, not ORM objects: nothing is added to the session, and it is twice as fast.
-    columns = [c for c in Event.__table__.columns]  # type: ignore[attr-defined]
-    stmt = (select(*columns).order_by(Event.subject_type, Event.subject_id, Event.seq)
+    # Raw rows, not ORM objects nor decoded values: an event that keeps the bytes it was
+    # hashed from costs one MAC over them and a comparison of its columns with them.
+    conn = session.connection()
+    dialect = conn.dialect.name
+    dashless = dialect == "sqlite"  # SQLite keeps ids as 32 hex digits
+    stmt = (select(*_raw_columns(dialect))
+            .order_by(Event.subject_type, Event.subject_id, Event.seq)
             .execution_options(stream_results=True, yield_per=batch))
     current: tuple[str, uuid.UUID] | None = None
+    current_raw: tuple[str, str] | None = None
     prev, expected_seq, keyed_seen = GENESIS, 1, False
     anchors_here: list[tuple[str, int, str]] = []
     auto_seq = 0
     seen: set[tuple[str, uuid.UUID]] = set()
+    keys = dict(ring.keys)
 
     def cut_short(last_seq: int) -> BrokenLink | None:
         assert current is not None
@@ -246,15 +381,17 @@ def _verify_chains(session: Session, report: Report, batch: int,
                                   f" reach {seq}: later events were removed")
         return None
 
-    rows: Iterator[Any] = session.connection().execute(stmt)
+    rows: Iterator[Any] = conn.execute(stmt)
     for ev in rows:
-        key = (ev.subject_type, ev.subject_id)
-        if key != current:
+        raw_key = (ev.subject_type, ev.subject_id)
+        if raw_key != current_raw:
             if current is not None and (gap := cut_short(expected_seq - 1)):
                 report.broken = gap
                 return
+            current_raw = raw_key
+            key = (ev.subject_type, uuid.UUID(ev.subject_id))
             current, prev, expected_seq, keyed_seen = key, GENESIS, 1, False
-            anchors_here = _anchored(anchor_sets, key)
+            anchors_here = _anchored(anchor_sets, key) if anchor_sets else []
             auto_seq = auto[key][0] if auto and key in auto else 0
             if anchors_here:
                 seen.add(key)
@@ -270,20 +407,27 @@ def _verify_chains(session: Session, report: Report, batch: int,
             elif auto is not None and ev.seq > auto_seq:
                 problem = ("an event without a key id after the automatic checkpoint: this"
                            " service signs every new event; it was written without the key")
-            elif event_hash(ev, prev) != ev.hash:
+            elif event_hash(_typed(ev), prev) != ev.hash:
                 problem = "hash does not match the event's content"
-        elif (key_bytes := ring.key(ev.key_id)) is None:
+        elif (key_bytes := keys.get(ev.key_id) or ring.key(ev.key_id)) is None:
             problem = (f"signed with the record key '{ev.key_id}', which this service does not"
                        " have (SELECTION_RECORD_KEYS or the key file)")
-        elif event_hash(ev, prev, key_bytes) != ev.hash:
+        elif ev.body is None:  # written before events kept their body
+            if event_hash(_typed(ev), prev, key_bytes) != ev.hash:
+                problem = ("hash does not match the event's content (or the event was not made"
+                           " with the record's key)")
+        elif _link(prev, ev.body.encode(), key_bytes) != ev.hash:
             problem = ("hash does not match the event's content (or the event was not made"
                        " with the record's key)")
+        elif not ev.consistent and not _body_matches(ev, dashless):
+            problem = "hash does not match the event's content: its columns were changed"
         if problem is None:
             for name, seq, hash_ in anchors_here:
                 if seq == ev.seq and hash_ != ev.hash:
                     problem = f"the hash differs from the {name}'s: the chain was rewritten"
         if problem:
-            report.broken = BrokenLink(ev.id, ev.subject_type, ev.subject_id, ev.seq, problem)
+            report.broken = BrokenLink(uuid.UUID(ev.id), ev.subject_type, current[1], ev.seq,
+                                       problem)
             return
         report.events += 1
         if ev.key_id is None:
@@ -380,14 +524,13 @@ def _check_rows(session: Session, cov: Coverage, report: Report, chunk: int = 50
             stmt.execution_options(stream_results=True, yield_per=5000)).scalars()
 
     before = report.rows_checked
-    report.broken = run(stream(select(subject_col).order_by(subject_col)))
-    if report.broken is None:  # then the subjects whose every row was removed
-        counted = report.rows_checked, report.rows_not_covered
-        report.broken = run(stream(
-            select(Event.subject_id).where(Event.subject_type == cov.subject_type,
-                                           Event.action.in_(cov.actions))  # type: ignore[attr-defined]
-            .order_by(Event.subject_id)))
-        report.rows_checked, report.rows_not_covered = counted
+    # The subjects with rows and the subjects whose events cover rows (those whose every row
+    # was removed too), merged in one ordered pass: each subject is checked once.
+    report.broken = run(heapq.merge(
+        stream(select(subject_col).order_by(subject_col)),
+        stream(select(Event.subject_id).where(Event.subject_type == cov.subject_type,
+                                              Event.action.in_(cov.actions))  # type: ignore[attr-defined]
+               .order_by(Event.subject_id))))
     report.details[cov.name] = report.rows_checked - before
 
 

@@ -173,10 +173,17 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
 
 # ---------------------------------------------------------------- gate 2: the interview
 def panel_ids(session: Session, selection_id: uuid.UUID) -> list[uuid.UUID]:
-    """The judges on the selection's panel."""
-    return list(session.exec(select(PanelMember.user_id).where(
-        PanelMember.selection_id == selection_id).order_by(PanelMember.appointed_at,
-                                                           PanelMember.user_id)))
+    """The judges on the selection's panel (read once per transaction: who may see a
+    candidate and who may score them ask the same; appointing a panel forgets it)."""
+    known = session.info.setdefault(_PANEL, {})
+    if selection_id not in known:
+        known[selection_id] = list(session.exec(select(PanelMember.user_id).where(
+            PanelMember.selection_id == selection_id).order_by(PanelMember.appointed_at,
+                                                               PanelMember.user_id)))
+    return list(known[selection_id])
+
+
+_PANEL = "review.panel_ids"  # the session's panels read in its transaction
 
 
 def _scoring_started(session: Session, selection_id: uuid.UUID) -> bool:
@@ -199,6 +206,7 @@ def set_panel(*, session: Session, selection: Selection, data: PanelSet, user: U
     if _scoring_started(session, selection.id):
         raise Conflict("Scoring has started; the panel can no longer change.",
                        code="scoring_started")
+    session.info.pop(_PANEL, None)
     for pm in session.exec(select(PanelMember).where(PanelMember.selection_id == selection.id)):
         session.delete(pm)
     session.flush()

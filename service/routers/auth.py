@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
-from ..core.deps import CurrentUser, SessionDep, SettingsDep
+from ..core.deps import CurrentUser, SettingsDep
 from ..core.errors import InvalidInput, problems
 from ..core.forwarded import client_address
-from ..core.routing import TransactionalRoute
+from ..core.routing import TransactionalRoute, answer_once, in_one_hop, json_response
 from ..core.security import create_token
 from ..users import service as users
 from ..users.schemas import LoginForm, Token, UserPublic
@@ -26,23 +26,25 @@ async def _grant_type_sent(request: Request) -> None:
                      "type": "string_pattern_mismatch"}])
 
 
-@router.post("/token", response_model=Token, responses=problems(401, 409, 422, 429),
+@router.post("/token", response_model=Token, responses=problems(401, 409, 422, 429, 503),
              dependencies=[Depends(_grant_type_sent)])
-def login(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    form: Annotated[LoginForm, Form()], response: Response,
-) -> Token:
+@in_one_hop
+async def login(
+    request: Request, settings: SettingsDep, form: Annotated[LoginForm, Form()],
+) -> Response:
     """Exchange a username and password (form fields) for a bearer token. After repeated
-    failures for an account or from an address, logins are refused for a while (429)."""
+    failures for an account or from an address, logins are refused for a while (429); when
+    too many logins wait at once, 503 `logins_busy` with Retry-After."""
     client = client_address(request)
-    user = users.authenticate(session=session, settings=settings, username=form.username,
+    user = await users.log_in(settings=settings, username=form.username,
                               password=form.password, client=client)
     token, lifetime = create_token(
         settings, user_id=user.id, token_version=user.token_version, roles=list(user.roles)
     )
-    response.headers["Cache-Control"] = "no-store"  # RFC 6749 5.1; nor kept for a replay
-    response.headers["Pragma"] = "no-cache"
-    return Token(access_token=token, expires_in=lifetime)
+    # RFC 6749 5.1; nor kept for a replay
+    return await answer_once(request, json_response(
+        Token(access_token=token, expires_in=lifetime),
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"}))
 
 
 @router.get("/me", response_model=UserPublic, responses=problems(401))

@@ -2,22 +2,35 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Request, Response
+from sqlmodel import Session
 
 from .. import facts
-from ..access import CurrentCandidate, full_access, redact_for_candidate, sees_reviewers
+from ..access import (
+    CurrentCandidate,
+    candidate_to_change,
+    full_access,
+    redact_for_candidate,
+    sees_reviewers,
+)
+from ..core import idempotency
+from ..core.clock import current_clock
 from ..core.deps import (
+    CandidateId,
     ClockDep,
     CurrentUser,
     IfMatch,
+    PrincipalDep,
     SessionDep,
+    SettingsDep,
     check_if_match,
     etag_of,
     set_etag,
+    user_of,
 )
 from ..core.errors import NotFound, problems
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute
+from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
 from ..nomination import service as nominations
 from ..nomination.schemas import CandidateDetail, CandidatePublic
 from ..record import actions
@@ -57,17 +70,28 @@ def list_candidate_actions(
 
 @router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
              responses=problems(401, 403, 404, 409, 412, 422))
-def run_candidate_action(
-    action: ActionName, candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
-    clock: ClockDep, response: Response,
-    body: Annotated[ActionRequest | None, Body()] = None, if_match: IfMatch = None,
-) -> CandidatePublic:
+@in_one_hop
+async def run_candidate_action(
+    action: ActionName, candidate_id: CandidateId, principal: PrincipalDep, request: Request,
+    settings: SettingsDep, body: Annotated[ActionRequest | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> Response:
     """Run an action on the candidate (e.g. `withdraw`); state and event are written together."""
-    check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
     body = body or ActionRequest()
-    facts.run_candidate_action(session=session, candidate=candidate, action=action, user=user,
-                               clock=clock, reason=body.reason, params=body.params)
-    return _public(candidate, response)
+
+    def work(session: Session) -> Response:
+        user = user_of(session, principal)
+        candidate = candidate_to_change(session, user, candidate_id)
+        idempotency.settle()
+        clock = current_clock(session, settings)
+        check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
+        facts.run_candidate_action(session=session, candidate=candidate, action=action,
+                                   user=user, clock=clock, reason=body.reason,
+                                   params=body.params)
+        return json_response(CandidatePublic.model_validate(candidate, from_attributes=True),
+                             headers={"ETag": etag_of(KIND, candidate.id, candidate.version)})
+
+    return await one_hop(request, work)
 
 
 @router.get("/{candidate_id}/events", response_model=Page[EventPublic],

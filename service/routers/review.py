@@ -4,15 +4,34 @@ ranking, inspection teams and records, committee meetings."""
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlmodel import select
+from sqlmodel import Session, select
 
-from ..access import CurrentCandidate, CurrentSelection, check_submitted_to_committee
-from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, require_roles
+from ..access import (
+    CurrentCandidate,
+    CurrentSelection,
+    candidate_to_change,
+    check_submitted_to_committee,
+)
+from ..core import idempotency
+from ..core.clock import current_clock
+from ..core.deps import (
+    AdminUser,
+    CandidateId,
+    ClockDep,
+    CurrentUser,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    check_roles,
+    principal_with_roles,
+    require_roles,
+    user_of,
+)
 from ..core.errors import Forbidden, NotFound, problems
 from ..core.models import User
-from ..core.routing import TransactionalRoute
+from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
 from ..review import service as review
 from ..review.models import CommitteeMeeting, InspectionRecord, InterviewPlan
 from ..review.schemas import (
@@ -136,15 +155,25 @@ def list_declarations(candidate: CurrentCandidate, session: SessionDep, admin: A
 
 @router.post(CAND + "/score-sheets", status_code=201, response_model=ScoreSheetPublic,
              responses=problems(401, 403, 404, 409, 422))
-def submit_score_sheet(
-    data: ScoreSheetCreate, candidate: CurrentCandidate, session: SessionDep, judge: Judge,
-    clock: ClockDep,
-) -> ScoreSheetPublic:
+@in_one_hop
+async def submit_score_sheet(
+    candidate_id: CandidateId,
+    principal: Annotated[Principal, Depends(principal_with_roles(JUDGE))],
+    data: ScoreSheetCreate, request: Request, settings: SettingsDep,
+) -> Response:
     """Submit a score registration sheet (评分登记表): a score per criterion within its range
     and a comment. A sheet is never changed; a new one supersedes it, with a reason."""
-    sheet = review.submit_sheet(session=session, candidate=candidate, data=data, user=judge,
-                                clock=clock)
-    return ScoreSheetPublic(**sheet.model_dump(exclude={"selection_id"}), current=True)
+
+    def work(session: Session) -> Response:
+        judge = check_roles(user_of(session, principal), JUDGE)
+        candidate = candidate_to_change(session, judge, candidate_id)
+        idempotency.settle()
+        sheet = review.submit_sheet(session=session, candidate=candidate, data=data,
+                                    user=judge, clock=current_clock(session, settings))
+        return json_response(ScoreSheetPublic(**sheet.model_dump(exclude={"selection_id"}),
+                                              current=True), status_code=201)
+
+    return await one_hop(request, work)
 
 
 @router.get(CAND + "/score-sheets", response_model=ScoreSheets,

@@ -2,25 +2,32 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from sqlmodel import Session
 
 from .. import access, facts
 from ..access import CurrentSelection
+from ..core import idempotency
+from ..core.clock import current_clock
 from ..core.deps import (
     AdminUser,
     ClockDep,
     CurrentUser,
     IfMatch,
+    PrincipalDep,
+    SelectionId,
     SessionDep,
+    SettingsDep,
     check_if_match,
     etag_of,
     require_roles,
     set_etag,
+    user_of,
 )
 from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute
+from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
 from ..core.schemas import NO_NUL, IsoDate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
@@ -122,18 +129,29 @@ def list_selection_actions(
 
 @router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
              responses=problems(401, 403, 404, 409, 412, 422))
-def run_selection_action(
-    action: ActionName, selection: CurrentSelection, session: SessionDep, user: CurrentUser,
-    clock: ClockDep, response: Response,
-    body: Annotated[ActionRequest | None, Body()] = None, if_match: IfMatch = None,
-) -> SelectionPublic:
+@in_one_hop
+async def run_selection_action(
+    action: ActionName, selection_id: SelectionId, principal: PrincipalDep, request: Request,
+    settings: SettingsDep, body: Annotated[ActionRequest | None, Body()] = None,
+    if_match: IfMatch = None,
+) -> Response:
     """Run an action (e.g. `publish`, `cancel`) with a reason and its parameters; the state
     change and its event are written together, or neither is."""
-    check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
     body = body or ActionRequest()
-    facts.run_selection_action(session=session, selection=selection, action=action, user=user,
-                               clock=clock, reason=body.reason, params=body.params)
-    return _public(selection, response)
+
+    def work(session: Session) -> Response:
+        user = user_of(session, principal)
+        selection = access.selection_to_change(session, user, selection_id)
+        idempotency.settle()
+        clock = current_clock(session, settings)
+        check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
+        facts.run_selection_action(session=session, selection=selection, action=action,
+                                   user=user, clock=clock, reason=body.reason,
+                                   params=body.params)
+        return json_response(SelectionPublic.model_validate(selection, from_attributes=True),
+                             headers={"ETag": etag_of(KIND, selection.id, selection.version)})
+
+    return await one_hop(request, work)
 
 
 @router.get("/{selection_id}/events", response_model=Page[EventPublic],

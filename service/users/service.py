@@ -6,17 +6,19 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import delete, func, or_
+from sqlalchemy import update as sql_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
 from ..core.clock import Clock
 from ..core.db import open_session
 from ..core.errors import Conflict, InvalidInput, NotFound, ServiceError, Unauthorized
 from ..core.models import LoginThrottle, User, utcnow
-from ..core.security import generate_password, hash_password, verify_password
+from ..core.security import generate_password, hash_password, hashing_slot, verify_and_update
 from ..record import service as record
 from ..workflow.roles import ADMIN, NOMINATOR
 from .schemas import UserCreate, UserUpdate
@@ -101,11 +103,16 @@ def _count_attempt(settings: Settings, username: str, client: str) -> None:
         own.commit()
 
 
-def _give_back(username: str, client: str) -> None:
+def _give_back(username: str, client: str, user_id: uuid.UUID | None = None,
+               new_hash: str | None = None) -> None:
     """A login succeeded: its pair starts again from nothing and is remembered as trusted;
-    the attempt counted in advance is taken off the account's and the address's counts."""
+    the attempt counted in advance is taken off the account's and the address's counts; a
+    hash made again with today's parameters replaces the stored one."""
     keys = _keys(username, client)
     with open_session(write=True) as own:
+        if user_id is not None and new_hash is not None:
+            own.exec(sql_update(User).where(User.id == user_id)  # type: ignore[call-overload]
+                     .values(password_hash=new_hash))
         rows = _locked_rows(own, list(keys.values()))
         rows[keys["pair"]].failures = 0
         rows[keys["pair"]].last_success_at = utcnow()
@@ -116,23 +123,31 @@ def _give_back(username: str, client: str) -> None:
         own.commit()
 
 
-def authenticate(*, session: Session, settings: Settings, username: str, password: str,
-                 client: str) -> User:
+async def log_in(*, settings: Settings, username: str, password: str, client: str
+                 ) -> User:
     """The active user with these credentials, or 401 (the same answer for every failure);
-    429 while a throttle holds (see above).
+    429 while a throttle holds (see above); 503 `logins_busy` when no hashing slot frees in
+    time (nothing counted then).
 
-    The counters are in the database (so every replica sees them), written in transactions
-    of their own that survive the refused request.
-    """
-    session.rollback()  # let go of the request's write lock before writing on our own
-    _count_attempt(settings, username, client)
-    user = by_username(session=session, username=username)
-    ok = verify_password(password, user.password_hash if user else None)
+    The counters are in the database (so every replica sees them), written in short
+    transactions of their own that survive the refused request. The password is checked
+    between them, in no transaction: a login never holds a lock while it hashes. A stored
+    hash with other parameters than today's is replaced on success (the same password)."""
+    async with hashing_slot(settings.login_wait_seconds):
+        user = await run_in_threadpool(_count_and_find, settings, username, client)
+        ok, new_hash = await run_in_threadpool(
+            verify_and_update, password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
         raise Unauthorized("Incorrect username or password.", code="invalid_credentials")
-    session.rollback()
-    _give_back(username, client)
+    await run_in_threadpool(_give_back, username, client, user.id if new_hash else None,
+                            new_hash)
     return user
+
+
+def _count_and_find(settings: Settings, username: str, client: str) -> User | None:
+    _count_attempt(settings, username, client)
+    with open_session() as session:
+        return by_username(session=session, username=username)
 
 
 def _public_fields(user: User) -> dict:

@@ -11,8 +11,8 @@ import socket
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-import httpx
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
@@ -24,6 +24,9 @@ from ..core.models import utcnow
 from ..record import service as record
 from .models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 from .service import body_of, iso_utc, record_change, sign, signing_secrets
+
+if TYPE_CHECKING:  # httpx is imported when there is something to send, not by every worker
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,8 @@ class _Outcome:
 
 def _post(client: httpx.Client, settings: Settings, sub: WebhookSubscription,
           d: WebhookDelivery) -> _Outcome:
+    import httpx
+
     out = _Outcome()
     body = body_of(d.payload)
     timestamp = int(time.time())
@@ -162,6 +167,8 @@ def send_due(settings: Settings, *, worker: str | None = None, limit: int = 20) 
     if not claimed:
         return 0
     delivered = 0
+    import httpx
+
     with httpx.Client(timeout=settings.webhook_timeout_seconds, follow_redirects=False) as client:
         for delivery_id in claimed:
             with open_session() as session:

@@ -15,6 +15,7 @@ redeliver. A 410 Gone disables the subscription; the record says why.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -24,13 +25,13 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import JSON, Uuid, bindparam, delete, text
 from sqlmodel import Session, col, select
 
 from ..config import Settings
 from ..core.clock import Clock
 from ..core.errors import Conflict, NotFound
-from ..core.models import User, utcnow
+from ..core.models import User, UTCDateTime, utcnow
 from ..core.pagination import keyset_page
 from ..record import service as record
 from ..record.models import Event
@@ -116,26 +117,46 @@ def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+# One statement per webhook type of the event: a delivery for every active subscription that
+# wants the type, found and written by the database at once (no lookup of the subscriptions
+# first, so nothing to cache, and a new or changed subscription counts from its commit on).
+# The id is the same `msg_<32 hex digits>` as new_message_id(), drawn by the database.
+_ENQUEUE_SQL = """INSERT INTO webhook_delivery (id, subscription_id, event_id, event_type,
+ payload, status, attempts, next_attempt_at, created_at)
+SELECT {new_id}, s.id, :event_id, :event_type, :payload, 'pending', 0, :now, :now
+FROM webhook_subscription AS s WHERE s.active AND {wants}"""
+_ENQUEUE = {
+    "sqlite": _ENQUEUE_SQL.format(
+        new_id="'msg_' || lower(hex(randomblob(16)))",
+        wants="EXISTS (SELECT 1 FROM json_each(s.event_types) AS t WHERE t.value = :event_type)"),
+    "postgresql": _ENQUEUE_SQL.format(
+        new_id="'msg_' || replace(CAST(gen_random_uuid() AS TEXT), '-', '')",
+        wants="CAST(s.event_types AS JSONB) @> CAST(:wanted AS JSONB)"),
+}
+
+
+@functools.cache
+def _enqueue_statement(dialect: str) -> Any:
+    return text(_ENQUEUE[dialect]).bindparams(
+        bindparam("event_id", type_=Uuid()), bindparam("payload", type_=JSON()),
+        bindparam("now", type_=UTCDateTime()))
+
+
 @record.on_append
 def enqueue_for(session: Session, event: Event) -> int:
     """Queue the event for every active subscription that wants its type, in the caller's
     transaction; return how many deliveries were written. Events of no webhook type cost
-    nothing; the others one query over the (few) active subscriptions."""
+    nothing; the others one statement per type."""
     types = event_types_of(event)
     if not types:
         return 0
-    subs = session.exec(select(WebhookSubscription.id, WebhookSubscription.event_types)
-                        .where(col(WebhookSubscription.active).is_(True))).all()
-    count = 0
-    for sub_id, wanted in subs:
-        for event_type in types:
-            if event_type in (wanted or []):
-                session.add(WebhookDelivery(id=new_message_id(), subscription_id=sub_id,
-                                            event_id=event.id, event_type=event_type,
-                                            payload=payload_of(event, event_type)))
-                count += 1
-    if count:
-        session.flush()
+    conn = session.connection()
+    stmt = _enqueue_statement(conn.dialect.name)
+    count, now = 0, utcnow()
+    for event_type in types:
+        count += conn.execute(stmt, {
+            "event_id": event.id, "event_type": event_type, "wanted": json.dumps([event_type]),
+            "payload": payload_of(event, event_type), "now": now}).rowcount
     return count
 
 

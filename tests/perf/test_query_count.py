@@ -97,3 +97,74 @@ def test_public_announcements_do_not_grow_with_selections(client, admin, make_se
     publicize([uuid.UUID(make_selection()["id"]) for _ in range(19)])
     many = _statements(client, "/api/v1/public/selections?limit=50", {})
     assert many == few, f"{few} statements for 1 selection, {many} for 20"
+
+
+# ---------------------------------------------------------------- writes: statements per request
+# The statements of one action and of one score sheet, named: one more (the panel read twice,
+# the subscriptions looked up before the outbox row, the selection read apart from the
+# locked candidate) fails here. BEGIN/COMMIT are left out: drivers differ in whether they
+# pass through the cursor.
+def _written(client, method: str, path: str, headers: dict, body: dict) -> list[str]:
+    with request_statements() as (mark, seen):
+        r = client.request(method, path, headers={**headers, **mark}, json=body)
+    assert r.status_code < 300, r.text
+    return [s for s in seen if s.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK")]
+
+
+def _names(statements: list[str]) -> list[str]:
+    return [" ".join(s.split()[:4])[:60] for s in statements]
+
+
+def test_a_candidate_action_makes_seven_statements(client, admin, make_selection,
+                                                   make_candidate):
+    """Withdrawing a candidate, with a webhook subscription wanting it: the caller, the
+    candidate locked with its selection, the clock, the update, the chain's head, the event,
+    the outbox rows (found and written in one statement)."""
+    r = client.post("/api/v1/webhooks", headers=admin, json={
+        "url": "http://127.0.0.1:9/hook", "event_types": ["candidate.state_changed"]})
+    assert r.status_code == 201, r.text
+    from sqlalchemy import update
+
+    from service.core.db import open_session
+    from service.selection.models import Selection
+
+    sel = uuid.UUID(make_selection()["id"])
+    with open_session(write=True) as s:  # a selection under review, whose candidates withdraw
+        s.exec(update(Selection).where(Selection.id == sel).values(state="reviewing"))
+        s.commit()
+    first, second = (make_candidate(sel, recorded=True, full_name=n) for n in ("张三", "李四"))
+    path = "/api/v1/candidates/{}/actions/withdraw"
+    body = {"reason": "个人原因"}
+    _written(client, "POST", path.format(first), admin, body)  # warm
+    seen = _written(client, "POST", path.format(second), admin, body)
+    assert len(seen) == 7, "\n".join(_names(seen))
+    assert sum("webhook_subscription" in s for s in seen) == 1, "\n".join(_names(seen))
+
+    from sqlmodel import select
+
+    from service.record.models import Event
+    from service.webhooks.models import WebhookDelivery
+    with open_session() as s:  # each withdrawal's outbox row is there, for its event
+        rows = s.exec(select(WebhookDelivery.event_type, WebhookDelivery.payload).join(
+            Event, Event.id == WebhookDelivery.event_id).where(Event.action == "withdraw")).all()
+    assert sorted((t, p["data"]["candidate_id"]) for t, p in rows) == sorted(
+        ("candidate.state_changed", str(c)) for c in (first, second))
+    assert all(p["data"]["to_state"] == "withdrawn" for _, p in rows)
+
+
+def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
+        client, admin, make_user, login, make_selection, make_candidate):
+    """A judge's sheet: the caller, the candidate locked with its selection, the panel (once,
+    though both who may see the candidate and who may score ask it), the clock, the judge's
+    declaration, their previous sheet, the sheet, the candidate's version, the chain's head,
+    the event."""
+    from tests.review.test_review import SCORES, Story
+
+    story = Story(client, admin, make_user, login, make_selection, make_candidate)
+    story.reviewing().prereview().appoint_panel().declare_all()
+    _written(client, "POST", f"/api/v1/candidates/{story.c['li']}/score-sheets",
+             story.judges[1][1], {"scores": SCORES["li"][1], "comment": "好"})  # warm
+    seen = _written(client, "POST", f"/api/v1/candidates/{story.c['wang']}/score-sheets",
+                    story.judges[1][1], {"scores": SCORES["wang"][1], "comment": "好"})
+    assert len(seen) == 10, "\n".join(_names(seen))
+    assert sum("panel_member" in s for s in seen) == 1, "\n".join(_names(seen))

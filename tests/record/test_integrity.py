@@ -375,3 +375,39 @@ def test_the_manual_checkpoint_digest_is_unchanged(client, admin, make_selection
     digest = hashlib.sha256("".join(f"{t} {i} {s} {h}\n" for t, i, s, h in doc["heads"])
                             .encode()).hexdigest()
     assert doc["digest"] == digest
+
+
+# ---------------------------------------------------------------- the bytes that were hashed
+@pytest.mark.parametrize("column, value", [
+    ("reason", "'改过的理由'"), ("action", "'close'"), ("to_state", "'closed'"),
+    ("params", "'{\"forged\": true}'"), ("occurred_at", "occurred_at"),
+    ("body", "replace(body, 'drafting', 'closed')")])
+def test_an_event_column_or_body_changed_in_sql_is_found(client, admin, make_selection, capsys,
+                                                         column, value):
+    """Each event keeps the exact bytes that were hashed; verification MACs them and checks
+    every column against them, so a column changed without its body (or the body itself)
+    is found."""
+    sel = make_selection()
+    head = _head(sel["id"])
+    assert head.body is not None and head.hash
+    if column == "occurred_at":  # a second later: the stored text or time, each database's own
+        value = ("datetime(occurred_at, '+1 second')" if not IS_POSTGRES
+                 else "occurred_at + interval '1 second'")
+    assert _sql(f"UPDATE event SET {column} = {value} WHERE id = :id", id=_db_id(head.id)) == 1
+    code, out = _verify(capsys)
+    assert code == 1, out
+    assert f"event {head.id}" in out and "does not match the event's content" in out
+
+
+def test_an_event_without_its_body_verifies_from_its_columns(client, admin, make_selection,
+                                                             capsys):
+    """Events written before they kept their body verify as before: their canonical JSON is
+    made again from the columns (and a column changed then is still found)."""
+    sel = make_selection()
+    head = _head(sel["id"])
+    _sql("UPDATE event SET body = NULL WHERE id = :id", id=_db_id(head.id))
+    code, out = _verify(capsys)
+    assert code == 0, out
+    _sql("UPDATE event SET reason = 'x' WHERE id = :id", id=_db_id(head.id))
+    code, out = _verify(capsys)
+    assert code == 1 and f"event {head.id}" in out, out

@@ -660,3 +660,72 @@ def test_two_admins_stepping_down_at_once_leave_one_admin(make_user):
                   if "admin" in u.roles]
     assert result["b"] == "last_admin", (result, admins)
     assert admins == [b.username]
+
+
+# ---------------------------------------------------------------- the password hash
+def test_a_hash_with_older_parameters_is_made_again_at_the_next_login(client, make_user):
+    """A stored argon2id hash with other parameters (64 MiB, 3 passes, 4 lanes, as hashes
+    were made before) still logs in, and is replaced by one with today's parameters."""
+    from pwdlib.hashers.argon2 import Argon2Hasher
+    from sqlmodel import select
+
+    from service.core.db import open_session
+    from service.core.models import User
+    from service.core.security import ARGON2
+
+    user, pw = make_user("judge")
+    old = Argon2Hasher(time_cost=3, memory_cost=64 * 1024, parallelism=4).hash(pw)
+    with open_session(write=True) as s:
+        row = s.get(User, user.id)
+        row.password_hash = old
+        s.add(row)
+        s.commit()
+
+    def stored() -> str:
+        with open_session() as s:
+            return s.exec(select(User.password_hash).where(User.id == user.id)).one()
+
+    r = client.post("/api/v1/auth/token", data={"username": user.username, "password": pw})
+    assert r.status_code == 200, r.text
+    now = stored()
+    assert now != old
+    assert f"m={ARGON2['memory_cost']},t={ARGON2['time_cost']},p={ARGON2['parallelism']}" in now
+    assert now.startswith("$argon2id$")
+    r = client.post("/api/v1/auth/token", data={"username": user.username, "password": pw})
+    assert r.status_code == 200, r.text
+    assert stored() == now  # made once: a hash with today's parameters stays
+
+
+def test_a_login_that_finds_every_hashing_slot_taken_is_answered_503(client, make_user,
+                                                                     monkeypatch):
+    """Logins wait a bounded time for a hashing slot: with every slot held, the login is
+    answered 503 logins_busy with Retry-After, in Chinese by default, and counts nothing
+    (the same account then logs in)."""
+    from service.config import get_settings
+    from service.core import security
+
+    monkeypatch.setattr(get_settings(), "login_wait_seconds", 0.05)
+    user, pw = make_user("judge")
+
+    async def take() -> None:  # in the app's event loop, as logins waiting there would
+        slots = security._slots()
+        for _ in range(security.HASH_SLOTS):
+            await slots.acquire()
+
+    async def give() -> None:
+        slots = security._slots()
+        for _ in range(security.HASH_SLOTS):
+            slots.release()
+
+    client.portal.call(take)
+    try:
+        r = client.post("/api/v1/auth/token", data={"username": user.username, "password": pw})
+    finally:
+        client.portal.call(give)
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == "logins_busy"
+    assert r.json()["title"] == "登录人数过多，请稍后再试"
+    assert int(r.headers["retry-after"]) >= 1
+    r = client.post("/api/v1/auth/token", data={"username": user.username, "password": pw})
+    assert r.status_code == 200, r.text
