@@ -47,7 +47,9 @@ SETTINGS = {
 
 SELECTION = {
     "id": SELECTION_ID, "title": "第一党支部书记公开选拔", "organization": "机关第一党支部",
-    "posts": 1, "state": "publicizing", "state_label": "公示与推荐", "version": 2,
+    "posts": 1, "named_posts": [{"code": "p1", "branch": "机关第一党支部", "title": "党支部书记",
+                                 "count": 1}],
+    "state": "publicizing", "state_label": "公示与推荐", "version": 2,
     "job_description": {
         "duties": ["主持支部全面工作", "落实党建工作责任制"], "experience": "",
         "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
