@@ -6,6 +6,7 @@ spot, each refusal with its code; the evaluation report draws on it."""
 from __future__ import annotations
 
 import random
+import uuid
 
 import pytest
 
@@ -256,3 +257,37 @@ def test_a_draw_needs_candidates_waiting_for_the_interview(story):
     _problem(s.post(f"{SEL}/{s.sel}/interview/draw", {"seed": "x"}), 409, "nobody_to_draw")
     _problem(s.post(f"{SEL}/{s.sel}/interview/draw", {"seed": "not a seed!"}), 422)
     assert "draw_appearance_order" not in [e["action"] for e in s.selection_events()]
+
+
+def test_who_left_does_not_hold_the_others_up_and_who_came_later_was_not_drawn(
+        story, make_candidate):
+    s = _opened(story)
+    first, second = s.order[0], s.order[1]
+    _ok(s.post(f"{CAND}/{first}/actions/withdraw", {"reason": "本人因工作调动退出"}))
+    _problem(_seg(s, first, "self_introduction", "begin"), 409, "not_being_interviewed")
+    _ok(_seg(s, second, "self_introduction", "begin"))  # the withdrawn one is skipped
+
+    late = str(make_candidate(s.sel, state="qualified", full_name="迟到者"))
+    _problem(_seg(s, late, "self_introduction", "begin"), 409, "not_in_draw")
+    _ok(s.post(f"{SEL}/{s.sel}/declarations", {"candidate_id": late, "conflict": "none"},
+               s.judges[0][1]), 201)
+    _problem(s.post(f"{CAND}/{late}/score-sheets", {"scores": SCORES["li"][0]},
+                    s.judges[0][1]), 409, "not_in_draw")
+
+
+def test_receipts_need_the_preparation_and_a_briefing_names_a_real_user(story):
+    s = story.reviewing().prereview()
+    judges = [s.user("judge") for _ in range(7)]
+    _ok(s.put(f"{SEL}/{s.sel}/panel", {"judge_ids": [j for j, _ in judges]}))
+    url = f"{SEL}/{s.sel}/interview"
+    _problem(s.post(f"{url}/materials-receipts", {}, judges[0][1]), 409,
+             "interview_not_prepared")
+    _problem(s.post(f"{url}/briefings", {**BRIEFING, "held_by": judges[0][0],
+                                         "attendees": [judges[0][0], judges[0][0]]}),
+             422, "duplicate_member")
+    body = _problem(s.post(f"{url}/briefings", {**BRIEFING, "held_by": str(uuid.uuid4()),
+                                                "attendees": [judges[0][0]]}),
+                    422, "unknown_user")
+    assert body["errors"][0]["field"] == "body.held_by"
+    actions = [e["action"] for e in s.selection_events()]
+    assert "hold_judges_briefing" not in actions and "confirm_materials_received" not in actions
