@@ -527,21 +527,24 @@ def evaluation(session: Session, candidate: Candidate) -> Evaluation:
     """The comprehensive evaluation report (综合评议报告)."""
     selection = session.get(Selection, candidate.selection_id)
     s = settings_of(selection)
-    agg = _aggregate(session, selection)[candidate.id]
+    aggs = _aggregate(session, selection)
+    agg = aggs[candidate.id]
+    # within the cut-off of at least one post the candidate stands for
+    within = any(pr.ranks[candidate.id][0] <= pr.cutoff for pr in _post_ranks(selection, aggs)
+                 if candidate.id in pr.ranks)
     means = {}
     if agg.current:
         for cr in s.interview_criteria:
             means[cr.key] = round(sum(sh.scores[cr.key] for sh in agg.current)
                                   / len(agg.current), 2)
     spread = round(agg.totals[-1] - agg.totals[0], 2) if agg.totals else None
-    cutoff = _cutoff(selection)
     return Evaluation(
         candidate_id=candidate.id, full_name=candidate.full_name, state=candidate.state,
         complete=agg.complete, expected_sheets=agg.expected, submitted_sheets=len(agg.current),
         judge_totals=agg.totals, trimmed=agg.trimmed, score=agg.score, spread=spread,
         spread_flagged=spread is not None and spread > s.spread_flag_points,
         criterion_means=means, rank=agg.rank, tied_with=agg.tied_with,
-        within_ratio=(agg.rank <= cutoff) if agg.rank else None,
+        within_ratio=within if agg.rank else None,
         comments=[sh.comment for sh in agg.current if sh.comment] if agg.complete else [],
         recusals=[declaration_public(d) for d in agg.recusals],
         interview=interview.appearance_public(interview.state_of(session, selection.id),

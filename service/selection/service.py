@@ -65,6 +65,11 @@ def update(
     changes = data.model_dump(mode="json", exclude_unset=True)
     if "posts" in changes or "named_posts" in changes:
         changes.update(_posts_change(selection, data, changes))
+    elif changes.get("organization") and len(selection.named_posts) == 1 \
+            and selection.named_posts[0]["branch"] == selection.organization:
+        # the one post named after the organization follows its new name
+        changes["named_posts"] = [{**selection.named_posts[0],
+                                   "branch": changes["organization"]}]
     changed = {}
     for name, value in changes.items():
         if value is None:

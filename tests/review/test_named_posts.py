@@ -64,6 +64,11 @@ def test_a_selection_with_only_posts_gets_one_post_named_after_its_organization(
     etag = client.get(url, headers=admin).headers["etag"]
     patched = _ok(client.patch(url, json={"posts": 3}, headers={**admin, "If-Match": etag}))
     assert patched["named_posts"][0]["count"] == 3 and patched["posts"] == 3
+    # the one post named after the organization follows its new name
+    etag = client.get(url, headers=admin).headers["etag"]
+    renamed = _ok(client.patch(url, json={"organization": "机关第五党支部"},
+                               headers={**admin, "If-Match": etag}))
+    assert renamed["named_posts"][0]["branch"] == "机关第五党支部"
     url2 = f"{SEL}/{two['id']}"
     etag = client.get(url2, headers=admin).headers["etag"]
     _problem(client.patch(url2, json={"posts": 3}, headers={**admin, "If-Match": etag}), 422,
@@ -154,6 +159,8 @@ def test_candidates_rank_per_post_and_the_cut_off_is_per_post(
     assert {s.name_of(e["candidate_id"]): e["posts"] for e in ranking["entries"]}["li"] == [
         "b1", "b2"]
 
+    assert _ok(s.get(f"{CAND}/{s.c['wang']}/evaluation"))["within_ratio"] is False
+    assert _ok(s.get(f"{CAND}/{s.c['li']}/evaluation"))["within_ratio"] is True
     # 王芳 is 2nd over the selection, within 2; but 2nd for her post, whose cut-off is 1
     p = _problem(s.act("wang", "pass_interview"), 409, "departs_from_ranking")
     assert (p["details"]["rank"], p["details"]["cutoff"], p["details"]["post"]) == (2, 1, "b1")
