@@ -181,7 +181,8 @@ class BriefingCreate(Strict):
         "held_at": "2026-10-20T01:00:00Z", "held_by": ex.ADMIN, "attendees": [ex.JUDGE],
         "note": "讲解评分标准、回避规定和现场纪律"}})
 
-    held_at: IsoDateTime = Field(description="When it was held (not in the future)")
+    held_at: IsoDateTime = Field(description="When it was held (not in the future); without"
+                                 " an offset, China time")
     held_by: uuid.UUID = Field(description="The user who briefed the judges")
     attendees: list[uuid.UUID] = Field(min_length=1, max_length=51,
                                        description="Judges of the panel who attended")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import UTC
 
 from sqlmodel import Session, select
 
-from ..core.clock import Clock
+from ..core.clock import CHINA, Clock
 from ..core.errors import Conflict, Forbidden, InvalidInput
 from ..core.models import User
 from ..nomination.models import Candidate
@@ -66,11 +67,19 @@ def hold_briefing(*, session: Session, selection: Selection, data: BriefingCreat
         raise InvalidInput(f"No user {data.held_by} (held_by).", code="unknown_user",
                            errors=[{"field": "body.held_by", "message": "no such user",
                                     "type": "unknown_user"}])
-    if data.held_at > clock.now:
+    try:
+        held_at = (data.held_at if data.held_at.tzinfo else data.held_at.replace(tzinfo=CHINA)
+                   ).astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise InvalidInput("held_at is outside the times the service represents.",
+                           code="time_out_of_range",
+                           errors=[{"field": "body.held_at", "message": "out of range",
+                                    "type": "time_out_of_range"}]) from None
+    if held_at > clock.now:
         raise Conflict("A briefing is recorded once it has been held.", code="time_in_future",
-                       details={"held_at": data.held_at.isoformat(), "now": _now(clock)})
+                       details={"held_at": held_at.isoformat(), "now": _now(clock)})
     _selection_event(session, selection, iv.BRIEFING, user, ADMIN, clock, {
-        "held_at": data.held_at.isoformat(), "held_by": str(data.held_by),
+        "held_at": held_at.isoformat(), "held_by": str(data.held_by),
         "attendees": [str(a) for a in data.attendees], "note": data.note})
 
 

@@ -291,3 +291,15 @@ def test_receipts_need_the_preparation_and_a_briefing_names_a_real_user(story):
     assert body["errors"][0]["field"] == "body.held_by"
     actions = [e["action"] for e in s.selection_events()]
     assert "hold_judges_briefing" not in actions and "confirm_materials_received" not in actions
+
+
+def test_a_briefing_time_without_an_offset_is_china_time(story):
+    s = _prepared(story)
+    admin_id = _ok(s.get("/api/v1/auth/me"))["id"]
+    view = _ok(s.post(f"{s.session_url}/briefings", {
+        "held_at": "2026-10-14T08:30:00", "held_by": admin_id,
+        "attendees": [s.judges[0][0]]}), 201)
+    assert view["briefings"][0]["held_at"] == "2026-10-14T00:30:00Z"
+    _problem(s.post(f"{s.session_url}/briefings", {
+        "held_at": "0001-01-01T00:00:00+14:00", "held_by": admin_id,
+        "attendees": [s.judges[0][0]]}), 422, "time_out_of_range")
