@@ -223,6 +223,8 @@ class QuestionCreate(Strict):
 class BriefingPublic(BaseModel):
     """A briefing of the judges, as recorded."""
 
+    model_config = ConfigDict(json_schema_extra={"example": ex.BRIEFING})
+
     held_at: datetime
     held_by: uuid.UUID
     attendees: list[uuid.UUID]
@@ -233,6 +235,8 @@ class BriefingPublic(BaseModel):
 class ReceiptPublic(BaseModel):
     """A judge's confirmation that the materials reached them."""
 
+    model_config = ConfigDict(json_schema_extra={"example": ex.RECEIPT})
+
     judge_id: uuid.UUID
     received_at: datetime
     materials: list[str]
@@ -241,6 +245,8 @@ class ReceiptPublic(BaseModel):
 
 class DrawPublic(BaseModel):
     """The draw: anyone re-derives `order` from `seed` and `candidate_ids` by `algorithm`."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.DRAW})
 
     seed: str
     algorithm: str
@@ -254,6 +260,8 @@ class DrawPublic(BaseModel):
 class SegmentPublic(BaseModel):
     """One segment of a candidate's session: when it began and ended."""
 
+    model_config = ConfigDict(json_schema_extra={"example": ex.SEGMENTS[0]})
+
     segment: Segment
     label: str
     began_at: datetime | None
@@ -264,6 +272,8 @@ class SegmentPublic(BaseModel):
 class QuestionPublic(BaseModel):
     """A question asked and the answer's summary."""
 
+    model_config = ConfigDict(json_schema_extra={"example": ex.QUESTION})
+
     judge_id: uuid.UUID
     question: str
     answer_summary: str
@@ -272,6 +282,8 @@ class QuestionPublic(BaseModel):
 
 class SheetTiming(BaseModel):
     """When a judge's sheet came, relative to the candidate's session (现场打分)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.SHEET_TIMING})
 
     judge_id: uuid.UUID
     version: int
@@ -282,6 +294,8 @@ class SheetTiming(BaseModel):
 
 class AppearancePublic(BaseModel):
     """One candidate's part of the session."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.APPEARANCE})
 
     position: int = Field(description="Place in the order of appearance, 1 first")
     candidate_id: uuid.UUID
@@ -297,6 +311,8 @@ class AppearancePublic(BaseModel):
 class InterviewSession(BaseModel):
     """The interview on record: the preparation (briefing, materials received), the draw,
     the session's opening and each candidate's segments, questions and sheets."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.INTERVIEW_SESSION})
 
     selection_id: uuid.UUID
     briefings: list[BriefingPublic]
@@ -473,6 +489,8 @@ class RankingEntry(CandidateStateLabelled):
 
 class PostRanking(BaseModel):
     """The ranking for one named post: the candidates standing for it, and its cut-off."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.POST_RANKING})
 
     code: str
     branch: str

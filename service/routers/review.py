@@ -4,7 +4,7 @@ ranking, inspection teams and records, committee meetings."""
 import html
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
@@ -181,7 +181,11 @@ def read_interview_session(selection: CurrentSelection, session: SessionDep, use
 @router.post(CAND + "/interview/segments/{segment}/{mark}", response_model=AppearancePublic,
              responses=problems(401, 403, 404, 409, 422))
 def mark_interview_segment(
-    segment: Segment, mark: Literal["begin", "end"], candidate: CurrentCandidate,
+    segment: Annotated[Segment, Path(description="The segment, in the session's order",
+                                     examples=["self_introduction"])],
+    mark: Annotated[Literal["begin", "end"], Path(description="Whether it begins or ends now",
+                                                  examples=["begin"])],
+    candidate: CurrentCandidate,
     session: SessionDep, admin: AdminUser, clock: ClockDep,
 ) -> AppearancePublic:
     """A segment of the candidate's session begins or ends, now: `self_introduction` (自我介绍),
