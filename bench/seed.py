@@ -200,6 +200,8 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
         rows["selection"].append({
             "id": sid, "title": f"第{s_no + 1}党支部书记公开选拔", "organization":
             f"机关第{s_no + 1}党支部", "posts": 1, "state": s_state,
+            "named_posts": [{"code": "p1", "branch": f"机关第{s_no + 1}党支部",
+                             "title": "党支部书记", "count": 1}],
             "version": 1 + len(SELECTION_PATH[s_state]), "job_description": jd,
             "settings": settings, "publicity_start_on": start if published else None,
             "publicity_end_on": start + timedelta(days=9) if published else None,

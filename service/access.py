@@ -206,8 +206,8 @@ def _listing_scopes(session: Session, selection: Selection, user: User) -> list:
 
 
 _LISTED = (Candidate.id, Candidate.selection_id, Candidate.full_name, Candidate.state,
-           Candidate.version, Candidate.profile, Candidate.eligible, Candidate.created_at,
-           Candidate.updated_at)
+           Candidate.version, Candidate.profile, Candidate.eligible, Candidate.post_codes,
+           Candidate.created_at, Candidate.updated_at)
 
 
 def list_candidates(*, session: Session, selection: Selection, user: User, state: str | None,
@@ -249,13 +249,14 @@ def list_candidates(*, session: Session, selection: Selection, user: User, state
             by_candidate[n.candidate_id].append(
                 NominationSummary(kind=n.kind, body_name=n.body_name, created_at=n.created_at))
     items = []
+    all_posts = [p["code"] for p in selection.named_posts]
     for c in rows:
         p: dict[str, Any] = c.profile or {}
         items.append(CandidateSummary(
             id=c.id, selection_id=c.selection_id, full_name=c.full_name, state=c.state,
             version=c.version, gender=p.get("gender"), education=p.get("education"),
             unit=p.get("unit"), current_post=p.get("current_post"), eligible=c.eligible,
-            nominations=by_candidate[c.id], created_at=c.created_at, updated_at=c.updated_at))
+            posts=c.post_codes or all_posts, nominations=by_candidate[c.id], created_at=c.created_at, updated_at=c.updated_at))
     return items, nxt
 
 

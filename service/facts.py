@@ -30,7 +30,7 @@ from .record import actions
 from .record import service as record
 from .record.actions import ActionCall, LazyFacts, SubjectKind
 from .review import service as review
-from .review.schemas import InspectionConclusionParams, PrereviewParams
+from .review.schemas import AppointParams, InspectionConclusionParams, PrereviewParams
 from .selection import service as selections
 from .selection.models import Selection
 from .workflow import CANDIDATE_MACHINE, SELECTION
@@ -102,7 +102,9 @@ def run_selection_action(
 
 
 # ---------------------------------------------------------------- the candidate
-_INTERVIEW_FACTS = ("sheets_expected", "sheets_submitted", "rank", "cutoff", "tied_at_cutoff")
+_INTERVIEW_FACTS = ("sheets_expected", "sheets_submitted", "rank", "cutoff", "tied_at_cutoff",
+                    "ranking_post")
+_POST_FACTS = ("named_posts", "candidate_posts")
 _INSPECTION_FACTS = ("team_member_ids", "team_active", "team_needed", "inspection_records")
 _FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "open_objections", "trial_missing")
 
@@ -122,6 +124,9 @@ def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: 
     def interview() -> dict[str, Any]:
         return review.interview_facts(session, candidate)
 
+    def posts() -> dict[str, Any]:
+        return review.post_facts(session, candidate)
+
     def inspection() -> dict[str, Any]:
         return review.inspection_facts(session, candidate)
 
@@ -129,6 +134,7 @@ def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: 
         return followup.facts(session, candidate, clock)
 
     providers = {k: interview for k in _INTERVIEW_FACTS}
+    providers.update({k: posts for k in _POST_FACTS})
     providers.update({k: inspection for k in _INSPECTION_FACTS})
     providers.update({k: follow_up for k in _FOLLOW_UP_FACTS})
     return LazyFacts(base, providers)
@@ -141,7 +147,8 @@ CANDIDATE_KIND = actions.register(SubjectKind(
     selection_id=lambda c: c.selection_id,
     params={"consent": nominations.ConsentParams, "pass_prereview": PrereviewParams,
             "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
-            "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams},
+            "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams,
+            "decide_appoint": AppointParams},
     effects={"consent": nominations.consent,
              "decide_appoint": followup.on_appoint,
              "decide_reserve": followup.on_reserve,

@@ -47,7 +47,9 @@ SETTINGS = {
 
 SELECTION = {
     "id": SELECTION_ID, "title": "第一党支部书记公开选拔", "organization": "机关第一党支部",
-    "posts": 1, "state": "publicizing", "state_label": "公示与推荐", "version": 2,
+    "posts": 1, "named_posts": [{"code": "p1", "branch": "机关第一党支部", "title": "党支部书记",
+                                 "count": 1}],
+    "state": "publicizing", "state_label": "公示与推荐", "version": 2,
     "job_description": {
         "duties": ["主持支部全面工作", "落实党建工作责任制"], "experience": "",
         "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
@@ -85,7 +87,7 @@ ELIGIBILITY = {
 CANDIDATE_DETAIL = {
     "id": CANDIDATE, "selection_id": SELECTION_ID, "full_name": "李明", "state": "applicant",
     "state_label": "参选人", "version": 2, "user_id": CANDIDATE_USER, "profile": PROFILE,
-    "eligible": True, "eligibility": ELIGIBILITY, "nominations": [NOMINATION],
+    "eligible": True, "eligibility": ELIGIBILITY, "posts": ["p1"], "nominations": [NOMINATION],
     "created_at": "2026-09-30T02:15:00Z", "updated_at": "2026-10-08T03:00:00Z",
 }
 
@@ -115,14 +117,18 @@ SHEET = {
 RANKING_ENTRY = {
     "candidate_id": CANDIDATE, "full_name": "李明", "state": "shortlisted",
     "state_label": "面议评审通过", "score": 86.98, "tie_break": 89.4, "rank": 1, "tied": False,
-    "within_ratio": True,
+    "within_ratio": True, "posts": ["p1"],
 }
+
+POST_RANKING = {"code": "p1", "branch": "机关第一党支部", "title": "党支部书记",
+                "name": "机关第一党支部书记", "count": 1, "cutoff": 3,
+                "entries": [RANKING_ENTRY]}
 
 RANKING = {
     "selection_id": SELECTION_ID,
     "tie_rule": "Equal scores are ordered by the mean of role_cognition (岗位认知); what stays"
                 " tied is decided by the admin with a recorded reason",
-    "cutoff": 3, "entries": [RANKING_ENTRY],
+    "cutoff": 3, "entries": [RANKING_ENTRY], "posts": [POST_RANKING],
 }
 
 MENTORSHIP = {
@@ -166,3 +172,37 @@ def enum_example(value: str) -> Callable[[Any], Any]:
         return cls
 
     return add
+
+
+# ---------------------------------------------------------------- the interview session
+SEGMENTS = [
+    {"segment": "self_introduction", "label": "自我介绍", "began_at": "2026-10-20T01:30:00Z",
+     "ended_at": "2026-10-20T01:35:00Z", "seconds": 300.0},
+    {"segment": "role_cognition", "label": "岗位认知", "began_at": "2026-10-20T01:35:10Z",
+     "ended_at": "2026-10-20T01:43:10Z", "seconds": 480.0},
+    {"segment": "questions", "label": "评委提问", "began_at": "2026-10-20T01:43:20Z",
+     "ended_at": "2026-10-20T01:50:20Z", "seconds": 420.0},
+    {"segment": "answers", "label": "选手回答", "began_at": "2026-10-20T01:50:30Z",
+     "ended_at": "2026-10-20T01:55:30Z", "seconds": 300.0},
+]
+QUESTION = {"judge_id": JUDGE, "question": "如何推动党建与业务深度融合？",
+            "answer_summary": "以项目化方式把党建任务嵌入业务流程，设立党员先锋岗",
+            "asked_at": "2026-10-20T01:44:00Z"}
+SHEET_TIMING = {"judge_id": JUDGE, "version": 1, "submitted_at": "2026-10-20T01:57:00Z",
+                "seconds_after_appearance": 1620.0, "timing": "after_session"}
+APPEARANCE = {"position": 1, "candidate_id": CANDIDATE, "full_name": "李明",
+              "appeared_at": "2026-10-20T01:30:00Z", "finished_at": "2026-10-20T01:55:30Z",
+              "segments": SEGMENTS, "questions": [QUESTION], "sheets": [SHEET_TIMING]}
+BRIEFING = {"held_at": "2026-10-20T00:30:00Z", "held_by": ADMIN, "attendees": [JUDGE],
+            "note": "讲解评分标准、回避规定和现场纪律", "recorded_by": ADMIN}
+RECEIPT = {"judge_id": JUDGE, "received_at": "2026-10-20T00:50:00Z",
+           "materials": ["参选人材料汇编", "评分登记表"], "note": "已收到"}
+DRAW = {"seed": "20261020-0900",
+        "algorithm": "python3: ids = sorted(str(id) for id in candidate_ids);"
+                     " random.Random(seed).shuffle(ids); order = ids",
+        "candidate_ids": [CANDIDATE], "order": [CANDIDATE],
+        "drawn_at": "2026-10-20T01:00:00Z", "drawn_by": ADMIN, "redraw": False}
+INTERVIEW_SESSION = {"selection_id": SELECTION_ID, "briefings": [BRIEFING],
+                     "materials_receipts": [RECEIPT], "judges_without_receipt": [],
+                     "draw": DRAW, "started_at": "2026-10-20T01:20:00Z",
+                     "appearances": [APPEARANCE]}

@@ -21,41 +21,43 @@ from ..nomination.models import Candidate
 from ..record import service as record
 from ..record.models import Event
 from ..selection.models import Selection
+from ..selection.schemas import post_name
+from ..selection.service import stood_for
 from .models import Notification, NotificationTemplate
 
 OUTCOMES = ("appointed", "reserve", "not_qualified")
 LANGUAGES = ("zh", "en")
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
-                "reason")
+                "reason", "post", "branch")
 
 DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
     ("appointed", "zh"): (
         "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
         "{full_name}同志：\n\n经资格预审、面议评审、组织考察和党委会审核，您在“{selection_title}”中"
-        "的结果为：{outcome_label}。\n\n任职前将按规定进行公示，公示期满无异议后安排到一线岗位"
+        "的结果为：{outcome_label}。\n拟任岗位：{post}（{branch}）\n\n任职前将按规定进行公示，公示期满无异议后安排到一线岗位"
         "实习锻炼，并由导师进行培养。\n\n{organization}党委组织部门"),
     ("reserve", "zh"): (
         "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
         "{full_name}同志：\n\n经党委会审核，您在“{selection_title}”中的结果为：{outcome_label}。"
-        "\n\n您已进入党支部书记储备人选库，今后选拔时可优先推荐。\n\n{organization}党委组织部门"),
+        "\n参选岗位：{post}（{branch}）\n\n您已进入党支部书记储备人选库，今后选拔时可优先推荐。\n\n{organization}党委组织部门"),
     ("not_qualified", "zh"): (
         "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
         "{full_name}同志：\n\n您在“{selection_title}”中的结果为：{outcome_label}。\n"
-        "环节：{gate}\n原因：{reason}\n\n感谢您的参与。\n\n{organization}党委组织部门"),
+        "参选岗位：{post}（{branch}）\n环节：{gate}\n原因：{reason}\n\n感谢您的参与。\n\n{organization}党委组织部门"),
     ("appointed", "en"): (
         "[{organization}] Branch secretary selection result: {outcome_label}",
         "Dear {full_name},\n\nAfter the qualification pre-review, the interview, the inspection"
         " and the party committee's decision, your result in \"{selection_title}\" is:"
-        " {outcome_label}.\n\nA pre-appointment publicity period follows; then a trial at a"
+        " {outcome_label}.\nPost: {post} ({branch})\n\nA pre-appointment publicity period follows; then a trial at a"
         " front-line post, with a mentor.\n\n{organization}"),
     ("reserve", "en"): (
         "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nYour result in \"{selection_title}\" is: {outcome_label}. You are"
-        " in the pool of reserve candidates for future selections.\n\n{organization}"),
+        "Dear {full_name},\n\nYour result in \"{selection_title}\" is: {outcome_label}.\n"
+        "Post stood for: {post} ({branch})\nYou are in the pool of reserve candidates for future selections.\n\n{organization}"),
     ("not_qualified", "en"): (
         "[{organization}] Branch secretary selection result: {outcome_label}",
         "Dear {full_name},\n\nYour result in \"{selection_title}\" is: {outcome_label}.\n"
-        "Stage: {gate}\nReason: {reason}\n\nThank you for taking part.\n\n{organization}"),
+        "Post stood for: {post} ({branch})\nStage: {gate}\nReason: {reason}\n\nThank you for taking part.\n\n{organization}"),
 }
 
 # The action that ended a candidacy → the gate named in the 不符合 email.
@@ -113,6 +115,17 @@ def outcome_of(session: Session, candidate: Candidate) -> tuple[str, str, str] |
     return outcome, ev.action if ev else "", (ev.reason or "") if ev else ""
 
 
+def _post_values(selection: Selection, candidate: Candidate) -> dict[str, str]:
+    """The post appointed to; for anyone else, the posts they stood for."""
+    a = candidate.appointment or {}
+    if a.get("proposed_post"):
+        return {"post": a["proposed_post"], "branch": a.get("branch") or selection.organization}
+    codes = stood_for(selection, candidate.post_codes)
+    posts = [p for p in selection.named_posts if p["code"] in codes]
+    return {"post": "、".join(post_name(p) for p in posts) or "—",
+            "branch": "、".join(dict.fromkeys(p["branch"] for p in posts)) or "—"}
+
+
 def render(session: Session, candidate: Candidate, language: str) -> tuple[str, str, str]:
     """(outcome, subject, body) of the candidate's outcome email in a language."""
     found = outcome_of(session, candidate)
@@ -126,7 +139,7 @@ def render(session: Session, candidate: Candidate, language: str) -> tuple[str, 
     values = {"full_name": candidate.full_name, "selection_title": selection.title,
               "organization": selection.organization,
               "outcome_label": i18n.outcome_label(outcome, "en" if idx else "zh-CN"), "gate": gate or "—",
-              "reason": reason or "—"}
+              "reason": reason or "—", **_post_values(selection, candidate)}
     subject, body, _ = template(session, outcome, language)
     return outcome, subject.format(**values), body.format(**values)
 

@@ -120,7 +120,8 @@ class PublicAppointment(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "candidate_id": ex.CANDIDATE, "full_name": "李明", "current_post": "办公室副主任",
-        "unit": "机关办公室", "proposed_post": "机关第一党支部书记",
+        "unit": "机关办公室", "proposed_post": "机关第一党支部书记", "post": "p1",
+        "branch": "机关第一党支部", "post_title": "党支部书记",
         "publicity_start_on": "2026-11-06", "publicity_end_on": "2026-11-12",
         "how_to_object": "POST /api/v1/public/appointments/7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b/objections（公示期内，可匿名）"}})
 
@@ -128,7 +129,10 @@ class PublicAppointment(BaseModel):
     full_name: str
     current_post: str
     unit: str
-    proposed_post: str
+    proposed_post: str = Field(description="The named post: the branch and the title")
+    post: str | None = Field(default=None, description="The post's code in the selection")
+    branch: str | None = Field(default=None, description="The party branch (党支部) of the post")
+    post_title: str | None = None
     publicity_start_on: date
     publicity_end_on: date
     how_to_object: str

@@ -21,6 +21,7 @@ from ..record.actions import ActionCall
 from ..review.models import Declaration
 from ..review.service import evaluation, settings_of
 from ..selection.models import Selection
+from ..selection.schemas import post_name
 from ..workflow import CANDIDATE_MACHINE
 from ..workflow.roles import ADMIN, MENTOR
 from .models import FollowUpRecord, Mentorship, Objection
@@ -52,9 +53,10 @@ def on_appoint(call: ActionCall) -> dict[str, Any]:
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
     days = _settings(selection).appointment_publicity_working_days
-    org = selection.organization
-    post = f"{org}书记" if org.endswith("支部") else f"{org}党支部书记"
-    appointment: dict[str, Any] = {"proposed_post": post,
+    code = getattr(call.params, "post", None) or selection.named_posts[0]["code"]
+    post = next(p for p in selection.named_posts if p["code"] == code)  # the guard checked it
+    appointment: dict[str, Any] = {"post": code, "branch": post["branch"],
+                                   "post_title": post["title"], "proposed_post": post_name(post),
                                    "decided_on": call.clock.today().isoformat()}
     if days:
         period = workcal.working_period(call.clock.today(), days, counts_start_day=False,

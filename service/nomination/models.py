@@ -32,6 +32,9 @@ class Candidate(SQLModel, table=True):
     national_id_hash: str | None = Field(default=None, max_length=64, index=True)
     eligible: bool | None = None
     eligibility: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    post_codes: list | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True),
+        description="The codes of the selection's posts the candidate stands for; null: all")
     appointment: dict | None = Field(
         default=None, sa_column=Column(JSON, nullable=True),
         description="Pre-appointment publicity: proposed post, period; then the trial placement")

@@ -28,7 +28,7 @@ from ..core.schemas import (
     Strict,
     Stripped,
 )
-from ..selection.schemas import EducationLevel
+from ..selection.schemas import EducationLevel, PostCode
 
 
 # ---------------------------------------------------------------- candidates
@@ -172,6 +172,9 @@ class NominationCreate(Strict):
     reserve_entry_id: uuid.UUID = Field(
         default=None, description="For kind reserve_pool, and only then: the pool entry; the"
         " nominee's profile may then be left out (it is taken from the earlier record)")
+    posts: list[PostCode] | None = Field(
+        default=None, min_length=1, max_length=50, description="The codes of the posts the"
+        " nominee stands for; may be left out when the selection has one post")
 
     @model_validator(mode="after")
     def _body_named(self):
@@ -194,6 +197,9 @@ class ApplicationCreate(Strict):
 
     profile: Profile
     statement: LongText = Field(default="", description="Ideas and plans for the post")
+    posts: list[PostCode] | None = Field(
+        default=None, min_length=1, max_length=50, description="The codes of the posts the"
+        " applicant stands for; may be left out when the selection has one post")
 
 
 class NominationPublic(BaseModel):
@@ -321,6 +327,7 @@ class CandidateSummary(CandidateStateLabelled):
     unit: str | None = None
     current_post: str | None = None
     eligible: bool | None
+    posts: list[str] = Field(default_factory=list, description="The posts stood for (codes)")
     nominations: list[NominationSummary]
     created_at: datetime
     updated_at: datetime
@@ -335,6 +342,8 @@ class CandidateDetail(CandidatePublic):
     profile: dict[str, Any]
     eligible: bool | None
     eligibility: EligibilityReport | None
+    posts: list[str] = Field(default_factory=list, description="The codes of the selection's"
+                             " posts the candidate stands for")
     nominations: list[NominationPublic]
 
 

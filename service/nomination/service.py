@@ -19,6 +19,7 @@ from ..core.models import User, utcnow
 from ..record import actions
 from ..record import service as record
 from ..record.actions import ActionCall
+from ..selection import service as selections
 from ..selection.models import Selection
 from ..workflow import CANDIDATE_MACHINE
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
@@ -112,6 +113,14 @@ def _add(session: Session, selection: Selection, profile: Profile, *, user_id, s
     return candidate, False
 
 
+def _stand_for(candidate: Candidate, selection: Selection, posts: list[str],
+               existed: bool) -> None:
+    """The candidate stands for the posts stated, and those of earlier nominations."""
+    before = selections.stood_for(selection, candidate.post_codes) if existed else []
+    order = selections.post_codes(selection)
+    candidate.post_codes = [c for c in order if c in set(before) | set(posts)]
+
+
 def _check_own_body(user: User, data: NominationCreate) -> None:
     """A nominator nominates only as the body their account belongs to (its kind, or from the
     reserve pool, and its name); admins may nominate on any body's behalf."""
@@ -145,8 +154,10 @@ def nominate(*, session: Session, selection: Selection, data: NominationCreate, 
     linked = _candidate_user_by_email(session, nominee.email)
     if linked is None and entry is not None:
         linked = entry.user_id
+    posts = selections.resolve_posts(selection, data.posts, field="body.posts")
     candidate, existed = _add(session, selection, nominee, user_id=linked,
                               state="nominated", clock=clock)
+    _stand_for(candidate, selection, posts, existed)
     nomination = Nomination(selection_id=selection.id, candidate_id=candidate.id,
                             kind=data.kind.value, body_name=data.body_name, nominated_by=user.id,
                             reasons=data.reasons, groundwork=data.groundwork,
@@ -160,7 +171,8 @@ def nominate(*, session: Session, selection: Selection, data: NominationCreate, 
         params={"nomination_id": nomination.id, "kind": nomination.kind,
                 "body_name": nomination.body_name, "full_name": candidate.full_name,
                 "duplicate_of_existing": existed, "eligible": candidate.eligible,
-                "reserve_entry_id": nomination.reserve_entry_id,
+                "reserve_entry_id": nomination.reserve_entry_id, "posts": posts,
+                "stands_for": candidate.post_codes,
                 "earlier_candidate_id": entry.candidate_id if entry else None},
     )
     return nomination, candidate, existed
@@ -170,6 +182,7 @@ def apply(*, session: Session, selection: Selection, data: ApplicationCreate, us
           clock: Clock) -> tuple[Nomination, Candidate, bool]:
     """A self-application: a new applicant, or the nominee themself standing (consent)."""
     check_open(selection, clock)
+    posts = selections.resolve_posts(selection, data.posts, field="body.posts")
     candidate, existed = _add(session, selection, data.profile, user_id=user.id,
                               state="applicant", clock=clock)
     if existed:
@@ -193,6 +206,7 @@ def apply(*, session: Session, selection: Selection, data: ApplicationCreate, us
         if own is not None:
             raise Conflict("You have already applied to this selection.",
                            code="already_applied", details={"candidate_id": candidate.id})
+    _stand_for(candidate, selection, posts, existed)
     nomination = Nomination(selection_id=selection.id, candidate_id=candidate.id,
                             kind="self_application", body_name="", nominated_by=user.id,
                             reasons=data.statement)
@@ -203,7 +217,8 @@ def apply(*, session: Session, selection: Selection, data: ApplicationCreate, us
         action="apply", author=record.Author(user.id, CANDIDATE), clock=clock,
         from_state=candidate.state if existed else None, to_state=candidate.state,
         params={"nomination_id": nomination.id, "full_name": candidate.full_name,
-                "duplicate_of_existing": existed, "eligible": candidate.eligible},
+                "duplicate_of_existing": existed, "eligible": candidate.eligible,
+                "posts": posts, "stands_for": candidate.post_codes},
     )
     if existed and candidate.state == "nominated":
         actions.run(session, actions.kind_of(CANDIDATE_MACHINE), candidate, "consent", user=user, clock=clock,
@@ -269,6 +284,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
         **candidate.model_dump(include={"id", "selection_id", "full_name", "state", "version",
                                         "created_at", "updated_at", "user_id", "profile",
                                         "eligible", "eligibility"}),
+        posts=selections.stood_for(session.get(Selection, candidate.selection_id),
+                                   candidate.post_codes),
         nominations=[NominationPublic.model_validate(n, from_attributes=True) for n in noms],
     )
     if not full:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     StrictBool,
+    StringConstraints,
     field_validator,
     model_validator,
 )
@@ -21,6 +22,7 @@ from ..core.errors import Problem
 from ..core.schemas import (
     CandidateStateLabelled,
     IsoDate,
+    IsoDateTime,
     JsonFloat,
     JsonInt,
     LongText,
@@ -29,7 +31,7 @@ from ..core.schemas import (
     Strict,
     Stripped,
 )
-from ..selection.schemas import InterviewCriterion, check_criteria
+from ..selection.schemas import InterviewCriterion, PostCode, check_criteria
 
 
 # ---------------------------------------------------------------- step 3: three reviews (三次审核把关)
@@ -159,6 +161,166 @@ class InterviewPlanSet(Strict):
     @classmethod
     def _criteria(cls, v):
         return check_criteria(v)
+
+
+# ---------------------------------------------------------------- the interview session
+@ex.enum_example("self_introduction")
+class Segment(StrEnum):
+    """The session's segments, in their order (选拔流程)."""
+
+    self_introduction = "self_introduction"  # 自我介绍
+    role_cognition = "role_cognition"  # 岗位认知
+    questions = "questions"  # 评委提问
+    answers = "answers"  # 选手回答
+
+
+class BriefingCreate(Strict):
+    """The judges' briefing held (评委沟通): when, by whom, who attended."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "held_at": "2026-10-20T01:00:00Z", "held_by": ex.ADMIN, "attendees": [ex.JUDGE],
+        "note": "讲解评分标准、回避规定和现场纪律"}})
+
+    held_at: IsoDateTime = Field(description="When it was held (not in the future); without"
+                                 " an offset, China time")
+    held_by: uuid.UUID = Field(description="The user who briefed the judges")
+    attendees: list[uuid.UUID] = Field(min_length=1, max_length=51,
+                                       description="Judges of the panel who attended")
+    note: LongText = ""
+
+
+class MaterialsReceipt(Strict):
+    """A judge confirms, themself, that they received the materials (资料传递)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "note": "已收到职务说明书、参选人基本情况表和评分登记表"}})
+
+    note: LongText = ""
+
+
+class DrawCreate(Strict):
+    """The order of appearance drawn by lot (抽签): the seed, given (drawn in public, say) or
+    made by the service; the order follows from it by the recorded algorithm."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"seed": "20261020-0930"}})
+
+    seed: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = Field(
+        default=None, description="Left out: a random one is made and recorded")
+
+
+class QuestionCreate(Strict):
+    """A judge's question (评委提问), in brief, and the answer's summary (选手回答)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "judge_id": ex.JUDGE, "question": "如何推动党建与业务深度融合？",
+        "answer_summary": "以项目化方式把党建任务嵌入业务流程，设立党员先锋岗"}})
+
+    judge_id: uuid.UUID = Field(description="The judge who asked")
+    question: Stripped(2000, min_length=1)
+    answer_summary: LongText = ""
+
+
+class BriefingPublic(BaseModel):
+    """A briefing of the judges, as recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.BRIEFING})
+
+    held_at: datetime
+    held_by: uuid.UUID
+    attendees: list[uuid.UUID]
+    note: str
+    recorded_by: uuid.UUID | None
+
+
+class ReceiptPublic(BaseModel):
+    """A judge's confirmation that the materials reached them."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.RECEIPT})
+
+    judge_id: uuid.UUID
+    received_at: datetime
+    materials: list[str]
+    note: str
+
+
+class DrawPublic(BaseModel):
+    """The draw: anyone re-derives `order` from `seed` and `candidate_ids` by `algorithm`."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.DRAW})
+
+    seed: str
+    algorithm: str
+    candidate_ids: list[uuid.UUID] = Field(description="The candidates drawn, sorted by id")
+    order: list[uuid.UUID] = Field(description="The order of appearance, first to last")
+    drawn_at: datetime
+    drawn_by: uuid.UUID | None
+    redraw: bool
+
+
+class SegmentPublic(BaseModel):
+    """One segment of a candidate's session: when it began and ended."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.SEGMENTS[0]})
+
+    segment: Segment
+    label: str
+    began_at: datetime | None
+    ended_at: datetime | None
+    seconds: float | None
+
+
+class QuestionPublic(BaseModel):
+    """A question asked and the answer's summary."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.QUESTION})
+
+    judge_id: uuid.UUID
+    question: str
+    answer_summary: str
+    asked_at: datetime
+
+
+class SheetTiming(BaseModel):
+    """When a judge's sheet came, relative to the candidate's session (现场打分)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.SHEET_TIMING})
+
+    judge_id: uuid.UUID
+    version: int
+    submitted_at: datetime
+    seconds_after_appearance: float | None
+    timing: Literal["during_session", "after_session"] | None
+
+
+class AppearancePublic(BaseModel):
+    """One candidate's part of the session."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.APPEARANCE})
+
+    position: int = Field(description="Place in the order of appearance, 1 first")
+    candidate_id: uuid.UUID
+    full_name: str
+    appeared_at: datetime | None
+    finished_at: datetime | None
+    segments: list[SegmentPublic]
+    questions: list[QuestionPublic]
+    sheets: list[SheetTiming] = Field(default_factory=list,
+                                      description="Admins only: when each sheet came")
+
+
+class InterviewSession(BaseModel):
+    """The interview on record: the preparation (briefing, materials received), the draw,
+    the session's opening and each candidate's segments, questions and sheets."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.INTERVIEW_SESSION})
+
+    selection_id: uuid.UUID
+    briefings: list[BriefingPublic]
+    materials_receipts: list[ReceiptPublic]
+    judges_without_receipt: list[uuid.UUID]
+    draw: DrawPublic | None
+    started_at: datetime | None
+    appearances: list[AppearancePublic]
 
 
 class PanelPublic(BaseModel):
@@ -303,6 +465,9 @@ class Evaluation(CandidateStateLabelled):
     within_ratio: bool | None
     comments: list[str]
     recusals: list[DeclarationPublic]
+    interview: AppearancePublic | None = Field(
+        default=None, description="The candidate's session on record: order of appearance,"
+        " segment times, questions and answer summaries, when each sheet came")
 
 
 class RankingEntry(CandidateStateLabelled):
@@ -318,6 +483,22 @@ class RankingEntry(CandidateStateLabelled):
     rank: int | None
     tied: bool
     within_ratio: bool
+    posts: list[str] = Field(default_factory=list, description="The posts the candidate stands"
+                             " for (codes)")
+
+
+class PostRanking(BaseModel):
+    """The ranking for one named post: the candidates standing for it, and its cut-off."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.POST_RANKING})
+
+    code: str
+    branch: str
+    title: str
+    name: str = Field(description="The post as announcements name it")
+    count: int
+    cutoff: int = Field(description="count × candidates_per_post")
+    entries: list[RankingEntry]
 
 
 class Ranking(BaseModel):
@@ -328,7 +509,11 @@ class Ranking(BaseModel):
     selection_id: uuid.UUID
     tie_rule: str
     cutoff: int = Field(description="posts × candidates_per_post")
-    entries: list[RankingEntry]
+    entries: list[RankingEntry] = Field(description="Every scored candidate over the whole"
+                                        " selection; within_ratio: within the cut-off of at"
+                                        " least one post they stand for")
+    posts: list[PostRanking] = Field(default_factory=list, description="Per named post: its"
+                                     " candidates ranked, and its cut-off")
 
 
 class InspectionTeamSet(Strict):
@@ -472,7 +657,15 @@ class CommitteeDecision(Strict):
     votes_against: JsonInt = Field(ge=0)
     abstentions: JsonInt = Field(ge=0)
     outcome: Outcome
+    post: PostCode | None = Field(default=None, description="The post appointed to (its code);"
+                                  " required for `appointed` when the selection has several")
     reason: Reason = ""
+
+
+class AppointParams(Strict):
+    """The post a committee decision appoints to (left out: the selection's only post)."""
+
+    post: PostCode | None = None
 
 
 class CommitteeMeetingCreate(Strict):

@@ -25,10 +25,12 @@ from ..nomination.models import Candidate
 from ..record import actions
 from ..record import service as record
 from ..record.models import Event
+from ..selection import service as selections
 from ..selection.models import Selection
-from ..selection.schemas import SelectionSettings
+from ..selection.schemas import SelectionSettings, post_name
 from ..workflow import CANDIDATE_MACHINE, WorkflowError
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
+from . import interview
 from .models import (
     CommitteeMeeting,
     Declaration,
@@ -49,6 +51,7 @@ from .schemas import (
     InspectionTeamSet,
     InterviewPlanSet,
     PanelSet,
+    PostRanking,
     PrereviewBatch,
     Ranking,
     RankingEntry,
@@ -327,6 +330,7 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
                            " it and needs supersede_reason.", code="supersede_reason_required",
                            errors=[{"field": "body.supersede_reason", "message": "required to"
                                     " supersede a submitted sheet", "type": "missing"}])
+    timing = interview.timing_of_sheet(session, candidate, clock)
     sheet = ScoreSheet(selection_id=selection.id, candidate_id=candidate.id, judge_id=user.id,
                        version=(previous.version + 1) if previous else 1,
                        scores={c.key: float(data.scores[c.key]) for c in criteria},
@@ -337,11 +341,12 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
     _candidate_event(session, candidate, "submit_score_sheet", user, JUDGE, clock,
                      {"sheet_id": sheet.id, "judge_id": user.id, "version": sheet.version,
                       "supersede_reason": sheet.supersede_reason, "scores": sheet.scores,
-                      "total": sheet.total, "covers": record.covers(SCORE_SHEETS, sheet)})
+                      "total": sheet.total, "covers": record.covers(SCORE_SHEETS, sheet),
+                      **timing})
     return sheet
 
 
-@dataclass
+@dataclass(eq=False)
 class _Agg:
     candidate: Candidate
     expected: int
@@ -389,12 +394,40 @@ def _aggregate(session: Session, selection: Selection) -> dict[uuid.UUID, _Agg]:
             if key and any(key == cr.key for cr in s.interview_criteria):
                 agg.tie_break = round(sum(sh.scores[key] for sh in current) / len(current), 2)
         out[c.id] = agg
-    ranked = sorted((a for a in out.values() if a.score is not None),
+    for a, (rank, tied) in _ranks(out.values()).items():
+        a.rank, a.tied_with = rank, tied
+    return out
+
+
+def _ranks(aggs) -> dict[_Agg, tuple[int, list[uuid.UUID]]]:
+    """Rank the scored candidates among `aggs`: equal (score, tie-break) share a rank."""
+    ranked = sorted((a for a in aggs if a.score is not None),
                     key=lambda a: (-a.score, -(a.tie_break or 0)))
-    for i, a in enumerate(ranked):
+    out = {}
+    for a in ranked:
         same = [b for b in ranked if (b.score, b.tie_break) == (a.score, a.tie_break)]
-        a.rank = ranked.index(same[0]) + 1 if same else i + 1
-        a.tied_with = [b.candidate.id for b in same if b is not a]
+        out[a] = (ranked.index(same[0]) + 1, [b.candidate.id for b in same if b is not a])
+    return out
+
+
+@dataclass
+class _PostRank:
+    post: dict[str, Any]
+    cutoff: int
+    ranks: dict[uuid.UUID, tuple[int, list[uuid.UUID]]]
+
+
+def _post_ranks(selection: Selection, aggs: dict[uuid.UUID, _Agg]) -> list[_PostRank]:
+    """Per named post: the candidates standing for it ranked among themselves, its cut-off
+    (the post's count × candidates_per_post). A candidate standing for two posts ranks in
+    each."""
+    ratio = settings_of(selection).candidates_per_post
+    out = []
+    for post in selection.named_posts:
+        standing = [a for a in aggs.values()
+                    if post["code"] in selections.stood_for(selection, a.candidate.post_codes)]
+        out.append(_PostRank(post, post["count"] * ratio,
+                             {a.candidate.id: r for a, r in _ranks(standing).items()}))
     return out
 
 
@@ -402,31 +435,84 @@ def _cutoff(selection: Selection) -> int:
     return selection.posts * settings_of(selection).candidates_per_post
 
 
+def _tied_at(rank: int, tied: list, cutoff: int) -> bool:
+    return bool(tied) and rank <= cutoff < rank + len(tied)
+
+
 def interview_facts(session: Session, candidate: Candidate) -> dict[str, Any]:
-    """Facts the interview guards read: sheets in, rank, cut-off, a tie at the cut-off."""
+    """Facts the interview guards read: sheets in, and the candidate's best standing among the
+    posts they stand for (rank, cut-off, a tie at the cut-off, which post)."""
     selection = session.get(Selection, candidate.selection_id)
-    agg = _aggregate(session, selection)[candidate.id]
-    cutoff = _cutoff(selection)
-    tied_at_cutoff = bool(agg.rank and agg.tied_with and agg.rank <= cutoff
-                          < agg.rank + len(agg.tied_with))
-    return {"sheets_expected": agg.expected, "sheets_submitted": len(agg.current),
-            "rank": agg.rank, "cutoff": cutoff, "tied_at_cutoff": tied_at_cutoff}
+    aggs = _aggregate(session, selection)
+    agg = aggs[candidate.id]
+    facts: dict[str, Any] = {"sheets_expected": agg.expected,
+                             "sheets_submitted": len(agg.current), "rank": None,
+                             "cutoff": _cutoff(selection), "tied_at_cutoff": False,
+                             "ranking_post": None}
+    standings = []
+    for pr in _post_ranks(selection, aggs):
+        if candidate.id in pr.ranks:
+            rank, tied = pr.ranks[candidate.id]
+            tied_at = _tied_at(rank, tied, pr.cutoff)
+            # clearly within first, then within but tied, then the nearest to its cut-off
+            standings.append(((rank > pr.cutoff, tied_at, rank - pr.cutoff), rank, pr.cutoff,
+                              tied_at, pr.post["code"]))
+    if standings:
+        _, rank, cutoff, tied_at, code = min(standings)
+        facts |= {"rank": rank, "cutoff": cutoff, "tied_at_cutoff": tied_at,
+                  "ranking_post": code if len(selection.named_posts) > 1 else None}
+    return facts
 
 
 def ranking(session: Session, selection: Selection) -> Ranking:
-    """The ranking by interview score, with the tie rule and the cut-off."""
+    """The ranking by interview score, with the tie rule and the cut-off, over the selection
+    and per named post."""
     s = settings_of(selection)
     cutoff = _cutoff(selection)
-    aggs = sorted(_aggregate(session, selection).values(),
+    aggs_by_id = _aggregate(session, selection)
+    aggs = sorted(aggs_by_id.values(),
                   key=lambda a: (a.rank is None, a.rank or 0, a.candidate.created_at))
-    entries = [RankingEntry(candidate_id=a.candidate.id, full_name=a.candidate.full_name,
+    listed = [a for a in aggs if a.expected or a.current]
+    per_post = _post_ranks(selection, aggs_by_id)
+    within = {cid for pr in per_post for cid, (rank, _) in pr.ranks.items() if rank <= pr.cutoff}
+
+    def entry(a: _Agg, rank: int | None, tied: list, within_ratio: bool) -> RankingEntry:
+        return RankingEntry(candidate_id=a.candidate.id, full_name=a.candidate.full_name,
                             state=a.candidate.state, score=a.score, tie_break=a.tie_break,
-                            rank=a.rank, tied=bool(a.tied_with),
-                            within_ratio=bool(a.rank and a.rank <= cutoff))
-               for a in aggs if a.expected or a.current]
+                            rank=rank, tied=bool(tied), within_ratio=within_ratio,
+                            posts=selections.stood_for(selection, a.candidate.post_codes))
+
+    entries = [entry(a, a.rank, a.tied_with, a.candidate.id in within) for a in listed]
+    posts = []
+    for pr in per_post:
+        mine = [a for a in listed if pr.post["code"] in
+                selections.stood_for(selection, a.candidate.post_codes)]
+        posts.append(PostRanking(
+            code=pr.post["code"], branch=pr.post["branch"], title=pr.post["title"],
+            name=post_name(pr.post), count=pr.post["count"], cutoff=pr.cutoff,
+            entries=[entry(a, *(pr.ranks.get(a.candidate.id) or (None, [])),
+                           a.candidate.id in pr.ranks
+                           and pr.ranks[a.candidate.id][0] <= pr.cutoff) for a in mine]))
     rule = (f"higher mean on '{s.tie_break_criterion}', then the admin decides with a recorded"
             " reason") if s.tie_break_criterion else "the admin decides with a recorded reason"
-    return Ranking(selection_id=selection.id, tie_rule=rule, cutoff=cutoff, entries=entries)
+    return Ranking(selection_id=selection.id, tie_rule=rule, cutoff=cutoff, entries=entries,
+                   posts=posts)
+
+
+def post_facts(session: Session, candidate: Candidate) -> dict[str, Any]:
+    """Facts the appointment guard reads: each post's count and appointees so far, and the
+    posts the candidate stands for."""
+    selection = session.get(Selection, candidate.selection_id)
+    codes = selections.post_codes(selection)
+    taken = dict.fromkeys(codes, 0)
+    for appointment in session.exec(select(Candidate.appointment).where(
+            Candidate.selection_id == selection.id,
+            Candidate.state.in_(_TAKING_A_POST))):  # type: ignore[attr-defined]
+        code = (appointment or {}).get("post") or codes[0]
+        taken[code] = taken.get(code, 0) + 1
+    return {"named_posts": {p["code"]: {"count": p["count"], "taken": taken[p["code"]]}
+                            for p in selection.named_posts},
+            "candidate_posts": selections.stood_for(selection, candidate.post_codes)}
 
 
 def sheets_view(session: Session, candidate: Candidate, user: User) -> ScoreSheets:
@@ -449,23 +535,28 @@ def evaluation(session: Session, candidate: Candidate) -> Evaluation:
     """The comprehensive evaluation report (综合评议报告)."""
     selection = session.get(Selection, candidate.selection_id)
     s = settings_of(selection)
-    agg = _aggregate(session, selection)[candidate.id]
+    aggs = _aggregate(session, selection)
+    agg = aggs[candidate.id]
+    # within the cut-off of at least one post the candidate stands for
+    within = any(pr.ranks[candidate.id][0] <= pr.cutoff for pr in _post_ranks(selection, aggs)
+                 if candidate.id in pr.ranks)
     means = {}
     if agg.current:
         for cr in s.interview_criteria:
             means[cr.key] = round(sum(sh.scores[cr.key] for sh in agg.current)
                                   / len(agg.current), 2)
     spread = round(agg.totals[-1] - agg.totals[0], 2) if agg.totals else None
-    cutoff = _cutoff(selection)
     return Evaluation(
         candidate_id=candidate.id, full_name=candidate.full_name, state=candidate.state,
         complete=agg.complete, expected_sheets=agg.expected, submitted_sheets=len(agg.current),
         judge_totals=agg.totals, trimmed=agg.trimmed, score=agg.score, spread=spread,
         spread_flagged=spread is not None and spread > s.spread_flag_points,
         criterion_means=means, rank=agg.rank, tied_with=agg.tied_with,
-        within_ratio=(agg.rank <= cutoff) if agg.rank else None,
+        within_ratio=within if agg.rank else None,
         comments=[sh.comment for sh in agg.current if sh.comment] if agg.complete else [],
-        recusals=[declaration_public(d) for d in agg.recusals])
+        recusals=[declaration_public(d) for d in agg.recusals],
+        interview=interview.appearance_public(interview.state_of(session, selection.id),
+                                              candidate, with_sheets=True))
 
 
 # ---------------------------------------------------------------- gate 3: inspection
@@ -586,6 +677,15 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         raise Conflict(f"{taken + new_posts} appointments for {selection.posts} post(s).",
                        code="too_many_appointments",
                        details={"posts": selection.posts, "already_appointed": taken})
+    known = selections.post_codes(selection)
+    for d in data.decisions:
+        if d.post is not None and d.post not in known:
+            raise InvalidInput(f"'{d.post}' is not a post of this selection (its posts:"
+                               f" {', '.join(known)}).", code="unknown_post",
+                               details={"candidate_id": d.candidate_id, "post": d.post,
+                                        "posts": known})
+        if d.outcome == "appointed" and d.post is None and len(known) == 1:
+            d.post = known[0]  # the only post, named in the record
     results = []
     for d in data.decisions:
         voters = len(present - recused[d.candidate_id])
@@ -619,7 +719,8 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         reason = d.reason or (f"党委会审核（{tally}），决定不符合" if d.outcome == "not_qualified"
                               else None)
         actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, _OUTCOME_ACTION[d.outcome], user=user,
-                    clock=clock, reason=reason, raw_params={},
+                    clock=clock, reason=reason,
+                    raw_params={"post": d.post} if d.outcome == "appointed" else {},
                     event_params={"meeting_id": meeting.id, "votes_for": d.votes_for,
                                   "votes_against": d.votes_against,
                                   "abstentions": d.abstentions,

@@ -115,7 +115,7 @@ def list_templates(session: SessionDep, admin: AdminUser) -> list[TemplatePublic
 def set_template(outcome: Outcome, language: Language, data: TemplateSet, session: SessionDep,
                  admin: AdminUser, clock: ClockDep) -> TemplatePublic:
     """Edit a template; placeholders: {full_name}, {selection_title}, {organization},
-    {outcome_label}, {gate}, {reason}."""
+    {outcome_label}, {gate}, {reason}, {post}, {branch}."""
     notifications.set_template(session, outcome, language, data.subject, data.body,
                                user=admin, clock=clock)
     return TemplatePublic(outcome=outcome, language=language, subject=data.subject,
@@ -127,7 +127,8 @@ def _announcement(c: Candidate) -> PublicAppointment:
     a, p = c.appointment or {}, c.profile or {}
     return PublicAppointment(
         candidate_id=c.id, full_name=c.full_name, current_post=p.get("current_post", ""),
-        unit=p.get("unit", ""), proposed_post=a["proposed_post"],
+        unit=p.get("unit", ""), proposed_post=a["proposed_post"], post=a.get("post"),
+        branch=a.get("branch"), post_title=a.get("post_title"),
         publicity_start_on=a["publicity_start_on"], publicity_end_on=a["publicity_end_on"],
         how_to_object=f"POST /api/v1/public/appointments/{c.id}/objections（公示期内，可匿名）")
 

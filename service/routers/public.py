@@ -25,6 +25,7 @@ def _announcement(s: Selection) -> PublicSelection:
     jd = s.job_description
     return PublicSelection(
         id=s.id, title=s.title, organization=s.organization, posts=s.posts,
+        named_posts=s.named_posts,
         duties=jd["duties"], experience=jd.get("experience", ""),
         requirements=jd["requirements"], judged_requirements=jd["judged_requirements"],
         publicity_start_on=s.publicity_start_on, publicity_end_on=s.publicity_end_on,

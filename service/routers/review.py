@@ -2,9 +2,9 @@
 ranking, inspection teams and records, committee meetings."""
 
 import html
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
@@ -15,7 +15,7 @@ from ..access import (
     check_submitted_to_committee,
 )
 from ..core import idempotency
-from ..core.clock import current_clock
+from ..core.clock import CHINA, current_clock
 from ..core.deps import (
     AdminUser,
     CandidateId,
@@ -32,27 +32,36 @@ from ..core.deps import (
 from ..core.errors import Forbidden, NotFound, problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
+from ..review import interview
 from ..review import service as review
+from ..review import session as interview_session
 from ..review.models import CommitteeMeeting, InspectionRecord, InterviewPlan
 from ..review.schemas import (
+    AppearancePublic,
     BatchResult,
+    BriefingCreate,
     CommitteeMeetingCreate,
     CommitteeMeetingPublic,
     DeclarationCreate,
     DeclarationPublic,
+    DrawCreate,
     Evaluation,
     InspectionPublic,
     InspectionRecordCreate,
     InspectionRecordPublic,
     InspectionTeamSet,
     InterviewPlanSet,
+    InterviewSession,
+    MaterialsReceipt,
     PanelPublic,
     PanelSet,
     PrereviewBatch,
+    QuestionCreate,
     Ranking,
     ScoreSheetCreate,
     ScoreSheetPublic,
     ScoreSheets,
+    Segment,
 )
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 from .common import MeetingId
@@ -114,6 +123,114 @@ def prepare_interview(
     review.set_interview_plan(session=session, selection=selection, data=data,
                               criteria=criteria, user=admin, clock=clock)
     return _panel(session, selection)
+
+
+# ---------------------------------------------------------------- the interview session
+def _session_view(session, selection, user) -> InterviewSession:
+    return interview_session.view(session, selection, user)
+
+
+@router.post(SEL + "/interview/briefings", status_code=201, response_model=InterviewSession,
+             responses=problems(401, 403, 404, 409, 422))
+def hold_judges_briefing(
+    data: BriefingCreate, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> InterviewSession:
+    """Record the judges' briefing (评委沟通): when it was held, who briefed, which judges of the
+    panel attended."""
+    interview_session.hold_briefing(session=session, selection=selection, data=data,
+                                    user=admin, clock=clock)
+    return _session_view(session, selection, admin)
+
+
+@router.post(SEL + "/interview/materials-receipts", status_code=201,
+             response_model=InterviewSession, responses=problems(401, 403, 404, 409, 422))
+def confirm_materials_received(
+    data: MaterialsReceipt, selection: CurrentSelection, session: SessionDep, judge: Judge,
+    clock: ClockDep,
+) -> InterviewSession:
+    """A judge of the panel confirms, themself, receiving the materials (资料传递) listed in the
+    interview's preparation; once."""
+    interview_session.confirm_receipt(session=session, selection=selection, data=data,
+                                      user=judge, clock=clock)
+    return _session_view(session, selection, judge)
+
+
+@router.post(SEL + "/interview/draw", status_code=201, response_model=InterviewSession,
+             responses=problems(401, 403, 404, 409, 422))
+def draw_appearance_order(
+    data: DrawCreate, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> InterviewSession:
+    """Draw the order of appearance by lot (抽签) over the candidates waiting for the
+    interview, from a seed (given, or made and recorded): the candidates' ids sorted as text,
+    shuffled by Python's `random.Random(seed)`, so anyone can re-derive it. Drawn again
+    (recorded as a redraw) until the session is opened; not once scoring has started."""
+    interview_session.draw(session=session, selection=selection, data=data, user=admin,
+                           clock=clock)
+    return _session_view(session, selection, admin)
+
+
+@router.post(SEL + "/interview/start", response_model=InterviewSession,
+             responses=problems(401, 403, 404, 409, 422))
+def open_interview_session(
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser, clock: ClockDep,
+) -> InterviewSession:
+    """Open the session, now: needs the order drawn, the briefing held and every judge's
+    receipt of the materials. From then on the order is fixed."""
+    interview_session.open_session(session=session, selection=selection, user=admin,
+                                   clock=clock)
+    return _session_view(session, selection, admin)
+
+
+@router.get(SEL + "/interview/session", response_model=InterviewSession,
+            responses=problems(401, 403, 404, 422))
+def read_interview_session(selection: CurrentSelection, session: SessionDep, user: CurrentUser,
+                           ) -> InterviewSession:
+    """The interview on record: briefings, receipts, the draw with its seed, and per
+    candidate in the order of appearance the segments' times, the questions and answer
+    summaries, and (admins) when each sheet came. For admins and the panel's judges."""
+    if ADMIN not in user.roles and user.id not in review.panel_ids(session, selection.id):
+        raise Forbidden("Only admins and the panel's judges see the interview session.",
+                        code="not_on_panel")
+    return _session_view(session, selection, user)
+
+
+@router.post(CAND + "/interview/segments/{segment}/{mark}", response_model=AppearancePublic,
+             responses=problems(401, 403, 404, 409, 422))
+def mark_interview_segment(
+    segment: Annotated[Segment, Path(description="The segment, in the session's order",
+                                     examples=["self_introduction"])],
+    mark: Annotated[Literal["begin", "end"], Path(description="Whether it begins or ends now",
+                                                  examples=["begin"])],
+    candidate: CurrentCandidate,
+    session: SessionDep, admin: AdminUser, clock: ClockDep,
+) -> AppearancePublic:
+    """A segment of the candidate's session begins or ends, now: `self_introduction` (自我介绍),
+    `role_cognition` (岗位认知), `questions` (评委提问), `answers` (选手回答), in that order,
+    each once; a candidate's self-introduction begins when everyone drawn before has
+    finished."""
+    interview_session.mark_segment(session=session, candidate=candidate, segment=segment,
+                                   end=mark == "end", user=admin, clock=clock)
+    return _appearance(session, candidate)
+
+
+@router.post(CAND + "/interview/questions", status_code=201, response_model=AppearancePublic,
+             responses=problems(401, 403, 404, 409, 422))
+def record_interview_question(
+    data: QuestionCreate, candidate: CurrentCandidate, session: SessionDep, admin: AdminUser,
+    clock: ClockDep,
+) -> AppearancePublic:
+    """A judge's question to the candidate (评委提问), in brief, and the answer's summary
+    (选手回答); once the questions have begun."""
+    interview_session.record_question(session=session, candidate=candidate, data=data,
+                                      user=admin, clock=clock)
+    return _appearance(session, candidate)
+
+
+def _appearance(session, candidate) -> AppearancePublic:
+    st = interview.state_of(session, candidate.selection_id)
+    return interview.appearance_public(st, candidate, with_sheets=True)
 
 
 @router.get(SEL + "/panel", response_model=PanelPublic, responses=problems(401, 403, 404, 422))
@@ -234,8 +351,28 @@ table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3em .8em}
 f'{ev.spread:g}'}{'（评委意见分歧较大）' if ev.spread_flagged else ''}</p>
 <h2>各项平均分</h2><table><tr><th>评分项</th><th>平均分</th></tr>{rows}</table>
 <h2>评委意见</h2><ul>{comments}</ul><h2>回避情况</h2><ul>{recusals}</ul>
+{_session_html(ev)}
 </body></html>"""
     return HTMLResponse(page)
+
+
+def _session_html(ev: Evaluation) -> str:
+    """The report's part on the session: order of appearance, segments, questions."""
+    e, ap = html.escape, ev.interview
+    if ap is None:
+        return "<h2>面议过程</h2><p>未记录（未抽签）</p>"
+
+    def t(v) -> str:
+        return v.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if v else "—"
+
+    segs = "".join(f"<tr><td>{e(sg.label)}</td><td>{t(sg.began_at)}</td><td>{t(sg.ended_at)}"
+                   f"</td><td>{'—' if sg.seconds is None else f'{sg.seconds:g}'}</td></tr>"
+                   for sg in ap.segments)
+    qs = "".join(f"<li>评委 {e(str(q.judge_id))}：{e(q.question)}<br>回答要点："
+                 f"{e(q.answer_summary) or '—'}</li>" for q in ap.questions) or "<li>—</li>"
+    return (f"<h2>面议过程</h2><p>出场顺序（抽签）：第 {ap.position} 位</p>"
+            "<table><tr><th>环节</th><th>开始</th><th>结束</th><th>用时（秒）</th></tr>"
+            f"{segs}</table><h2>评委提问与回答</h2><ul>{qs}</ul>")
 
 
 @router.get(SEL + "/ranking", response_model=Ranking, responses=problems(401, 403, 404, 422))

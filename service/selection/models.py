@@ -12,7 +12,7 @@ from ..core.models import ts_field, utcnow
 
 
 class Selection(SQLModel, table=True):
-    """One open selection for one (or several identical) secretary posts."""
+    """One open selection for one or more named secretary posts (岗位), each for a branch."""
 
     __table_args__ = (Index("ix_selection_state_created", "state", "created_at", "id"),
                       Index("ix_selection_created", "created_at", "id"))
@@ -20,7 +20,8 @@ class Selection(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     title: str = Field(max_length=200)
     organization: str = Field(max_length=200)
-    posts: int = 1
+    posts: int = 1  # the total of named_posts' counts
+    named_posts: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     state: str = Field(default="drafting", max_length=32)
     version: int = 1
     job_description: dict = Field(sa_column=Column(JSON, nullable=False))

@@ -209,13 +209,94 @@ class SelectionSettings(Strict):
         return self
 
 
+# ---------------------------------------------------------------- named posts (岗位)
+# A post's stable code: what candidates stand for and the committee appoints to.
+PostCode = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+DEFAULT_POST_CODE = "p1"
+DEFAULT_POST_TITLE = "党支部书记"
+
+
+class NamedPost(Strict):
+    """One post to fill (岗位): the branch (党支部) it is for, its title, how many."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "code": "branch1", "branch": "机关第一党支部", "title": "党支部书记", "count": 1}})
+
+    code: PostCode = Field(description="Stable code, unique in the selection; candidates name"
+                           " it to stand for the post and the committee to appoint to it")
+    branch: Name = Field(description="The party branch (党支部) whose secretary this is")
+    title: Name = Field(default=DEFAULT_POST_TITLE, description="The post's title")
+    count: JsonInt = Field(default=1, ge=1, le=100, description="How many are to be appointed")
+
+
+def post_name(post: dict[str, Any] | NamedPost) -> str:
+    """The post as announcements name it: the branch and the title (机关第一党支部书记)."""
+    p = post.model_dump() if isinstance(post, NamedPost) else post
+    branch, title = p["branch"], p["title"]
+    if branch.endswith("支部") and title.startswith("党支部"):
+        title = title[len("党支部"):]
+    return f"{branch}{title}"
+
+
+def default_posts(organization: str, count: int) -> list[dict[str, Any]]:
+    """The one post of a selection created with only `posts: N`: named after its
+    organization."""
+    return [NamedPost(code=DEFAULT_POST_CODE, branch=organization, count=count).model_dump()]
+
+
+def check_named_posts(v: list[NamedPost] | None):
+    """Codes are unique, and so is each (branch, title)."""
+    if v is None:
+        return v
+    codes = [p.code for p in v]
+    if len(codes) != len(set(codes)):
+        raise ValueError("post codes must be unique")
+    names = [(p.branch, p.title) for p in v]
+    if len(names) != len(set(names)):
+        raise ValueError("each post (branch and title) appears once")
+    return v
+
+
+def reconcile_posts(organization: str, posts: int | None, named: list[NamedPost] | None
+                    ) -> tuple[int, list[dict[str, Any]]]:
+    """`posts` is the total of the named posts' counts: given alone, it makes one post named
+    after the organization; given with the list, it must equal the total."""
+    if named is None:
+        n = posts if posts is not None else 1
+        return n, default_posts(organization, n)
+    total = sum(p.count for p in named)
+    if posts is not None and posts != total:
+        raise ValueError(f"posts ({posts}) must equal the total of the named posts' counts"
+                         f" ({total}), or be left out")
+    return total, [p.model_dump() for p in named]
+
+
+_NAMED_POSTS_DOC = ("The posts to fill, each with its code, branch, title and count; left out,"
+                    " one post named after the organization with `posts` as its count")
+_POSTS_DOC = ("Number of posts to fill: the total of `named_posts`' counts (left out, it is"
+              " computed; given, it must match)")
+
+
 # ---------------------------------------------------------------- selections
 class SelectionBase(Strict):
     """What an organization department writes when it opens a selection."""
 
     title: Name
     organization: Name = Field(description="The organization whose branch secretary post this is")
-    posts: JsonInt = Field(default=1, ge=1, le=100, description="Number of posts to fill")
+    posts: JsonInt | None = Field(default=None, ge=1, le=100, description=_POSTS_DOC)
+    named_posts: list[NamedPost] | None = Field(default=None, min_length=1, max_length=50,
+                                                description=_NAMED_POSTS_DOC)
+
+    @field_validator("named_posts")
+    @classmethod
+    def _named(cls, v):
+        return check_named_posts(v)
+
+    @model_validator(mode="after")
+    def _total(self):
+        self.posts, named = reconcile_posts(self.organization, self.posts, self.named_posts)
+        self.named_posts = [NamedPost.model_validate(p) for p in named]
+        return self
 
 
 class SelectionCreate(SelectionBase):
@@ -251,7 +332,15 @@ class SelectionUpdate(Strict):
 
     title: Name | None = None
     organization: Name | None = None
-    posts: JsonInt | None = Field(default=None, ge=1, le=100)
+
+    @field_validator("named_posts")
+    @classmethod
+    def _named(cls, v):
+        return check_named_posts(v)
+    posts: JsonInt | None = Field(default=None, ge=1, le=100, description=_POSTS_DOC)
+    named_posts: list[NamedPost] | None = Field(
+        default=None, min_length=1, max_length=50, description="The whole list of posts,"
+        " replacing the one stored; `posts` changed alone changes the count of a single post")
     job_description: dict[str, Any] | None = Field(
         default=None, description="A JSON merge patch of the job description (RFC 7396): keys"
         " left out keep their value; the result must be a valid JobDescription",
@@ -269,7 +358,8 @@ class SelectionPublic(SelectionStateLabelled):
     id: uuid.UUID
     title: str
     organization: str
-    posts: int
+    posts: int = Field(description="The total of the named posts' counts")
+    named_posts: list[NamedPost]
     state: str
     version: int
     job_description: JobDescription
@@ -294,6 +384,8 @@ class PublicSelection(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {
         "id": ex.SELECTION_ID, "title": "第一党支部书记公开选拔",
         "organization": "机关第一党支部", "posts": 1,
+        "named_posts": [{"code": "p1", "branch": "机关第一党支部", "title": "党支部书记",
+                         "count": 1}],
         "duties": ["主持支部全面工作", "落实党建工作责任制"], "experience": "",
         "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
         "judged_requirements": [{"key": "political_quality", "description": "良好的政治素质"}],
@@ -305,6 +397,7 @@ class PublicSelection(BaseModel):
     title: str
     organization: str
     posts: int
+    named_posts: list[NamedPost] = Field(description="The posts, each with its branch and title")
     duties: list[str]
     experience: str
     requirements: MachineRequirements

@@ -17,7 +17,14 @@ from ..core.models import User, utcnow
 from ..record import service as record
 from ..record.actions import ActionCall
 from .models import Selection
-from .schemas import JobDescription, SelectionCreate, SelectionSettings, SelectionUpdate
+from .schemas import (
+    JobDescription,
+    NamedPost,
+    SelectionCreate,
+    SelectionSettings,
+    SelectionUpdate,
+    reconcile_posts,
+)
 
 SUBJECT = "selection"
 # verify-record checks every selection's state against its newest event
@@ -30,6 +37,7 @@ def create(*, session: Session, data: SelectionCreate, user: User, clock: Clock)
         title=data.title,
         organization=data.organization,
         posts=data.posts,
+        named_posts=[p.model_dump() for p in data.named_posts],
         job_description=data.job_description.model_dump(mode="json"),
         settings=data.settings.model_dump(mode="json"),
         created_by=user.id,
@@ -55,6 +63,13 @@ def update(
             code="selection_not_editable", details={"state": selection.state},
         )
     changes = data.model_dump(mode="json", exclude_unset=True)
+    if "posts" in changes or "named_posts" in changes:
+        changes.update(_posts_change(selection, data, changes))
+    elif changes.get("organization") and len(selection.named_posts) == 1 \
+            and selection.named_posts[0]["branch"] == selection.organization:
+        # the one post named after the organization follows its new name
+        changes["named_posts"] = [{**selection.named_posts[0],
+                                   "branch": changes["organization"]}]
     changed = {}
     for name, value in changes.items():
         if value is None:
@@ -81,7 +96,67 @@ def update(
     return selection
 
 
+def post_codes(selection: Selection) -> list[str]:
+    """The codes of the selection's posts, in their order."""
+    return [p["code"] for p in selection.named_posts]
+
+
+def post_of(selection: Selection, code: str) -> dict[str, Any] | None:
+    """One of the selection's posts by its code."""
+    return next((p for p in selection.named_posts if p["code"] == code), None)
+
+
+def stood_for(selection: Selection, codes: list[str] | None) -> list[str]:
+    """The posts a candidate stands for: those stated, else every post of the selection."""
+    return list(codes) if codes else post_codes(selection)
+
+
+def resolve_posts(selection: Selection, codes: list[str] | None, *, field: str) -> list[str]:
+    """The posts a nomination or application stands for, checked against the selection's:
+    left out, the one post when there is one; with several, they must be named."""
+    known = post_codes(selection)
+    if codes is None:
+        if len(known) == 1:
+            return known
+        raise InvalidInput(
+            f"This selection has {len(known)} posts ({', '.join(known)}); say which the"
+            " candidate stands for.", code="post_required",
+            errors=[{"field": field, "message": "required when the selection has several"
+                     " posts", "type": "post_required"}], details={"posts": known})
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Not a post of this selection: {', '.join(unknown)} (its posts:"
+            f" {', '.join(known)}).", code="unknown_post",
+            errors=[{"field": field, "message": f"unknown post {c}", "type": "unknown_post"}
+                    for c in unknown], details={"unknown": unknown, "posts": known})
+    return list(dict.fromkeys(codes))
+
+
 _DOCUMENTS = {"job_description": JobDescription, "settings": SelectionSettings}
+
+
+def _posts_change(selection: Selection, data: SelectionUpdate, changes: dict) -> dict:
+    """`posts` and `named_posts` change together: the list replaces the stored one (and
+    `posts` is its total); `posts` alone changes the count of a selection's only post."""
+    if changes.get("posts", 0) is None or changes.get("named_posts", 0) is None:
+        return {}  # refused as null below
+    named = data.named_posts
+    if named is None:
+        if len(selection.named_posts) != 1:
+            raise InvalidInput(
+                "This selection has several named posts; change their counts in named_posts.",
+                code="posts_mismatch",
+                errors=[{"field": "body.posts", "message": "give named_posts instead",
+                         "type": "posts_mismatch"}])
+        named = [NamedPost.model_validate({**selection.named_posts[0], "count": data.posts})]
+    try:
+        total, rows = reconcile_posts(selection.organization, data.posts, named)
+    except ValueError as e:
+        raise InvalidInput(str(e), code="posts_mismatch",
+                           errors=[{"field": "body.posts", "message": str(e),
+                                    "type": "posts_mismatch"}]) from None
+    return {"posts": total, "named_posts": rows}
 
 
 def _merge(current: Any, patch: Any) -> Any:

@@ -153,9 +153,37 @@ def _within_ratio_or_reason(ctx: Context) -> Refusal | None:
     if (rank > cutoff or tied) and not (ctx.reason or "").strip():
         why = "is tied at the cut-off" if tied and rank <= cutoff else \
             f"ranks {rank}, beyond the {cutoff} who go on at the selection's ratio"
+        post = ctx.facts.get("ranking_post")
+        where = f" for the post '{post}'" if post else ""
         return Refusal("departs_from_ranking",
-                       f"The candidate {why}; passing them needs a recorded reason.",
-                       {"rank": rank, "cutoff": cutoff, "tied": tied})
+                       f"The candidate {why}{where}; passing them needs a recorded reason.",
+                       {"rank": rank, "cutoff": cutoff, "tied": tied, "post": post})
+    return None
+
+
+def _appointed_post(ctx: Context) -> Refusal | None:
+    posts = ctx.facts.get("named_posts") or {}
+    stands = list(ctx.facts.get("candidate_posts") or ())
+    code = (ctx.params or {}).get("post")
+    if code is None:
+        if len(posts) == 1:
+            code = next(iter(posts))
+        else:
+            return Refusal("post_required",
+                           f"The selection has {len(posts)} posts; the appointment names the"
+                           " post.", {"posts": list(posts)})
+    if code not in posts:
+        return Refusal("unknown_post", f"'{code}' is not a post of this selection.",
+                       {"post": code, "posts": list(posts)})
+    if code not in stands:
+        return Refusal("post_not_stood_for",
+                       f"The candidate does not stand for the post '{code}' (they stand for"
+                       f" {', '.join(stands) or 'none'}).", {"post": code, "stands_for": stands})
+    count, taken = posts[code]["count"], posts[code]["taken"]
+    if taken >= count:
+        return Refusal("post_filled",
+                       f"The post '{code}' has {count} place(s) and {taken} appointee(s)"
+                       " already.", {"post": code, "count": count, "already_appointed": taken})
     return None
 
 
@@ -186,8 +214,15 @@ sheets_complete = Guard("sheets_complete", "Every judge not recused has submitte
                         _sheets_complete)
 within_ratio_or_reason = Guard(
     "within_ratio_or_reason",
-    "The candidate is within the ratio per post, or a reason for departing is given.",
+    "The candidate is within the ratio of a post they stand for (ranked per post), or a reason"
+    " for departing is given.",
     _within_ratio_or_reason,
+)
+appointed_post = Guard(
+    "appointed_post",
+    "The appointment names a post of the selection that the candidate stands for and that"
+    " has a place left.",
+    _appointed_post,
 )
 inspection_team_ready = Guard(
     "inspection_team_ready",

@@ -97,7 +97,7 @@ CANDIDATE_TRANSITIONS = (
           [g.selection_reviewing, g.on_inspection_team, g.inspection_team_ready],
           roles=(INSPECTOR, ADMIN), reason_required=True),
     _cand("decide_appoint", ["inspected"], "appointed", "党委会决定：上岗使用",
-          "Committee: appoint", [g.selection_deciding]),
+          "Committee: appoint", [g.selection_deciding, g.appointed_post]),
     _cand("decide_reserve", ["inspected"], "reserve", "党委会决定：储备人选",
           "Committee: reserve", [g.selection_deciding]),
     _cand("decide_not_qualified", ["inspected"], "not_qualified", "党委会决定：不符合",

@@ -119,6 +119,13 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("PUT", SEL + "/panel"): ADMIN_ONLY,
     ("PUT", SEL + "/interview"): ADMIN_ONLY,
     ("GET", SEL + "/panel"): allow(ADMIN, JUDGE),  # the panel's judges
+    ("POST", SEL + "/interview/briefings"): ADMIN_ONLY,
+    ("POST", SEL + "/interview/materials-receipts"): allow(JUDGE),  # the panel's, themself
+    ("POST", SEL + "/interview/draw"): ADMIN_ONLY,
+    ("POST", SEL + "/interview/start"): ADMIN_ONLY,
+    ("GET", SEL + "/interview/session"): allow(ADMIN, JUDGE),  # the panel's judges
+    ("POST", CAND + "/interview/segments/{segment}/{mark}"): ADMIN_ONLY,
+    ("POST", CAND + "/interview/questions"): ADMIN_ONLY,
     ("POST", SEL + "/declarations"): allow(JUDGE, INSPECTOR),
     ("GET", CAND + "/declarations"): ADMIN_ONLY,
     ("POST", CAND + "/score-sheets"): allow(JUDGE),
@@ -358,7 +365,8 @@ def fill(path: str, w: World, **override: Any) -> str:
               "meeting_id": w.meeting, "notification_id": w.notification,
               "objection_id": w.objection, "day": "2030-01-01", "outcome": "appointed",
               "language": "zh", "webhook_id": uuid.UUID(int=1),  # none: the role is judged first
-              "delivery_id": "msg_" + "0" * 32,
+              "delivery_id": "msg_" + "0" * 32, "segment": "self_introduction",
+              "mark": "begin",
               "action": ACTIONS["selection" if path.startswith("/api/v1/selections/")
                                 else "candidate"]}
     values.update(override)

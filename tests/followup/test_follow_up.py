@@ -612,8 +612,9 @@ def test_a_candidate_without_an_outcome_has_no_preview(flow):
 
 
 # ================================================================ pre-appointment publicity
-PUBLIC_KEYS = {"candidate_id", "full_name", "current_post", "unit", "proposed_post",
-               "publicity_start_on", "publicity_end_on", "how_to_object"}
+PUBLIC_KEYS = {"candidate_id", "full_name", "current_post", "unit", "proposed_post", "post",
+               "branch", "post_title", "publicity_start_on", "publicity_end_on",
+               "how_to_object"}
 
 
 def test_pre_appointment_publicity_with_objections_then_the_trial(flow, client):
@@ -634,6 +635,7 @@ def test_pre_appointment_publicity_with_objections_then_the_trial(flow, client):
     assert set(li) == PUBLIC_KEYS
     assert (li["full_name"], li["current_post"], li["unit"], li["proposed_post"]) == (
         "李明", "办公室副主任", "机关办公室", f"{ORG}书记")
+    assert (li["post"], li["branch"], li["post_title"]) == ("p1", ORG, "党支部书记")
     assert (li["publicity_start_on"], li["publicity_end_on"]) == (PUBLICITY_START,
                                                                   PUBLICITY_END)
     for key in ("li", "zhao"):

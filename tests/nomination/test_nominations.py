@@ -27,7 +27,7 @@ SIM_DAY = "2026-09-30"
 END = "2026-10-13"
 PASSWORD = "correct-horse-9"
 
-PUBLIC_KEYS = {"id", "title", "organization", "posts", "duties", "experience", "requirements",
+PUBLIC_KEYS = {"id", "title", "organization", "posts", "named_posts", "duties", "experience", "requirements",
                "judged_requirements", "publicity_start_on", "publicity_end_on", "how_to_apply"}
 PERSONAL_KEYS = {"birth_date", "phone", "email", "national_id", "profile"}
 

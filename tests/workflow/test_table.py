@@ -91,8 +91,8 @@ EXPECTED_TABLE: dict[str, dict[str, tuple[tuple[str, ...], str, tuple[str, ...],
         "fail_inspection": (("shortlisted",), "not_qualified", ("inspector", "admin"),
                             ("selection_reviewing", "on_inspection_team",
                              "inspection_team_ready"), True),
-        "decide_appoint": (("inspected",), "appointed", ("admin",), ("selection_deciding",),
-                           False),
+        "decide_appoint": (("inspected",), "appointed", ("admin",),
+                           ("selection_deciding", "appointed_post"), False),
         "decide_reserve": (("inspected",), "reserve", ("admin",), ("selection_deciding",),
                            False),
         "decide_not_qualified": (("inspected",), "not_qualified", ("admin",),
@@ -130,7 +130,8 @@ HAPPY_FACTS = {
                         "team_active": 2, "team_needed": 2, "inspection_records": 1},
     "fail_inspection": {"selection_state": "reviewing", "team_member_ids": {"u-1"},
                         "team_active": 2, "team_needed": 2, "inspection_records": 1},
-    "decide_appoint": {"selection_state": "deciding"},
+    "decide_appoint": {"selection_state": "deciding", "candidate_posts": ["p1"],
+                       "named_posts": {"p1": {"count": 1, "taken": 0}}},
     "decide_reserve": {"selection_state": "deciding"},
     "decide_not_qualified": {"selection_state": "deciding"},
     "start_trial": {"appointment_publicity_end_on": TODAY - timedelta(days=1), "today": TODAY,
@@ -456,7 +457,7 @@ def test_every_guard_in_guards_py_is_tested():
         "selection_open", "review_finished", "some_inspected", "all_decided", "all_followed_up",
         "selection_reviewing", "selection_deciding", "sheets_complete", "within_ratio_or_reason",
         "inspection_team_ready", "on_inspection_team", "appointment_publicity_over",
-        "trial_complete",
+        "trial_complete", "appointed_post",
     }
     used = {x.name for m in MACHINES for t in m.transitions for x in t.guards}
     assert used <= live
@@ -705,3 +706,25 @@ def test_mermaid_has_an_arrow_per_source_and_action(machine):
         assert f"{s} --> [*]" in lines
     for s in EXPECTED_STATES[machine]["open"]:
         assert f"{s} --> [*]" not in lines
+
+
+# ---------------------------------------------------------------- named posts
+_POSTS = {"b1": {"count": 1, "taken": 0}, "b2": {"count": 2, "taken": 2}}
+
+
+@pytest.mark.parametrize(("post", "stands", "posts", "code"), [
+    (None, ["b1"], _POSTS, "post_required"),
+    ("b9", ["b1"], _POSTS, "unknown_post"),
+    ("b1", ["b2"], _POSTS, "post_not_stood_for"),
+    ("b2", ["b1", "b2"], _POSTS, "post_filled"),
+    ("b1", ["b1", "b2"], _POSTS, None),
+    (None, ["b1"], {"b1": {"count": 1, "taken": 0}}, None),  # the only post, unnamed
+    (None, ["b1"], {"b1": {"count": 1, "taken": 1}}, "post_filled"),
+])
+def test_an_appointment_names_a_post_the_candidate_stands_for_with_a_place_left(
+        post, stands, posts, code):
+    c = Context(actor=actor("admin"), facts={"named_posts": posts, "candidate_posts": stands},
+                params={"post": post}, role="admin")
+    refusal = g.appointed_post(c)
+    assert (refusal.code if refusal else None) == code
+
