@@ -85,7 +85,8 @@ class PrereviewException(Strict):
 
     requirements: list[RequirementCode] = Field(
         min_length=1, max_length=4, description="The failed requirements excepted: each one"
-        " the eligibility report shows failed, and only those")
+        " the eligibility report shows failed, and only those", json_schema_extra={
+            "uniqueItems": True})
     reason: Text
 
     @field_validator("requirements")
@@ -114,13 +115,8 @@ class PrereviewDecision(Strict):
     reason: Reason | None = None
     assessment: dict[PrereviewItem, Judgement]
     exception: PrereviewException | None = Field(
-        default=None, description="破格, for a pass only: see the `pass_prereview` action")
-
-    @model_validator(mode="after")
-    def _exception_passes(self):
-        if self.exception is not None and self.decision != "pass":
-            raise ValueError("an exception (破格) is for passing a candidate, not failing one")
-        return self
+        default=None, description="破格, for a pass only (a fail with one fails alone,"
+        " `exception_not_for_a_fail`): see the `pass_prereview` action")
 
 
 class PrereviewBatch(Strict):

@@ -175,6 +175,12 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
         try:
             with session.begin_nested():
                 cand = _candidate_of(session, selection, item.candidate_id, lock=True)
+                if item.exception is not None and item.decision != "pass":
+                    raise InvalidInput("An exception (破格) is for passing a candidate, not for"
+                                       " failing one.", code="exception_not_for_a_fail",
+                                       errors=[{"field": "body.decisions.exception",
+                                                "message": "only with decision 'pass'",
+                                                "type": "exception_not_for_a_fail"}])
                 params: dict[str, Any] = {"assessment": {k.value: v.model_dump()
                                                          for k, v in item.assessment.items()}}
                 if item.exception is not None:

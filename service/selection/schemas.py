@@ -204,28 +204,29 @@ class SelectionSettings(Strict):
                                          description="支部生活锻炼 hours required in the trial")
     reserve_valid_years: JsonInt = Field(default=2, ge=1, le=10)
     committee_quorum: JsonFloat = Field(
-        default=2 / 3, description="党委会: the fraction of the members who should attend that"
+        default=2 / 3, ge=0.5, le=1, description="党委会: the fraction of the members who should attend that"
         " must be present (2/3 by default); between 1/2 and 1")
     committee_majority: JsonFloat = Field(
-        default=1 / 2, description="党委会: an appointment or a reserve needs more than this"
+        default=1 / 2, ge=0.5, lt=1, description="党委会: an appointment or a reserve needs more than this"
         " fraction of the members who should attend (more than half by default); at least 1/2"
         " and below 1")
     eligibility_reference_on: IsoDate | None = Field(
         default=None, description="The date as of which eligibility (age, years of party"
         " membership and of work) is judged; default: the publicity period's end")
 
-    @field_validator("committee_quorum")
+    # before the bounds of the fields, so that the refusal says what the number means
+    @field_validator("committee_quorum", mode="before")
     @classmethod
-    def _quorum(cls, v: float):
-        if not 0.5 <= v <= 1:
+    def _quorum(cls, v: Any):
+        if isinstance(v, int | float) and not isinstance(v, bool) and not 0.5 <= v <= 1:
             raise ValueError(f"committee_quorum is the fraction of the members who should attend"
                              f" that must be present: at least 1/2 (0.5) and at most 1, not {v:g}")
         return v
 
-    @field_validator("committee_majority")
+    @field_validator("committee_majority", mode="before")
     @classmethod
-    def _majority(cls, v: float):
-        if not 0.5 <= v < 1:
+    def _majority(cls, v: Any):
+        if isinstance(v, int | float) and not isinstance(v, bool) and not 0.5 <= v < 1:
             raise ValueError(f"committee_majority is the fraction of the members who should attend"
                              f" that a decision must exceed: at least 1/2 (0.5) and below 1,"
                              f" not {v:g}")
