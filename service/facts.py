@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from .core import i18n
 from .core.clock import Clock
 from .core.models import User
 from .followup import notifications
@@ -30,7 +31,12 @@ from .record import actions
 from .record import service as record
 from .record.actions import ActionCall, LazyFacts, SubjectKind
 from .review import service as review
-from .review.schemas import AppointParams, InspectionConclusionParams, PrereviewParams
+from .review.schemas import (
+    AppointParams,
+    InspectionConclusionParams,
+    PrereviewParams,
+    PrereviewPassParams,
+)
 from .selection import service as selections
 from .selection.models import Selection
 from .workflow import CANDIDATE_MACHINE, SELECTION
@@ -119,6 +125,8 @@ def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: 
         "owner_user_id": str(candidate.user_id) if candidate.user_id else None,
         "selection_state": selection.state if selection else None,
         "publicity_end_on": selection.publicity_end_on if selection else None,
+        "lang": i18n.current(),
+        "eligibility_failed": review.eligibility_failed(candidate, i18n.current()),
     }
 
     def interview() -> dict[str, Any]:
@@ -145,11 +153,12 @@ CANDIDATE_KIND = actions.register(SubjectKind(
     subject_type=nominations.SUBJECT,
     facts=_candidate_facts,
     selection_id=lambda c: c.selection_id,
-    params={"consent": nominations.ConsentParams, "pass_prereview": PrereviewParams,
+    params={"consent": nominations.ConsentParams, "pass_prereview": PrereviewPassParams,
             "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
             "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams,
             "decide_appoint": AppointParams},
     effects={"consent": nominations.consent,
+             "pass_prereview": review.on_pass_prereview,
              "decide_appoint": followup.on_appoint,
              "decide_reserve": followup.on_reserve,
              "start_trial": followup.start_trial},

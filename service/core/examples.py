@@ -28,6 +28,7 @@ OBJECTION = "8a9b0c1d-2e3f-4a4b-85c6-d7e8f9a0b1c2"
 EVENT_ID = "9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3"
 RESERVE_ENTRY = "0c1d2e3f-4a5b-4c6d-a7e8-f9a0b1c2d3e4"
 SHEET_ID = "1d2e3f4a-5b6c-4d7e-b8f9-a0b1c2d3e4f5"
+CORRECTION = "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"
 DECLARATION = "2e3f4a5b-6c7d-4e8f-89a0-b1c2d3e4f5a6"
 RECORD = "3a4b5c6d-7e8f-4a9b-8c0d-e1f2a3b4c5d6"
 FOLLOW_UP_RECORD_ID = "4b5c6d7e-8f9a-4b0c-9d1e-f2a3b4c5d6e7"
@@ -43,7 +44,8 @@ SETTINGS = {
     "candidates_per_post": 3, "spread_flag_points": 20,
     "tie_break_criterion": "role_cognition", "min_inspectors": 2,
     "appointment_publicity_working_days": 5, "trial_months": 12,
-    "min_party_lesson_hours": 8, "min_branch_life_hours": 12, "reserve_valid_years": 2}
+    "min_party_lesson_hours": 8, "min_branch_life_hours": 12, "reserve_valid_years": 2,
+    "committee_quorum": 2 / 3, "committee_majority": 1 / 2, "eligibility_reference_on": None}
 
 SELECTION = {
     "id": SELECTION_ID, "title": "第一党支部书记公开选拔", "organization": "机关第一党支部",
@@ -75,7 +77,7 @@ NOMINATION = {
 }
 
 ELIGIBILITY = {
-    "computed_on": "2026-10-13", "passed": True, "items": [
+    "computed_on": "2026-10-13", "reference": "publicity_end", "passed": True, "items": [
         {"requirement": "min_education", "label": "最低学历", "required": "本科及以上",
          "found": "本科", "passed": True},
         {"requirement": "min_party_years", "label": "党龄", "required": "≥ 3 年",

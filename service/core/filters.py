@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from .clock import CHINA
 from .errors import InvalidInput
@@ -17,11 +17,22 @@ def created_between(column, created_from: date | None, created_to: date | None) 
             errors=[{"field": "query.created_to", "message": "before created_from",
                      "type": "range_reversed"}])
     conds = []
-    if created_from:
-        conds.append(column >= datetime.combine(created_from, time(), CHINA))
-    if created_to:
-        conds.append(column < datetime.combine(created_to + timedelta(days=1), time(), CHINA))
+    start = _day_start(created_from) if created_from else None
+    end = _day_start(created_to, days_after=1) if created_to else None
+    # a bound beyond what a time in UTC can hold bounds nothing: every creation time is inside
+    if start is not None:
+        conds.append(column >= start)
+    if end is not None:
+        conds.append(column < end)
     return conds
+
+
+def _day_start(day: date, days_after: int = 0) -> datetime | None:
+    """The start of a day in China (plus some days) as a UTC time; None beyond years 1–9999."""
+    try:
+        return datetime.combine(day + timedelta(days=days_after), time(), CHINA).astimezone(UTC)
+    except OverflowError:
+        return None
 
 
 def text_contains(column, q: str | None) -> list:

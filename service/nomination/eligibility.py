@@ -1,6 +1,7 @@
 """The machine-checkable requirements of the job description, checked against a profile.
 
-The report informs the qualification pre-review; it eliminates nobody by itself.
+The report is the gate of the qualification pre-review: a candidate with a failed requirement
+passes it only as an admin's explicit, reasoned exception (破格; see the workflow's guards).
 """
 
 from __future__ import annotations
@@ -34,38 +35,53 @@ def exact_years(since: date, on: date) -> float:
     return round(whole + (on - anniversary).days / 365.25, 2)
 
 
-def check(requirements: dict[str, Any], profile: dict[str, Any], on: date) -> dict[str, Any]:
-    """A readable report: each requirement with what is required, what was found, and passed."""
+# Each machine-checked requirement's name, in Chinese and English, by its code.
+REQUIREMENT_LABELS = {
+    "min_education": ("最低学历", "Minimum education"), "min_party_years": ("党龄", "Years of party membership"),
+    "max_age": ("年龄", "Age"), "min_work_years": ("工作年限", "Years of work"),
+}
+
+
+def check(requirements: dict[str, Any], profile: dict[str, Any], on: date, *,
+          basis: str = "publicity_end") -> dict[str, Any]:
+    """A readable report as of `on` (the reference date; `basis` says where it comes from):
+    each requirement with what is required, what was found, and passed."""
     items = []
+
+    def item(code: str, required: tuple[str, str], found: tuple[str, str] | None,
+             passed: bool) -> None:
+        zh, en = REQUIREMENT_LABELS[code]
+        items.append({"requirement": code, "label": zh, "required": required[0],
+                      "found": found[0] if found else "未填写", "passed": passed,
+                      "label_en": en, "required_en": required[1],
+                      "found_en": found[1] if found else "not given"})
+
     min_edu = requirements.get("min_education")
     if min_edu:
         found = profile.get("education")
         ok = found is not None and EducationLevel(found).rank >= EducationLevel(min_edu).rank
-        items.append({"requirement": "min_education", "label": "最低学历",
-                      "required": f"{EDUCATION_LABELS[min_edu]}及以上", "found":
-                      EDUCATION_LABELS.get(found, "未填写") if found else "未填写", "passed": ok})
+        item("min_education", (f"{EDUCATION_LABELS[min_edu]}及以上", f"{min_edu} or above"),
+             (EDUCATION_LABELS.get(found, found), found) if found else None, ok)
     min_party = requirements.get("min_party_years")
     if min_party:
         joined = profile.get("party_joined_on")
         years = exact_years(date.fromisoformat(joined), on) if joined else None
-        items.append({"requirement": "min_party_years", "label": "党龄",
-                      "required": f"≥ {min_party:g} 年", "found": f"{years:g} 年"
-                      if years is not None else "未填写",
-                      "passed": years is not None and years >= min_party})
+        item("min_party_years", (f"≥ {min_party:g} 年", f"≥ {min_party:g} years"),
+             (f"{years:g} 年", f"{years:g} years") if years is not None else None,
+             years is not None and years >= min_party)
     max_age = requirements.get("max_age")
     if max_age:
         born = profile.get("birth_date")
         age = full_years(date.fromisoformat(born), on) if born else None
-        items.append({"requirement": "max_age", "label": "年龄", "required": f"≤ {max_age} 岁",
-                      "found": f"{age} 岁" if age is not None else "未填写",
-                      "passed": age is not None and age <= max_age})
+        item("max_age", (f"≤ {max_age} 岁", f"≤ {max_age} years old"),
+             (f"{age} 岁", f"{age} years old") if age is not None else None,
+             age is not None and age <= max_age)
     min_work = requirements.get("min_work_years")
     if min_work:
         started = profile.get("work_started_on")
         years = exact_years(date.fromisoformat(started), on) if started else None
-        items.append({"requirement": "min_work_years", "label": "工作年限",
-                      "required": f"≥ {min_work:g} 年", "found": f"{years:g} 年"
-                      if years is not None else "未填写",
-                      "passed": years is not None and years >= min_work})
-    return {"computed_on": on.isoformat(), "passed": all(i["passed"] for i in items),
+        item("min_work_years", (f"≥ {min_work:g} 年", f"≥ {min_work:g} years"),
+             (f"{years:g} 年", f"{years:g} years") if years is not None else None,
+             years is not None and years >= min_work)
+    return {"computed_on": on.isoformat(), "reference": basis, "passed": all(i["passed"] for i in items),
             "items": items}

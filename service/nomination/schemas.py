@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -296,11 +296,16 @@ class EligibilityItem(BaseModel):
 
 
 class EligibilityReport(BaseModel):
-    """The machine-checkable requirements, computed at the publicity period's end date."""
+    """The machine-checkable requirements, judged as of the reference date: the publicity
+    period's end, unless the selection's settings name another (`eligibility_reference_on`)."""
 
     model_config = ConfigDict(json_schema_extra={"example": ex.ELIGIBILITY})
 
-    computed_on: date
+    computed_on: date = Field(description="The reference date as of which ages and years are"
+                              " counted")
+    reference: Literal["publicity_end", "selection_setting"] = Field(
+        default="publicity_end", description="Where the reference date comes from: the"
+        " publicity period's end, or the selection's setting `eligibility_reference_on`")
     passed: bool
     items: list[EligibilityItem]
 

@@ -77,14 +77,12 @@ def check_open(selection: Selection, clock: Clock) -> None:
                        details=period)
 
 
-def _period_end(selection: Selection, clock: Clock):
-    return selection.publicity_end_on or clock.today()
-
-
 def refresh_eligibility(candidate: Candidate, selection: Selection, clock: Clock) -> dict:
-    """Compute and store the eligibility report at the period's end date."""
+    """Compute and store the eligibility report as of the selection's reference date (the
+    publicity period's end unless its settings name another; today before it is known)."""
+    on, basis = selections.eligibility_reference(selection)
     report = eligibility.check(selection.job_description.get("requirements", {}),
-                               candidate.profile, _period_end(selection, clock))
+                               candidate.profile, on or clock.today(), basis=basis)
     candidate.eligibility, candidate.eligible = report, report["passed"]
     return report
 
@@ -261,7 +259,8 @@ def recheck_all(*, session: Session, selection: Selection, author: record.Author
         record.append(session, subject_type=SUBJECT, subject_id=cand.id,
                       selection_id=selection.id, action="check_eligibility", author=author,
                       clock=clock, from_state=cand.state, to_state=cand.state,
-                      params={"eligible": report["passed"], "computed_on": report["computed_on"]})
+                      params={"eligible": report["passed"], "computed_on": report["computed_on"],
+                              "reference": report["reference"]})
 
 
 def nominated_by(session: Session, user: User, candidate: Candidate) -> bool:

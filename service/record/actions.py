@@ -20,7 +20,7 @@ from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import InvalidInput
 from ..core.models import User, utcnow
-from ..workflow import WORKFLOW, Actor, Context, Decision, Option
+from ..workflow import WORKFLOW, Actor, Context, Decision, GuardRefused, Option
 from . import service as record
 from .schemas import ActionOption, ActionOptions
 
@@ -193,6 +193,8 @@ def describe(
             reason_required=t.reason_required,
             refusal_code=opt.error.code if opt.error else None,
             refusal=opt.error.message if opt.error else None,
+            refusal_details=(opt.error.details or None)
+            if isinstance(opt.error, GuardRefused) else None,
             params_schema=kind.params_model(t.action).model_json_schema(),
         ))
     return ActionOptions(subject_id=subject.id, state=subject.state,

@@ -55,6 +55,9 @@ class ActionOption(BaseModel):
     reason_required: bool
     refusal_code: str | None = None
     refusal: str | None = None
+    refusal_details: dict[str, Any] | None = Field(
+        default=None, description="The facts behind the refusal, and what the action would"
+        " need (e.g. `needs.exception` for a pre-review pass by exception, 破格)")
     params_schema: dict[str, Any] = Field(description="JSON Schema of the action's `params`")
 
 

@@ -471,7 +471,8 @@ def _check_rows(session: Session, cov: Coverage, report: Report, chunk: int = 50
                 select(Event.id, Event.subject_id, Event.seq, Event.params, Event.key_id)
                 .where(Event.subject_type == cov.subject_type,
                        Event.subject_id.in_(subject_ids),  # type: ignore[attr-defined]
-                       Event.action.in_(cov.actions))):  # type: ignore[attr-defined]
+                       Event.action.in_(cov.actions))  # type: ignore[attr-defined]
+                .order_by(Event.subject_id, Event.seq)):  # a row's newest event speaks for it
             params = ev.params or {}
             for ref, digest in (params.get("covers") or {}).items():
                 if ref.startswith(cov.name + "/"):

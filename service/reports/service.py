@@ -10,7 +10,8 @@ or groundwork — and the national ID masked to its first 3 and last 4 character
 HR to match a record, not to reconstruct it. They are for admins alone.
 
 **Queries.** A report reads a fixed number of queries whatever the number of candidates:
-candidates, the exit events, nominations, committee meetings, and the ranking's own four.
+candidates, the exit events, nominations, committee meetings, the ranking's own six, and the
+flags (passes by exception and corrections) again for the candidates outside the ranking.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class _Data:
     nominations: dict[uuid.UUID, list[Nomination]]
     meetings: list[CommitteeMeeting]
     ranking: Ranking
+    flags: tuple[dict, dict] = ({}, {})  # passes by exception (破格), corrected scores (更正)
     decision_of: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
     def gate(self, c: Candidate) -> tuple[Gate | None, str | None]:
@@ -89,7 +91,8 @@ def _load(session: Session, selection: Selection) -> _Data:
     meetings = list(session.exec(select(CommitteeMeeting).where(
         CommitteeMeeting.selection_id == selection.id).order_by(CommitteeMeeting.created_at,
                                                                 CommitteeMeeting.id)))
-    data = _Data(selection, cands, left_from, noms, meetings, review.ranking(session, selection))
+    data = _Data(selection, cands, left_from, noms, meetings, review.ranking(session, selection),
+                 review.flags(session, selection.id))
     for m in meetings:  # the latest meeting's decision on a candidate stands
         for d in m.decisions:
             data.decision_of[uuid.UUID(str(d["candidate_id"]))] = d
@@ -223,6 +226,29 @@ def _table(headers: list[str], rows: Iterable[list[Any]], numeric: set[int] = fr
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body or empty}</tbody></table>"
 
 
+def exception_note(flag: Any) -> str | None:
+    """破格, with the requirements excepted and the reason, in the request's language."""
+    if flag is None:
+        return None
+    return i18n.pick(f"破格（{'、'.join(flag.requirements)}）：{flag.reason}",
+                     f"Exception (破格; {', '.join(flag.requirements)}): {flag.reason}")
+
+
+def correction_note(corrections: list[Any]) -> str | None:
+    """更正, with each correction's reason, in the request's language."""
+    if not corrections:
+        return None
+    reasons = "；".join(c.reason for c in corrections)
+    return i18n.pick(f"评分已更正（{len(corrections)}处）：{reasons}",
+                     f"Score corrected ({len(corrections)}): {reasons}")
+
+
+def _notes(entry: Any) -> str | None:
+    notes = [n for n in (exception_note(entry.exception), correction_note(entry.corrections))
+             if n]
+    return "；".join(notes) or None
+
+
 def report_html(rep: SelectionReport) -> str:
     """The report as a self-contained printable page: inline CSS, an inline SVG chart, no
     script and no external asset; every text from users escaped."""
@@ -240,9 +266,10 @@ def report_html(rep: SelectionReport) -> str:
                       ([o.outcome_label, o.count] for o in rep.outcomes), numeric={1})
     ranking = _table([p("排名", "Rank"), p("姓名", "Name"), p("状态", "State"),
                       p("面议得分", "Score"), p("同分比较", "Tie-break"),
-                      p("在比例内", "Within ratio")],
+                      p("在比例内", "Within ratio"), p("备注", "Notes")],
                      ([r.rank, r.full_name, r.state_label, r.score, r.tie_break,
-                       r.within_ratio] for r in rep.ranking.entries), numeric={0, 3, 4})
+                       r.within_ratio, _notes(r)] for r in rep.ranking.entries),
+                     numeric={0, 3, 4})
     meetings = []
     for m in rep.meetings:
         decisions = _table([p("姓名", "Name"), p("赞成", "For"), p("反对", "Against"),
@@ -315,7 +342,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("nominated_by", "推荐情况", "Nominated by", width=36),
     Column("eligible", "资格条件", "Eligibility", width=10),
     Column("national_id_masked", "身份证号（脱敏）", "ID number (masked)", width=22),
+    Column("prereview_exception", "破格", "Exception (破格)", width=30),
     Column("interview_score", "面议得分", "Interview score", "number", 10),
+    Column("score_corrected", "评分更正", "Score corrected", width=30),
     Column("rank", "面议排名", "Interview rank", "integer", 10),
     Column("outcome", "党委会决定代码", "Outcome", width=14),
     Column("outcome_label", "党委会决定", "Outcome label", width=14),
@@ -360,6 +389,7 @@ def _label(pair: tuple[str, str] | None, fallback: Any) -> Any:
 def _rows(data: _Data) -> list[dict[str, Any]]:
     """One dict per candidate, oldest first, keyed by the columns' keys."""
     scores = {e.candidate_id: e for e in data.ranking.entries}
+    exceptions, corrected = data.flags
     out = []
     for c in data.candidates:
         p: dict[str, Any] = c.profile or {}
@@ -386,7 +416,9 @@ def _rows(data: _Data) -> list[dict[str, Any]]:
             "eligible": None if c.eligible is None else
             i18n.pick("符合", "eligible") if c.eligible else i18n.pick("不符合", "not eligible"),
             "national_id_masked": mask_national_id(p.get("national_id")),
+            "prereview_exception": exception_note(exceptions.get(c.id)),
             "interview_score": entry.score if entry else None,
+            "score_corrected": correction_note(corrected.get(c.id, [])),
             "rank": entry.rank if entry else None,
             "outcome": outcome, "outcome_label": i18n.outcome_label(outcome),
             "created_at": c.created_at,

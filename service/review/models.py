@@ -68,7 +68,35 @@ class ScoreSheet(SQLModel, table=True):
     total: float
     comment: str = Field(default="", max_length=4000)
     supersede_reason: str | None = Field(default=None, max_length=2000)
+    correction_id: uuid.UUID | None = Field(
+        default=None, description="The approved correction this version carries out (更正)")
     created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class ScoreSheetCorrection(SQLModel, table=True):
+    """A correction of an obvious slip on a sheet after the sheets are unsealed (评分更正):
+    asked by the sheet's judge with the corrected scores and a reason, taking effect only when
+    an admin approves it (a new version of the sheet); refused otherwise."""
+
+    __tablename__ = "score_sheet_correction"
+    __table_args__ = (Index("ix_score_sheet_correction_candidate", "candidate_id",
+                            "requested_at"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    selection_id: uuid.UUID = Field(foreign_key="selection.id")
+    candidate_id: uuid.UUID = Field(foreign_key="candidate.id")
+    judge_id: uuid.UUID = Field(foreign_key="user_account.id")
+    sheet_id: uuid.UUID = Field(foreign_key="score_sheet.id")
+    scores: dict = Field(sa_column=Column(JSON, nullable=False))
+    total: float
+    comment: str = Field(default="", max_length=4000)
+    reason: str = Field(max_length=2000)
+    status: str = Field(default="pending", max_length=16)  # pending, approved, rejected
+    requested_at: datetime = ts_field(default_factory=utcnow)
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    decided_at: datetime | None = ts_field(default=None)
+    decision_note: str = Field(default="", max_length=2000)
+    new_sheet_id: uuid.UUID | None = Field(default=None)
 
 
 class InspectionMember(SQLModel, table=True):

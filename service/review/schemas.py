@@ -30,6 +30,7 @@ from ..core.schemas import (
     ShortText,
     Strict,
     Stripped,
+    Text,
 )
 from ..selection.schemas import InterviewCriterion, PostCode, check_criteria
 
@@ -73,6 +74,38 @@ class PrereviewParams(Strict):
         return v
 
 
+RequirementCode = Literal["min_education", "min_party_years", "max_age", "min_work_years"]
+
+
+class PrereviewException(Strict):
+    """破格: an admin passes a candidate who misses written requirements, explicitly, naming
+    each requirement excepted, with the reason; recorded and shown wherever the result shows."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "requirements": ["max_age"],
+        "reason": "长期扎根基层，群众公认度高，经组织部研究同意破格"}})
+
+    requirements: list[RequirementCode] = Field(
+        min_length=1, max_length=4, description="The failed requirements excepted: each one"
+        " the eligibility report shows failed, and only those", json_schema_extra={
+            "uniqueItems": True})
+    reason: Text
+
+    @field_validator("requirements")
+    @classmethod
+    def _once(cls, v):
+        if len(v) != len(set(v)):
+            raise ValueError("each requirement is named once")
+        return v
+
+
+class PrereviewPassParams(PrereviewParams):
+    """The pre-review's judgement on each item and, for a candidate whose eligibility report
+    shows a failed requirement, the exception (破格) that alone lets them pass."""
+
+    exception: PrereviewException | None = None
+
+
 class PrereviewDecision(Strict):
     """One candidate's pre-review decision in a bulk call."""
 
@@ -83,6 +116,9 @@ class PrereviewDecision(Strict):
     decision: Literal["pass", "fail"]
     reason: Reason | None = None
     assessment: dict[PrereviewItem, Judgement]
+    exception: PrereviewException | None = Field(
+        default=None, description="破格, for a pass only (a fail with one fails alone,"
+        " `exception_not_for_a_fail`): see the `pass_prereview` action")
 
 
 class PrereviewBatch(Strict):
@@ -418,7 +454,96 @@ class ScoreSheetPublic(BaseModel):
     total: float = Field(description="Weighted total out of 100")
     comment: str
     supersede_reason: str | None
+    correction_id: uuid.UUID | None = Field(
+        default=None, description="Set on a version that carries out an approved correction"
+        " (更正) made after the sheets were unsealed")
+    corrected: bool = Field(default=False, description="This version is a correction (更正)")
     created_at: datetime
+
+
+class ScoreSheetCorrectionCreate(Strict):
+    """A judge's request to correct an obvious slip on their own sheet after the sheets are
+    unsealed (评分更正): the corrected scores and the reason. It takes effect only when an
+    admin approves it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "scores": {"self_introduction": 85, "role_cognition": 90, "answers": 88,
+                   "overall_impression": 86},
+        "reason": "誊写时将“回答评委提问”的88分误填为58分"}})
+
+    scores: dict[str, JsonFloat] = Field(description="criterion key → score within 0..max_score")
+    comment: LongText | None = Field(default=None, description="Default: the sheet's comment")
+    reason: Stripped(2000, min_length=1)
+
+
+class ScoreSheetCorrectionDecision(Strict):
+    """An admin's decision on a correction: approve (a new version of the sheet, in effect at
+    once) or refuse, with a note."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "approve": True, "note": "经核对评分登记表原件，确属誊写错误"}})
+
+    approve: StrictBool
+    note: Stripped(2000, min_length=1)
+
+
+class ScoreSheetCorrectionPublic(BaseModel):
+    """A correction of a sheet (评分更正): what the judge asked, and what an admin decided."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.CORRECTION, "candidate_id": ex.CANDIDATE, "judge_id": ex.JUDGE,
+        "sheet_id": ex.SHEET_ID, "scores": {"self_introduction": 85, "role_cognition": 90,
+                                               "answers": 88, "overall_impression": 86},
+        "total": 87.5, "comment": "思路清晰，对支部工作认识深刻",
+        "reason": "誊写时将“回答评委提问”的88分误填为58分", "status": "approved",
+        "requested_at": "2026-10-20T08:00:00Z", "decided_by": ex.ADMIN,
+        "decided_at": "2026-10-20T08:30:00Z", "decision_note": "经核对评分登记表原件，确属誊写错误",
+        "new_sheet_id": "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"}})
+
+    id: uuid.UUID
+    candidate_id: uuid.UUID
+    judge_id: uuid.UUID
+    sheet_id: uuid.UUID = Field(description="The sheet version corrected")
+    scores: dict[str, float]
+    total: float
+    comment: str
+    reason: str
+    status: Literal["pending", "approved", "rejected"]
+    requested_at: datetime
+    decided_by: uuid.UUID | None
+    decided_at: datetime | None
+    decision_note: str
+    new_sheet_id: uuid.UUID | None = Field(description="The version that carries out an"
+                                           " approved correction")
+
+
+class CorrectionFlag(BaseModel):
+    """An approved correction (更正) behind a score, shown wherever the score shows."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "correction_id": ex.CORRECTION, "judge_id": ex.JUDGE,
+        "reason": "誊写时将“回答评委提问”的88分误填为58分", "approved_by": ex.ADMIN,
+        "approved_at": "2026-10-20T08:30:00Z"}})
+
+    correction_id: uuid.UUID
+    judge_id: uuid.UUID
+    reason: str
+    approved_by: uuid.UUID | None
+    approved_at: datetime | None
+
+
+class ExceptionFlag(BaseModel):
+    """A pass of the pre-review by exception (破格), shown wherever the result shows."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "requirements": ["max_age"], "reason": "长期扎根基层，群众公认度高，经组织部研究同意破格",
+        "by": ex.ADMIN, "excepted": [{"requirement": "max_age", "label": "年龄",
+                                      "required": "≤ 45 岁", "found": "50 岁"}]}})
+
+    requirements: list[str]
+    reason: str
+    by: uuid.UUID | None = None
+    excepted: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class ScoreSheets(BaseModel):
@@ -468,6 +593,10 @@ class Evaluation(CandidateStateLabelled):
     interview: AppearancePublic | None = Field(
         default=None, description="The candidate's session on record: order of appearance,"
         " segment times, questions and answer summaries, when each sheet came")
+    exception: ExceptionFlag | None = Field(
+        default=None, description="破格: passed the pre-review as an exception")
+    corrections: list[CorrectionFlag] = Field(
+        default_factory=list, description="更正: approved corrections behind the score")
 
 
 class RankingEntry(CandidateStateLabelled):
@@ -483,6 +612,11 @@ class RankingEntry(CandidateStateLabelled):
     rank: int | None
     tied: bool
     within_ratio: bool
+    exception: ExceptionFlag | None = Field(
+        default=None, description="破格: passed the pre-review as an exception")
+    corrected: bool = Field(default=False, description="更正: the score rests on a corrected"
+                            " sheet")
+    corrections: list[CorrectionFlag] = Field(default_factory=list)
     posts: list[str] = Field(default_factory=list, description="The posts the candidate stands"
                              " for (codes)")
 

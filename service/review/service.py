@@ -14,6 +14,7 @@ import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from sqlmodel import Session, select
@@ -39,14 +40,17 @@ from .models import (
     InterviewPlan,
     PanelMember,
     ScoreSheet,
+    ScoreSheetCorrection,
 )
 from .schemas import (
     BatchItemResult,
     BatchResult,
     CommitteeMeetingCreate,
+    CorrectionFlag,
     DeclarationCreate,
     DeclarationPublic,
     Evaluation,
+    ExceptionFlag,
     InspectionRecordCreate,
     InspectionTeamSet,
     InterviewPlanSet,
@@ -55,6 +59,8 @@ from .schemas import (
     PrereviewBatch,
     Ranking,
     RankingEntry,
+    ScoreSheetCorrectionCreate,
+    ScoreSheetCorrectionDecision,
     ScoreSheetCreate,
     ScoreSheetPublic,
     ScoreSheets,
@@ -70,11 +76,22 @@ CANDIDATE = "candidate"
 # events alone (the action's params), and the candidate's state is checked against them.
 SCORE_SHEETS = record.cover(record.Coverage(
     name="score_sheet", table=ScoreSheet, subject_type=CANDIDATE, subject_column="candidate_id",
-    actions=("submit_score_sheet",), legacy_ref="sheet_id",
+    actions=("submit_score_sheet", "approve_sheet_correction"), legacy_ref="sheet_id",
     fields=lambda r: {"id": r.id, "selection_id": r.selection_id, "candidate_id": r.candidate_id,
                       "judge_id": r.judge_id, "version": r.version, "scores": r.scores,
                       "total": r.total, "comment": r.comment,
-                      "supersede_reason": r.supersede_reason}))
+                      "supersede_reason": r.supersede_reason,
+                      # only a correction's version has it: older sheets' digests stay valid
+                      **({"correction_id": r.correction_id} if r.correction_id else {})}))
+CORRECTIONS = record.cover(record.Coverage(
+    name="score_sheet_correction", table=ScoreSheetCorrection, subject_type=CANDIDATE,
+    subject_column="candidate_id",
+    actions=("request_sheet_correction", "approve_sheet_correction", "reject_sheet_correction"),
+    fields=lambda r: {"id": r.id, "selection_id": r.selection_id, "candidate_id": r.candidate_id,
+                      "judge_id": r.judge_id, "sheet_id": r.sheet_id, "scores": r.scores,
+                      "total": r.total, "comment": r.comment, "reason": r.reason,
+                      "status": r.status, "decided_by": r.decided_by,
+                      "decision_note": r.decision_note, "new_sheet_id": r.new_sheet_id}))
 MEETINGS = record.cover(record.Coverage(
     name="committee_meeting", table=CommitteeMeeting, subject_type=SELECTION,
     subject_column="selection_id", actions=("record_committee_meeting",), legacy_ref="meeting_id",
@@ -161,10 +178,18 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
         try:
             with session.begin_nested():
                 cand = _candidate_of(session, selection, item.candidate_id, lock=True)
-                actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, action, user=user, clock=clock,
-                            reason=item.reason,
-                            raw_params={"assessment": {k.value: v.model_dump()
-                                                       for k, v in item.assessment.items()}})
+                if item.exception is not None and item.decision != "pass":
+                    raise InvalidInput("An exception (破格) is for passing a candidate, not for"
+                                       " failing one.", code="exception_not_for_a_fail",
+                                       errors=[{"field": "body.decisions.exception",
+                                                "message": "only with decision 'pass'",
+                                                "type": "exception_not_for_a_fail"}])
+                params: dict[str, Any] = {"assessment": {k.value: v.model_dump()
+                                                         for k, v in item.assessment.items()}}
+                if item.exception is not None:
+                    params["exception"] = item.exception.model_dump()
+                actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, action,
+                            user=user, clock=clock, reason=item.reason, raw_params=params)
             results.append(BatchItemResult(candidate_id=item.candidate_id, ok=True,
                                            state=cand.state))
         except (ServiceError, WorkflowError) as e:
@@ -172,6 +197,43 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
                                            error=problem_of(e)))
     ok = sum(r.ok for r in results)
     return BatchResult(results=results, succeeded=ok, failed=len(results) - ok)
+
+
+def eligibility_failed(candidate: Candidate, lang: str) -> list[dict[str, Any]]:
+    """The machine-checked requirements the candidate's eligibility report shows failed,
+    named in `lang`, each with its code."""
+    en = lang == "en"
+    return [{"requirement": i["requirement"],
+             "label": i.get("label_en", i["label"]) if en else i["label"],
+             "required": i.get("required_en", i["required"]) if en else i["required"],
+             "found": i.get("found_en", i["found"]) if en else i["found"]}
+            for i in (candidate.eligibility or {}).get("items", []) if not i.get("passed")]
+
+
+def on_pass_prereview(call: actions.ActionCall) -> dict[str, Any] | None:
+    """A pass by exception (破格) records, with the requirements and the reason, what each
+    requirement asked and what the candidate showed, and who decided."""
+    exception = getattr(call.params, "exception", None)
+    if exception is None:
+        return None
+    failed = {f["requirement"]: f for f in eligibility_failed(call.subject, "zh-CN")}
+    return {"exception": {**exception.model_dump(mode="json"), "by": str(call.user.id),
+                          "excepted": [failed[c] for c in exception.requirements]}}
+
+
+def prereview_exceptions(session: Session, selection_id: uuid.UUID) -> dict[uuid.UUID, dict]:
+    """The candidates of the selection passed by exception (破格): the exception of each
+    one's latest pass of the pre-review, from the record."""
+    out: dict[uuid.UUID, dict] = {}
+    for subject_id, params in session.exec(select(Event.subject_id, Event.params).where(
+            Event.selection_id == selection_id, Event.subject_type == CANDIDATE,
+            Event.action == "pass_prereview").order_by(Event.seq)):  # type: ignore[arg-type]
+        exception = (params or {}).get("exception")
+        if exception:
+            out[subject_id] = exception
+        else:
+            out.pop(subject_id, None)
+    return out
 
 
 # ---------------------------------------------------------------- gate 2: the interview
@@ -288,6 +350,21 @@ def _weighted_total(scores: dict[str, float], criteria: list) -> float:
     return round(sum(scores[c.key] / c.max_score * c.weight for c in criteria), 2)
 
 
+def _check_scores(scores: dict[str, float], criteria: list) -> None:
+    """Every criterion scored, within its range, and nothing else."""
+    keys = {c.key for c in criteria}
+    errors = [{"field": f"body.scores.{k}", "message": "not a criterion of this interview",
+               "type": "unknown_criterion"} for k in scores if k not in keys]
+    errors += [{"field": f"body.scores.{c.key}", "message": "missing", "type": "missing"}
+               for c in criteria if c.key not in scores]
+    errors += [{"field": f"body.scores.{c.key}", "message": f"must be between 0 and"
+                f" {c.max_score:g}", "type": "out_of_range"}
+               for c in criteria if c.key in scores
+               and not (math.isfinite(scores[c.key]) and 0 <= scores[c.key] <= c.max_score)]
+    if errors:
+        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+
+
 def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCreate, user: User,
                  clock: Clock) -> ScoreSheet:
     """A judge's sheet; a later one supersedes the earlier (with a reason), both kept."""
@@ -310,21 +387,16 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
         raise Forbidden("You are recused from this candidate and cannot score them.",
                         code="recused")
     criteria = settings_of(selection).interview_criteria
-    keys = {c.key for c in criteria}
-    errors = [{"field": f"body.scores.{k}", "message": "not a criterion of this interview",
-               "type": "unknown_criterion"} for k in data.scores if k not in keys]
-    errors += [{"field": f"body.scores.{c.key}", "message": "missing", "type": "missing"}
-               for c in criteria if c.key not in data.scores]
-    errors += [{"field": f"body.scores.{c.key}", "message": f"must be between 0 and"
-                f" {c.max_score:g}", "type": "out_of_range"}
-               for c in criteria if c.key in data.scores
-               and not (math.isfinite(data.scores[c.key]) and
-                        0 <= data.scores[c.key] <= c.max_score)]
-    if errors:
-        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+    _check_scores(data.scores, criteria)
     previous = session.exec(select(ScoreSheet).where(
         ScoreSheet.candidate_id == candidate.id, ScoreSheet.judge_id == user.id)
         .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+    if previous is not None and _aggregate(session, selection)[candidate.id].complete:
+        raise Conflict("The sheets for this candidate are all in and unsealed: a sheet is final"
+                       " now. An obvious slip is corrected by a correction that you ask for"
+                       " (POST …/score-sheet-corrections) and an admin approves.",
+                       code="score_sheet_final", details={"sheet_id": previous.id,
+                                                          "version": previous.version})
     if previous is not None and not (data.supersede_reason or "").strip():
         raise InvalidInput("You have submitted a sheet for this candidate; a new one supersedes"
                            " it and needs supersede_reason.", code="supersede_reason_required",
@@ -344,6 +416,157 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
                       "total": sheet.total, "covers": record.covers(SCORE_SHEETS, sheet),
                       **timing})
     return sheet
+
+
+# ---------------------------------------------------------------- corrections (评分更正)
+# A correction may be asked for and approved while the candidate's interview result can still
+# matter and the committee has not decided.
+CORRECTABLE_STATES = ("qualified", "shortlisted", "inspected")
+
+
+def _correctable(selection: Selection, candidate: Candidate) -> None:
+    if selection.state not in ("reviewing", "deciding") or \
+            candidate.state not in CORRECTABLE_STATES:
+        raise Conflict(f"The candidate is '{candidate.state}' and the selection"
+                       f" '{selection.state}': a sheet is corrected only before the committee"
+                       " decides on the candidate.", code="correction_too_late",
+                       details={"state": candidate.state, "selection_state": selection.state,
+                                "correctable_states": list(CORRECTABLE_STATES)})
+
+
+def _current_sheet(session: Session, candidate_id: uuid.UUID, judge_id: uuid.UUID
+                   ) -> ScoreSheet | None:
+    return session.exec(select(ScoreSheet).where(
+        ScoreSheet.candidate_id == candidate_id, ScoreSheet.judge_id == judge_id)
+        .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+
+
+def request_correction(*, session: Session, candidate: Candidate,
+                       data: ScoreSheetCorrectionCreate, user: User, clock: Clock
+                       ) -> ScoreSheetCorrection:
+    """A judge asks to correct an obvious slip on their own sheet once the sheets are
+    unsealed; nothing changes until an admin approves."""
+    selection = session.get(Selection, candidate.selection_id)
+    if user.id not in panel_ids(session, selection.id):
+        raise Forbidden("Only a judge on this selection's panel corrects their own sheet.",
+                        code="not_on_panel")
+    _correctable(selection, candidate)
+    sheet = _current_sheet(session, candidate.id, user.id)
+    if sheet is None or user.id in recused_ids(session, candidate.id, JUDGE):
+        raise Conflict("You have no sheet for this candidate to correct.",
+                       code="no_sheet_to_correct")
+    if not _aggregate(session, selection)[candidate.id].complete:
+        raise Conflict("The sheets are still sealed: until every sheet is in, a judge"
+                       " supersedes their own sheet (with supersede_reason) instead.",
+                       code="sheets_sealed")
+    pending = session.exec(select(ScoreSheetCorrection.id).where(
+        ScoreSheetCorrection.candidate_id == candidate.id,
+        ScoreSheetCorrection.judge_id == user.id,
+        ScoreSheetCorrection.status == "pending")).first()
+    if pending is not None:
+        raise Conflict("A correction you asked for on this sheet awaits an admin's decision.",
+                       code="correction_pending", details={"correction_id": pending})
+    criteria = settings_of(selection).interview_criteria
+    _check_scores(data.scores, criteria)
+    scores = {c.key: float(data.scores[c.key]) for c in criteria}
+    comment = sheet.comment if data.comment is None else data.comment
+    if scores == sheet.scores and comment == sheet.comment:
+        raise InvalidInput("The correction changes nothing on the sheet.",
+                           code="correction_changes_nothing")
+    corr = ScoreSheetCorrection(selection_id=selection.id, candidate_id=candidate.id,
+                                judge_id=user.id, sheet_id=sheet.id, scores=scores,
+                                total=_weighted_total(scores, criteria), comment=comment,
+                                reason=data.reason)
+    session.add(corr)
+    session.flush()
+    _candidate_event(session, candidate, "request_sheet_correction", user, JUDGE, clock,
+                     {"correction_id": corr.id, "sheet_id": sheet.id, "scores": scores,
+                      "total": corr.total, "reason": corr.reason,
+                      "covers": record.covers(CORRECTIONS, corr)})
+    return corr
+
+
+def decide_correction(*, session: Session, candidate: Candidate, correction_id: uuid.UUID,
+                      data: ScoreSheetCorrectionDecision, user: User, clock: Clock
+                      ) -> ScoreSheetCorrection:
+    """An admin approves a judge's correction — a new version of the sheet, flagged as
+    corrected, in effect at once — or refuses it; never their own."""
+    corr = session.exec(select(ScoreSheetCorrection).where(
+        ScoreSheetCorrection.id == correction_id,
+        ScoreSheetCorrection.candidate_id == candidate.id).with_for_update()).first()
+    if corr is None:
+        raise NotFound(f"No correction {correction_id} for this candidate.",
+                       code="correction_not_found")
+    if corr.judge_id == user.id:
+        raise Forbidden("A correction needs two people: the judge who asked cannot approve"
+                        " it; another admin decides.", code="correction_needs_two_people")
+    if corr.status != "pending":
+        raise Conflict(f"The correction is already {corr.status}.",
+                       code="correction_already_decided", details={"status": corr.status})
+    selection = session.get(Selection, candidate.selection_id)
+    _correctable(selection, candidate)
+    sheet = _current_sheet(session, candidate.id, corr.judge_id)
+    if sheet is None or sheet.id != corr.sheet_id:
+        raise Conflict("The sheet has changed since the correction was asked for.",
+                       code="correction_outdated")
+    corr.decided_by, corr.decided_at, corr.decision_note = user.id, utcnow(), data.note
+    params: dict[str, Any] = {"correction_id": corr.id, "sheet_id": sheet.id,
+                              "judge_id": corr.judge_id, "note": data.note}
+    if data.approve:
+        new = ScoreSheet(selection_id=sheet.selection_id, candidate_id=candidate.id,
+                         judge_id=corr.judge_id, version=sheet.version + 1, scores=corr.scores,
+                         total=corr.total, comment=corr.comment,
+                         supersede_reason=f"更正：{corr.reason}", correction_id=corr.id)
+        session.add(new)
+        session.flush()
+        corr.status, corr.new_sheet_id = "approved", new.id
+        session.add(corr)
+        session.flush()
+        params |= {"new_sheet_id": new.id, "version": new.version, "scores": new.scores,
+                   "total": new.total, "reason": corr.reason,
+                   "covers": record.covers(SCORE_SHEETS, new) | record.covers(CORRECTIONS, corr)}
+        action = "approve_sheet_correction"
+    else:
+        corr.status = "rejected"
+        session.add(corr)
+        session.flush()
+        params |= {"covers": record.covers(CORRECTIONS, corr)}
+        action = "reject_sheet_correction"
+    _candidate_event(session, candidate, action, user, ADMIN, clock, params)
+    return corr
+
+
+def corrections(session: Session, candidate_id: uuid.UUID,
+                judge_id: uuid.UUID | None = None) -> list[ScoreSheetCorrection]:
+    """The corrections asked for on a candidate's sheets, oldest first (one judge's only,
+    when given)."""
+    stmt = select(ScoreSheetCorrection).where(ScoreSheetCorrection.candidate_id == candidate_id)
+    if judge_id is not None:
+        stmt = stmt.where(ScoreSheetCorrection.judge_id == judge_id)
+    return list(session.exec(stmt.order_by(ScoreSheetCorrection.requested_at,
+                                           ScoreSheetCorrection.id)))
+
+
+def _correction_flags(session: Session, selection_id: uuid.UUID
+                      ) -> dict[uuid.UUID, list[CorrectionFlag]]:
+    out: dict[uuid.UUID, list[CorrectionFlag]] = defaultdict(list)
+    for c in session.exec(select(ScoreSheetCorrection).where(
+            ScoreSheetCorrection.selection_id == selection_id,
+            ScoreSheetCorrection.status == "approved").order_by(
+            ScoreSheetCorrection.requested_at, ScoreSheetCorrection.id)):
+        out[c.candidate_id].append(CorrectionFlag(
+            correction_id=c.id, judge_id=c.judge_id, reason=c.reason, approved_by=c.decided_by,
+            approved_at=c.decided_at))
+    return out
+
+
+def flags(session: Session, selection_id: uuid.UUID
+          ) -> tuple[dict[uuid.UUID, ExceptionFlag], dict[uuid.UUID, list[CorrectionFlag]]]:
+    """What every result of the selection is flagged with: passes by exception (破格) and
+    scores resting on corrected sheets (更正)."""
+    exceptions = {k: ExceptionFlag.model_validate(v)
+                  for k, v in prereview_exceptions(session, selection_id).items()}
+    return exceptions, _correction_flags(session, selection_id)
 
 
 @dataclass(eq=False)
@@ -473,6 +696,7 @@ def ranking(session: Session, selection: Selection) -> Ranking:
     aggs = sorted(aggs_by_id.values(),
                   key=lambda a: (a.rank is None, a.rank or 0, a.candidate.created_at))
     listed = [a for a in aggs if a.expected or a.current]
+    exceptions, corrected = flags(session, selection.id)
     per_post = _post_ranks(selection, aggs_by_id)
     within = {cid for pr in per_post for cid, (rank, _) in pr.ranks.items() if rank <= pr.cutoff}
 
@@ -480,7 +704,10 @@ def ranking(session: Session, selection: Selection) -> Ranking:
         return RankingEntry(candidate_id=a.candidate.id, full_name=a.candidate.full_name,
                             state=a.candidate.state, score=a.score, tie_break=a.tie_break,
                             rank=rank, tied=bool(tied), within_ratio=within_ratio,
-                            posts=selections.stood_for(selection, a.candidate.post_codes))
+                            posts=selections.stood_for(selection, a.candidate.post_codes),
+                            exception=exceptions.get(a.candidate.id),
+                            corrected=bool(corrected.get(a.candidate.id)),
+                            corrections=corrected.get(a.candidate.id, []))
 
     entries = [entry(a, a.rank, a.tied_with, a.candidate.id in within) for a in listed]
     posts = []
@@ -526,9 +753,14 @@ def sheets_view(session: Session, candidate: Candidate, user: User) -> ScoreShee
     if ADMIN not in user.roles and sealed:
         rows = [r for r in rows if r.judge_id == user.id]
     return ScoreSheets(candidate_id=candidate.id, sealed=sealed, expected=agg.expected,
-                       submitted=len(agg.current), sheets=[ScoreSheetPublic(
-                           **r.model_dump(exclude={"selection_id"}), current=r.id in current_ids)
-                           for r in rows])
+                       submitted=len(agg.current), sheets=[sheet_public(
+                           r, current=r.id in current_ids) for r in rows])
+
+
+def sheet_public(sheet: ScoreSheet, *, current: bool) -> ScoreSheetPublic:
+    """A sheet as shown, flagged when it carries out a correction."""
+    return ScoreSheetPublic(**sheet.model_dump(exclude={"selection_id"}), current=current,
+                            corrected=sheet.correction_id is not None)
 
 
 def evaluation(session: Session, candidate: Candidate) -> Evaluation:
@@ -546,6 +778,7 @@ def evaluation(session: Session, candidate: Candidate) -> Evaluation:
             means[cr.key] = round(sum(sh.scores[cr.key] for sh in agg.current)
                                   / len(agg.current), 2)
     spread = round(agg.totals[-1] - agg.totals[0], 2) if agg.totals else None
+    exceptions, corrected = flags(session, selection.id)
     return Evaluation(
         candidate_id=candidate.id, full_name=candidate.full_name, state=candidate.state,
         complete=agg.complete, expected_sheets=agg.expected, submitted_sheets=len(agg.current),
@@ -556,7 +789,8 @@ def evaluation(session: Session, candidate: Candidate) -> Evaluation:
         comments=[sh.comment for sh in agg.current if sh.comment] if agg.complete else [],
         recusals=[declaration_public(d) for d in agg.recusals],
         interview=interview.appearance_public(interview.state_of(session, selection.id),
-                                              candidate, with_sheets=True))
+                                              candidate, with_sheets=True),
+        exception=exceptions.get(candidate.id), corrections=corrected.get(candidate.id, []))
 
 
 # ---------------------------------------------------------------- gate 3: inspection
@@ -636,6 +870,16 @@ def inspection_report(session: Session, candidate: Candidate) -> dict[str, Any] 
 
 
 # ---------------------------------------------------------------- the committee
+def _fraction(value: float) -> Fraction:
+    """A setting's fraction as the simple fraction it stands for (0.666… is 2/3), so that
+    counting members is exact."""
+    return Fraction(value).limit_denominator(1000)
+
+
+def _show(f: Fraction) -> str:
+    return "all" if f == 1 else f"{f.numerator}/{f.denominator}"
+
+
 _OUTCOME_ACTION = {"appointed": "decide_appoint", "reserve": "decide_reserve",
                    "not_qualified": "decide_not_qualified"}
 _TAKING_A_POST = ("appointed", "on_trial", "confirmed")
@@ -653,11 +897,15 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
     if len(present) != len(data.present) or not present <= due:
         raise InvalidInput("Those present must be members who should attend, each once.",
                            code="present_not_members")
-    if len(present) * 3 < len(due) * 2:
-        raise Conflict(f"{len(present)} of {len(due)} members are present; a meeting needs at"
-                       " least two thirds.", code="quorum_not_met",
-                       details={"present": len(present), "due": len(due),
-                                "needed": math.ceil(len(due) * 2 / 3)})
+    s = settings_of(selection)
+    quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
+    needed = math.ceil(len(due) * quorum)
+    if len(present) < needed:
+        raise Conflict(f"{len(present)} of {len(due)} members are present; this selection's"
+                       f" committee needs at least {_show(quorum)} of the members who should"
+                       f" attend ({needed} of {len(due)}).", code="quorum_not_met",
+                       details={"present": len(present), "due": len(due), "needed": needed,
+                                "committee_quorum": s.committee_quorum})
     decided = [d.candidate_id for d in data.decisions]
     if len(set(decided)) != len(decided):
         raise InvalidInput("A candidate appears twice among the decisions.",
@@ -668,7 +916,7 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
             raise InvalidInput("A recusal names a member who should not attend or a candidate"
                                " not decided here.", code="recusal_mismatch")
         recused[r.candidate_id].add(r.member_id)
-    majority = len(due) // 2 + 1  # more than half of the members who should attend
+    majority = math.floor(len(due) * share) + 1  # more than that share of the members due
     taken = len(session.exec(select(Candidate.id).where(
         Candidate.selection_id == selection.id,
         Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
@@ -696,10 +944,12 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                                details={"candidate_id": d.candidate_id})
         if d.outcome in ("appointed", "reserve") and d.votes_for < majority:
             raise Conflict(f"'{d.outcome}' for candidate {d.candidate_id} needs {majority} votes"
-                           f" for (more than half of {len(due)} members who should attend);"
-                           f" it has {d.votes_for}.", code="vote_threshold_not_met",
+                           f" for (this selection's rule: more than {_show(share)} of the"
+                           f" {len(due)} members who should attend); it has {d.votes_for}.",
+                           code="vote_threshold_not_met",
                            details={"candidate_id": d.candidate_id, "needed": majority,
-                                    "votes_for": d.votes_for})
+                                    "votes_for": d.votes_for, "members_due": len(due),
+                                    "committee_majority": s.committee_majority})
         results.append(d.model_dump(mode="json") | {"members_voting": voters})
     meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
                                members_due=[str(m) for m in data.members_due],

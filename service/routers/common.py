@@ -30,6 +30,8 @@ MeetingId = Annotated[uuid.UUID, Path(description="The committee meeting's id",
                                       examples=["4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8"])]
 NotificationId = Annotated[uuid.UUID, Path(description="The outcome email's id",
                                            examples=["6f7a8b9c-0d1e-4f2a-b3c4-d5e6f7a8b9c0"])]
+CorrectionId = Annotated[uuid.UUID, Path(description="The sheet correction's id",
+                                         examples=["5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"])]
 ObjectionId = Annotated[uuid.UUID, Path(description="The objection's id",
                                         examples=["8a9b0c1d-2e3f-4a4b-85c6-d7e8f9a0b1c2"])]
 

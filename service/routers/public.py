@@ -7,6 +7,7 @@ from ..core.deps import SelectionId, SessionDep
 from ..core.errors import NotFound, problems
 from ..core.pagination import Page, keyset_page
 from ..core.routing import TransactionalRoute
+from ..selection import service as selections
 from ..selection.models import Selection
 from ..selection.schemas import PublicSelection
 from .common import Cursor, Limit
@@ -17,20 +18,22 @@ HOW_TO_APPLY = (
     "推荐：党、政、工、团组织或党员联名，在公示期内通过 POST /api/v1/selections/{id}/nominations"
     " 提交推荐（附摸底情况），并与被推荐人沟通；被推荐人本人确认同意后成为参选人。"
     " 报名：本人以参选人账号在公示期内通过 POST /api/v1/selections/{id}/applications 报名。"
-    " 公示期：{start} 至 {end}（含）。"
+    " 公示期：{start} 至 {end}（含）。资格条件（年龄、党龄、工作年限）以 {reference} 为准计算。"
 )
 
 
 def _announcement(s: Selection) -> PublicSelection:
     jd = s.job_description
+    reference = selections.eligibility_reference(s)[0] or s.publicity_end_on
     return PublicSelection(
         id=s.id, title=s.title, organization=s.organization, posts=s.posts,
         named_posts=s.named_posts,
         duties=jd["duties"], experience=jd.get("experience", ""),
         requirements=jd["requirements"], judged_requirements=jd["judged_requirements"],
         publicity_start_on=s.publicity_start_on, publicity_end_on=s.publicity_end_on,
+        eligibility_reference_on=reference,
         how_to_apply=HOW_TO_APPLY.replace("{id}", str(s.id)).format(
-            start=s.publicity_start_on, end=s.publicity_end_on),
+            start=s.publicity_start_on, end=s.publicity_end_on, reference=reference),
     )
 
 

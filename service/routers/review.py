@@ -58,13 +58,16 @@ from ..review.schemas import (
     PrereviewBatch,
     QuestionCreate,
     Ranking,
+    ScoreSheetCorrectionCreate,
+    ScoreSheetCorrectionDecision,
+    ScoreSheetCorrectionPublic,
     ScoreSheetCreate,
     ScoreSheetPublic,
     ScoreSheets,
     Segment,
 )
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
-from .common import MeetingId
+from .common import CorrectionId, MeetingId
 
 router = APIRouter(route_class=TransactionalRoute, tags=["step 3: reviews and decision"])
 Judge = Annotated[User, Depends(require_roles(JUDGE))]
@@ -279,7 +282,9 @@ async def submit_score_sheet(
     data: ScoreSheetCreate, request: Request, settings: SettingsDep,
 ) -> Response:
     """Submit a score registration sheet (评分登记表): a score per criterion within its range
-    and a comment. A sheet is never changed; a new one supersedes it, with a reason."""
+    and a comment. A sheet is never changed; until every sheet is in, a new one supersedes it,
+    with a reason. Once the sheets are unsealed a sheet is final (409 `score_sheet_final`):
+    an obvious slip is corrected through `…/score-sheet-corrections`."""
 
     def work(session: Session) -> Response:
         judge = check_roles(user_of(session, principal), JUDGE)
@@ -287,10 +292,58 @@ async def submit_score_sheet(
         idempotency.settle()
         sheet = review.submit_sheet(session=session, candidate=candidate, data=data,
                                     user=judge, clock=current_clock(session, settings))
-        return json_response(ScoreSheetPublic(**sheet.model_dump(exclude={"selection_id"}),
-                                              current=True), status_code=201)
+        return json_response(review.sheet_public(sheet, current=True), status_code=201)
 
     return await one_hop(request, work)
+
+
+def _correction(c) -> ScoreSheetCorrectionPublic:
+    return ScoreSheetCorrectionPublic.model_validate(c, from_attributes=True)
+
+
+@router.post(CAND + "/score-sheet-corrections", status_code=201,
+             response_model=ScoreSheetCorrectionPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def request_sheet_correction(
+    data: ScoreSheetCorrectionCreate, candidate: CurrentCandidate, session: SessionDep,
+    judge: Judge, clock: ClockDep,
+) -> ScoreSheetCorrectionPublic:
+    """A judge asks to correct an obvious slip on their own sheet after the sheets are
+    unsealed (评分更正): the corrected scores and the reason. Nothing changes until an admin
+    approves it; refused while the sheets are sealed (`sheets_sealed`), once the committee has
+    decided on the candidate (`correction_too_late`), or while another correction of theirs
+    waits (`correction_pending`)."""
+    return _correction(review.request_correction(session=session, candidate=candidate,
+                                                 data=data, user=judge, clock=clock))
+
+
+@router.get(CAND + "/score-sheet-corrections", response_model=list[ScoreSheetCorrectionPublic],
+            responses=problems(401, 403, 404, 422))
+def list_sheet_corrections(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+                           ) -> list[ScoreSheetCorrectionPublic]:
+    """The corrections asked for on this candidate's sheets, oldest first: all for admins, a
+    judge's own for a judge of the panel."""
+    if ADMIN in user.roles:
+        return [_correction(c) for c in review.corrections(session, candidate.id)]
+    if user.id not in review.panel_ids(session, candidate.selection_id):
+        raise Forbidden("Only admins and the panel's judges see sheet corrections.",
+                        code="not_on_panel")
+    return [_correction(c) for c in review.corrections(session, candidate.id, user.id)]
+
+
+@router.post(CAND + "/score-sheet-corrections/{correction_id}/decision",
+             response_model=ScoreSheetCorrectionPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def decide_sheet_correction(
+    correction_id: CorrectionId, data: ScoreSheetCorrectionDecision,
+    candidate: CurrentCandidate, session: SessionDep, admin: AdminUser, clock: ClockDep,
+) -> ScoreSheetCorrectionPublic:
+    """An admin approves a judge's correction — a new version of the sheet, flagged
+    `corrected` wherever the score shows, the ranking recomputed from it — or refuses it, with
+    a note. The judge who asked cannot decide it (`correction_needs_two_people`)."""
+    return _correction(review.decide_correction(
+        session=session, candidate=candidate, correction_id=correction_id, data=data,
+        user=admin, clock=clock))
 
 
 @router.get(CAND + "/score-sheets", response_model=ScoreSheets,
@@ -337,6 +390,14 @@ def print_evaluation(candidate: CurrentCandidate, session: SessionDep, user: Cur
     comments = "".join(f"<li>{e(c)}</li>" for c in ev.comments) or "<li>—</li>"
     recusals = "".join(f"<li>{e(str(r.user_id))}: {e(r.conflict)} {e(r.note)}</li>"
                        for r in ev.recusals) or "<li>无</li>"
+    flags = ""
+    if ev.exception is not None:
+        flags += (f'<p class="flag">破格通过资格预审（{e("、".join(ev.exception.requirements))}）：'
+                  f"{e(ev.exception.reason)}</p>")
+    if ev.corrections:
+        flags += "<h2>评分更正</h2><ul>" + "".join(
+            f'<li class="flag">评委 {e(str(c.judge_id))}：{e(c.reason)}</li>'
+            for c in ev.corrections) + "</ul>"
     page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>综合评议报告 — {e(ev.full_name)}</title>
 <style>body{{font-family:sans-serif;max-width:48em;margin:2em auto}}
@@ -352,7 +413,7 @@ f'{ev.spread:g}'}{'（评委意见分歧较大）' if ev.spread_flagged else ''}
 <h2>各项平均分</h2><table><tr><th>评分项</th><th>平均分</th></tr>{rows}</table>
 <h2>评委意见</h2><ul>{comments}</ul><h2>回避情况</h2><ul>{recusals}</ul>
 {_session_html(ev)}
-</body></html>"""
+{flags}</body></html>"""
     return HTMLResponse(page)
 
 

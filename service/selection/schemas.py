@@ -21,7 +21,16 @@ from pydantic import (
 
 from ..core import calendar as workcal
 from ..core import examples as ex
-from ..core.schemas import JsonFloat, JsonInt, Name, SelectionStateLabelled, Strict, Stripped, Text
+from ..core.schemas import (
+    IsoDate,
+    JsonFloat,
+    JsonInt,
+    Name,
+    SelectionStateLabelled,
+    Strict,
+    Stripped,
+    Text,
+)
 
 
 # ---------------------------------------------------------------- job description (职务说明书)
@@ -196,6 +205,34 @@ class SelectionSettings(Strict):
     min_branch_life_hours: JsonFloat = Field(default=0, ge=0, le=1000,
                                          description="支部生活锻炼 hours required in the trial")
     reserve_valid_years: JsonInt = Field(default=2, ge=1, le=10)
+    committee_quorum: JsonFloat = Field(
+        default=2 / 3, ge=0.5, le=1, description="党委会: the fraction of the members who should attend that"
+        " must be present (2/3 by default); between 1/2 and 1")
+    committee_majority: JsonFloat = Field(
+        default=1 / 2, ge=0.5, lt=1, description="党委会: an appointment or a reserve needs more than this"
+        " fraction of the members who should attend (more than half by default); at least 1/2"
+        " and below 1")
+    eligibility_reference_on: IsoDate | None = Field(
+        default=None, description="The date as of which eligibility (age, years of party"
+        " membership and of work) is judged; default: the publicity period's end")
+
+    # before the bounds of the fields, so that the refusal says what the number means
+    @field_validator("committee_quorum", mode="before")
+    @classmethod
+    def _quorum(cls, v: Any):
+        if isinstance(v, int | float) and not isinstance(v, bool) and not 0.5 <= v <= 1:
+            raise ValueError(f"committee_quorum is the fraction of the members who should attend"
+                             f" that must be present: at least 1/2 (0.5) and at most 1, not {v:g}")
+        return v
+
+    @field_validator("committee_majority", mode="before")
+    @classmethod
+    def _majority(cls, v: Any):
+        if isinstance(v, int | float) and not isinstance(v, bool) and not 0.5 <= v < 1:
+            raise ValueError(f"committee_majority is the fraction of the members who should attend"
+                             f" that a decision must exceed: at least 1/2 (0.5) and below 1,"
+                             f" not {v:g}")
+        return v
 
     @field_validator("interview_criteria")
     @classmethod
@@ -390,8 +427,10 @@ class PublicSelection(BaseModel):
         "requirements": {"min_education": "bachelor", "min_party_years": 3, "max_age": 45},
         "judged_requirements": [{"key": "political_quality", "description": "良好的政治素质"}],
         "publicity_start_on": "2026-09-30", "publicity_end_on": "2026-10-13",
+        "eligibility_reference_on": "2026-10-13",
         "how_to_apply": "推荐：党、政、工、团组织或党员联名，在公示期内提交推荐（附摸底情况）；"
-                        "报名：本人以参选人账号在公示期内报名。公示期：2026-09-30 至 2026-10-13（含）。"}})
+                        "报名：本人以参选人账号在公示期内报名。公示期：2026-09-30 至 2026-10-13（含）。"
+                        "资格条件（年龄、党龄、工作年限）以 2026-10-13 为准计算。"}})
 
     id: uuid.UUID
     title: str
@@ -404,4 +443,7 @@ class PublicSelection(BaseModel):
     judged_requirements: list[JudgedRequirement]
     publicity_start_on: date
     publicity_end_on: date
+    eligibility_reference_on: date = Field(
+        description="Eligibility (age, years of party membership and of work) is judged as of"
+        " this date: the publicity period's end unless the selection set another")
     how_to_apply: str

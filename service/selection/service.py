@@ -31,6 +31,15 @@ SUBJECT = "selection"
 record.cover(record.StateCoverage(subject_type=SUBJECT, table=Selection))
 
 
+def eligibility_reference(selection: Selection) -> tuple[date | None, str]:
+    """The date as of which eligibility is judged, and why: the selection's own setting
+    (`selection_setting`), else the publicity period's end (`publicity_end`)."""
+    chosen = (selection.settings or {}).get("eligibility_reference_on")
+    if chosen:
+        return date.fromisoformat(str(chosen)), "selection_setting"
+    return selection.publicity_end_on, "publicity_end"
+
+
 def create(*, session: Session, data: SelectionCreate, user: User, clock: Clock) -> Selection:
     """A new selection in `drafting`, with its creation in the record."""
     selection = Selection(

@@ -135,6 +135,50 @@ selection_deciding = Guard(
 )
 
 
+def _eligibility_met_or_exception(ctx: Context) -> Refusal | None:
+    """严把资格预审关: every failed machine-checked requirement must be excepted (破格)."""
+    failed = list(ctx.facts.get("eligibility_failed") or ())
+    zh = ctx.facts.get("lang", "zh-CN") != "en"
+    exception = ctx.params.get("exception") or None
+    excepted = list((exception or {}).get("requirements") or ())
+    codes = [f["requirement"] for f in failed]
+    needless = [c for c in excepted if c not in codes]
+    if needless:
+        return Refusal(
+            "exception_not_needed",
+            (f"破格只用于未达到的资格条件；该参选人已符合：{'、'.join(needless)}。" if zh else
+             f"An exception (破格) is only for a requirement not met; the candidate meets:"
+             f" {', '.join(needless)}."),
+            {"not_failed": needless, "failed": codes})
+    missing = [f for f in failed if f["requirement"] not in excepted]
+    if not missing:
+        return None
+    if zh:
+        listed = "；".join(f"{f['label']}（{f['requirement']}）：要求 {f['required']}，"
+                          f"本人 {f['found']}" for f in missing)
+        message = (f"未达到职务说明书的资格条件：{listed}。如确需通过，须由管理员作为破格"
+                   "（params.exception）写明所破格的条件和理由。")
+    else:
+        listed = "; ".join(f"{f['label']} ({f['requirement']}): required {f['required']},"
+                           f" found {f['found']}" for f in missing)
+        message = (f"Requirements of the job description not met: {listed}. Passing needs an"
+                   " admin's explicit exception (破格, params.exception) naming the requirements"
+                   " excepted and the reason.")
+    return Refusal("requirement_not_met", message, {
+        "failed": missing,
+        "needs": {"exception": {"requirements": [f["requirement"] for f in missing],
+                                "reason": "…"}}})
+
+
+eligibility_met_or_exception = Guard(
+    "eligibility_met_or_exception",
+    "The eligibility report shows every machine-checked requirement met, or an admin passes"
+    " the candidate as an explicit exception (破格) naming each failed requirement, with a"
+    " reason.",
+    _eligibility_met_or_exception,
+)
+
+
 def _sheets_complete(ctx: Context) -> Refusal | None:
     expected, submitted = ctx.facts.get("sheets_expected", 0), ctx.facts.get("sheets_submitted", 0)
     if not expected or submitted < expected:

@@ -82,7 +82,7 @@ CANDIDATE_TRANSITIONS = (
     _cand("lapse", ["nominated"], "declined", "逾期未确认参选", "Lapse without consent",
           [g.publicity_ended]),
     _cand("pass_prereview", ["applicant"], "qualified", "资格预审通过", "Pass pre-review",
-          [g.selection_reviewing]),
+          [g.selection_reviewing, g.eligibility_met_or_exception]),
     _cand("fail_prereview", ["applicant"], "not_qualified", "资格预审不通过",
           "Fail pre-review", [g.selection_reviewing], reason_required=True),
     _cand("pass_interview", ["qualified"], "shortlisted", "面议评审通过", "Pass the interview",

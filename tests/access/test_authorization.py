@@ -130,6 +130,9 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", CAND + "/declarations"): ADMIN_ONLY,
     ("POST", CAND + "/score-sheets"): allow(JUDGE),
     ("GET", CAND + "/score-sheets"): allow(ADMIN, JUDGE),
+    ("POST", CAND + "/score-sheet-corrections"): allow(JUDGE),
+    ("GET", CAND + "/score-sheet-corrections"): allow(ADMIN, JUDGE),
+    ("POST", CAND + "/score-sheet-corrections/{correction_id}/decision"): ADMIN_ONLY,
     ("GET", CAND + "/evaluation"): allow(ADMIN, COMMITTEE),
     ("GET", CAND + "/evaluation.html"): allow(ADMIN, COMMITTEE),
     ("GET", SEL + "/ranking"): allow(ADMIN, COMMITTEE),
@@ -363,7 +366,7 @@ def world(client) -> World:
 def fill(path: str, w: World, **override: Any) -> str:
     values = {"selection_id": w.selection, "candidate_id": w.t, "user_id": w.spare_user,
               "meeting_id": w.meeting, "notification_id": w.notification,
-              "objection_id": w.objection, "day": "2030-01-01", "outcome": "appointed",
+              "objection_id": w.objection, "correction_id": uuid.UUID(int=2), "day": "2030-01-01", "outcome": "appointed",
               "language": "zh", "webhook_id": uuid.UUID(int=1),  # none: the role is judged first
               "delivery_id": "msg_" + "0" * 32, "segment": "self_introduction",
               "mark": "begin",

@@ -27,8 +27,9 @@ SIM_DAY = "2026-09-30"
 END = "2026-10-13"
 PASSWORD = "correct-horse-9"
 
-PUBLIC_KEYS = {"id", "title", "organization", "posts", "named_posts", "duties", "experience", "requirements",
-               "judged_requirements", "publicity_start_on", "publicity_end_on", "how_to_apply"}
+PUBLIC_KEYS = {"id", "title", "organization", "posts", "named_posts", "duties", "experience",
+               "requirements", "judged_requirements", "publicity_start_on", "publicity_end_on",
+               "eligibility_reference_on", "how_to_apply"}
 PERSONAL_KEYS = {"birth_date", "phone", "email", "national_id", "profile"}
 
 
@@ -740,7 +741,8 @@ def test_closing_nominations_lapses_silent_nominees_and_rechecks_applicants(
     for cand, eligible in ((li, True), (zhou, False)):
         ev = _events(client, admin, f"{CAND}/{cand}")
         assert [e["action"] for e in ev] == ["nominate", "consent", "check_eligibility"]
-        assert ev[2]["params"] == {"eligible": eligible, "computed_on": END}
+        assert ev[2]["params"] == {"eligible": eligible, "computed_on": END,
+                                   "reference": "publicity_end"}
         assert (ev[2]["from_state"], ev[2]["to_state"]) == ("applicant", "applicant")
         assert _candidate(client, admin, cand)["eligible"] is eligible
     # a nominee who declined already neither lapses nor is checked again

@@ -40,12 +40,14 @@ FUNNEL = {  # gate: (entered, pending, passed, failed, withdrew, reserve)
 }
 ZH_HEADERS = ["候选人编号", "姓名", "状态代码", "状态", "环节代码", "所处环节", "性别", "学历",
               "入党时间", "参加工作时间", "工作单位", "现任职务", "推荐情况", "资格条件",
-              "身份证号（脱敏）", "面议得分", "面议排名", "党委会决定代码", "党委会决定",
+              "身份证号（脱敏）", "破格", "面议得分", "评分更正", "面议排名", "党委会决定代码",
+              "党委会决定",
               "登记时间（UTC）"]
 LI_STATE_EN = "To be appointed (pre-appointment publicity)"
 KEYS = ["id", "full_name", "state", "state_label", "gate", "gate_label", "gender", "education",
         "party_joined_on", "work_started_on", "unit", "current_post", "nominated_by",
-        "eligible", "national_id_masked", "interview_score", "rank", "outcome",
+        "eligible", "national_id_masked", "prereview_exception", "interview_score",
+        "score_corrected", "rank", "outcome",
         "outcome_label", "created_at"]
 
 

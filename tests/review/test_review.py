@@ -884,7 +884,9 @@ def test_submission_committee_meeting_and_finishing_the_decision(story):
         return problem
 
     p = refused(s.meeting(present=5), 409, "quorum_not_met")
-    assert p["details"] == {"present": 5, "due": 9, "needed": 6}
+    assert p["details"] == {"present": 5, "due": 9, "needed": 6,
+                            "committee_quorum": _approx(2 / 3)}
+    assert "2/3" in p["detail"]
     p = refused(s.meeting(decisions=[s.decision("li", "appointed", 4, 2, 1),
                                      s.decision("wang", "reserve", 5, 1, 1),
                                      s.decision("chen", "not_qualified", 1, 4, 1)]),

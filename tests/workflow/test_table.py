@@ -76,8 +76,8 @@ EXPECTED_TABLE: dict[str, dict[str, tuple[tuple[str, ...], str, tuple[str, ...],
         "decline": (("nominated",), "declined", ("candidate", "admin"),
                     ("own_record", "selection_publicizing"), True),
         "lapse": (("nominated",), "declined", ("admin",), ("publicity_ended",), False),
-        "pass_prereview": (("applicant",), "qualified", ("admin",), ("selection_reviewing",),
-                           False),
+        "pass_prereview": (("applicant",), "qualified", ("admin",),
+                           ("selection_reviewing", "eligibility_met_or_exception"), False),
         "fail_prereview": (("applicant",), "not_qualified", ("admin",),
                            ("selection_reviewing",), True),
         "pass_interview": (("qualified",), "shortlisted", ("admin",),
@@ -457,7 +457,7 @@ def test_every_guard_in_guards_py_is_tested():
         "selection_open", "review_finished", "some_inspected", "all_decided", "all_followed_up",
         "selection_reviewing", "selection_deciding", "sheets_complete", "within_ratio_or_reason",
         "inspection_team_ready", "on_inspection_team", "appointment_publicity_over",
-        "trial_complete", "appointed_post",
+        "trial_complete", "appointed_post", "eligibility_met_or_exception",
     }
     used = {x.name for m in MACHINES for t in m.transitions for x in t.guards}
     assert used <= live
@@ -541,6 +541,55 @@ def test_guard_has_duties():
     for facts in ({}, {"duties_count": 0}, {"duties_count": None}):
         r = g.has_duties(_guard_ctx(facts))
         assert r is not None and r.code == "job_description_incomplete", facts
+
+
+AGE = {"requirement": "max_age", "label": "年龄", "required": "≤ 45 岁", "found": "50 岁"}
+EDU = {"requirement": "min_education", "label": "最低学历", "required": "本科及以上",
+       "found": "大专"}
+
+
+def _prereview_ctx(failed, exception=None, lang="zh-CN"):
+    params = {"exception": exception} if exception is not None else {}
+    return Context(actor=Actor("u-1", frozenset({"admin"})), role="admin",
+                   facts={"eligibility_failed": failed, "lang": lang}, params=params)
+
+
+def test_guard_eligibility_met_or_exception():
+    check = g.eligibility_met_or_exception
+    assert check(_prereview_ctx([])) is None
+    r = check(_prereview_ctx([AGE, EDU]))
+    assert r is not None and r.code == "requirement_not_met"
+    assert "年龄（max_age）" in r.message and "最低学历（min_education）" in r.message
+    assert r.details["failed"] == [AGE, EDU]
+    assert r.details["needs"]["exception"]["requirements"] == ["max_age", "min_education"]
+    r = check(_prereview_ctx([{**AGE, "label": "Age"}], lang="en"))
+    assert r is not None and "Requirements of the job description not met: Age (max_age)" \
+        in r.message
+    # an exception for one of two failed requirements still leaves the other
+    r = check(_prereview_ctx([AGE, EDU], {"requirements": ["max_age"], "reason": "破格"}))
+    assert r is not None and r.code == "requirement_not_met"
+    assert [f["requirement"] for f in r.details["failed"]] == ["min_education"]
+    assert check(_prereview_ctx([AGE, EDU], {"requirements": ["max_age", "min_education"],
+                                             "reason": "破格"})) is None
+    # an exception for a requirement met is refused, also when none failed
+    for failed in ([AGE], []):
+        r = check(_prereview_ctx(failed, {"requirements": ["max_age", "min_work_years"],
+                                          "reason": "破格"}))
+        assert r is not None and r.code == "exception_not_needed"
+        assert "min_work_years" in r.details["not_failed"]
+
+
+def test_guard_eligibility_through_the_engine_and_the_options():
+    ctx = _prereview_ctx([AGE])
+    ctx = Context(actor=ctx.actor, facts={**ctx.facts, "selection_state": "reviewing"})
+    with pytest.raises(GuardRefused) as e:
+        WORKFLOW.decide("candidate", "pass_prereview", "applicant", ctx)
+    assert e.value.code == "requirement_not_met"
+    assert e.value.guard == "eligibility_met_or_exception"
+    opts = {o.transition.action: o for o in WORKFLOW.options("candidate", "applicant", ctx)}
+    assert opts["pass_prereview"].allowed is False
+    assert opts["pass_prereview"].error.code == "requirement_not_met"
+    assert opts["fail_prereview"].allowed is True
 
 
 def test_guard_publicity_ended():
