@@ -219,7 +219,7 @@ def test_publish_in_simulation_runs_over_the_national_day_holiday(client, admin,
     assert (pub["from_state"], pub["to_state"]) == ("drafting", "publicizing")
     assert pub["params"]["end_on"] == END
     assert pub["params"]["first_counted_day"] == "2026-10-08"
-    assert pub["params"]["warnings"] == []
+    assert pub["params"]["calendar_fallback_years"] == []
     # Both times are recorded: the simulated day, and the real time it happened.
     assert pub["simulated_at"] is not None
     assert _china_day(pub["simulated_at"]) == date(2026, 9, 30)
