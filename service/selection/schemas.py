@@ -196,6 +196,12 @@ class SelectionSettings(Strict):
     min_branch_life_hours: JsonFloat = Field(default=0, ge=0, le=1000,
                                          description="支部生活锻炼 hours required in the trial")
     reserve_valid_years: JsonInt = Field(default=2, ge=1, le=10)
+    mentor_meeting_interval_days: JsonInt = Field(
+        default=30, ge=7, le=366, description="The mentor meets the appointee at least this"
+        " often (monthly by default); a mentorship may set its own interval")
+    min_objection_investigators: JsonInt = Field(
+        default=2, ge=2, le=20, description="An objection is investigated by at least this many"
+        " people (调查核实)")
 
     @field_validator("interview_criteria")
     @classmethod
