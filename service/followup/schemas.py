@@ -184,7 +184,7 @@ class ObjectionPublic(ObjectionStateLabelled):
         "state": "not_upheld", "state_label": "异议不成立", "version": 4,
         "investigators": [ex.ADMIN, ex.INSPECTOR], "handling": "经核查，所反映问题不属实",
         "handled_by": ex.ADMIN, "handled_at": "2026-11-11T06:00:00Z",
-        "created_at": "2026-11-09T03:00:00Z", "work": []}})
+        "created_at": "2026-11-09T03:00:00Z", "acknowledgement": "sent", "work": []}})
 
     id: uuid.UUID
     candidate_id: uuid.UUID
@@ -197,6 +197,9 @@ class ObjectionPublic(ObjectionStateLabelled):
     handled_by: uuid.UUID | None
     handled_at: datetime | None
     created_at: datetime
+    acknowledgement: str | None = Field(
+        default=None, description="Where the acknowledgement to the objector stands (queued,"
+        " sent, failed, undeliverable); null when no email address was left")
     work: list[ObjectionWorkPublic] = Field(default_factory=list)
 
 

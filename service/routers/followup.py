@@ -72,7 +72,10 @@ def list_notifications(candidate: CurrentCandidate, session: SessionDep, admin: 
                        settings: SettingsDep) -> list[NotificationPublic]:
     """The candidate's emails (the outcome, each later change of it): queued, sent, failed (with the last error and the
     attempts), or undeliverable, each with a note when it is not yet sent."""
-    rows = session.exec(select(Notification).where(Notification.candidate_id == candidate.id)
+    # an objector's acknowledgement concerns the objection, not the candidate (its record
+    # is the objection's)
+    rows = session.exec(select(Notification).where(Notification.candidate_id == candidate.id,
+                                                   Notification.outcome != "objection_ack")
                         .order_by(Notification.created_at))
     return [_public_notification(n, settings) for n in rows]
 
@@ -161,7 +164,10 @@ def lodge_objection(candidate_id: CandidateId, data: ObjectionCreate, session: S
 
 
 def _objection(session, o: Objection) -> ObjectionPublic:
+    ack = session.exec(select(Notification.state).where(
+        Notification.dedupe_key == f"objection_ack:{o.id}")).first()
     return ObjectionPublic.model_validate(o, from_attributes=True).model_copy(update={
+        "acknowledgement": ack,
         "work": [ObjectionWorkPublic.model_validate(w, from_attributes=True)
                  for w in objections.work(session, o.id)]})
 

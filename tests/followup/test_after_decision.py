@@ -232,8 +232,11 @@ def test_an_objection_is_acknowledged_investigated_and_concluded_holding_the_app
     _problem(client.get(f"{OBJ}/{o['id']}"), 401)
     assert "objector@example.org" not in client.get(PUBLIC).text
     seen = _ok(f.get(f"{OBJ}/{o['id']}"))
-    assert (seen["state"], seen["state_label"], seen["contact"]) == (
-        "received", "已受理", "objector@example.org")
+    assert (seen["state"], seen["state_label"], seen["contact"], seen["acknowledgement"]) == (
+        "received", "已受理", "objector@example.org", "sent")
+    assert _ok(f.get(f"{OBJ}/{phone['id']}"))["acknowledgement"] is None
+    # the acknowledgement is not among the candidate's own emails
+    assert [n["outcome"] for n in f.notifications("li")] == ["appointed"]
 
     f.advance(7)  # the publicity is over; both objections hold the trial
     p = _problem(f.start_trial("li"), 409, "objection_pending")

@@ -856,7 +856,8 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
     expected = ["decide_appoint", "queue_notification", "start_trial", "assign_mentor",
                 "record_mentor_meeting", "record_party_lesson", "record_branch_life",
                 "record_party_lesson", "record_mentor_meeting", "record_mentor_meeting",
-                "record_mentor_meeting", "confirm"]
+                "record_mentor_meeting", "record_assessment", "confirm",
+                "queue_notification"]  # the confirmation is told
     assert [a for a in actions if a in set(expected)] == expected
     assign = next(e for e in f.events("li") if e["action"] == "assign_mentor")
     assert assign["params"]["mentor_id"] == mentor_id
