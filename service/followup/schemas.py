@@ -164,6 +164,12 @@ class ObjectionReceipt(BaseModel):
 class ObjectionWorkPublic(BaseModel):
     """A conversation (谈话) or a finding (核实情况) of the investigating team."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.OBJECTION, "kind": "finding", "held_on": "2026-11-10",
+        "investigator_id": ex.INSPECTOR, "with_whom": "原单位财务负责人",
+        "content": "报销手续齐全，反映问题不属实", "recorded_by": ex.ADMIN,
+        "created_at": "2026-11-10T08:00:00Z"}})
+
     id: uuid.UUID
     kind: str
     held_on: date
@@ -212,6 +218,7 @@ class StartInvestigationParams(Strict):
     investigators: list[uuid.UUID] = Field(min_length=1, max_length=20)
 
 
+@ex.enum_example("finding")
 class InvestigationWorkKind(StrEnum):
     """What the investigating team records."""
 
@@ -243,6 +250,7 @@ class TrialParams(Strict):
                                description="Default: the selection's trial_months")
 
 
+@ex.enum_example("senior_guides_new")
 class MentorshipKind(StrEnum):
     """The two ways of cultivation the seed names (优带新、老带新)."""
 
@@ -254,6 +262,7 @@ MENTORSHIP_KIND_LABELS = {"excellent_guides_new": ("优带新", "An outstanding 
                           "senior_guides_new": ("老带新", "An experienced secretary guides")}
 
 
+@ex.enum_example("confirmed_secretary")
 class MentorStandingKind(StrEnum):
     """Why the mentor can guide: what they are."""
 
@@ -315,6 +324,7 @@ class MentorshipPublic(BaseModel):
         return i18n.pick(*labels) if labels else None
 
 
+@ex.enum_example("final")
 class AssessmentKind(StrEnum):
     """The trial's assessments."""
 
@@ -322,6 +332,7 @@ class AssessmentKind(StrEnum):
     final = "final"  # 试用期满考核
 
 
+@ex.enum_example("competent")
 class Grade(StrEnum):
     """A grade of the democratic appraisal and of the assessment (民主测评)."""
 
@@ -368,6 +379,13 @@ class AssessmentParams(Strict):
 
 class AssessmentPublic(BaseModel):
     """A trial assessment as recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.OBJECTION, "kind": "final", "held_on": "2027-10-25", "taking_part": 25,
+        "excellent": 12, "competent": 10, "basically_competent": 2, "incompetent": 0,
+        "mentor_opinion": "能够独立主持支部工作", "branch_opinion": "支部党员普遍认可",
+        "grade": "competent", "passed": True, "recorded_by": ex.ADMIN,
+        "created_at": "2027-10-25T08:00:00Z"}})
 
     id: uuid.UUID
     kind: str

@@ -156,6 +156,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", CAND + "/follow-up-records"): allow(ADMIN, MENTOR,
                                                  hidden=(JUDGE, INSPECTOR, COMMITTEE)),
     ("GET", "/api/v1/reserve-pool"): allow(ADMIN, MENTOR, CANDIDATE),
+    ("POST", "/api/v1/reserve-pool/expiries"): ADMIN_ONLY,
     # candidates
     ("GET", CAND): LOGGED_IN,  # each through their own link to T
     ("GET", CAND + "/actions"): LOGGED_IN,
