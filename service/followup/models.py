@@ -121,7 +121,7 @@ class Mentorship(SQLModel, table=True):
     candidate_id: uuid.UUID = Field(foreign_key="candidate.id", primary_key=True)
     mentor_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
     plan: str = Field(max_length=8000)
-    kind: str | None = Field(default=None, max_length=16,
+    kind: str | None = Field(default=None, max_length=32,
                              description="excellent_guides_new (优带新), senior_guides_new (老带新)")
     mentor_standing: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     meeting_interval_days: int = 30

@@ -299,9 +299,10 @@ class MentorshipSet(Strict):
     kind: MentorshipKind
     mentor_standing: MentorStanding
     plan: Stripped(8000, min_length=1)
-    meeting_interval_days: JsonInt | None = Field(
-        default=None, ge=7, le=366, description="Default: the selection's"
-        " mentor_meeting_interval_days (30)")
+    # omitted: the selection's setting (the default is not validated, so None stands for it)
+    meeting_interval_days: JsonInt = Field(
+        default=None, ge=7, le=366,
+        description="Omitted: the selection's mentor_meeting_interval_days (30)")
 
 
 class MentorshipPublic(BaseModel):

@@ -89,7 +89,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_trial_assessment_candidate', ['candidate_id', 'kind'], unique=False)
 
     with op.batch_alter_table('mentorship', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
+        batch_op.add_column(sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True))
         batch_op.add_column(sa.Column('mentor_standing', sa.JSON(), nullable=True))
 
 
