@@ -24,7 +24,7 @@ from .core.clock import Clock
 from .core.models import User
 from .followup import notifications
 from .followup import service as followup
-from .followup.schemas import TrialParams
+from .followup.schemas import AssessmentParams, TrialParams
 from .nomination import service as nominations
 from .nomination.models import Candidate
 from .record import actions
@@ -112,7 +112,8 @@ _INTERVIEW_FACTS = ("sheets_expected", "sheets_submitted", "rank", "cutoff", "ti
                     "ranking_post")
 _POST_FACTS = ("named_posts", "candidate_posts")
 _INSPECTION_FACTS = ("team_member_ids", "team_active", "team_needed", "inspection_records")
-_FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "open_objections", "trial_missing")
+_FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "objections_pending", "objections_upheld",
+                    "assessment_kinds", "final_assessment", "trial_missing")
 
 
 def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: Clock
@@ -156,12 +157,21 @@ CANDIDATE_KIND = actions.register(SubjectKind(
     params={"consent": nominations.ConsentParams, "pass_prereview": PrereviewPassParams,
             "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
             "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams,
-            "decide_appoint": AppointParams},
+            "decide_appoint": AppointParams,
+            "record_assessment": AssessmentParams},
     effects={"consent": nominations.consent,
              "pass_prereview": review.on_pass_prereview,
              "decide_appoint": followup.on_appoint,
              "decide_reserve": followup.on_reserve,
-             "start_trial": followup.start_trial},
+             "start_trial": followup.start_trial,
+             "record_assessment": followup.record_assessment,
+             "confirm": followup.on_confirm,
+             "dismiss": followup.on_dismiss,
+             "revoke": followup.on_revoke},
+    # every later change of the outcome is told by email, citing its event
+    after={"confirm": notifications.tell_change, "dismiss": notifications.tell_change,
+           "revoke": notifications.tell_change,
+           "record_assessment": followup.after_assessment},
 ))
 
 

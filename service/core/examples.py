@@ -45,7 +45,8 @@ SETTINGS = {
     "tie_break_criterion": "role_cognition", "min_inspectors": 2,
     "appointment_publicity_working_days": 5, "trial_months": 12,
     "min_party_lesson_hours": 8, "min_branch_life_hours": 12, "reserve_valid_years": 2,
-    "committee_quorum": 2 / 3, "committee_majority": 1 / 2, "eligibility_reference_on": None}
+    "committee_quorum": 2 / 3, "committee_majority": 1 / 2, "eligibility_reference_on": None,
+    "mentor_meeting_interval_days": 30, "min_objection_investigators": 2}
 
 SELECTION = {
     "id": SELECTION_ID, "title": "第一党支部书记公开选拔", "organization": "机关第一党支部",
@@ -133,7 +134,10 @@ RANKING = {
     "cutoff": 3, "entries": [RANKING_ENTRY], "posts": [POST_RANKING],
 }
 
-MENTORSHIP = {
+MENTORSHIP = {"kind": "senior_guides_new", "kind_label": "老带新",
+              "mentor_standing": {"kind": "confirmed_secretary", "post": "机关第二党支部书记",
+                                  "candidate_id": "3e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7",
+                                  "selection_id": "2d3e4f5a-6b7c-4d8e-9f0a-b1c2d3e4f5a6"},
     "candidate_id": CANDIDATE, "mentor_id": MENTOR,
     "plan": "每季度谈心一次，带教支部“三会一课”组织和党员发展工作", "meeting_interval_days": 90,
     "assigned_on": "2026-11-16",

@@ -109,6 +109,10 @@ RECORD_ACTIONS: dict[str, tuple[str, str]] = {
     "resend_notification": ("重新发送结果通知", "Outcome email resent"),
     "receive_objection": ("收到异议", "Objection received"),
     "handle_objection": ("异议处理", "Objection handled"),
+    "conclude_objection": ("异议调查结论", "Objection concluded"),
+    "acknowledge_objection": ("异议受理回执", "Objection acknowledged to the objector"),
+    "reserve_expired": ("储备人选期满", "Reserve period ended"),
+    "reserve_used": ("储备人选被后续选拔推荐", "Reserve nominated in a later selection"),
     "assign_mentor": ("指定导师", "Mentor assigned"),
     "record_mentor_meeting": ("导师谈心记录", "Mentor meeting recorded"),
     "record_party_lesson": ("党课学习记录", "Party lesson recorded"),
@@ -142,6 +146,15 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "reserve": ("储备人选", "Reserve"),
     "not_qualified": ("不符合", "Not qualified"),
     "postponed": ("缓议", "Postponed"),
+    "lapsed": ("未确认参选", "Did not confirm in time"),
+    "declined": ("本人不同意参选", "Declined to stand"),
+    "withdrawn": ("本人退出", "Withdrew"),
+    "confirmed": ("试用胜任，正式任职", "Confirmed in the post"),
+    "dismissed": ("试用不胜任", "Found unfit on trial"),
+    "revoked": ("取消任用", "Appointment revoked"),
+    "reserve_expired": ("储备期满", "Reserve period ended"),
+    "reserve_used": ("储备人选被推荐", "Nominated from the reserve pool"),
+    "objection_ack": ("异议受理回执", "Objection acknowledged"),
 }
 
 

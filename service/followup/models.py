@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from ..core.models import ts_field, utcnow
@@ -54,16 +54,64 @@ class NotificationTemplate(SQLModel, table=True):
 
 
 class Objection(SQLModel, table=True):
-    """An objection (举报/异议) lodged during the pre-appointment publicity, and its handling."""
+    """An objection (举报/异议) lodged during the pre-appointment publicity, and its handling:
+    received (受理), under investigation (调查核实), concluded (成立 / 部分成立 / 不成立).
+
+    The objector's contact is seen by admins only."""
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     candidate_id: uuid.UUID = Field(foreign_key="candidate.id", index=True)
+    selection_id: uuid.UUID | None = Field(default=None, foreign_key="selection.id")
     content: str = Field(max_length=4000)
     contact: str | None = Field(default=None, max_length=200)
-    status: str = Field(default="open", max_length=16)  # open, upheld, dismissed
-    handling: str | None = Field(default=None, max_length=4000)
+    # received, investigating, upheld, partly_upheld, not_upheld (the objection machine)
+    state: str = Field(default="received", max_length=16)
+    version: int = 1
+    investigators: list | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    handling: str | None = Field(default=None, max_length=4000,
+                                 description="The conclusion's reasons")
     handled_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     handled_at: datetime | None = ts_field(default=None, nullable=True)
+    created_at: datetime = ts_field(default_factory=utcnow)
+    updated_at: datetime = ts_field(default_factory=utcnow)
+
+
+class ObjectionWork(SQLModel, table=True):
+    """A conversation (谈话) or a finding (核实情况) of an objection's investigating team."""
+
+    __tablename__ = "objection_work"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    objection_id: uuid.UUID = Field(foreign_key="objection.id", index=True)
+    kind: str = Field(max_length=16)  # conversation, finding
+    held_on: date
+    investigator_id: uuid.UUID = Field(foreign_key="user_account.id")
+    with_whom: str = Field(default="", max_length=200)
+    content: str = Field(max_length=4000)
+    recorded_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = ts_field(default_factory=utcnow)
+
+
+class TrialAssessment(SQLModel, table=True):
+    """A mid-term or final assessment of the trial (试用期满考核), with its democratic
+    appraisal (民主测评), the mentor's and the branch's opinions and a grade."""
+
+    __tablename__ = "trial_assessment"
+    __table_args__ = (Index("ix_trial_assessment_candidate", "candidate_id", "kind"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    candidate_id: uuid.UUID = Field(foreign_key="candidate.id")
+    kind: str = Field(max_length=16)  # mid_term, final
+    held_on: date
+    taking_part: int
+    excellent: int
+    competent: int
+    basically_competent: int
+    incompetent: int
+    mentor_opinion: str = Field(max_length=4000)
+    branch_opinion: str = Field(max_length=4000)
+    grade: str = Field(max_length=32)  # excellent, competent, basically_competent, incompetent
+    recorded_by: uuid.UUID | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = ts_field(default_factory=utcnow)
 
 
@@ -73,6 +121,9 @@ class Mentorship(SQLModel, table=True):
     candidate_id: uuid.UUID = Field(foreign_key="candidate.id", primary_key=True)
     mentor_id: uuid.UUID = Field(foreign_key="user_account.id", index=True)
     plan: str = Field(max_length=8000)
+    kind: str | None = Field(default=None, max_length=32,
+                             description="excellent_guides_new (优带新), senior_guides_new (老带新)")
+    mentor_standing: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     meeting_interval_days: int = 30
     assigned_on: date
     created_at: datetime = ts_field(default_factory=utcnow)

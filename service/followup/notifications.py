@@ -1,4 +1,6 @@
-"""Feedback (信息反馈): one outcome email per candidate, through an outbox.
+"""Feedback (信息反馈): the outcome email of every candidate, and one more for every later
+change of the outcome (confirmed, found unfit, revoked, reserve expired or used), through an
+outbox.
 
 The message is written in the same transaction as the outcome; `service.outbox.mailer` delivers it.
 Templates in Chinese and English, editable by admins; `{placeholders}` are checked on save.
@@ -17,15 +19,18 @@ from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import Conflict, InvalidInput
 from ..core.models import User, utcnow
-from ..nomination.models import Candidate
+from ..nomination.models import Candidate, Nomination, ReserveEntry
 from ..record import service as record
 from ..record.models import Event
 from ..selection.models import Selection
 from ..selection.schemas import post_name
 from ..selection.service import stood_for
-from .models import Notification, NotificationTemplate
+from .models import Notification, NotificationTemplate, Objection
 
-OUTCOMES = ("appointed", "reserve", "not_qualified")
+# The committee's outcomes and what else ends a candidacy before the decision (told when the
+# decision is finished), then the later changes (told when each happens).
+OUTCOMES = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
+            "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used")
 LANGUAGES = ("zh", "en")
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
                 "reason", "post", "branch")
@@ -58,6 +63,72 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "[{organization}] Branch secretary selection result: {outcome_label}",
         "Dear {full_name},\n\nYour result in \"{selection_title}\" is: {outcome_label}.\n"
         "Post stood for: {post} ({branch})\nStage: {gate}\nReason: {reason}\n\nThank you for taking part.\n\n{organization}"),
+    ("lapsed", "zh"): (
+        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
+        "{full_name}同志：\n\n您被推荐参加“{selection_title}”，但在推荐报名截止前未确认参选，"
+        "按规定不进入后续审核。结果：{outcome_label}。\n\n感谢组织和群众对您的推荐。"
+        "\n\n{organization}党委组织部门"),
+    ("lapsed", "en"): (
+        "[{organization}] Branch secretary selection result: {outcome_label}",
+        "Dear {full_name},\n\nYou were nominated in \"{selection_title}\" but did not confirm"
+        " that you would stand before nominations closed, so the reviews go on without you."
+        " Result: {outcome_label}.\n\n{organization}"),
+    ("declined", "zh"): (
+        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
+        "{full_name}同志：\n\n您已表示本人不同意参加“{selection_title}”，结果：{outcome_label}。"
+        "\n您说明的原因：{reason}\n\n感谢组织和群众对您的推荐。\n\n{organization}党委组织部门"),
+    ("declined", "en"): (
+        "[{organization}] Branch secretary selection result: {outcome_label}",
+        "Dear {full_name},\n\nYou declined to stand in \"{selection_title}\". Result:"
+        " {outcome_label}.\nYour reason: {reason}\n\n{organization}"),
+    ("withdrawn", "zh"): (
+        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
+        "{full_name}同志：\n\n您已退出“{selection_title}”，结果：{outcome_label}。\n原因：{reason}"
+        "\n\n感谢您的参与。\n\n{organization}党委组织部门"),
+    ("withdrawn", "en"): (
+        "[{organization}] Branch secretary selection result: {outcome_label}",
+        "Dear {full_name},\n\nYou withdrew from \"{selection_title}\". Result: {outcome_label}."
+        "\nReason: {reason}\n\nThank you for taking part.\n\n{organization}"),
+    ("confirmed", "zh"): (
+        "【{organization}】试用期满考核结果通知：{outcome_label}",
+        "{full_name}同志：\n\n经试用期满考核，您在“{selection_title}”中试用胜任，结果：{outcome_label}。"
+        "\n考核：{gate}\n\n{organization}党委组织部门"),
+    ("confirmed", "en"): (
+        "[{organization}] Result of your trial: {outcome_label}",
+        "Dear {full_name},\n\nYour trial after \"{selection_title}\" has been assessed: you are"
+        " {outcome_label}.\nAssessment: {gate}\n\n{organization}"),
+    ("dismissed", "zh"): (
+        "【{organization}】试用期考核结果通知：{outcome_label}",
+        "{full_name}同志：\n\n您在“{selection_title}”后的试用期结束，结果：{outcome_label}。"
+        "\n考核：{gate}\n原因：{reason}\n\n{organization}党委组织部门"),
+    ("dismissed", "en"): (
+        "[{organization}] Result of your trial: {outcome_label}",
+        "Dear {full_name},\n\nYour trial after \"{selection_title}\" has ended: {outcome_label}."
+        "\nAssessment: {gate}\nReason: {reason}\n\n{organization}"),
+    ("revoked", "zh"): (
+        "【{organization}】任用结果变更通知：{outcome_label}",
+        "{full_name}同志：\n\n您在“{selection_title}”中的拟任用已取消，结果：{outcome_label}。"
+        "\n原因：{reason}\n\n{organization}党委组织部门"),
+    ("revoked", "en"): (
+        "[{organization}] Change of your result: {outcome_label}",
+        "Dear {full_name},\n\nYour proposed appointment after \"{selection_title}\" is revoked:"
+        " {outcome_label}.\nReason: {reason}\n\n{organization}"),
+    ("reserve_expired", "zh"): (
+        "【{organization}】储备人选期满通知：{outcome_label}",
+        "{full_name}同志：\n\n您在“{selection_title}”中确定的储备人选资格已期满（{reason}），"
+        "不再列入储备人选库。\n\n感谢您的参与。\n\n{organization}党委组织部门"),
+    ("reserve_expired", "en"): (
+        "[{organization}] Your reserve period has ended: {outcome_label}",
+        "Dear {full_name},\n\nYour place in the reserve pool from \"{selection_title}\" has"
+        " ended ({reason}).\n\n{organization}"),
+    ("reserve_used", "zh"): (
+        "【{organization}】储备人选使用通知：{outcome_label}",
+        "{full_name}同志：\n\n您作为“{selection_title}”的储备人选，已被推荐参加：{reason}。"
+        "\n请登录系统确认是否同意参选。\n\n{organization}党委组织部门"),
+    ("reserve_used", "en"): (
+        "[{organization}] You are nominated from the reserve pool: {outcome_label}",
+        "Dear {full_name},\n\nAs a reserve from \"{selection_title}\", you are nominated in:"
+        " {reason}.\nPlease log in to say whether you agree to stand.\n\n{organization}"),
 }
 
 # The action that ended a candidacy → the gate named in the 不符合 email.
@@ -67,12 +138,18 @@ GATES = {
     "fail_inspection": ("组织考察", "organizational inspection"),
     "decide_not_qualified": ("党委会审核", "party committee decision"),
     "decline": ("推荐确认（本人不同意参选）", "nomination (declined to stand)"),
-    "lapse": ("推荐确认（未在公示期内确认参选）", "nomination (no consent in time)"),
+    "lapse": ("推荐确认（未在推荐报名截止前确认参选）", "nomination (no consent in time)"),
     "withdraw": ("本人退出", "withdrawn by the candidate"),
+    "revoke": ("任职前公示", "pre-appointment publicity"),
 }
+# A candidate's state → the outcome told; a nominee who never consented and one who declined
+# are both 'declined', told apart by the action that ended the candidacy.
 _OUTCOME_OF_STATE = {"appointed": "appointed", "reserve": "reserve", "not_qualified":
-                     "not_qualified", "declined": "not_qualified",
-                     "withdrawn": "not_qualified"}
+                     "not_qualified", "declined": "declined", "withdrawn": "withdrawn",
+                     "confirmed": "confirmed", "dismissed": "dismissed", "revoked": "revoked"}
+_OUTCOME_OF_ACTION = {"lapse": "lapsed"}
+# The later changes: the action → the outcome its email tells.
+CHANGES = {"confirm": "confirmed", "dismiss": "dismissed", "revoke": "revoked"}
 
 
 def _fields(text: str) -> set[str]:
@@ -102,17 +179,19 @@ def template(session: Session, outcome: str, language: str) -> tuple[str, str, b
 
 
 def outcome_of(session: Session, candidate: Candidate) -> tuple[str, str, str] | None:
-    """(outcome, gate, reason) for a candidate whose story in the selection has an end."""
+    """(outcome, action, reason) for a candidate whose story in the selection has an end:
+    the action that ended it and the reason given."""
     outcome = _OUTCOME_OF_STATE.get(candidate.state)
     if outcome is None:
         return None
-    if outcome != "not_qualified":
+    if outcome in ("appointed", "reserve"):
         return outcome, "", ""
     ev = session.exec(select(Event).where(
         Event.subject_type == "candidate", Event.subject_id == candidate.id,
         Event.to_state == candidate.state, Event.from_state != Event.to_state)
         .order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
-    return outcome, ev.action if ev else "", (ev.reason or "") if ev else ""
+    action = ev.action if ev else ""
+    return _OUTCOME_OF_ACTION.get(action, outcome), action, (ev.reason or "") if ev else ""
 
 
 def _post_values(selection: Selection, candidate: Candidate) -> dict[str, str]:
@@ -126,31 +205,49 @@ def _post_values(selection: Selection, candidate: Candidate) -> dict[str, str]:
             "branch": "、".join(dict.fromkeys(p["branch"] for p in posts)) or "—"}
 
 
-def render(session: Session, candidate: Candidate, language: str) -> tuple[str, str, str]:
-    """(outcome, subject, body) of the candidate's outcome email in a language."""
-    found = outcome_of(session, candidate)
-    if found is None:
-        raise Conflict(f"The candidate is '{candidate.state}': there is no outcome to tell yet.",
-                       code="no_outcome_yet")
-    outcome, action, reason = found
+def _assessment_text(params: dict[str, Any], language: str) -> str:
+    a = params.get("assessment") or {}
+    if not a:
+        return "—"
+    grade = i18n.pick(*GRADES.get(a.get("grade"), (a.get("grade"), a.get("grade"))),
+                      "en" if language == "en" else "zh-CN")
+    kind = ("试用期满考核", "final assessment") if a.get("kind") == "final" else (
+        "试用期中考核", "mid-term assessment")
+    return f"{kind[1] if language == 'en' else kind[0]} {a.get('held_on')}: {grade}"
+
+
+GRADES = {"excellent": ("优秀", "excellent"), "competent": ("称职", "competent"),
+          "basically_competent": ("基本称职", "basically competent"),
+          "incompetent": ("不称职", "incompetent")}
+
+
+def render(session: Session, candidate: Candidate, language: str, *,
+           change: tuple[str, str, str] | None = None) -> tuple[str, str, str]:
+    """(outcome, subject, body) of the candidate's outcome email in a language; `change`
+    (outcome, gate text, reason) tells of a later change instead."""
+    if change is None:
+        found = outcome_of(session, candidate)
+        if found is None:
+            raise Conflict(f"The candidate is '{candidate.state}': there is no outcome to tell"
+                           " yet.", code="no_outcome_yet")
+        outcome, action, reason = found
+        idx = 0 if language == "zh" else 1
+        gate = GATES.get(action, ("", ""))[idx] if action else ""
+    else:
+        outcome, gate, reason = change
     selection = session.get(Selection, candidate.selection_id)
-    idx = 0 if language == "zh" else 1
-    gate = GATES.get(action, ("", ""))[idx] if action else ""
     values = {"full_name": candidate.full_name, "selection_title": selection.title,
               "organization": selection.organization,
-              "outcome_label": i18n.outcome_label(outcome, "en" if idx else "zh-CN"), "gate": gate or "—",
-              "reason": reason or "—", **_post_values(selection, candidate)}
+              "outcome_label": i18n.outcome_label(outcome, "en" if language == "en"
+                                                  else "zh-CN"),
+              "gate": gate or "—", "reason": reason or "—", **_post_values(selection, candidate)}
     subject, body, _ = template(session, outcome, language)
     return outcome, subject.format(**values), body.format(**values)
 
 
-def enqueue_outcome(session: Session, candidate: Candidate, *, clock: Clock,
-                    author: record.Author, language: str = "zh") -> Notification | None:
-    """Write the candidate's outcome email to the outbox (once per candidate, ever)."""
-    key = f"outcome:{candidate.id}"
-    if session.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
-        return None
-    outcome, subject, body = render(session, candidate, language)
+def _queue(session: Session, candidate: Candidate, *, key: str, outcome: str, subject: str,
+           body: str, language: str, clock: Clock, author: record.Author,
+           cites: dict[str, Any]) -> Notification:
     email = (candidate.profile or {}).get("email")
     n = Notification(dedupe_key=key, candidate_id=candidate.id,
                      selection_id=candidate.selection_id, outcome=outcome, language=language,
@@ -164,8 +261,43 @@ def enqueue_outcome(session: Session, candidate: Candidate, *, clock: Clock,
                   author=author, clock=clock, from_state=candidate.state,
                   to_state=candidate.state,
                   params={"notification_id": n.id, "outcome": outcome, "language": language,
-                          "to": email, "state": n.state})
+                          "to": email, "state": n.state, **cites})
     return n
+
+
+def enqueue_outcome(session: Session, candidate: Candidate, *, clock: Clock,
+                    author: record.Author, language: str = "zh") -> Notification | None:
+    """Write the candidate's outcome email to the outbox (once per candidate)."""
+    key = f"outcome:{candidate.id}"
+    if session.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
+        return None
+    outcome, subject, body = render(session, candidate, language)
+    return _queue(session, candidate, key=key, outcome=outcome, subject=subject, body=body,
+                  language=language, clock=clock, author=author, cites={})
+
+
+def enqueue_change(session: Session, candidate: Candidate, event: Event, *, outcome: str,
+                   clock: Clock, author: record.Author, language: str = "zh",
+                   ) -> Notification | None:
+    """Write the email of one later change of the candidate's outcome (the event that made
+    it), once per change: its dedupe key is the event's id."""
+    key = f"change:{event.id}"
+    if session.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
+        return None
+    params = dict(event.params or {})
+    gate = _assessment_text(params, language) if "assessment" in params else (
+        params.get("detail") or "")
+    reason = event.reason or params.get("detail_reason") or ""
+    _, subject, body = render(session, candidate, language, change=(outcome, gate, reason))
+    return _queue(session, candidate, key=key, outcome=outcome, subject=subject, body=body,
+                  language=language, clock=clock, author=author,
+                  cites={"event_id": event.id, "event_action": event.action})
+
+
+def tell_change(call: Any, event: Event) -> None:
+    """After a confirmation, an end of trial or a revocation: the candidate is told."""
+    enqueue_change(call.session, call.subject, event, outcome=CHANGES[event.action],
+                   clock=call.clock, author=call.author)
 
 
 def enqueue_all(session: Session, selection: Selection, *, clock: Clock,
@@ -200,7 +332,18 @@ def resend(session: Session, n: Notification, candidate: Candidate, *, user: Use
     if n.state == "queued" and not n.attempts:
         raise Conflict("The message is already queued.", code="already_queued")
     lang = language or n.language
-    _, n.subject, n.body = render(session, candidate, lang)
+    if n.dedupe_key.startswith("change:"):
+        ev = session.get(Event, uuid.UUID(n.dedupe_key.removeprefix("change:")))
+        params = dict(ev.params or {})
+        gate = _assessment_text(params, lang) if "assessment" in params else (
+            params.get("detail") or "")
+        _, n.subject, n.body = render(session, candidate, lang, change=(
+            n.outcome, gate, ev.reason or params.get("detail_reason") or ""))
+    elif n.outcome in OUTCOMES:
+        _, n.subject, n.body = render(session, candidate, lang)
+    else:
+        raise Conflict("This message is not an outcome email; it cannot be re-rendered.",
+                       code="not_an_outcome_email")
     n.language = lang
     n.to_address = (candidate.profile or {}).get("email")
     n.state = "queued" if n.to_address else "undeliverable"
@@ -251,3 +394,62 @@ def enqueue_message(session: Session, candidate: Candidate, *, kind: str, key: s
     session.add(n)
     session.flush()
     return n
+
+
+def chain_of(session: Session, n: Notification, candidate: Candidate
+             ) -> tuple[str, uuid.UUID, str]:
+    """Whose record tells of the message's delivery: the candidate's, or for an objector's
+    acknowledgement the objection's (an objector's address never enters a candidate's record)."""
+    if n.outcome == "objection_ack":
+        objection = session.get(Objection, uuid.UUID(n.dedupe_key.removeprefix("objection_ack:")))
+        return "objection", objection.id, objection.state
+    return "candidate", candidate.id, candidate.state
+
+
+def tell_reserve(session: Session, entry: ReserveEntry, *, outcome: str, detail: str,
+                 clock: Clock, author: record.Author, cites: dict[str, Any],
+                 key: str) -> Notification | None:
+    """A reserve's entry expired (储备期满) or was used in a later selection: recorded in the
+    reserve's own record and told by email, once per `key`."""
+    if session.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
+        return None
+    cand = session.exec(select(Candidate).where(Candidate.id == entry.candidate_id)
+                        .with_for_update()).one()
+    event = record.append(session, subject_type="candidate", subject_id=cand.id,
+                          selection_id=cand.selection_id, action=outcome, author=author,
+                          clock=clock, from_state=cand.state, to_state=cand.state,
+                          params={"reserve_entry_id": entry.id, "detail": detail, **cites})
+    _, subject, body = render(session, cand, "zh", change=(outcome, "", detail))
+    return _queue(session, cand, key=key, outcome=outcome, subject=subject, body=body,
+                  language="zh", clock=clock, author=author,
+                  cites={"event_id": event.id, "event_action": outcome})
+
+
+def tell_expired_reserves(session: Session, *, clock: Clock, user: User) -> int:
+    """Tell every reserve whose entry has expired and who was not told yet; return how many."""
+    count = 0
+    for entry in session.exec(select(ReserveEntry).where(ReserveEntry.expires_on < clock.today())
+                              .order_by(ReserveEntry.expires_on, ReserveEntry.id)):
+        if tell_reserve(session, entry, outcome="reserve_expired",
+                        detail=f"储备期至 {entry.expires_on.isoformat()}（until"
+                               f" {entry.expires_on.isoformat()}）", clock=clock,
+                        author=record.Author(user.id, "admin"),
+                        cites={"expires_on": entry.expires_on.isoformat()},
+                        key=f"reserve_expired:{entry.id}"):
+            count += 1
+    return count
+
+
+def tell_reserve_used(session: Session, nomination: Nomination, candidate: Candidate, *,
+                      clock: Clock, author: record.Author) -> Notification | None:
+    """A nomination from the pool: the reserve learns in which selection they are nominated
+    (once per entry and later candidacy)."""
+    if nomination.reserve_entry_id is None:
+        return None
+    entry = session.get(ReserveEntry, nomination.reserve_entry_id)
+    selection = session.get(Selection, candidate.selection_id)
+    return tell_reserve(session, entry, outcome="reserve_used",
+                        detail=f"“{selection.title}”（{selection.organization}）", clock=clock,
+                        author=author, cites={"selection_id": selection.id,
+                                              "candidate_id": candidate.id},
+                        key=f"reserve_used:{entry.id}:{candidate.id}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -15,10 +15,12 @@ from pydantic import (
     StrictBool,
     StringConstraints,
     computed_field,
+    model_validator,
 )
 
 from ..core import calendar as workcal
 from ..core import examples as ex
+from ..core import i18n
 from ..core.schemas import (
     NOT_BLANK,
     IsoDate,
@@ -27,9 +29,14 @@ from ..core.schemas import (
     LongText,
     Name,
     OutcomeLabelled,
+    StateLabelled,
     Strict,
     Stripped,
 )
+
+
+class ObjectionStateLabelled(StateLabelled):
+    _machine: ClassVar[str] = "objection"
 
 
 # ---------------------------------------------------------------- step 4: follow-up (后期四环节)
@@ -158,35 +165,83 @@ class ObjectionReceipt(BaseModel):
     received_at: datetime
 
 
-class ObjectionPublic(BaseModel):
-    """An objection to an appointment and how it was handled."""
+class ObjectionWorkPublic(BaseModel):
+    """A conversation (谈话) or a finding (核实情况) of the investigating team."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.OBJECTION, "kind": "finding", "held_on": "2026-11-10",
+        "investigator_id": ex.INSPECTOR, "with_whom": "原单位财务负责人",
+        "content": "报销手续齐全，反映问题不属实", "recorded_by": ex.ADMIN,
+        "created_at": "2026-11-10T08:00:00Z"}})
+
+    id: uuid.UUID
+    kind: str
+    held_on: date
+    investigator_id: uuid.UUID
+    with_whom: str
+    content: str
+    recorded_by: uuid.UUID | None
+    created_at: datetime
+
+
+class ObjectionPublic(ObjectionStateLabelled):
+    """An objection to an appointment and its handling, as admins see it (the objector's
+    contact included: nobody else sees an objection)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "id": ex.OBJECTION, "candidate_id": ex.CANDIDATE,
-        "content": "反映该同志在某项目中存在违规问题", "contact": "13900000000",
-        "status": "dismissed", "handling": "经核查，所反映问题不属实",
+        "content": "反映该同志在某项目中存在违规问题", "contact": "objector@example.cn",
+        "state": "not_upheld", "state_label": "异议不成立", "version": 4,
+        "investigators": [ex.ADMIN, ex.INSPECTOR], "handling": "经核查，所反映问题不属实",
         "handled_by": ex.ADMIN, "handled_at": "2026-11-11T06:00:00Z",
-        "created_at": "2026-11-09T03:00:00Z"}})
+        "created_at": "2026-11-09T03:00:00Z", "acknowledgement": "sent", "work": []}})
 
     id: uuid.UUID
     candidate_id: uuid.UUID
     content: str
     contact: str | None
-    status: str
-    handling: str | None
+    state: str
+    version: int
+    investigators: list[uuid.UUID] | None
+    handling: str | None = Field(description="The conclusion's reasons")
     handled_by: uuid.UUID | None
     handled_at: datetime | None
     created_at: datetime
+    acknowledgement: str | None = Field(
+        default=None, description="Where the acknowledgement to the objector stands (queued,"
+        " sent, failed, undeliverable); null when no email address was left")
+    work: list[ObjectionWorkPublic] = Field(default_factory=list)
 
 
-class ObjectionHandle(Strict):
-    """How the objection was handled: upheld (ends the appointment) or dismissed."""
+class StartInvestigationParams(Strict):
+    """The investigating team (调查组): at least the selection's minimum, 2 by default."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
-        "decision": "dismissed", "handling": "经核查，所反映问题不属实"}})
+        "investigators": [ex.ADMIN, ex.INSPECTOR]}})
 
-    decision: Literal["upheld", "dismissed"]
-    handling: Stripped(4000, min_length=1)
+    investigators: list[uuid.UUID] = Field(min_length=1, max_length=20)
+
+
+@ex.enum_example("finding")
+class InvestigationWorkKind(StrEnum):
+    """What the investigating team records."""
+
+    conversation = "conversation"  # 谈话
+    finding = "finding"  # 核实情况
+
+
+class InvestigationRecordParams(Strict):
+    """A conversation of the investigating team, or a finding, by one of its members."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "kind": "conversation", "held_on": "2026-11-10", "investigator_id": ex.INSPECTOR,
+        "with_whom": "原单位财务负责人", "content": "核对有关报销凭证，手续齐全"}})
+
+    kind: InvestigationWorkKind
+    held_on: IsoDate
+    investigator_id: uuid.UUID
+    with_whom: Stripped(200) = ""
+    content: Stripped(4000, min_length=1)
 
 
 class TrialParams(Strict):
@@ -199,16 +254,59 @@ class TrialParams(Strict):
                                description="Default: the selection's trial_months")
 
 
-class MentorshipSet(Strict):
-    """Assign a mentor (优带新、老带新) and the plan; meetings at the plan's interval."""
+@ex.enum_example("senior_guides_new")
+class MentorshipKind(StrEnum):
+    """The two ways of cultivation the seed names (优带新、老带新)."""
+
+    excellent_guides_new = "excellent_guides_new"  # 优带新: an outstanding secretary guides
+    senior_guides_new = "senior_guides_new"  # 老带新: an experienced secretary guides
+
+
+MENTORSHIP_KIND_LABELS = {"excellent_guides_new": ("优带新", "An outstanding secretary guides"),
+                          "senior_guides_new": ("老带新", "An experienced secretary guides")}
+
+
+@ex.enum_example("confirmed_secretary")
+class MentorStandingKind(StrEnum):
+    """Why the mentor can guide: what they are."""
+
+    confirmed_secretary = "confirmed_secretary"  # confirmed in a selection of this service
+    serving_secretary = "serving_secretary"  # a branch secretary now
+    party_worker = "party_worker"  # an experienced party worker
+
+
+class MentorStanding(Strict):
+    """The mentor's standing: the post they hold and, for a secretary confirmed in an
+    earlier selection, that candidacy (checked: confirmed)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
-        "mentor_id": ex.MENTOR, "plan": "每季度谈心一次，带教支部“三会一课”组织和党员发展工作",
-        "meeting_interval_days": 90}})
+        "kind": "confirmed_secretary", "post": "机关第二党支部书记",
+        "candidate_id": ex.CANDIDATE_2}})
+
+    kind: MentorStandingKind
+    post: Name
+    candidate_id: uuid.UUID | None = Field(
+        default=None, description="For confirmed_secretary, and only then: the mentor's own"
+        " confirmed candidacy")
+
+
+class MentorshipSet(Strict):
+    """Assign a mentor (优带新、老带新) and the plan; meetings at the plan's interval (the
+    selection's mentor_meeting_interval_days by default)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "mentor_id": ex.MENTOR, "kind": "senior_guides_new",
+        "mentor_standing": {"kind": "serving_secretary", "post": "机关第二党支部书记"},
+        "plan": "每月谈心一次，带教支部“三会一课”组织和党员发展工作"}})
 
     mentor_id: uuid.UUID
+    kind: MentorshipKind
+    mentor_standing: MentorStanding
     plan: Stripped(8000, min_length=1)
-    meeting_interval_days: JsonInt = Field(default=90, ge=7, le=366)
+    # omitted: the selection's setting (the default is not validated, so None stands for it)
+    meeting_interval_days: JsonInt = Field(
+        default=None, ge=7, le=366,
+        description="Omitted: the selection's mentor_meeting_interval_days (30)")
 
 
 class MentorshipPublic(BaseModel):
@@ -218,9 +316,100 @@ class MentorshipPublic(BaseModel):
 
     candidate_id: uuid.UUID
     mentor_id: uuid.UUID
+    kind: str | None
+    mentor_standing: dict[str, Any] | None
     plan: str
     meeting_interval_days: int
     assigned_on: date
+
+    @computed_field(description="The kind's label (优带新 / 老带新)")
+    @property
+    def kind_label(self) -> str | None:
+        labels = MENTORSHIP_KIND_LABELS.get(self.kind or "")
+        return i18n.pick(*labels) if labels else None
+
+
+@ex.enum_example("final")
+class AssessmentKind(StrEnum):
+    """The trial's assessments."""
+
+    mid_term = "mid_term"  # 试用期中考核
+    final = "final"  # 试用期满考核
+
+
+@ex.enum_example("competent")
+class Grade(StrEnum):
+    """A grade of the democratic appraisal and of the assessment (民主测评)."""
+
+    excellent = "excellent"  # 优秀
+    competent = "competent"  # 称职
+    basically_competent = "basically_competent"  # 基本称职
+    incompetent = "incompetent"  # 不称职
+
+
+PASSING_GRADES = ("excellent", "competent", "basically_competent")
+
+
+class AssessmentParams(Strict):
+    """A trial assessment: the democratic appraisal's counts (优秀 / 称职 / 基本称职 / 不称职) of
+    those taking part, the mentor's and the branch's opinions, and the grade. A final one
+    graded 不称职 ends the trial as unfit."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "kind": "final", "held_on": "2027-10-25", "taking_part": 25, "excellent": 12,
+        "competent": 10, "basically_competent": 2, "incompetent": 0,
+        "mentor_opinion": "能够独立主持支部工作，“三会一课”组织规范",
+        "branch_opinion": "支部党员普遍认可", "grade": "competent"}})
+
+    kind: AssessmentKind
+    held_on: IsoDate
+    taking_part: JsonInt = Field(ge=1, le=100000, description="Those taking part in the"
+                                 " democratic appraisal")
+    excellent: JsonInt = Field(ge=0, le=100000)
+    competent: JsonInt = Field(ge=0, le=100000)
+    basically_competent: JsonInt = Field(ge=0, le=100000)
+    incompetent: JsonInt = Field(ge=0, le=100000)
+    mentor_opinion: Stripped(4000, min_length=1)
+    branch_opinion: Stripped(4000, min_length=1)
+    grade: Grade
+
+    @model_validator(mode="after")
+    def _counts(self):
+        total = self.excellent + self.competent + self.basically_competent + self.incompetent
+        if total > self.taking_part:
+            raise ValueError(f"the appraisal counts add up to {total}, more than the"
+                             f" {self.taking_part} taking part")
+        return self
+
+
+class AssessmentPublic(BaseModel):
+    """A trial assessment as recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "id": ex.OBJECTION, "kind": "final", "held_on": "2027-10-25", "taking_part": 25,
+        "excellent": 12, "competent": 10, "basically_competent": 2, "incompetent": 0,
+        "mentor_opinion": "能够独立主持支部工作", "branch_opinion": "支部党员普遍认可",
+        "grade": "competent", "passed": True, "recorded_by": ex.ADMIN,
+        "created_at": "2027-10-25T08:00:00Z"}})
+
+    id: uuid.UUID
+    kind: str
+    held_on: date
+    taking_part: int
+    excellent: int
+    competent: int
+    basically_competent: int
+    incompetent: int
+    mentor_opinion: str
+    branch_opinion: str
+    grade: str
+    recorded_by: uuid.UUID | None
+    created_at: datetime
+
+    @computed_field(description="Whether the grade passes (优秀, 称职, 基本称职)")
+    @property
+    def passed(self) -> bool:
+        return self.grade in PASSING_GRADES
 
 
 @ex.enum_example("party_lesson")
@@ -282,6 +471,7 @@ class FollowUpPublic(BaseModel):
     appointment: dict[str, Any] | None
     mentorship: MentorshipPublic | None
     records: list[FollowUpRecordPublic]
+    assessments: list[AssessmentPublic] = Field(default_factory=list)
     missing_for_confirmation: list[str]
 
     @computed_field(description="Cautions: a pre-appointment publicity that runs through a year"
@@ -317,3 +507,11 @@ class ReserveEntryPublic(BaseModel):
     entered_on: date
     expires_on: date
     expired: bool
+
+
+class ExpiriesTold(BaseModel):
+    """How many reserves were told now that their entry expired."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"told": 1}})
+
+    told: int

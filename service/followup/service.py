@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from ..core import calendar as workcal
 from ..core.clock import Clock
 from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from ..core.models import User, utcnow
+from ..core.models import User
 from ..nomination.models import Candidate, ReserveEntry
 from ..record import actions
 from ..record import service as record
@@ -24,12 +24,14 @@ from ..selection.models import Selection
 from ..selection.schemas import post_name
 from ..workflow import CANDIDATE_MACHINE
 from ..workflow.roles import ADMIN, MENTOR
-from .models import FollowUpRecord, Mentorship, Objection
+from . import objections
+from .models import FollowUpRecord, Mentorship, Objection, TrialAssessment
 from .schemas import (
+    PASSING_GRADES,
+    AssessmentParams,
     FollowUpRecordCreate,
     MentorshipSet,
     ObjectionCreate,
-    ObjectionHandle,
     TrialParams,
 )
 
@@ -124,43 +126,18 @@ def publicized_now(session: Session, clock: Clock) -> list[Candidate]:
 
 def lodge_objection(session: Session, cand: Candidate, data: ObjectionCreate,
                     clock: Clock) -> Objection:
-    """Anyone may object while the appointment is publicized."""
+    """Anyone may object while the appointment is publicized; the objection is received."""
     p = _period(cand)
     today = clock.today()
     if cand.state != "appointed" or p is None or not p[0] <= today <= p[1]:
         raise NotFound("No appointment of that id is being publicized now.",
                        code="publicity_not_found")
-    o = Objection(candidate_id=cand.id, content=data.content, contact=data.contact)
-    session.add(o)
-    session.flush()
-    record.append(session, subject_type=CANDIDATE, subject_id=cand.id,
-                  selection_id=cand.selection_id, action="receive_objection",
-                  author=record.Author(None, "public"), clock=clock, from_state=cand.state,
-                  to_state=cand.state, params={"objection_id": o.id})
-    return o
+    return objections.receive(session, cand, data, clock)
 
 
-def handle_objection(session: Session, objection: Objection, data: ObjectionHandle, *,
-                     user: User, clock: Clock) -> Objection:
-    """Record how an objection was handled; an upheld one ends the appointment."""
-    if objection.status != "open":
-        raise Conflict("This objection has been handled already.", code="objection_handled")
-    cand = session.exec(select(Candidate).where(Candidate.id == objection.candidate_id)
-                        .with_for_update()).one()
-    objection.status, objection.handling = data.decision, data.handling
-    objection.handled_by, objection.handled_at = user.id, utcnow()
-    session.add(objection)
-    record.append(session, subject_type=CANDIDATE, subject_id=cand.id,
-                  selection_id=cand.selection_id, action="handle_objection",
-                  author=record.Author(user.id, ADMIN), clock=clock, from_state=cand.state,
-                  to_state=cand.state, params={"objection_id": objection.id,
-                                               "decision": data.decision,
-                                               "handling": data.handling})
-    if data.decision == "upheld" and cand.state == "appointed":
-        actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, "revoke", user=user, clock=clock,
-                    reason=f"任职前公示期间异议经核实成立：{data.handling}", raw_params={},
-                    event_params={"objection_id": objection.id})
-    return objection
+def on_revoke(call: ActionCall) -> dict[str, Any]:
+    """A revocation cites the objections upheld and leaves the post vacant (递补 starts here)."""
+    return objections.upheld_for_revoke(call.session, call.subject)
 
 
 # ---------------------------------------------------------------- mentor and records
@@ -185,17 +162,41 @@ def assign_mentor(session: Session, cand: Candidate, data: MentorshipSet, *, use
     if related is not None:
         raise Conflict("This mentor declared a relation to the candidate and is recused.",
                        code="mentor_recused")
+    standing = _standing(session, data, mentor)
+    interval = data.meeting_interval_days or _settings(
+        session.get(Selection, cand.selection_id)).mentor_meeting_interval_days
     m = session.get(Mentorship, cand.id) or Mentorship(
         candidate_id=cand.id, mentor_id=mentor.id, plan=data.plan,
         assigned_on=clock.today())
-    m.mentor_id, m.plan, m.meeting_interval_days = mentor.id, data.plan, data.meeting_interval_days
+    m.mentor_id, m.plan, m.meeting_interval_days = mentor.id, data.plan, interval
+    m.kind, m.mentor_standing = data.kind.value, standing
     m.assigned_on = clock.today()
     session.add(m)
     record.append(session, subject_type=CANDIDATE, subject_id=cand.id,
                   selection_id=cand.selection_id, action="assign_mentor",
                   author=record.Author(user.id, ADMIN), clock=clock, from_state=cand.state,
-                  to_state=cand.state, params=data.model_dump(mode="json"))
+                  to_state=cand.state, params={**data.model_dump(mode="json"),
+                                               "mentor_standing": standing,
+                                               "meeting_interval_days": interval})
     return m
+
+
+def _standing(session: Session, data: MentorshipSet, mentor: User) -> dict[str, Any]:
+    """The mentor's standing as recorded; a confirmed secretary's candidacy is checked."""
+    s = data.mentor_standing
+    out: dict[str, Any] = {"kind": s.kind.value, "post": s.post}
+    if s.kind.value != "confirmed_secretary":
+        if s.candidate_id is not None:
+            raise InvalidInput("candidate_id goes with the standing confirmed_secretary only.",
+                               code="standing_candidate_unexpected")
+        return out
+    held = session.get(Candidate, s.candidate_id) if s.candidate_id else None
+    if held is None or held.state != "confirmed" or held.user_id != mentor.id:
+        raise InvalidInput("A confirmed secretary's standing names the mentor's own candidacy,"
+                           " confirmed in the post (正式任职).", code="standing_not_confirmed",
+                           details={"candidate_id": str(s.candidate_id) if s.candidate_id
+                                    else None})
+    return {**out, "candidate_id": str(held.id), "selection_id": str(held.selection_id)}
 
 
 def add_record(session: Session, cand: Candidate, data: FollowUpRecordCreate, *, user: User,
@@ -268,11 +269,92 @@ def missing_for_confirmation(session: Session, cand: Candidate, clock: Clock) ->
 def facts(session: Session, cand: Candidate, clock: Clock) -> dict[str, Any]:
     """Facts the follow-up guards read."""
     p = _period(cand)
-    open_n = len(session.exec(select(Objection.id).where(
-        Objection.candidate_id == cand.id, Objection.status == "open")).all())
-    return {"appointment_publicity_end_on": p[1] if p else None, "open_objections": open_n,
+    waiting, upheld = objections.pending(session, cand.id)
+    done = assessments(session, cand.id)
+    final = next((a for a in done if a.kind == "final"), None)
+    return {"appointment_publicity_end_on": p[1] if p else None,
+            "objections_pending": waiting, "objections_upheld": upheld,
+            "assessment_kinds": [a.kind for a in done],
+            "final_assessment": None if final is None else {
+                "id": str(final.id), "grade": final.grade, "passed": passed(final)},
             "trial_missing": missing_for_confirmation(session, cand, clock)
             if cand.state == "on_trial" else []}
+
+
+# ---------------------------------------------------------------- trial assessments
+TRIAL_ASSESSMENTS = record.cover(record.Coverage(
+    name="trial_assessment", table=TrialAssessment, subject_type=CANDIDATE,
+    subject_column="candidate_id", actions=("record_assessment",),
+    fields=lambda r: {"id": r.id, "candidate_id": r.candidate_id, "kind": r.kind,
+                      "held_on": r.held_on, "taking_part": r.taking_part,
+                      "excellent": r.excellent, "competent": r.competent,
+                      "basically_competent": r.basically_competent,
+                      "incompetent": r.incompetent, "mentor_opinion": r.mentor_opinion,
+                      "branch_opinion": r.branch_opinion, "grade": r.grade}))
+
+
+def passed(a: TrialAssessment) -> bool:
+    """Whether the grade passes (优秀, 称职, 基本称职)."""
+    return a.grade in PASSING_GRADES
+
+
+def assessments(session: Session, candidate_id: uuid.UUID) -> list[TrialAssessment]:
+    """The candidate's trial assessments, oldest first."""
+    return list(session.exec(select(TrialAssessment).where(
+        TrialAssessment.candidate_id == candidate_id).order_by(TrialAssessment.held_on,
+                                                               TrialAssessment.created_at)))
+
+
+def _cited(a: TrialAssessment) -> dict[str, Any]:
+    return {"id": str(a.id), "kind": a.kind, "held_on": a.held_on.isoformat(),
+            "grade": a.grade, "passed": passed(a)}
+
+
+def record_assessment(call: ActionCall) -> dict[str, Any]:
+    """Record a mid-term or final assessment (试用期满考核) of the trial."""
+    cand: Candidate = call.subject
+    p: AssessmentParams = call.params  # type: ignore[assignment]
+    trial = (cand.appointment or {}).get("trial") or {}
+    if p.held_on > call.clock.today():
+        raise InvalidInput("An assessment cannot precede what it records.",
+                           code="date_in_future")
+    if trial and p.held_on < date.fromisoformat(trial["start_on"]):
+        raise InvalidInput("The assessment is dated before the trial started.",
+                           code="before_trial")
+    a = TrialAssessment(candidate_id=cand.id, kind=p.kind.value, held_on=p.held_on,
+                        taking_part=p.taking_part, excellent=p.excellent,
+                        competent=p.competent, basically_competent=p.basically_competent,
+                        incompetent=p.incompetent, mentor_opinion=p.mentor_opinion,
+                        branch_opinion=p.branch_opinion, grade=p.grade.value,
+                        recorded_by=call.user.id)
+    call.session.add(a)
+    call.session.flush()
+    return {"assessment_id": a.id, "passed": passed(a),
+            "covers": record.covers(TRIAL_ASSESSMENTS, a)}
+
+
+def after_assessment(call: ActionCall, event: record.Event) -> None:
+    """A final assessment graded 不称职 ends the trial as unfit (dismiss), citing it."""
+    a = call.session.get(TrialAssessment, uuid.UUID(str(event.params["assessment_id"])))
+    if a.kind != "final" or passed(a):
+        return
+    actions.run(call.session, actions.kind_of(CANDIDATE_MACHINE), call.subject, "dismiss",
+                user=call.user, clock=call.clock,
+                reason=f"试用期满考核结果为不称职（final assessment: incompetent）：{a.branch_opinion}",
+                raw_params={})
+
+
+def on_confirm(call: ActionCall) -> dict[str, Any]:
+    """Confirmation cites the final assessment it rests on."""
+    final = next(a for a in assessments(call.session, call.subject.id) if a.kind == "final")
+    return {"assessment": _cited(final)}
+
+
+def on_dismiss(call: ActionCall) -> dict[str, Any]:
+    """An end of trial cites the latest assessment, if any."""
+    done = assessments(call.session, call.subject.id)
+    final = next((a for a in done if a.kind == "final"), None) or (done[-1] if done else None)
+    return {"assessment": _cited(final)} if final else {}
 
 
 # ---------------------------------------------------------------- the reserve pool

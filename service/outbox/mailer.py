@@ -26,6 +26,7 @@ from ..config import Settings
 from ..core.clock import current_clock
 from ..core.db import open_session
 from ..core.models import utcnow
+from ..followup import notifications
 from ..followup.models import Notification
 from ..nomination.models import Candidate
 from ..record import service as record
@@ -120,9 +121,11 @@ def _finish(session: Session, n: Notification, worker: str, error: str | None,
         action = None
     session.add(n)
     if action:
-        record.append(session, subject_type="candidate", subject_id=cand.id,
+        # an objector's acknowledgement is told in the objection's record, not the candidate's
+        subject_type, subject_id, state = notifications.chain_of(session, n, cand)
+        record.append(session, subject_type=subject_type, subject_id=subject_id,
                       selection_id=cand.selection_id, action=action, author=author,
-                      clock=clock, from_state=cand.state, to_state=cand.state,
+                      clock=clock, from_state=state, to_state=state,
                       params={"notification_id": n.id, "to": n.to_address,
                               "attempts": n.attempts, "error": n.last_error,
                               "worker": worker})

@@ -77,6 +77,9 @@ class SubjectKind:
     selection_id: Callable[[Any], uuid.UUID | None]
     params: dict[str, type[BaseModel]] = field(default_factory=dict)
     effects: dict[str, Effect] = field(default_factory=dict)
+    # What follows an action once its event is written (the subject in its new state), in
+    # the same transaction: an email that tells of the change, citing the event.
+    after: dict[str, Callable[[ActionCall, record.Event], None]] = field(default_factory=dict)
 
     def params_model(self, action: str) -> type[BaseModel]:
         """The parameter model of `action` (NoParams when it takes none)."""
@@ -164,7 +167,7 @@ def run(
     subject.version += 1  # type: ignore[attr-defined]
     subject.updated_at = utcnow()  # type: ignore[attr-defined]
     session.add(subject)
-    return record.append(
+    event = record.append(
         session,
         subject_type=kind.subject_type,
         subject_id=subject.id,  # type: ignore[attr-defined]
@@ -177,6 +180,10 @@ def run(
         reason=reason,
         params={**params.model_dump(mode="json"), **(event_params or {}), **extra},
     )
+    follow = kind.after.get(action)
+    if follow is not None:
+        follow(call, event)
+    return event
 
 
 def describe(

@@ -3,7 +3,7 @@ mentor and records, and the reserve pool."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlmodel import select
 
 from ..access import CurrentCandidate, full_access
@@ -18,12 +18,15 @@ from ..core.deps import (
 )
 from ..core.errors import NotFound, problems
 from ..core.models import User
+from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
 from ..core.schemas import NO_NUL, IsoDate
-from ..followup import notifications
+from ..followup import notifications, objections
 from ..followup import service as followup
 from ..followup.models import Notification, Objection
 from ..followup.schemas import (
+    AssessmentPublic,
+    ExpiriesTold,
     FollowUpPublic,
     FollowUpRecordCreate,
     FollowUpRecordPublic,
@@ -32,9 +35,9 @@ from ..followup.schemas import (
     NotificationPreview,
     NotificationPublic,
     ObjectionCreate,
-    ObjectionHandle,
     ObjectionPublic,
     ObjectionReceipt,
+    ObjectionWorkPublic,
     PublicAppointment,
     ResendRequest,
     ReserveEntryPublic,
@@ -42,13 +45,16 @@ from ..followup.schemas import (
     TemplateSet,
 )
 from ..nomination.models import Candidate
+from ..record import actions
+from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from ..selection.schemas import EducationLevel
 from ..workflow.roles import ADMIN, CANDIDATE, MENTOR
-from .common import NotificationId, ObjectionId
+from . import common
+from .common import ActionName, EventsCursor, Limit, NotificationId, ObjectionId
 
 router = APIRouter(route_class=TransactionalRoute, tags=["step 4: follow-up"])
 CAND = "/api/v1/candidates/{candidate_id}"
-Outcome = Annotated[Literal["appointed", "reserve", "not_qualified"], Path(
+Outcome = Annotated[Literal[notifications.OUTCOMES], Path(
     description="The outcome the email announces", examples=["appointed"])]
 Language = Annotated[Literal["zh", "en"], Path(description="The email's language",
                                                examples=["zh"])]
@@ -64,9 +70,12 @@ def _public_notification(n: Notification, settings) -> NotificationPublic:
             responses=problems(401, 403, 404, 422))
 def list_notifications(candidate: CurrentCandidate, session: SessionDep, admin: AdminUser,
                        settings: SettingsDep) -> list[NotificationPublic]:
-    """The candidate's outcome emails: queued, sent, failed (with the last error and the
+    """The candidate's emails (the outcome, each later change of it): queued, sent, failed (with the last error and the
     attempts), or undeliverable, each with a note when it is not yet sent."""
-    rows = session.exec(select(Notification).where(Notification.candidate_id == candidate.id)
+    # an objector's acknowledgement concerns the objection, not the candidate (its record
+    # is the objection's)
+    rows = session.exec(select(Notification).where(Notification.candidate_id == candidate.id,
+                                                   Notification.outcome != "objection_ack")
                         .order_by(Notification.created_at))
     return [_public_notification(n, settings) for n in rows]
 
@@ -155,28 +164,74 @@ def lodge_objection(candidate_id: CandidateId, data: ObjectionCreate, session: S
     return ObjectionReceipt(id=o.id, received_at=o.created_at)
 
 
+def _objection(session, o: Objection) -> ObjectionPublic:
+    ack = session.exec(select(Notification.state).where(
+        Notification.dedupe_key == f"objection_ack:{o.id}")).first()
+    return ObjectionPublic.model_validate(o, from_attributes=True).model_copy(update={
+        "acknowledgement": ack,
+        "work": [ObjectionWorkPublic.model_validate(w, from_attributes=True)
+                 for w in objections.work(session, o.id)]})
+
+
+def _objection_or_404(session, objection_id) -> Objection:
+    o = session.get(Objection, objection_id)
+    if o is None:
+        raise NotFound(f"No objection {objection_id}.", code="objection_not_found")
+    return o
+
+
 @router.get(CAND + "/objections", response_model=list[ObjectionPublic],
             responses=problems(401, 403, 404, 422))
 def list_objections(candidate: CurrentCandidate, session: SessionDep, admin: AdminUser,
                     ) -> list[ObjectionPublic]:
-    """Objections lodged against this appointment, and how each was handled."""
+    """Objections lodged against this appointment, each in its stage (admins only: the
+    objector's contact is shown to nobody else)."""
     rows = session.exec(select(Objection).where(Objection.candidate_id == candidate.id)
-                        .order_by(Objection.created_at))
-    return [ObjectionPublic.model_validate(o, from_attributes=True) for o in rows]
+                        .order_by(Objection.created_at, Objection.id))
+    return [_objection(session, o) for o in rows]
 
 
-@router.post("/api/v1/objections/{objection_id}/handling", response_model=ObjectionPublic,
-             responses=problems(401, 403, 404, 409, 422))
-def handle_objection(objection_id: ObjectionId, data: ObjectionHandle, session: SessionDep,
-                     admin: AdminUser, clock: ClockDep) -> ObjectionPublic:
-    """Record how an objection was handled: upheld ends the appointment (revoked, with the
-    reason); dismissed lets it go on."""
-    o = session.exec(select(Objection).where(Objection.id == objection_id)
-                     .with_for_update()).first()
-    if o is None:
-        raise NotFound(f"No objection {objection_id}.", code="objection_not_found")
-    followup.handle_objection(session, o, data, user=admin, clock=clock)
-    return ObjectionPublic.model_validate(o, from_attributes=True)
+@router.get("/api/v1/objections/{objection_id}", response_model=ObjectionPublic,
+            responses=problems(401, 403, 404, 422))
+def read_objection(objection_id: ObjectionId, session: SessionDep, admin: AdminUser,
+                   ) -> ObjectionPublic:
+    """One objection: its stage, the investigating team, its conversations and findings, the
+    conclusion and its reasons (admins only)."""
+    return _objection(session, _objection_or_404(session, objection_id))
+
+
+@router.get("/api/v1/objections/{objection_id}/actions", response_model=ActionOptions,
+            responses=problems(401, 403, 404, 422))
+def list_objection_actions(objection_id: ObjectionId, session: SessionDep, admin: AdminUser,
+                           clock: ClockDep) -> ActionOptions:
+    """What may be done with the objection now: start the investigation, record a
+    conversation or finding, conclude (成立 / 部分成立 / 不成立)."""
+    o = _objection_or_404(session, objection_id)
+    return actions.describe(session, objections.OBJECTION_KIND, o, admin, clock)
+
+
+@router.post("/api/v1/objections/{objection_id}/actions/{action}",
+             response_model=ObjectionPublic, responses=problems(401, 403, 404, 409, 422))
+def run_objection_action(
+    objection_id: ObjectionId, action: ActionName, session: SessionDep, admin: AdminUser,
+    clock: ClockDep, body: Annotated[ActionRequest | None, Body()] = None,
+) -> ObjectionPublic:
+    """Run an action of the objection (see the objection machine in the workflow): stage and
+    event are written together; a conclusion is noted in the candidate's record too."""
+    o = objections.locked(session, objection_id)
+    body = body or ActionRequest()
+    objections.run(session, o, action, user=admin, clock=clock, reason=body.reason,
+                   params=body.params)
+    return _objection(session, o)
+
+
+@router.get("/api/v1/objections/{objection_id}/events", response_model=Page[EventPublic],
+            responses=problems(401, 403, 404, 422))
+def list_objection_events(objection_id: ObjectionId, session: SessionDep, admin: AdminUser,
+                          limit: Limit = 100, cursor: EventsCursor = None) -> Page[EventPublic]:
+    """The objection's own record, oldest first (admins only)."""
+    o = _objection_or_404(session, objection_id)
+    return common.events(session, objections.SUBJECT, o.id, limit, cursor)
 
 
 # ---------------------------------------------------------------- trial, mentor, records
@@ -201,6 +256,8 @@ def read_follow_up(candidate: CurrentCandidate, session: SessionDep, user: Curre
         mentorship=MentorshipPublic.model_validate(m, from_attributes=True) if m else None,
         records=[FollowUpRecordPublic.model_validate(r, from_attributes=True)
                  for r in followup.records(session, candidate.id)],
+        assessments=[AssessmentPublic.model_validate(a, from_attributes=True)
+                     for a in followup.assessments(session, candidate.id)],
         missing_for_confirmation=followup.missing_for_confirmation(session, candidate, clock)
         if candidate.state == "on_trial" else [])
 
@@ -209,7 +266,9 @@ def read_follow_up(candidate: CurrentCandidate, session: SessionDep, user: Curre
             responses=problems(401, 403, 404, 409, 422))
 def assign_mentor(data: MentorshipSet, candidate: CurrentCandidate, session: SessionDep,
                   admin: AdminUser, clock: ClockDep) -> MentorshipPublic:
-    """Assign the mentor (优带新、老带新) and the plan, with the interval of their meetings."""
+    """Assign the mentor with the kind of mentorship (优带新 / 老带新), the mentor's standing
+    (a confirmed secretary names their confirmed candidacy), the plan, and the interval of
+    their meetings (the selection's mentor_meeting_interval_days unless given)."""
     m = followup.assign_mentor(session, candidate, data, user=admin, clock=clock)
     return MentorshipPublic.model_validate(m, from_attributes=True)
 
@@ -232,6 +291,16 @@ def add_follow_up_record(
 
 
 # ---------------------------------------------------------------- reserve pool
+@router.post("/api/v1/reserve-pool/expiries", response_model=ExpiriesTold,
+             responses=problems(401, 403))
+def tell_expired_reserves(session: SessionDep, admin: AdminUser, clock: ClockDep,
+                          ) -> ExpiriesTold:
+    """Tell every reserve whose entry has expired (储备期满) and who was not told yet: an event
+    `reserve_expired` in their record and an email through the outbox, once per entry."""
+    return ExpiriesTold(told=notifications.tell_expired_reserves(session, clock=clock,
+                                                                  user=admin))
+
+
 @router.get("/api/v1/reserve-pool", response_model=list[ReserveEntryPublic],
             responses=problems(401, 403, 422))
 def list_reserve_pool(

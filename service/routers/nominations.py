@@ -13,6 +13,7 @@ from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
 from ..core.schemas import NO_NUL
+from ..followup import notifications
 from ..nomination import service as nominations
 from ..nomination.models import Communication
 from ..nomination.schemas import (
@@ -30,6 +31,7 @@ from ..nomination.schemas import (
     NominationPublic,
     NominationResult,
 )
+from ..record import service as record
 from ..reports.schemas import ReportGate
 from ..selection.models import Selection
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
@@ -75,6 +77,10 @@ def create_nomination(
     nominations. The nominee consents through their own account or an admin records it."""
     nom, cand, existed = nominations.nominate(session=session, selection=selection, data=data,
                                               user=user, clock=clock)
+    # a reserve nominated from the pool is told in their earlier candidacy (储备人选使用)
+    notifications.tell_reserve_used(session, nom, cand, clock=clock,
+                                    author=record.Author(user.id, ADMIN if ADMIN in user.roles
+                                                         else NOMINATOR))
     return _result(session, nom, cand, existed, response)
 
 

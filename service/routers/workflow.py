@@ -6,12 +6,13 @@ from .. import facts
 from ..core import i18n
 from ..core.routing import TransactionalRoute
 from ..core.schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
+from ..followup.objections import OBJECTION_KIND
 from ..workflow import WORKFLOW
 from ..workflow.diagram import mermaid
 from ..workflow.roles import ROLE_LABELS
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/workflow", tags=["workflow"])
-_KINDS = {k.machine: k for k in (facts.SELECTION_KIND, facts.CANDIDATE_KIND)}
+_KINDS = {k.machine: k for k in (facts.SELECTION_KIND, facts.CANDIDATE_KIND, OBJECTION_KIND)}
 
 
 def describe_workflow() -> WorkflowInfo:
@@ -41,6 +42,6 @@ def describe_workflow() -> WorkflowInfo:
 
 @router.get("", response_model=WorkflowInfo)
 def read_workflow() -> WorkflowInfo:
-    """Both state machines (selection, candidate): states, actions, roles, labels, and a
+    """The state machines (selection, candidate, objection): states, actions, roles, labels, and a
     Mermaid state diagram, generated from the transition table. No login needed."""
     return describe_workflow()

@@ -233,6 +233,12 @@ class SelectionSettings(Strict):
                              f" that a decision must exceed: at least 1/2 (0.5) and below 1,"
                              f" not {v:g}")
         return v
+    mentor_meeting_interval_days: JsonInt = Field(
+        default=30, ge=7, le=366, description="The mentor meets the appointee at least this"
+        " often (monthly by default); a mentorship may set its own interval")
+    min_objection_investigators: JsonInt = Field(
+        default=2, ge=2, le=20, description="An objection is investigated by at least this many"
+        " people (调查核实)")
 
     @field_validator("interview_criteria")
     @classmethod

@@ -15,12 +15,13 @@ from .engine import (
     Workflow,
     WorkflowError,
 )
-from .table import CANDIDATE_MACHINE, MACHINES, SELECTION
+from .table import CANDIDATE_MACHINE, MACHINES, OBJECTION, SELECTION
 
 WORKFLOW = Workflow(MACHINES)
 
 __all__ = [
     "Actor", "Context", "Decision", "GuardRefused", "Machine", "NotAllowedFromState", "Option",
     "ReasonRequired", "Refusal", "RoleNotPermitted", "UnknownAction", "Workflow",
-    "WorkflowError", "WORKFLOW", "SELECTION", "CANDIDATE_MACHINE", "MACHINES",
+    "WorkflowError", "WORKFLOW", "SELECTION", "CANDIDATE_MACHINE", "OBJECTION",
+    "MACHINES",
 ]

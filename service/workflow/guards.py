@@ -279,17 +279,104 @@ on_inspection_team = Guard(
 )
 
 
+def _objections_settled(ctx: Context) -> Refusal | None:
+    pending = list(ctx.facts.get("objections_pending") or ())
+    if pending:
+        first = pending[0]
+        return Refusal("objection_pending",
+                       f"Objection {first['id']} is '{first['state']}'; the appointment waits"
+                       " until every objection is concluded.",
+                       {"objection_id": first["id"], "objection_state": first["state"],
+                        "objections_pending": pending})
+    upheld = list(ctx.facts.get("objections_upheld") or ())
+    if upheld:
+        return Refusal("objection_upheld",
+                       f"Objection {upheld[0]} was upheld (成立); the appointment is to be revoked,"
+                       " not carried on.", {"objection_id": upheld[0], "objections_upheld": upheld})
+    return None
+
+
 def _appointment_publicity_over(ctx: Context) -> Refusal | None:
     end, today = ctx.facts.get("appointment_publicity_end_on"), ctx.facts.get("today")
     if end is not None and today is not None and today <= end:
         return Refusal("appointment_publicity_not_ended",
                        f"The pre-appointment publicity runs until {end.isoformat()} inclusive.",
                        {"publicity_end_on": end.isoformat(), "today": today.isoformat()})
-    if ctx.facts.get("open_objections"):
-        return Refusal("objections_open",
-                       f"{ctx.facts['open_objections']} objection(s) have not been handled.",
-                       {"open_objections": ctx.facts["open_objections"]})
     return None
+
+
+def _final_assessment_passed(ctx: Context) -> Refusal | None:
+    final = ctx.facts.get("final_assessment")
+    if final is None:
+        return Refusal("final_assessment_missing",
+                       "Confirmation needs the final assessment of the trial (试用期满考核).")
+    if not final["passed"]:
+        return Refusal("final_assessment_failed",
+                       f"The final assessment {final['id']} graded '{final['grade']}': the trial"
+                       " ends as unfit (dismiss), not in confirmation.",
+                       {"assessment_id": final["id"], "grade": final["grade"]})
+    return None
+
+
+def _assessment_in_order(ctx: Context) -> Refusal | None:
+    kind = ctx.params.get("kind")
+    done = ctx.facts.get("assessment_kinds") or ()
+    if "final" in done:
+        return Refusal("final_assessment_recorded",
+                       "The final assessment is recorded; the trial is assessed no more.")
+    if kind == "mid_term" and "mid_term" in done:
+        return Refusal("mid_term_assessment_recorded",
+                       "The mid-term assessment is recorded already.")
+    return None
+
+
+def _investigating_team_ready(ctx: Context) -> Refusal | None:
+    team = list(ctx.params.get("investigators") or ())
+    needed = ctx.facts.get("investigators_needed", 2)
+    if len(set(team)) < needed:
+        return Refusal("investigating_team_incomplete",
+                       f"The investigating team has {len(set(team))} member(s); it needs at"
+                       f" least {needed}.", {"members": len(set(team)), "needed": needed})
+    return None
+
+
+def _by_an_investigator(ctx: Context) -> Refusal | None:
+    who = ctx.params.get("investigator_id")
+    if who is not None and str(who) not in {str(x) for x in ctx.facts.get("investigators", ())}:
+        return Refusal("not_an_investigator",
+                       "The conversation or finding must be by a member of the investigating"
+                       " team.", {"investigator_id": str(who)})
+    return None
+
+
+def _findings_recorded(ctx: Context) -> Refusal | None:
+    if not ctx.facts.get("findings_recorded"):
+        return Refusal("findings_missing",
+                       "The investigating team has recorded no finding (核实情况) yet; an"
+                       " objection is concluded on its findings.")
+    return None
+
+
+objections_settled = Guard(
+    "objections_settled",
+    "No objection to the appointment is still received or under investigation, and none was"
+    " upheld.", _objections_settled)
+final_assessment_passed = Guard(
+    "final_assessment_passed",
+    "The trial's final assessment (试用期满考核) is recorded with a passing grade.",
+    _final_assessment_passed)
+assessment_in_order = Guard(
+    "assessment_in_order",
+    "One mid-term assessment, then one final; nothing after the final.", _assessment_in_order)
+investigating_team_ready = Guard(
+    "investigating_team_ready",
+    "The investigating team has at least the selection's minimum of members (2 by default).",
+    _investigating_team_ready)
+by_an_investigator = Guard(
+    "by_an_investigator", "Conversations and findings are by a member of the team.",
+    _by_an_investigator)
+findings_recorded = Guard(
+    "findings_recorded", "The team has recorded at least one finding.", _findings_recorded)
 
 
 def _trial_complete(ctx: Context) -> Refusal | None:
@@ -303,7 +390,7 @@ def _trial_complete(ctx: Context) -> Refusal | None:
 
 appointment_publicity_over = Guard(
     "appointment_publicity_over",
-    "The pre-appointment publicity has ended and every objection is handled.",
+    "The pre-appointment publicity has ended.",
     _appointment_publicity_over,
 )
 trial_complete = Guard(

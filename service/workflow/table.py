@@ -12,6 +12,7 @@ from .roles import ADMIN, CANDIDATE, INSPECTOR
 
 SELECTION = "selection"
 CANDIDATE_MACHINE = "candidate"
+OBJECTION = "objection"
 
 SELECTION_STATES = (
     State("drafting", "起草职务说明书", "Drafting the job description"),
@@ -103,11 +104,13 @@ CANDIDATE_TRANSITIONS = (
     _cand("decide_not_qualified", ["inspected"], "not_qualified", "党委会决定：不符合",
           "Committee: not qualified", [g.selection_deciding], reason_required=True),
     _cand("start_trial", ["appointed"], "on_trial", "安排一线岗位实习锻炼",
-          "Place on trial", [g.appointment_publicity_over]),
+          "Place on trial", [g.appointment_publicity_over, g.objections_settled]),
     _cand("revoke", ["appointed"], "revoked", "取消任用", "Revoke the appointment",
           reason_required=True),
+    _cand("record_assessment", ["on_trial"], "on_trial", "试用期考核",
+          "Record a trial assessment", [g.assessment_in_order]),
     _cand("confirm", ["on_trial"], "confirmed", "试用胜任，正式任职", "Confirm in the post",
-          [g.trial_complete]),
+          [g.objections_settled, g.trial_complete, g.final_assessment_passed]),
     _cand("dismiss", ["on_trial"], "dismissed", "试用不胜任", "End the trial: unfit",
           reason_required=True),
     _cand("withdraw", _BEFORE_DECISION, "withdrawn", "退出选拔", "Withdraw",
@@ -115,8 +118,39 @@ CANDIDATE_TRANSITIONS = (
           reason_required=True),
 )
 
+# An objection (异议) to a proposed appointment: received (受理), investigated by a team
+# (调查核实), concluded (成立 / 部分成立 / 不成立) with reasons.
+OBJECTION_STATES = (
+    State("received", "已受理", "Received"),
+    State("investigating", "调查核实中", "Under investigation"),
+    State("upheld", "异议成立", "Upheld", final=True),
+    State("partly_upheld", "异议部分成立", "Partly upheld", final=True),
+    State("not_upheld", "异议不成立", "Not upheld", final=True),
+)
+
+
+def _obj(action, sources, target, zh, en, guards=(), reason_required=False):
+    return Transition(OBJECTION, action, tuple(sources), target, (ADMIN,), zh, en,
+                      tuple(guards), reason_required)
+
+
+OBJECTION_TRANSITIONS = (
+    _obj("start_investigation", ["received"], "investigating", "组成调查组，开始调查核实",
+         "Start the investigation", [g.investigating_team_ready]),
+    _obj("record_investigation", ["investigating"], "investigating", "调查谈话或核实情况记录",
+         "Record a conversation or a finding", [g.by_an_investigator]),
+    _obj("conclude_upheld", ["investigating"], "upheld", "调查结论：异议成立",
+         "Conclude: upheld", [g.findings_recorded], reason_required=True),
+    _obj("conclude_partly_upheld", ["investigating"], "partly_upheld",
+         "调查结论：异议部分成立", "Conclude: partly upheld", [g.findings_recorded],
+         reason_required=True),
+    _obj("conclude_not_upheld", ["investigating"], "not_upheld", "调查结论：异议不成立",
+         "Conclude: not upheld", [g.findings_recorded], reason_required=True),
+)
+
 SELECTION_MACHINE_DEF = Machine(SELECTION, "drafting", SELECTION_STATES, SELECTION_TRANSITIONS)
 CANDIDATE_MACHINE_DEF = Machine(
     CANDIDATE_MACHINE, "nominated", CANDIDATE_STATES, CANDIDATE_TRANSITIONS
 )
-MACHINES = (SELECTION_MACHINE_DEF, CANDIDATE_MACHINE_DEF)
+OBJECTION_MACHINE_DEF = Machine(OBJECTION, "received", OBJECTION_STATES, OBJECTION_TRANSITIONS)
+MACHINES = (SELECTION_MACHINE_DEF, CANDIDATE_MACHINE_DEF, OBJECTION_MACHINE_DEF)

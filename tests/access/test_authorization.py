@@ -155,7 +155,10 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/notification-templates"): ADMIN_ONLY,
     ("PUT", "/api/v1/notification-templates/{outcome}/{language}"): ADMIN_ONLY,
     ("GET", CAND + "/objections"): ADMIN_ONLY,
-    ("POST", "/api/v1/objections/{objection_id}/handling"): ADMIN_ONLY,
+    ("GET", "/api/v1/objections/{objection_id}"): ADMIN_ONLY,
+    ("GET", "/api/v1/objections/{objection_id}/actions"): ADMIN_ONLY,
+    ("POST", "/api/v1/objections/{objection_id}/actions/{action}"): ADMIN_ONLY,
+    ("GET", "/api/v1/objections/{objection_id}/events"): ADMIN_ONLY,
     ("GET", CAND + "/follow-up"): allow(*READERS_OF_T, MENTOR,
                                         hidden=(JUDGE, INSPECTOR, COMMITTEE)),
     ("PUT", CAND + "/mentorship"): ADMIN_ONLY,
@@ -163,6 +166,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", CAND + "/follow-up-records"): allow(ADMIN, MENTOR,
                                                  hidden=(JUDGE, INSPECTOR, COMMITTEE)),
     ("GET", "/api/v1/reserve-pool"): allow(ADMIN, MENTOR, CANDIDATE),
+    ("POST", "/api/v1/reserve-pool/expiries"): ADMIN_ONLY,
     # candidates
     ("GET", CAND): LOGGED_IN,  # each through their own link to T
     ("GET", CAND + "/actions"): LOGGED_IN,
@@ -211,7 +215,8 @@ BODIES: dict[tuple[str, str], Any] = {
 QUERIES: dict[tuple[str, str], dict[str, str]] = {
     ("GET", "/api/v1/calendar/working-days"): {"start": "2026-10-08"},
 }
-ACTIONS = {"selection": "cancel", "candidate": "dismiss"}  # need a reason; none is sent
+ACTIONS = {"selection": "cancel", "candidate": "dismiss",  # need a reason; none is sent
+           "objection": "conclude_upheld"}
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -371,6 +376,7 @@ def fill(path: str, w: World, **override: Any) -> str:
               "delivery_id": "msg_" + "0" * 32, "segment": "self_introduction",
               "mark": "begin",
               "action": ACTIONS["selection" if path.startswith("/api/v1/selections/")
+                                else "objection" if path.startswith("/api/v1/objections/")
                                 else "candidate"]}
     values.update(override)
     return path.format(**{k: str(v) for k, v in values.items()})

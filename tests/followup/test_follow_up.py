@@ -57,6 +57,12 @@ PREREVIEW_ITEMS = ("ideas_and_plans", "role_understanding", "moral", "intellectu
                    "integrity", "mass_recognition")
 CRITERIA = ("self_introduction", "role_cognition", "answers", "overall_impression")
 FAIL_REASON = "群众认可度不足，民主推荐得票率偏低"
+MENTORING = {"kind": "senior_guides_new",
+             "mentor_standing": {"kind": "serving_secretary", "post": "机关第二党支部书记"}}
+FINAL_ASSESSMENT = {"kind": "final", "held_on": "2027-10-23", "taking_part": 25,
+                    "excellent": 12, "competent": 10, "basically_competent": 2,
+                    "incompetent": 0, "mentor_opinion": "能够独立主持支部工作",
+                    "branch_opinion": "支部党员普遍认可", "grade": "competent"}
 
 
 def _profile(name: str, email_addr: str | None, *, birth: str, post: str, unit: str,
@@ -325,6 +331,17 @@ class Flow:
                                                         "post": "支部副书记（实习）", **extra}})
 
 
+def conclude(f: Flow, objection_id: str, conclusion: str, reasons: str) -> dict:
+    """Investigate an objection with a team of two, record a finding, conclude."""
+    base = f"/api/v1/objections/{objection_id}/actions"
+    team = [f.user("inspector")[0], f.user("inspector")[0]]
+    _ok(f.post(f"{base}/start_investigation", {"params": {"investigators": team}}))
+    _ok(f.post(f"{base}/record_investigation", {"params": {
+        "kind": "finding", "held_on": f.today(), "investigator_id": team[0],
+        "content": reasons}}))
+    return _ok(f.post(f"{base}/conclude_{conclusion}", {"reason": reasons}))
+
+
 @pytest.fixture
 def flow(client, admin, make_user, login, make_selection, make_candidate) -> Flow:
     return Flow(client, admin, make_user, login, make_selection, make_candidate)
@@ -548,9 +565,11 @@ def test_without_smtp_messages_wait_and_a_candidate_without_email_is_undeliverab
 def test_templates_are_listed_checked_and_an_edit_changes_the_email(flow, as_role,
                                                                    smtp_server):
     rows = _ok(flow.get(TEMPLATES))
-    assert len(rows) == 6
+    outcomes = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
+                "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used")
+    assert len(rows) == 2 * len(outcomes)
     assert {(r["outcome"], r["language"]) for r in rows} == {
-        (o, lang) for o in ("appointed", "reserve", "not_qualified") for lang in ("zh", "en")}
+        (o, lang) for o in outcomes for lang in ("zh", "en")}
     assert not any(r["customised"] for r in rows)
     _problem(flow.get(TEMPLATES, as_role("judge")), 403)
 
@@ -670,19 +689,19 @@ def test_pre_appointment_publicity_with_objections_then_the_trial(flow, client):
                          json={"content": "补充反映该同志有关问题"}), 404, "publicity_not_found")
     _problem(client.post(f"{PUBLIC}/{uuid.uuid4()}/objections",
                          json={"content": "反映有关问题线索"}), 404)
-    p = _problem(f.start_trial("li"), 409, "objections_open")
-    assert p["details"]["open_objections"] == 1
+    p = _problem(f.start_trial("li"), 409, "objection_pending")
+    assert (p["details"]["objection_id"], p["details"]["objection_state"]) == (o_li["id"],
+                                                                               "received")
 
     objections = _ok(f.get(f"{CAND}/{f.c['li']}/objections"))
-    assert [(o["id"], o["status"]) for o in objections] == [(o_li["id"], "open")]
+    assert [(o["id"], o["state"]) for o in objections] == [(o_li["id"], "received")]
 
-    handled = _ok(f.post(f"/api/v1/objections/{o_li['id']}/handling", {
-        "decision": "dismissed", "handling": "经核查，报销手续齐全，反映问题不属实"}))
-    assert (handled["status"], handled["handling"]) == ("dismissed",
-                                                        "经核查，报销手续齐全，反映问题不属实")
+    handled = conclude(f, o_li["id"], "not_upheld", "经核查，报销手续齐全，反映问题不属实")
+    assert (handled["state"], handled["handling"]) == ("not_upheld",
+                                                       "经核查，报销手续齐全，反映问题不属实")
     assert handled["handled_by"] is not None
-    _problem(f.post(f"/api/v1/objections/{o_li['id']}/handling", {
-        "decision": "upheld", "handling": "再次处理"}), 409, "objection_handled")
+    _problem(f.post(f"/api/v1/objections/{o_li['id']}/actions/conclude_upheld",
+                    {"reason": "再次处理"}), 409, "action_not_allowed_in_state")
     assert f.state("li") == "appointed"
 
     _problem(f.start_trial("li", months=0), 422)
@@ -692,28 +711,31 @@ def test_pre_appointment_publicity_with_objections_then_the_trial(flow, client):
     assert placed == {"unit": "第三车间党支部", "post": "支部副书记（实习）",
                       "start_on": AFTER_PUBLICITY, "months": 12, "end_on": TRIAL_END}
 
-    # an objection found true ends the other appointment, with the reason
-    handled = _ok(f.post(f"/api/v1/objections/{o_zhao['id']}/handling", {
-        "decision": "upheld", "handling": "经核查，该同志确有隐瞒个人有关事项情况"}))
-    assert handled["status"] == "upheld"
+    # an objection found true: the appointment cannot go on, and the admin revokes it
+    handled = conclude(f, o_zhao["id"], "upheld", "经核查，该同志确有隐瞒个人有关事项情况")
+    assert handled["state"] == "upheld"
+    p = _problem(f.start_trial("zhao"), 409, "objection_upheld")
+    assert p["details"]["objection_id"] == o_zhao["id"]
+    assert f.state("zhao") == "appointed"
+    _ok(f.act("zhao", "revoke", {"reason": "任职前公示期间异议经核实成立，取消任用"}))
     assert f.state("zhao") == "revoked"
-    revoke = f.events("zhao")[-1]
-    assert revoke["action"] == "revoke"
+    revoke = next(e for e in f.events("zhao") if e["action"] == "revoke")
     assert (revoke["from_state"], revoke["to_state"]) == ("appointed", "revoked")
-    assert "经核查，该同志确有隐瞒个人有关事项情况" in revoke["reason"]
-    assert revoke["params"]["objection_id"] == o_zhao["id"]
+    assert revoke["params"]["objections_upheld"] == [o_zhao["id"]]
+    assert revoke["params"]["vacated_post"] == f"{ORG}书记"
     _problem(f.start_trial("zhao"), 409)
 
     li_actions = f.actions_of("li")
     for action in ("decide_appoint", "queue_notification", "receive_objection",
-                   "handle_objection", "start_trial"):
+                   "conclude_objection", "start_trial"):
         assert action in li_actions, (action, li_actions)
-    assert li_actions.index("receive_objection") < li_actions.index("handle_objection") \
+    assert li_actions.index("receive_objection") < li_actions.index("conclude_objection") \
         < li_actions.index("start_trial")
     start = f.events("li")[-1]
     assert (start["action"], start["params"]["trial"]["end_on"]) == ("start_trial", TRIAL_END)
     zhao_actions = f.actions_of("zhao")
-    assert zhao_actions[-3:] == ["receive_objection", "handle_objection", "revoke"]
+    assert zhao_actions[-4:] == ["receive_objection", "conclude_objection", "revoke",
+                                 "queue_notification"]
 
     # the selection cannot close while 李明 is on trial
     p = _problem(f.act_selection("close"), 409, "follow_up_unfinished")
@@ -729,15 +751,15 @@ def test_only_admins_handle_objections_and_only_during_the_publicity_one_is_lodg
     f.advance(1)
     o = _ok(client.post(f"{PUBLIC}/{f.c['li']}/objections",
                         json={"content": "反映该同志有关问题"}), 201)
-    _problem(f.post(f"/api/v1/objections/{o['id']}/handling",
-                    {"decision": "dismissed", "handling": "不属实"}, as_role("committee")), 403)
-    _problem(client.post(f"/api/v1/objections/{o['id']}/handling",
-                         json={"decision": "dismissed", "handling": "不属实"}), 401)
-    _problem(f.post(f"/api/v1/objections/{o['id']}/handling",
-                    {"decision": "maybe", "handling": "不属实"}), 422)
-    _problem(f.post(f"/api/v1/objections/{uuid.uuid4()}/handling",
-                    {"decision": "dismissed", "handling": "不属实"}), 404)
-    assert [x["status"] for x in _ok(f.get(f"{CAND}/{f.c['li']}/objections"))] == ["open"]
+    url = f"/api/v1/objections/{o['id']}/actions/start_investigation"
+    team = {"params": {"investigators": [f.user("inspector")[0], f.user("inspector")[0]]}}
+    _problem(f.post(url, team, as_role("committee")), 403)
+    _problem(client.post(url, json=team), 401)
+    _problem(f.post(url, {"params": {"investigators": "nobody"}}), 422)
+    _problem(f.post(f"/api/v1/objections/{uuid.uuid4()}/actions/start_investigation", team),
+             404)
+    _problem(f.get(f"/api/v1/objections/{o['id']}", as_role("committee")), 403)
+    assert [x["state"] for x in _ok(f.get(f"{CAND}/{f.c['li']}/objections"))] == ["received"]
 
 
 # ================================================================ the trial
@@ -759,11 +781,14 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
     _, other_mentor = f.user("mentor")
     url = f"{CAND}/{f.c['li']}/mentorship"
     plan = "每季度谈心谈话一次，带教支部工作方法，指导组织生活会"
-    _problem(f.put(url, {"mentor_id": judge_id, "plan": plan}), 422, "not_a_mentor")
-    _problem(f.put(url, {"mentor_id": str(uuid.uuid4()), "plan": plan}), 422, "not_a_mentor")
+    _problem(f.put(url, {"mentor_id": judge_id, "plan": plan, **MENTORING}), 422,
+             "not_a_mentor")
+    _problem(f.put(url, {"mentor_id": str(uuid.uuid4()), "plan": plan, **MENTORING}), 422,
+             "not_a_mentor")
     # only admins assign (a mentor does not even see a candidate before being assigned)
-    _problem(f.put(url, {"mentor_id": mentor_id, "plan": plan}, mentor), 404)
-    m = _ok(f.put(url, {"mentor_id": mentor_id, "plan": plan, "meeting_interval_days": 90}))
+    _problem(f.put(url, {"mentor_id": mentor_id, "plan": plan, **MENTORING}, mentor), 404)
+    m = _ok(f.put(url, {"mentor_id": mentor_id, "plan": plan, "meeting_interval_days": 90,
+                        **MENTORING}))
     assert (m["mentor_id"], m["plan"], m["meeting_interval_days"], m["assigned_on"]) == (
         mentor_id, plan, 90, AFTER_PUBLICITY)
 
@@ -816,6 +841,8 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
     for held_on in ("2027-01-20", "2027-04-20", "2027-07-20"):
         _ok(f.post(records, {**meeting, "held_on": held_on, "subject": "季度谈心谈话"},
                    mentor), 201)
+    _problem(f.act("li", "confirm"), 409, "final_assessment_missing")
+    _ok(f.act("li", "record_assessment", {"params": FINAL_ASSESSMENT}))
     done = _ok(f.act("li", "confirm"))
     assert done["state"] == "confirmed"
 
@@ -831,7 +858,8 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
     expected = ["decide_appoint", "queue_notification", "start_trial", "assign_mentor",
                 "record_mentor_meeting", "record_party_lesson", "record_branch_life",
                 "record_party_lesson", "record_mentor_meeting", "record_mentor_meeting",
-                "record_mentor_meeting", "confirm"]
+                "record_mentor_meeting", "record_assessment", "confirm",
+                "queue_notification"]  # the confirmation is told
     assert [a for a in actions if a in set(expected)] == expected
     assign = next(e for e in f.events("li") if e["action"] == "assign_mentor")
     assert assign["params"]["mentor_id"] == mentor_id
@@ -848,7 +876,8 @@ def test_the_assigned_mentor_reads_the_follow_up(flow, as_role):
     f = flow.standard(appointment_publicity_working_days=0)
     assert _ok(f.start_trial("li"))["state"] == "on_trial"
     mentor_id, mentor = f.user("mentor")
-    _ok(f.put(f"{CAND}/{f.c['li']}/mentorship", {"mentor_id": mentor_id, "plan": "每月谈心"}))
+    _ok(f.put(f"{CAND}/{f.c['li']}/mentorship", {"mentor_id": mentor_id, "plan": "每月谈心",
+                                                 **MENTORING}))
     view = f.follow_up("li", mentor)
     assert view["mentorship"]["mentor_id"] == mentor_id
     _problem(f.get(f"{CAND}/{f.c['li']}/follow-up", as_role("mentor")), 404)
@@ -862,11 +891,13 @@ def test_an_unfit_trial_ends_with_a_reason_and_then_the_selection_closes(flow):
     assert _ok(f.start_trial("li", months=6))["state"] == "on_trial"
     assert f.follow_up("li")["appointment"]["trial"]["end_on"] == "2027-04-14"
     _problem(f.put(f"{CAND}/{f.c['wang']}/mentorship",
-                   {"mentor_id": f.user("mentor")[0], "plan": "谈心"}), 409, "not_on_trial")
+                   {"mentor_id": f.user("mentor")[0], "plan": "谈心", **MENTORING}), 409,
+             "not_on_trial")
     _problem(f.act("li", "dismiss", {"reason": "   "}), 422, "reason_required")
     out = _ok(f.act("li", "dismiss", {"reason": "试用期内未能有效开展支部工作，经考核不胜任"}))
     assert out["state"] == "dismissed"
-    ev = f.events("li")[-1]
+    ev, told = f.events("li")[-2:]
+    assert (told["action"], told["params"]["outcome"]) == ("queue_notification", "dismissed")
     assert (ev["action"], ev["reason"]) == ("dismiss",
                                             "试用期内未能有效开展支部工作，经考核不胜任")
     assert f.follow_up("li")["missing_for_confirmation"] == []

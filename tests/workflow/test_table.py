@@ -54,6 +54,11 @@ EXPECTED_STATES = {
         "final": ["confirmed", "reserve", "not_qualified", "declined", "withdrawn", "revoked",
                   "dismissed"],
     },
+    "objection": {
+        "initial": "received",
+        "open": ["received", "investigating"],
+        "final": ["upheld", "partly_upheld", "not_upheld"],
+    },
 }
 
 # action: (sources, target, roles in order of preference, guard names in order, reason required)
@@ -97,14 +102,29 @@ EXPECTED_TABLE: dict[str, dict[str, tuple[tuple[str, ...], str, tuple[str, ...],
                            False),
         "decide_not_qualified": (("inspected",), "not_qualified", ("admin",),
                                  ("selection_deciding",), True),
-        "start_trial": (("appointed",), "on_trial", ("admin",), ("appointment_publicity_over",),
-                        False),
+        "start_trial": (("appointed",), "on_trial", ("admin",),
+                        ("appointment_publicity_over", "objections_settled"), False),
         "revoke": (("appointed",), "revoked", ("admin",), (), True),
-        "confirm": (("on_trial",), "confirmed", ("admin",), ("trial_complete",), False),
+        "record_assessment": (("on_trial",), "on_trial", ("admin",), ("assessment_in_order",),
+                              False),
+        "confirm": (("on_trial",), "confirmed", ("admin",),
+                    ("objections_settled", "trial_complete", "final_assessment_passed"), False),
         "dismiss": (("on_trial",), "dismissed", ("admin",), (), True),
         "withdraw": (("nominated", "applicant", "qualified", "shortlisted", "inspected"),
                      "withdrawn", ("admin", "candidate"), ("own_record", "selection_open"),
                      True),
+    },
+    "objection": {
+        "start_investigation": (("received",), "investigating", ("admin",),
+                                ("investigating_team_ready",), False),
+        "record_investigation": (("investigating",), "investigating", ("admin",),
+                                 ("by_an_investigator",), False),
+        "conclude_upheld": (("investigating",), "upheld", ("admin",), ("findings_recorded",),
+                            True),
+        "conclude_partly_upheld": (("investigating",), "partly_upheld", ("admin",),
+                                   ("findings_recorded",), True),
+        "conclude_not_upheld": (("investigating",), "not_upheld", ("admin",),
+                                ("findings_recorded",), True),
     },
 }
 
@@ -135,9 +155,16 @@ HAPPY_FACTS = {
     "decide_reserve": {"selection_state": "deciding"},
     "decide_not_qualified": {"selection_state": "deciding"},
     "start_trial": {"appointment_publicity_end_on": TODAY - timedelta(days=1), "today": TODAY,
-                    "open_objections": 0},
+                    "objections_pending": [], "objections_upheld": []},
     "revoke": {},
-    "confirm": {"trial_missing": []},
+    "record_assessment": {"assessment_kinds": []},
+    "confirm": {"trial_missing": [], "objections_pending": [], "objections_upheld": [],
+                "final_assessment": {"id": "a-1", "grade": "competent", "passed": True}},
+    "start_investigation": {"investigators_needed": 0},
+    "record_investigation": {"investigators": []},
+    "conclude_upheld": {"findings_recorded": True},
+    "conclude_partly_upheld": {"findings_recorded": True},
+    "conclude_not_upheld": {"findings_recorded": True},
     "dismiss": {},
 }
 
@@ -458,6 +485,9 @@ def test_every_guard_in_guards_py_is_tested():
         "selection_reviewing", "selection_deciding", "sheets_complete", "within_ratio_or_reason",
         "inspection_team_ready", "on_inspection_team", "appointment_publicity_over",
         "trial_complete", "appointed_post", "eligibility_met_or_exception",
+        "objections_settled", "final_assessment_passed",
+        "assessment_in_order", "investigating_team_ready", "by_an_investigator",
+        "findings_recorded",
     }
     used = {x.name for m in MACHINES for t in m.transitions for x in t.guards}
     assert used <= live
@@ -715,6 +745,65 @@ def test_guards_pass_on_the_happy_facts_and_check_guards_false_skips_them():
             d = WORKFLOW.decide(machine, action, sources[0], ctx(roles[0], facts={}),
                                 check_guards=False)
             assert d.target == target
+
+
+def test_guard_objections_settled_names_the_objection_that_holds_the_appointment():
+    assert g.objections_settled(_guard_ctx({"objections_pending": [],
+                                            "objections_upheld": []})) is None
+    r = g.objections_settled(_guard_ctx({"objections_pending": [
+        {"id": "o-1", "state": "investigating"}, {"id": "o-2", "state": "received"}]}))
+    assert (r.code, r.details["objection_id"], r.details["objection_state"]) == (
+        "objection_pending", "o-1", "investigating")
+    r = g.objections_settled(_guard_ctx({"objections_pending": [],
+                                         "objections_upheld": ["o-3"]}))
+    assert (r.code, r.details["objection_id"]) == ("objection_upheld", "o-3")
+
+
+def test_guard_final_assessment_passed():
+    assert g.final_assessment_passed(_guard_ctx({})).code == "final_assessment_missing"
+    r = g.final_assessment_passed(_guard_ctx({"final_assessment": {
+        "id": "a-1", "grade": "incompetent", "passed": False}}))
+    assert (r.code, r.details["assessment_id"]) == ("final_assessment_failed", "a-1")
+    assert g.final_assessment_passed(_guard_ctx({"final_assessment": {
+        "id": "a-1", "grade": "basically_competent", "passed": True}})) is None
+
+
+def test_guard_assessment_in_order():
+    def check(kind, done):
+        c = Context(actor=actor("admin"), facts={"assessment_kinds": done},
+                    params={"kind": kind}, role="admin")
+        r = g.assessment_in_order(c)
+        return r.code if r else None
+
+    assert check("mid_term", []) is None
+    assert check("final", ["mid_term"]) is None
+    assert check("final", []) is None
+    assert check("mid_term", ["mid_term"]) == "mid_term_assessment_recorded"
+    assert check("mid_term", ["final"]) == "final_assessment_recorded"
+    assert check("final", ["mid_term", "final"]) == "final_assessment_recorded"
+
+
+def test_guards_of_the_objection_machine():
+    def team(members, needed):
+        c = Context(actor=actor("admin"), facts={"investigators_needed": needed},
+                    params={"investigators": members}, role="admin")
+        return g.investigating_team_ready(c)
+
+    assert team(["u-1", "u-2"], 2) is None
+    r = team(["u-1", "u-1"], 2)
+    assert (r.code, r.details) == ("investigating_team_incomplete", {"members": 1, "needed": 2})
+    assert team(["u-1", "u-2"], 3).code == "investigating_team_incomplete"
+
+    def by(who):
+        c = Context(actor=actor("admin"), facts={"investigators": ["u-1", "u-2"]},
+                    params={"investigator_id": who}, role="admin")
+        return g.by_an_investigator(c)
+
+    assert by("u-2") is None
+    assert by("u-9").code == "not_an_investigator"
+    assert g.findings_recorded(_guard_ctx({"findings_recorded": False})).code == \
+        "findings_missing"
+    assert g.findings_recorded(_guard_ctx({"findings_recorded": True})) is None
 
 
 def test_guards_see_the_role_the_engine_chose():
