@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from service.core.db import open_session
+from service.followup.models import Objection
+
 DOCUMENT = json.loads((Path(__file__).resolve().parents[2] / "openapi" / "openapi.json")
                       .read_text())
 LISTS = [(path, op) for path, ops in DOCUMENT["paths"].items() for method, op in ops.items()
@@ -65,8 +68,15 @@ def ids(client, admin, make_selection, make_candidate) -> dict[str, str]:
     hook = client.post("/api/v1/webhooks", headers=admin, json={
         "url": "https://hr.example.cn/hooks/selection", "event_types": ["outcome.decided"]})
     assert hook.status_code == 201, hook.text
-    return {"selection_id": selection, "candidate_id": str(make_candidate(selection)),
-            "webhook_id": hook.json()["id"]}
+    candidate = make_candidate(selection)
+    with open_session(write=True) as s:  # an objection as the public's form leaves it
+        objection = Objection(candidate_id=candidate, selection_id=uuid.UUID(selection),
+                              content="反映该同志群众基础一般")
+        s.add(objection)
+        s.commit()
+        objection_id = str(objection.id)
+    return {"selection_id": selection, "candidate_id": str(candidate),
+            "webhook_id": hook.json()["id"], "objection_id": objection_id}
 
 
 def test_every_list_is_walked():
