@@ -326,9 +326,10 @@ class SelectionBase(Strict):
 
     title: Name
     organization: Name = Field(description="The organization whose branch secretary post this is")
-    posts: JsonInt | None = Field(default=None, ge=1, le=100, description=_POSTS_DOC)
-    named_posts: list[NamedPost] | None = Field(default=None, min_length=1, max_length=50,
-                                                description=_NAMED_POSTS_DOC)
+    # Left out, not null: a null is refused as before.
+    posts: JsonInt = Field(default=None, ge=1, le=100, description=_POSTS_DOC)
+    named_posts: list[NamedPost] = Field(default=None, min_length=1, max_length=50,
+                                         description=_NAMED_POSTS_DOC)
 
     @field_validator("named_posts")
     @classmethod

@@ -89,7 +89,7 @@ class TwoPosts(Story):
 
     def reviewing(self, **overrides) -> TwoPosts:
         _ok(self.put(CLOCK, {"day": SIM_DAY}))
-        self.sel = self._make_selection(organization=ORG, posts=None, named_posts=TWO_POSTS,
+        self.sel = self._make_selection(organization=ORG, posts=2, named_posts=TWO_POSTS,
                                         settings={"candidates_per_post": 1}, **overrides)["id"]
         _ok(self.act_selection("publish", {"params": {"start_on": SIM_DAY}}))
         nomination = {"kind": "party_organization", "body_name": "机关党委", "nominee": LI}
