@@ -111,7 +111,7 @@ def measure(db, size: int, args) -> dict:
     url = db.fresh_copy(size)
     out["verify"] = bench.verify_record(url)  # the seeded record, before the load adds to it
     bench.log(f"{db.name} {size}: verify-record {out['verify']}")
-    out["startup_s"] = _startups(url, args.workers, 2)
+    out["startup_s"] = _startups(url, args.workers, 1)
     service = bench.start_service(url, args.workers)
     out["startup_s"].append(round(service.startup_s, 2))
     bench.log(f"{db.name} {size}: startup {out['startup_s']} s")

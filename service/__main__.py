@@ -167,7 +167,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     from .record import keys as record_keys
-    from .record.service import checkpoint_round
 
     try:
         settings.signing_key()  # fail early (production), or make the dev key before forking
@@ -181,7 +180,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     admin_lines = _bootstrap_admin()
-    checkpoint_round(settings)  # the first automatic checkpoint, when there is none yet
     local = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(args.host, args.host)
     base = f"http://{local}:{args.port}"
     rule = "=" * 72
@@ -205,13 +203,25 @@ def _serve(args: argparse.Namespace) -> None:
     makes its own database connections and runs uvicorn on the socket bound here. A worker
     that dies is forked again; SIGINT or SIGTERM stops them all."""
     import contextlib
+    import logging
     import os
     import signal
+    import threading
 
     import uvicorn
 
+    from .config import get_settings
     from .core.db import get_engine
     from .main import app, warm_routes
+    from .record.service import checkpoint_round
+
+    def first_checkpoint() -> None:
+        """The first automatic checkpoint, when there is none yet: beside the workers, not
+        before them (at 100k candidates it reads every chain's head)."""
+        try:
+            checkpoint_round(get_settings())
+        except Exception:  # the workers' checkpoint thread tries again
+            logging.getLogger(__name__).exception("the first automatic checkpoint failed")
 
     warm_routes(app)
     get_engine().dispose()  # the connections the start made are not carried into workers
@@ -221,6 +231,7 @@ def _serve(args: argparse.Namespace) -> None:
                             # uvicorn's own rule (127.0.0.1) is off.
                             proxy_headers=False)
     if args.workers <= 1:
+        threading.Thread(target=first_checkpoint, name="first-checkpoint", daemon=True).start()
         uvicorn.Server(config).run()
         return
     sock = config.bind_socket()
@@ -234,6 +245,7 @@ def _serve(args: argparse.Namespace) -> None:
             return
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        get_engine().dispose(close=False)  # a pool of its own, whatever the parent holds
         code = 0
         try:
             uvicorn.Server(config).run(sockets=[sock])
@@ -253,6 +265,7 @@ def _serve(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGTERM, stop)
     for _ in range(args.workers):
         fork()
+    threading.Thread(target=first_checkpoint, name="first-checkpoint", daemon=True).start()
     while workers:
         try:
             pid, _status = os.wait()

@@ -37,6 +37,26 @@ def script_head() -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def stored_revision(engine: Engine) -> str | None:
+    """The revision the database is at, read with one SELECT and no Alembic (None when it
+    has no schema yet); SQLAlchemyError when the database does not answer."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except DBAPIError:
+            conn.rollback()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            raise
+
+
+def newest_revision() -> str | None:
+    """The newest migration's revision: from the files' lines, or Alembic's reading."""
+    return script_head() or head_revision()
+
+
 def is_current(engine: Engine) -> bool:
     """Whether the database is at the newest migration: one SELECT, no Alembic."""
     head = script_head()

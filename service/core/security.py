@@ -12,9 +12,10 @@ import secrets
 import threading
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from jose import jwt
 from jose.exceptions import JOSEError
@@ -24,6 +25,7 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 from ..config import Settings
 from .errors import ServiceError
 
+T = TypeVar("T")
 ALGORITHM = "HS256"
 # argon2id at OWASP's minimum for it (19 MiB, 2 passes, 1 lane): about 25 ms of one core and
 # 19 MiB while it runs on the benchmark's machine (README, "Performance"). Hashes made with
@@ -79,17 +81,33 @@ def _machine_slot() -> Iterator[None]:
                 _held.discard(slot)
 
 
+# argon2 runs on threads of its own, HASH_SLOTS of them per process: its memory is then kept
+# (by malloc, between hashes) in that many thread arenas at most, not in one per thread of
+# the request pool that ever hashed (which took a worker past 200 MB under logins).
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
+
+
+def _on_hashing_thread(fn: Callable[..., T], *args: Any) -> T:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():  # a forked worker makes its own threads
+            _pool = (os.getpid(), ThreadPoolExecutor(HASH_SLOTS, thread_name_prefix="argon2"))
+        pool = _pool[1]
+    return pool.submit(fn, *args).result()
+
+
 @functools.cache
 def _dummy_hash() -> str:
     """Verified against when the user does not exist, so timing does not tell who exists;
     made on first use, not at import, where it cost every worker's start a hash."""
-    return _hasher.hash(secrets.token_urlsafe(16))
+    return _on_hashing_thread(_hasher.hash, secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
     """An argon2 hash of the password."""
     with _machine_slot():
-        return _hasher.hash(password)
+        return _on_hashing_thread(_hasher.hash, password)
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
@@ -100,10 +118,10 @@ def verify_password(password: str, password_hash: str | None) -> bool:
 def _verify_and_update(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     with _machine_slot():
         if password_hash is None:
-            _hasher.verify(password, _dummy_hash())
+            _on_hashing_thread(_hasher.verify, password, _dummy_hash())
             return False, None
         try:
-            return _hasher.verify_and_update(password, password_hash)
+            return _on_hashing_thread(_hasher.verify_and_update, password, password_hash)
         except Exception:  # a malformed stored hash is a failed login, not a 500
             return False, None
 
