@@ -282,7 +282,8 @@ def test_publish_within_a_year_works_and_warns_beyond_the_official_calendar(
         ev = s.exec(select(Event).where(Event.action == "publish")).one()
     end = date.fromisoformat(r.json()["publicity_end_on"])
     if workcal.day_info(end, {}).source == "weekend_fallback":
-        assert ev.params["warnings"], "a date beyond the official calendar must say so"
+        assert ev.params["calendar_fallback_years"], "a date beyond the official calendar"
+        assert r.json()["warnings"], "a date beyond the official calendar must say so"
 
 
 def test_null_in_patch_is_422_and_keeps_the_field(raw, admin, make_selection):

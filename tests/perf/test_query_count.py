@@ -152,12 +152,13 @@ def test_a_candidate_action_makes_seven_statements(client, admin, make_selection
     assert all(p["data"]["to_state"] == "withdrawn" for _, p in rows)
 
 
-def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
+def test_a_score_sheet_makes_eleven_statements_and_reads_the_panel_once(
         client, admin, make_user, login, make_selection, make_candidate):
     """A judge's sheet: the caller, the candidate locked with its selection, the panel (once,
     though both who may see the candidate and who may score ask it), the clock, the judge's
-    declaration, their previous sheet, the sheet, the candidate's version, the chain's head,
-    the event."""
+    declaration, their previous sheet, the interview session on record (the draw and the
+    appearances, for when the sheet came), the sheet, the candidate's version, the chain's
+    head, the event."""
     from tests.review.test_review import SCORES, Story
 
     story = Story(client, admin, make_user, login, make_selection, make_candidate)
@@ -166,5 +167,5 @@ def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
              story.judges[1][1], {"scores": SCORES["li"][1], "comment": "好"})  # warm
     seen = _written(client, "POST", f"/api/v1/candidates/{story.c['wang']}/score-sheets",
                     story.judges[1][1], {"scores": SCORES["wang"][1], "comment": "好"})
-    assert len(seen) == 10, "\n".join(_names(seen))
+    assert len(seen) == 11, "\n".join(_names(seen))
     assert sum("panel_member" in s for s in seen) == 1, "\n".join(_names(seen))
