@@ -268,7 +268,7 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
                             "id": sheet_id, "selection_id": sid, "candidate_id": cid,
                             "judge_id": j["id"], "version": 1, "scores": scores,
                             "total": round(sum(scores[k] * w / 100 for k, w in CRITERIA), 2),
-                            "comment": "思路清晰", "supersede_reason": None,
+                            "comment": "思路清晰", "supersede_reason": None, "correction_id": None,
                             "created_at": chains.t})
                         sheet = SimpleNamespace(**rows["sheet"][-1])
                         steps.append(("submit_score_sheet", state, state, "judge", j["id"],

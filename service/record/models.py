@@ -17,6 +17,7 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("subject_type", "subject_id", "seq"),
         Index("ix_event_selection", "selection_id", "occurred_at"),
+        Index("ix_event_occurred_at", "occurred_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -47,9 +48,11 @@ class Event(SQLModel, table=True):
 
 
 class RecordCheckpoint(SQLModel, table=True):
-    """A checkpoint the service took itself (every N events and daily): every chain's head,
-    MAC'ed with the record's key, append-only like the events. `verify` checks the record
-    against the newest one, so a removed newest event or chain is found without a file."""
+    """A checkpoint the service took itself (every N events and daily), MAC'ed with the
+    record's key, append-only like the events: a full one holds every chain's head, a delta
+    the heads of the chains written since the one before (`prev_id`). `verify` checks the
+    record against the newest and its predecessors back to a full one, so a removed newest
+    event or chain is found without a file."""
 
     __tablename__ = "record_checkpoint"
 
@@ -63,3 +66,8 @@ class RecordCheckpoint(SQLModel, table=True):
     heads: list = Field(sa_column=Column(JSON, nullable=False))
     key_id: str = Field(max_length=32)
     mac: str = Field(max_length=64)
+    scope: str = Field(default="full", max_length=8, sa_column_kwargs={"server_default": "full"},
+                       description="full: every chain's head; delta: the chains written since"
+                       " the checkpoint `prev_id`")
+    prev_id: uuid.UUID | None = Field(default=None, description="The checkpoint before this one"
+                                      " (None for those taken before checkpoints were linked)")

@@ -574,7 +574,7 @@ def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | Non
         newest = newest_checkpoint(session)
         if newest is not None:
             try:
-                auto = checkpoint_anchors(newest)
+                auto = checkpoint_anchors(newest, session)
             except ValueError as e:
                 report.broken = BrokenLink(None, "record_checkpoint", newest.id, 0, str(e))
                 return report
@@ -625,8 +625,13 @@ def vouching(report: Report) -> str:
     return "; ".join(parts)
 
 
-def heads(session: Session) -> Iterator[tuple[str, uuid.UUID, int, str]]:
-    """The newest event of every chain: (subject type, subject id, sequence, hash), in order."""
+def heads(session: Session, *, since: datetime | None = None
+          ) -> Iterator[tuple[str, uuid.UUID, int, str]]:
+    """The newest event of every chain: (subject type, subject id, sequence, hash), in order;
+    with `since`, only of the chains with an event that occurred at or after it."""
+    if since is not None:
+        yield from _heads_written_since(session, since)
+        return
     newest = (select(Event.subject_type, Event.subject_id, func.max(Event.seq).label("seq"))
               .group_by(Event.subject_type, Event.subject_id).subquery())
     stmt = (select(Event.subject_type, Event.subject_id, Event.seq, Event.hash)
@@ -637,12 +642,31 @@ def heads(session: Session) -> Iterator[tuple[str, uuid.UUID, int, str]]:
         yield row[0], row[1], row[2], row[3]
 
 
-def checkpoint(session: Session, now: datetime) -> dict[str, Any]:
-    """A checkpoint of the record: every chain's head and one digest over them all. Kept
-    outside the database (a file, another system), it lets `verify` find removed events."""
+def _heads_written_since(session: Session, since: datetime
+                         ) -> Iterator[tuple[str, uuid.UUID, int, str]]:
+    """The newest event at or after `since` of each chain written since then, in order: one
+    range of the index on the events' time. That is the chain's head unless an event was
+    appended later with an earlier time (taken before its transaction waited for the chain),
+    and then still an event of the chain, so a sound anchor."""
+    newest: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}
+    for subject_type, subject_id, seq, hash_ in session.exec(  # type: ignore[call-overload]
+            select(Event.subject_type, Event.subject_id, Event.seq, Event.hash)
+            .where(Event.occurred_at >= since)):
+        key = (subject_type, subject_id)
+        if key not in newest or seq > newest[key][0]:
+            newest[key] = (seq, hash_)
+    for (subject_type, subject_id), (seq, hash_) in sorted(newest.items()):
+        yield subject_type, subject_id, seq, hash_
+
+
+def checkpoint(session: Session, now: datetime, *, since: datetime | None = None
+               ) -> dict[str, Any]:
+    """A checkpoint of the record: every chain's head (with `since`, those of the chains
+    written since then) and one digest over them. Kept outside the database (a file, another
+    system), it lets `verify` find removed events."""
     digest = hashlib.sha256()
     out: list[list[Any]] = []
-    for subject_type, subject_id, seq, hash_ in heads(session):
+    for subject_type, subject_id, seq, hash_ in heads(session, since=since):
         out.append([subject_type, str(subject_id), seq, hash_])
         digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
     return {"format": 1, "created_at": now.isoformat(), "chains": len(out),
@@ -668,10 +692,18 @@ def anchors_of(document: Mapping[str, Any]) -> dict[tuple[str, uuid.UUID], tuple
 
 def _checkpoint_mac(cp: Any, key: bytes) -> str:
     created = cp.created_at.isoformat() if isinstance(cp.created_at, datetime) else cp.created_at
-    message = _canonical_json({"created_at": created, "chains": cp.chains, "events": cp.events,
-                               "unkeyed_events": cp.unkeyed_events, "digest": cp.digest,
-                               "key_id": cp.key_id})
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    fields: dict[str, Any] = {"created_at": created, "chains": cp.chains, "events": cp.events,
+                              "unkeyed_events": cp.unkeyed_events, "digest": cp.digest,
+                              "key_id": cp.key_id}
+    if cp.prev_id is not None or cp.scope != "full":  # linked checkpoints sign their link too
+        fields |= {"scope": cp.scope, "prev_id": str(cp.prev_id) if cp.prev_id else None}
+    return hmac.new(key, _canonical_json(fields), hashlib.sha256).hexdigest()
+
+
+# A delta checkpoint takes the chains with an event that occurred since a little before the
+# checkpoint it follows: an event's time is taken in its transaction, which may commit after
+# that checkpoint read the record; anchoring a chain twice costs nothing.
+DELTA_OVERLAP = timedelta(minutes=5)
 
 
 def newest_checkpoint(session: Session) -> RecordCheckpoint | None:
@@ -680,8 +712,7 @@ def newest_checkpoint(session: Session) -> RecordCheckpoint | None:
         RecordCheckpoint.created_at.desc()).limit(1)).first()  # type: ignore[attr-defined]
 
 
-def checkpoint_anchors(cp: RecordCheckpoint) -> dict[tuple[str, uuid.UUID], tuple[int, str]]:
-    """The anchors of an automatic checkpoint; ValueError when its MAC or digest fails."""
+def _mac_checked(cp: RecordCheckpoint) -> Anchors:
     key = record_keys.keyring().key(cp.key_id)
     if key is None:
         raise ValueError(f"the automatic checkpoint {cp.id} is signed with the record key"
@@ -695,18 +726,67 @@ def checkpoint_anchors(cp: RecordCheckpoint) -> dict[tuple[str, uuid.UUID], tupl
         raise ValueError(f"the automatic checkpoint {cp.id}: {e}") from None
 
 
-def take_checkpoint(session: Session, now: datetime) -> RecordCheckpoint:
-    """Write an automatic checkpoint of the record, MAC'ed with the current key."""
-    document = checkpoint(session, now)
-    unkeyed = session.exec(select(func.count()).select_from(Event).where(
-        Event.key_id.is_(None))).one()  # type: ignore[union-attr]
+def checkpoint_anchors(cp: RecordCheckpoint, session: Session | None = None) -> Anchors:
+    """The anchors of an automatic checkpoint: its heads, and for a delta those of its
+    predecessors back to the newest full one (a later head of a chain wins); ValueError when
+    a MAC or digest fails or a predecessor is missing."""
+    series = [cp]
+    while series[-1].scope == "delta":
+        if session is None or series[-1].prev_id is None:
+            raise ValueError(f"the automatic checkpoint {series[-1].id} is a delta without the"
+                             " checkpoint it follows")
+        prev = session.get(RecordCheckpoint, series[-1].prev_id)
+        if prev is None:
+            raise ValueError(f"the automatic checkpoint {series[-1].id} follows checkpoint"
+                             f" {series[-1].prev_id}, which the record no longer has:"
+                             " checkpoints were removed")
+        series.append(prev)
+    anchors: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}
+    for one in reversed(series):
+        anchors.update(_mac_checked(one))
+    return anchors
+
+
+def _full_due(session: Session, prev: RecordCheckpoint) -> bool:
+    """Whether the next checkpoint should be full: when the deltas since the newest full one
+    already carry as many heads as it does, so verification reads at most about twice the
+    chains' heads."""
+    full = session.exec(select(RecordCheckpoint.created_at, RecordCheckpoint.chains)
+                        .where(RecordCheckpoint.scope == "full")
+                        .order_by(RecordCheckpoint.created_at.desc())  # type: ignore[attr-defined]
+                        .limit(1)).first()
+    if full is None:
+        return True
+    carried = session.exec(select(func.coalesce(func.sum(RecordCheckpoint.chains), 0)).where(
+        RecordCheckpoint.scope == "delta", RecordCheckpoint.created_at > full[0])).one()
+    return carried >= full[1]
+
+
+def take_checkpoint(session: Session, now: datetime, *,
+                    write: Session | None = None) -> RecordCheckpoint:
+    """Write an automatic checkpoint of the record, MAC'ed with the current key: a delta of
+    the chains written since the newest one, or a full one (the first, and whenever the
+    deltas carry as many heads as the last full one). The record is read in `session`; the
+    row is written in `write` (by default the same session)."""
+    prev = newest_checkpoint(session)
+    delta = prev is not None and not _full_due(session, prev)
+    document = checkpoint(session, now,
+                          since=prev.created_at - DELTA_OVERLAP if delta and prev else None)
+    events = count_events(session)
+    # the service signs every event it writes, so a delta carries the count over (an unkeyed
+    # event written since is refused by verification anyway)
+    unkeyed = prev.unkeyed_events if delta and prev else session.exec(
+        select(func.count()).select_from(Event).where(
+            Event.key_id.is_(None))).one()  # type: ignore[union-attr]
     ring = record_keys.keyring()
-    cp = RecordCheckpoint(created_at=now, chains=document["chains"], events=document["events"],
+    cp = RecordCheckpoint(created_at=now, chains=document["chains"], events=events,
                           unkeyed_events=unkeyed, digest=document["digest"],
-                          heads=document["heads"], key_id=ring.current, mac="")
+                          heads=document["heads"], key_id=ring.current, mac="",
+                          scope="delta" if delta else "full", prev_id=prev.id if prev else None)
     cp.mac = _checkpoint_mac(cp, ring.keys[ring.current])
-    session.add(cp)
-    session.flush()
+    target = write or session
+    target.add(cp)
+    target.flush()
     return cp
 
 
@@ -747,13 +827,24 @@ def events_page(
 def checkpoint_round(settings: Any) -> RecordCheckpoint | None:
     """One round of the automatic checkpoints (serve runs it every few seconds, and once at
     start): take one when `settings.record_checkpoint_events` events were written since the
-    newest, or `record_checkpoint_hours` passed with new events, or there is none yet."""
+    newest, or `record_checkpoint_hours` passed with new events, or there is none yet.
+
+    The record is read outside the write lock (a read transaction does not hold up writers),
+    and only the row is written under it; when another worker took a checkpoint meanwhile,
+    this round writes nothing."""
     from ..core.clock import real_clock
     from ..core.db import open_session
 
-    with open_session(write=True) as session:
-        cp = auto_checkpoint(session, real_clock().real_now,
-                             every_events=settings.record_checkpoint_events,
-                             every=timedelta(hours=settings.record_checkpoint_hours))
-        session.commit()
+    now = real_clock().real_now
+    with open_session() as reading:
+        newest = newest_checkpoint(reading)
+        if not checkpoint_due(reading, now, every_events=settings.record_checkpoint_events,
+                              every=timedelta(hours=settings.record_checkpoint_hours)):
+            return None
+        with open_session(write=True) as writing:
+            again = newest_checkpoint(writing)
+            if (again.id if again else None) != (newest.id if newest else None):
+                return None
+            cp = take_checkpoint(reading, now, write=writing)
+            writing.commit()
     return cp

@@ -355,6 +355,73 @@ def test_checkpoints_come_every_n_events_and_daily(client, admin, make_selection
         assert len(session.exec(select(RecordCheckpoint)).all()) == 2
 
 
+def _checkpoint_now() -> RecordCheckpoint:
+    """An automatic checkpoint as serve takes it, due after a single new event."""
+    cp = record.checkpoint_round(get_settings().model_copy(update={"record_checkpoint_events": 1}))
+    assert cp is not None
+    return cp
+
+
+def test_later_checkpoints_carry_only_the_chains_written_since(client, admin, make_user,
+                                                               make_selection, capsys,
+                                                               monkeypatch):
+    """A checkpoint after the first holds the heads of the chains written since the one
+    before it, linked to it; verification puts the series together, so a chain that only the
+    first (full) one anchors is still vouched for."""
+    # the overlap (minutes, for transactions that commit after a checkpoint read) would take
+    # in every chain of a test that runs in seconds
+    monkeypatch.setattr(record, "DELTA_OVERLAP", timedelta(0))
+    quiet, _ = make_user("judge")
+    busy = make_selection()
+    first = record.checkpoint_round(get_settings())
+    assert first.scope == "full" and first.chains >= 3
+    client.patch(f"{SEL}/{busy['id']}", json={"title": "改"}, headers=admin)
+    second = _checkpoint_now()
+    assert second.scope == "delta" and second.prev_id == first.id
+    anchored = {(t, i) for t, i, _, _ in second.heads}
+    assert ("selection", busy["id"]) in anchored and ("user", str(quiet.id)) not in anchored
+    assert second.chains == len(second.heads) < first.chains
+    code, out = _verify(capsys)
+    assert code == 0, out
+
+    # the quiet chain, anchored by the first checkpoint alone, is removed: it is found
+    assert _sql("DELETE FROM event WHERE subject_id = :id", id=_db_id(quiet.id)) >= 1
+    code, out = _verify(capsys)
+    assert code == 1 and str(quiet.id) in out and "no longer has it" in out
+
+
+def test_a_removed_checkpoint_of_the_series_is_found(client, admin, make_selection, capsys):
+    sel = make_selection()
+    first = record.checkpoint_round(get_settings())
+    client.patch(f"{SEL}/{sel['id']}", json={"title": "改"}, headers=admin)
+    _checkpoint_now()
+    _sql("DELETE FROM record_checkpoint WHERE id = :id", id=_db_id(first.id))
+    code, out = _verify(capsys)
+    assert code == 1 and str(first.id) in out and "checkpoints were removed" in out
+
+
+def test_a_delta_unlinked_from_its_series_is_refused(client, admin, make_selection, capsys):
+    """The link is signed: pointing a delta elsewhere (or at nothing) breaks its MAC."""
+    sel = make_selection()
+    record.checkpoint_round(get_settings())
+    client.patch(f"{SEL}/{sel['id']}", json={"title": "改"}, headers=admin)
+    second = _checkpoint_now()
+    _sql("UPDATE record_checkpoint SET scope = 'full' WHERE id = :id", id=_db_id(second.id))
+    code, out = _verify(capsys)
+    assert code == 1 and "does not carry a valid MAC" in out
+
+
+def test_a_full_checkpoint_comes_again_once_the_deltas_carry_as_many_heads(
+        client, admin, make_selection):
+    sel = make_selection()
+    first = record.checkpoint_round(get_settings())
+    scopes = []
+    for n in range(first.chains + 1):
+        client.patch(f"{SEL}/{sel['id']}", json={"title": f"改{n}"}, headers=admin)
+        scopes.append(_checkpoint_now().scope)
+    assert scopes[0] == "delta" and "full" in scopes
+
+
 def test_the_verification_endpoint_says_how_far_back_it_vouches(client, admin,
                                                                 make_selection):
     make_selection()
