@@ -107,7 +107,7 @@ def vacancies(session: Session, selection: Selection) -> list[dict[str, Any]]:
     for c in _vacated(session, selection):
         ev = session.exec(select(Event.id).where(
             Event.subject_type == "candidate", Event.subject_id == c.id,
-            Event.to_state == c.state).order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
+            Event.to_state == c.state, Event.from_state != Event.to_state).order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
         out.append({"post": c.appointment["post"],
                     "proposed_post": c.appointment.get("proposed_post", ""),
                     "vacated_by": c.id, "vacated_by_name": c.full_name, "cause": c.state,
