@@ -94,7 +94,8 @@ CORRECTIONS = record.cover(record.Coverage(
                       "decision_note": r.decision_note, "new_sheet_id": r.new_sheet_id}))
 MEETINGS = record.cover(record.Coverage(
     name="committee_meeting", table=CommitteeMeeting, subject_type=SELECTION,
-    subject_column="selection_id", actions=("record_committee_meeting",), legacy_ref="meeting_id",
+    subject_column="selection_id", actions=("record_committee_meeting", "record_backfill_meeting"),
+    legacy_ref="meeting_id",
     fields=lambda r: {"id": r.id, "selection_id": r.selection_id, "held_on": r.held_on,
                       "members_due": r.members_due, "present": r.present,
                       "recusals": r.recusals, "decisions": r.decisions, "minutes": r.minutes,
