@@ -34,6 +34,7 @@ from ..core.schemas import (
     Stripped,
 )
 from ..review.schemas import Recusal
+from ..selection.schemas import PostCode
 
 
 class ObjectionStateLabelled(StateLabelled):
@@ -143,7 +144,7 @@ class PublicAppointment(BaseModel):
     gender: Literal["male", "female"] | None = Field(default=None, description="性别")
     gender_label: str | None = Field(default=None, description="The gender in the reader's"
                                      " language (男 / 女)")
-    birth_month: Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = (
+    birth_month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] | None = (
         Field(default=None, description="出生年月: year and month of birth (YYYY-MM), as"
               " notices print it; never the day"))
     education: str | None = Field(default=None, description="学历: an education level code")
@@ -539,7 +540,7 @@ class ExpiriesTold(BaseModel):
 class BackfillParams(Strict):
     """The vacated post a reserve fills (left out: the selection's only post)."""
 
-    post: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = None
+    post: PostCode | None = None
 
 
 class BackfillDecision(Strict):
@@ -550,7 +551,7 @@ class BackfillDecision(Strict):
         "abstentions": 0, "reason": ""}})
 
     candidate_id: uuid.UUID
-    post: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+    post: PostCode | None = Field(
         default=None, description="The vacated post (its code); required when the selection"
         " has several")
     votes_for: JsonInt = Field(ge=0)
