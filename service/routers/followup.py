@@ -141,9 +141,10 @@ def set_template(outcome: Outcome, language: Language, data: TemplateSet, sessio
 def _announcement(c: Candidate) -> PublicAppointment:
     a, p = c.appointment or {}, c.profile or {}
     gender, edu, birth = p.get("gender"), p.get("education"), p.get("birth_date")
+    gender = gender if gender in GENDERS else None
     return PublicAppointment(
         candidate_id=c.id, full_name=c.full_name, gender=gender,
-        gender_label=i18n.pick(*GENDERS[gender]) if gender in GENDERS else None,
+        gender_label=i18n.pick(*GENDERS[gender]) if gender else None,
         birth_month=str(birth)[:7] if birth else None, education=edu,
         education_label=i18n.pick(EDUCATION_LABELS.get(edu, edu), EDUCATION_EN.get(edu, edu))
         if edu else None, party_joined_on=p.get("party_joined_on"),

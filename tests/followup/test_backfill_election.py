@@ -169,6 +169,16 @@ def test_out_of_rank_order_with_a_reason_and_a_withdrawal_on_trial(flow, smtp_se
     assert f.state("wang") == "reserve"
 
 
+def test_a_trial_ended_as_unfit_leaves_the_post_to_the_next_reserve(flow):
+    f = flow.standard(appointed=("li",), reserve=("wang",), appointment_publicity_working_days=0)
+    _ok(f.start_trial("li"))
+    _ok(f.act("li", "dismiss", {"reason": "试用期间不能胜任支部书记工作"}))
+    v = _ok(f.get(f"{SEL}/{f.sel}/vacancies"))
+    assert [(x["cause"], x["cause_label"]) for x in v] == [("dismissed", "试用不胜任")]
+    _ok(_backfill(f, [_vote(f, "wang")]), 201)
+    assert f.state("wang") == "appointed"
+
+
 def test_a_backfill_waits_for_the_follow_up(flow):
     f = flow.standard(appointed=("li",), reserve=("wang",), finish=False)
     p = _problem(_backfill(f, [_vote(f, "wang")]), 409, "selection_not_following_up")
