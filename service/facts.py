@@ -22,9 +22,15 @@ from sqlmodel import Session, select
 from .core import i18n
 from .core.clock import Clock
 from .core.models import User
-from .followup import notifications
+from .followup import backfill, election, notifications
 from .followup import service as followup
-from .followup.schemas import AssessmentParams, TrialParams
+from .followup.schemas import (
+    ApprovalParams,
+    AssessmentParams,
+    BackfillParams,
+    ElectionParams,
+    TrialParams,
+)
 from .nomination import service as nominations
 from .nomination.models import Candidate
 from .record import actions
@@ -114,6 +120,8 @@ _POST_FACTS = ("named_posts", "candidate_posts")
 _INSPECTION_FACTS = ("team_member_ids", "team_active", "team_needed", "inspection_records")
 _FOLLOW_UP_FACTS = ("appointment_publicity_end_on", "objections_pending", "objections_upheld",
                     "assessment_kinds", "final_assessment", "trial_missing")
+_BACKFILL_FACTS = ("candidate_id", "vacancies", "backfill_order", "backfill_meetings")
+_ELECTION_FACTS = ("branch_election", "election_quorum", "election", "approval")
 
 
 def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: Clock
@@ -146,6 +154,8 @@ def _candidate_facts(session: Session, candidate: Candidate, user: User, clock: 
     providers.update({k: posts for k in _POST_FACTS})
     providers.update({k: inspection for k in _INSPECTION_FACTS})
     providers.update({k: follow_up for k in _FOLLOW_UP_FACTS})
+    providers.update({k: lambda: backfill.facts(session, candidate) for k in _BACKFILL_FACTS})
+    providers.update({k: lambda: election.facts(session, candidate) for k in _ELECTION_FACTS})
     return LazyFacts(base, providers)
 
 
@@ -157,7 +167,9 @@ CANDIDATE_KIND = actions.register(SubjectKind(
     params={"consent": nominations.ConsentParams, "pass_prereview": PrereviewPassParams,
             "fail_prereview": PrereviewParams, "pass_inspection": InspectionConclusionParams,
             "fail_inspection": InspectionConclusionParams, "start_trial": TrialParams,
-            "decide_appoint": AppointParams,
+            "decide_appoint": AppointParams, "backfill": BackfillParams,
+            "record_election": ElectionParams, "approve_election": ApprovalParams,
+            "refuse_approval": ApprovalParams,
             "record_assessment": AssessmentParams},
     effects={"consent": nominations.consent,
              "pass_prereview": review.on_pass_prereview,
@@ -167,11 +179,17 @@ CANDIDATE_KIND = actions.register(SubjectKind(
              "record_assessment": followup.record_assessment,
              "confirm": followup.on_confirm,
              "dismiss": followup.on_dismiss,
-             "revoke": followup.on_revoke},
+             "revoke": followup.on_revoke,
+             "withdraw_appointment": followup.on_withdraw_appointment,
+             "backfill": lambda call: backfill.on_backfill(call, followup.on_appoint),
+             "record_election": election.record_election,
+             "fail_election": election.on_fail_election,
+             "approve_election": election.approve,
+             "refuse_approval": election.refuse},
     # every later change of the outcome is told by email, citing its event
-    after={"confirm": notifications.tell_change, "dismiss": notifications.tell_change,
-           "revoke": notifications.tell_change,
-           "record_assessment": followup.after_assessment},
+    after={**{a: notifications.tell_change for a in notifications.CHANGES},
+           "record_assessment": followup.after_assessment,
+           "record_election": election.after_election},
 ))
 
 

@@ -103,6 +103,7 @@ RECORD_ACTIONS: dict[str, tuple[str, str]] = {
     "record_inspection_work": ("考察工作记录", "Inspection work recorded"),
     "record_committee_meeting": ("党委会记录", "Committee meeting recorded"),
     "committee_postpone": ("党委会缓议", "Postponed by the committee"),
+    "record_backfill_meeting": ("递补党委会记录", "Backfill committee meeting recorded"),
     "queue_notification": ("结果通知待发送", "Outcome email queued"),
     "notification_sent": ("结果通知已发送", "Outcome email sent"),
     "notification_failed": ("结果通知发送失败", "Outcome email failed"),
@@ -154,6 +155,9 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "revoked": ("取消任用", "Appointment revoked"),
     "reserve_expired": ("储备期满", "Reserve period ended"),
     "reserve_used": ("储备人选被推荐", "Nominated from the reserve pool"),
+    "backfilled": ("递补上岗使用", "Appointed to fill a vacated post"),
+    "not_elected": ("选举未当选", "Not elected by the branch"),
+    "not_approved": ("上级党委未批准", "Not approved by the higher committee"),
     "objection_ack": ("异议受理回执", "Objection acknowledged"),
 }
 

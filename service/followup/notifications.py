@@ -30,7 +30,8 @@ from .models import Notification, NotificationTemplate, Objection
 # The committee's outcomes and what else ends a candidacy before the decision (told when the
 # decision is finished), then the later changes (told when each happens).
 OUTCOMES = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
-            "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used")
+            "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used",
+            "backfilled", "not_elected", "not_approved")
 LANGUAGES = ("zh", "en")
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
                 "reason", "post", "branch")
@@ -129,6 +130,33 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "[{organization}] You are nominated from the reserve pool: {outcome_label}",
         "Dear {full_name},\n\nAs a reserve from \"{selection_title}\", you are nominated in:"
         " {reason}.\nPlease log in to say whether you agree to stand.\n\n{organization}"),
+    ("backfilled", "zh"): (
+        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
+        "{full_name}同志：\n\n经党委会研究，您作为“{selection_title}”的储备人选，{gate}，结果为："
+        "{outcome_label}。\n拟任岗位：{post}（{branch}）\n\n任职前将按规定进行公示，公示期满无异议后"
+        "安排到一线岗位实习锻炼，并由导师进行培养。您已不再列入储备人选库。\n\n{organization}党委组织部门"),
+    ("backfilled", "en"): (
+        "[{organization}] Branch secretary selection result: {outcome_label}",
+        "Dear {full_name},\n\nThe party committee has decided that you, a reserve from"
+        " \"{selection_title}\", fill a vacated post: {outcome_label}.\nPost: {post} ({branch})"
+        "\n\nA pre-appointment publicity period follows; then a trial at a front-line post, with"
+        " a mentor. You have left the reserve pool.\n\n{organization}"),
+    ("not_elected", "zh"): (
+        "【{organization}】支部选举结果通知：{outcome_label}",
+        "{full_name}同志：\n\n在“{selection_title}”后的支部党员大会选举中，您的结果为：{outcome_label}。"
+        "\n{gate}\n原因：{reason}\n\n{organization}党委组织部门"),
+    ("not_elected", "en"): (
+        "[{organization}] Result of the branch's election: {outcome_label}",
+        "Dear {full_name},\n\nIn the branch's election after \"{selection_title}\", your result"
+        " is: {outcome_label}.\n{gate}\nReason: {reason}\n\n{organization}"),
+    ("not_approved", "zh"): (
+        "【{organization}】任用结果变更通知：{outcome_label}",
+        "{full_name}同志：\n\n您在“{selection_title}”后的支部选举结果未获上级党委批准（{gate}），"
+        "结果：{outcome_label}。\n原因：{reason}\n\n{organization}党委组织部门"),
+    ("not_approved", "en"): (
+        "[{organization}] Change of your result: {outcome_label}",
+        "Dear {full_name},\n\nThe higher committee did not approve the branch's election after"
+        " \"{selection_title}\" ({gate}): {outcome_label}.\nReason: {reason}\n\n{organization}"),
 }
 
 # The action that ended a candidacy → the gate named in the 不符合 email.
@@ -141,15 +169,21 @@ GATES = {
     "lapse": ("推荐确认（未在推荐报名截止前确认参选）", "nomination (no consent in time)"),
     "withdraw": ("本人退出", "withdrawn by the candidate"),
     "revoke": ("任职前公示", "pre-appointment publicity"),
+    "withdraw_appointment": ("本人辞去拟任职务", "withdrawn from the appointment"),
+    "fail_election": ("支部党员大会选举", "the branch's election"),
+    "refuse_approval": ("上级党委批准", "the higher committee's approval"),
 }
 # A candidate's state → the outcome told; a nominee who never consented and one who declined
 # are both 'declined', told apart by the action that ended the candidacy.
 _OUTCOME_OF_STATE = {"appointed": "appointed", "reserve": "reserve", "not_qualified":
                      "not_qualified", "declined": "declined", "withdrawn": "withdrawn",
-                     "confirmed": "confirmed", "dismissed": "dismissed", "revoked": "revoked"}
+                     "confirmed": "confirmed", "dismissed": "dismissed", "revoked": "revoked",
+                     "not_elected": "not_elected", "not_approved": "not_approved"}
 _OUTCOME_OF_ACTION = {"lapse": "lapsed"}
 # The later changes: the action → the outcome its email tells.
-CHANGES = {"confirm": "confirmed", "dismiss": "dismissed", "revoke": "revoked"}
+CHANGES = {"confirm": "confirmed", "dismiss": "dismissed", "revoke": "revoked",
+           "withdraw_appointment": "withdrawn", "backfill": "backfilled",
+           "fail_election": "not_elected", "refuse_approval": "not_approved"}
 
 
 def _fields(text: str) -> set[str]:

@@ -33,6 +33,8 @@ from ..core.schemas import (
     Strict,
     Stripped,
 )
+from ..review.schemas import Recusal
+from ..selection.schemas import PostCode
 
 
 class ObjectionStateLabelled(StateLabelled):
@@ -123,23 +125,40 @@ class TemplateSet(Strict):
 
 
 class PublicAppointment(BaseModel):
-    """The pre-appointment publicity (任职前公示): name, current post, proposed post only."""
+    """The pre-appointment publicity (任职前公示) of one appointee, as real notices print it:
+    name, gender, birth (year and month), education, party membership since, current post and
+    unit, the proposed post, the period and how to object — nothing else personal."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
-        "candidate_id": ex.CANDIDATE, "full_name": "李明", "current_post": "办公室副主任",
-        "unit": "机关办公室", "proposed_post": "机关第一党支部书记", "post": "p1",
-        "branch": "机关第一党支部", "post_title": "党支部书记",
+        "candidate_id": ex.CANDIDATE, "full_name": "李明", "gender": "male",
+        "gender_label": "男", "birth_month": "1988-05", "education": "bachelor",
+        "education_label": "本科", "party_joined_on": "2012-07-01",
+        "current_post": "办公室副主任", "unit": "机关办公室",
+        "proposed_post": "机关第一党支部书记", "post": "p1",
+        "branch": "机关第一党支部", "post_title": "党支部书记", "backfilled": False,
         "publicity_start_on": "2026-11-06", "publicity_end_on": "2026-11-12",
         "how_to_object": "POST /api/v1/public/appointments/7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b/objections（公示期内，可匿名）"}})
 
     candidate_id: uuid.UUID
     full_name: str
+    gender: Literal["male", "female"] | None = Field(default=None, description="性别")
+    gender_label: str | None = Field(default=None, description="The gender in the reader's"
+                                     " language (男 / 女)")
+    birth_month: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] | None = (
+        Field(default=None, description="出生年月: year and month of birth (YYYY-MM), as"
+              " notices print it; never the day"))
+    education: str | None = Field(default=None, description="学历: an education level code")
+    education_label: str | None = Field(default=None, description="The education in the"
+                                        " reader's language (本科, …)")
+    party_joined_on: date | None = Field(default=None, description="入党时间")
     current_post: str
     unit: str
     proposed_post: str = Field(description="The named post: the branch and the title")
     post: str | None = Field(default=None, description="The post's code in the selection")
     branch: str | None = Field(default=None, description="The party branch (党支部) of the post")
     post_title: str | None = None
+    backfilled: bool = Field(default=False, description="Whether the appointee fills a"
+                             " vacated post from the reserves (递补)")
     publicity_start_on: date
     publicity_end_on: date
     how_to_object: str
@@ -515,3 +534,114 @@ class ExpiriesTold(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {"told": 1}})
 
     told: int
+
+
+# ---------------------------------------------------------------- 递补 (backfill)
+class BackfillParams(Strict):
+    """The vacated post a reserve fills (left out: the selection's only post)."""
+
+    post: PostCode | None = None
+
+
+class BackfillDecision(Strict):
+    """The committee's vote on one reserve filling a vacated post (递补)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE_2, "post": "p1", "votes_for": 6, "votes_against": 1,
+        "abstentions": 0, "reason": ""}})
+
+    candidate_id: uuid.UUID
+    post: PostCode | None = Field(
+        default=None, description="The vacated post (its code); required when the selection"
+        " has several")
+    votes_for: JsonInt = Field(ge=0)
+    votes_against: JsonInt = Field(ge=0)
+    abstentions: JsonInt = Field(ge=0)
+    reason: Stripped(2000) = Field(default="", description="Why the reserve is backfilled out"
+                                   " of rank order (required then)")
+
+
+class BackfillMeetingCreate(Strict):
+    """A committee meeting held during follow-up to fill vacated posts from this selection's
+    reserves (递补): the same quorum and vote rules as the decision meeting."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "held_on": "2026-11-20", "members_due": [ex.COMMITTEE, ex.ADMIN],
+        "present": [ex.COMMITTEE, ex.ADMIN], "recusals": [],
+        "decisions": [{"candidate_id": ex.CANDIDATE_2, "votes_for": 2, "votes_against": 0,
+                       "abstentions": 0}],
+        "minutes": "李明同志取消任用，按排名顺序由储备人选王芳同志递补"}})
+
+    held_on: IsoDate
+    members_due: list[uuid.UUID] = Field(min_length=1, max_length=100,
+                                         description="Committee members who should attend")
+    present: list[uuid.UUID] = Field(max_length=100)
+    recusals: list[Recusal] = Field(default_factory=list, max_length=500)
+    decisions: list[BackfillDecision] = Field(min_length=1, max_length=50)
+    minutes: Stripped(8000) = ""
+
+
+class VacancyPublic(BaseModel):
+    """A vacated post (出缺) of the selection, and who refilled it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "post": "p1", "proposed_post": "机关第一党支部书记", "vacated_by": ex.CANDIDATE,
+        "vacated_by_name": "李明", "cause": "revoked", "cause_label": "取消任用",
+        "vacated_event_id": ex.MEETING, "refilled_by": ex.CANDIDATE_2,
+        "rank_order": [ex.CANDIDATE_2]}})
+
+    post: str
+    proposed_post: str
+    vacated_by: uuid.UUID
+    vacated_by_name: str
+    cause: str = Field(description="The vacating appointee's state: revoked, dismissed,"
+                       " withdrawn, not_elected, not_approved")
+    cause_label: str
+    vacated_event_id: uuid.UUID | None
+    refilled_by: uuid.UUID | None
+    rank_order: list[uuid.UUID] = Field(description="This selection's reserves for the post,"
+                                        " in the order a backfill follows")
+
+
+# ---------------------------------------------------------------- 选举 (the branch's election)
+class ElectionParams(Strict):
+    """The branch's election meeting (支部党员大会选举): members due, present with a vote, and
+    the votes. Valid when those present exceed election_quorum of those due; elected with votes
+    for above election_majority of those present."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "held_on": "2026-10-23", "members_due": 30, "present_with_vote": 27,
+        "votes_for": 25, "votes_against": 1, "abstentions": 1,
+        "minutes": "支部党员大会差额选举支部书记"}})
+
+    held_on: IsoDate
+    members_due: JsonInt = Field(ge=1, le=100000, description="应到会有选举权的党员")
+    present_with_vote: JsonInt = Field(ge=0, le=100000, description="实到会有选举权的党员")
+    votes_for: JsonInt = Field(ge=0, le=100000)
+    votes_against: JsonInt = Field(ge=0, le=100000)
+    abstentions: JsonInt = Field(ge=0, le=100000)
+    minutes: Stripped(4000) = ""
+
+    @model_validator(mode="after")
+    def _counts(self):
+        if self.present_with_vote > self.members_due:
+            raise ValueError(f"{self.present_with_vote} present with a vote, more than the"
+                             f" {self.members_due} due")
+        cast = self.votes_for + self.votes_against + self.abstentions
+        if cast > self.present_with_vote:
+            raise ValueError(f"{cast} votes (for, against, abstaining) from"
+                             f" {self.present_with_vote} present with a vote")
+        return self
+
+
+class ApprovalParams(Strict):
+    """The higher party committee's decision on the election (批准): by whom, when, the
+    document's number if any."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "approved_by": "中共某某公司委员会", "decided_on": "2026-10-28",
+        "document_number": "某党组〔2026〕12号"}})
+
+    approved_by: Name = Field(description="The higher committee (上级党委)")
+    decided_on: IsoDate
+    document_number: Stripped(100) | None = None

@@ -25,6 +25,7 @@ from ..selection.schemas import post_name
 from ..workflow import CANDIDATE_MACHINE
 from ..workflow.roles import ADMIN, MENTOR
 from . import objections
+from .backfill import vacancy_of
 from .models import FollowUpRecord, Mentorship, Objection, TrialAssessment
 from .schemas import (
     PASSING_GRADES,
@@ -137,7 +138,7 @@ def lodge_objection(session: Session, cand: Candidate, data: ObjectionCreate,
 
 def on_revoke(call: ActionCall) -> dict[str, Any]:
     """A revocation cites the objections upheld and leaves the post vacant (递补 starts here)."""
-    return objections.upheld_for_revoke(call.session, call.subject)
+    return {**objections.upheld_for_revoke(call.session, call.subject), **vacancy_of(call)}
 
 
 # ---------------------------------------------------------------- mentor and records
@@ -354,7 +355,12 @@ def on_dismiss(call: ActionCall) -> dict[str, Any]:
     """An end of trial cites the latest assessment, if any."""
     done = assessments(call.session, call.subject.id)
     final = next((a for a in done if a.kind == "final"), None) or (done[-1] if done else None)
-    return {"assessment": _cited(final)} if final else {}
+    return {**({"assessment": _cited(final)} if final else {}), **vacancy_of(call)}
+
+
+def on_withdraw_appointment(call: ActionCall) -> dict[str, Any]:
+    """An appointee who withdraws (辞去拟任职务) leaves the post vacant."""
+    return vacancy_of(call)
 
 
 # ---------------------------------------------------------------- the reserve pool
@@ -371,6 +377,7 @@ def pool(session: Session, *, user: User, organization: str | None, education: s
         stmt = stmt.where(ReserveEntry.organization == organization)
     if education:
         stmt = stmt.where(ReserveEntry.education == education)
+    stmt = stmt.where(ReserveEntry.backfilled_on.is_(None))  # type: ignore[union-attr]
     if not include_expired:
         stmt = stmt.where(ReserveEntry.expires_on >= clock.today())
     if expires_before:

@@ -15,6 +15,10 @@ EDUCATION_LABELS = {
     "junior_secondary": "初中及以下", "senior_secondary": "高中/中专", "junior_college": "大专",
     "bachelor": "本科", "master": "硕士研究生", "doctorate": "博士研究生",
 }
+EDUCATION_EN = {"junior_secondary": "Junior secondary or below",
+                "senior_secondary": "Senior secondary", "junior_college": "Junior college",
+                "bachelor": "Bachelor", "master": "Master", "doctorate": "Doctorate"}
+GENDERS = {"male": ("男", "Male"), "female": ("女", "Female")}
 
 
 def full_years(since: date, on: date) -> int:

@@ -92,6 +92,8 @@ class ReserveEntry(SQLModel, table=True):
     rank: int | None = None
     entered_on: date
     expires_on: date
+    backfilled_on: date | None = Field(default=None, description="The day the reserve filled a"
+                                       " vacated post of its selection (递补) and left the pool")
     created_at: datetime = ts_field(default_factory=utcnow)
 
 

@@ -53,7 +53,8 @@ GATES: tuple[Gate, ...] = (
     Gate("decision", "党委会审核", "Party committee decision", ("inspected",),
          reserve=("reserve",)),
     Gate("followup", "后期跟进", "Follow-up", ("appointed", "on_trial"),
-         failed=("revoked", "dismissed"), passed=("confirmed",)),
+         failed=("revoked", "dismissed", "not_elected", "not_approved"),
+         passed=("confirmed",)),
 )
 GATE_INDEX = {g.name: i for i, g in enumerate(GATES)}
 assert [g.name for g in GATES] == [g.value for g in ReportGate]

@@ -32,7 +32,7 @@ from sqlmodel import Session, select
 
 from ..core import i18n
 from ..core.clock import Clock
-from ..nomination.eligibility import EDUCATION_LABELS
+from ..nomination.eligibility import EDUCATION_EN, EDUCATION_LABELS, GENDERS
 from ..nomination.models import Candidate, Nomination
 from ..record.models import Event
 from ..review import service as review
@@ -350,10 +350,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("outcome_label", "党委会决定", "Outcome label", width=14),
     Column("created_at", "登记时间（UTC）", "Registered at (UTC)", "datetime", 20),
 )
-GENDERS = {"male": ("男", "Male"), "female": ("女", "Female")}
-EDUCATION_EN = {"junior_secondary": "Junior secondary or below",
-                "senior_secondary": "Senior secondary", "junior_college": "Junior college",
-                "bachelor": "Bachelor", "master": "Master", "doctorate": "Doctorate"}
 NOMINATION_KINDS = {
     "party_organization": ("党组织推荐", "Party organization"),
     "administration": ("行政推荐", "Administration"),

@@ -94,7 +94,8 @@ CORRECTIONS = record.cover(record.Coverage(
                       "decision_note": r.decision_note, "new_sheet_id": r.new_sheet_id}))
 MEETINGS = record.cover(record.Coverage(
     name="committee_meeting", table=CommitteeMeeting, subject_type=SELECTION,
-    subject_column="selection_id", actions=("record_committee_meeting",), legacy_ref="meeting_id",
+    subject_column="selection_id", actions=("record_committee_meeting", "record_backfill_meeting"),
+    legacy_ref="meeting_id",
     fields=lambda r: {"id": r.id, "selection_id": r.selection_id, "held_on": r.held_on,
                       "members_due": r.members_due, "present": r.present,
                       "recusals": r.recusals, "decisions": r.decisions, "minutes": r.minutes,
@@ -110,9 +111,9 @@ INSPECTION_RECORDS = record.cover(record.Coverage(
 # The candidates who reached the interview (judges see them), and those submitted to the
 # committee (its members see them once the selection is deciding).
 INTERVIEWED_STATES = ("qualified", "shortlisted", "inspected", "appointed", "reserve", "on_trial",
-                      "confirmed", "revoked", "dismissed")
+                      "confirmed", "revoked", "dismissed", "not_elected", "not_approved")
 SUBMITTED_STATES = ("inspected", "appointed", "reserve", "on_trial", "confirmed", "revoked",
-                    "dismissed")
+                    "dismissed", "not_elected", "not_approved")
 
 
 def settings_of(selection: Selection) -> SelectionSettings:
@@ -885,6 +886,72 @@ _OUTCOME_ACTION = {"appointed": "decide_appoint", "reserve": "decide_reserve",
 _TAKING_A_POST = ("appointed", "on_trial", "confirmed")
 
 
+@dataclass
+class Attendance:
+    """Who should attend a committee meeting, who came, who recused from whom, and the votes
+    a decision needs (more than the selection's committee_majority of the members due)."""
+
+    due: set[uuid.UUID]
+    present: set[uuid.UUID]
+    recused: dict[uuid.UUID, set[uuid.UUID]]
+    majority: int
+    share: Fraction
+    settings: SelectionSettings
+
+
+def check_attendance(session: Session, selection: Selection, *, members_due: list[uuid.UUID],
+                     present: list[uuid.UUID], recusals: list, decided: list[uuid.UUID],
+                     ) -> Attendance:
+    """A committee meeting's attendance against the selection's rules (committee_quorum of the
+    members due present, recusals of members due on candidates decided), or the refusal."""
+    _users_with_role(session, members_due, COMMITTEE, "members who should attend")
+    due, came = set(members_due), set(present)
+    if len(came) != len(present) or not came <= due:
+        raise InvalidInput("Those present must be members who should attend, each once.",
+                           code="present_not_members")
+    s = settings_of(selection)
+    quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
+    needed = math.ceil(len(due) * quorum)
+    if len(came) < needed:
+        raise Conflict(f"{len(came)} of {len(due)} members are present; this selection's"
+                       f" committee needs at least {_show(quorum)} of the members who should"
+                       f" attend ({needed} of {len(due)}).", code="quorum_not_met",
+                       details={"present": len(came), "due": len(due), "needed": needed,
+                                "committee_quorum": s.committee_quorum})
+    if len(set(decided)) != len(decided):
+        raise InvalidInput("A candidate appears twice among the decisions.",
+                           code="duplicate_decision")
+    recused: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for r in recusals:
+        if r.member_id not in due or r.candidate_id not in decided:
+            raise InvalidInput("A recusal names a member who should not attend or a candidate"
+                               " not decided here.", code="recusal_mismatch")
+        recused[r.candidate_id].add(r.member_id)
+    majority = math.floor(len(due) * share) + 1  # more than that share of the members due
+    return Attendance(due, came, recused, majority, share, s)
+
+
+def check_vote(att: Attendance, candidate_id: uuid.UUID, *, votes_for: int, votes_against: int,
+               abstentions: int, outcome: str, needs_majority: bool) -> int:
+    """The members voting on one candidate (present, not recused), once the votes fit them
+    and, for an appointment, a reserve or a backfill, reach the majority."""
+    voters = len(att.present - att.recused[candidate_id])
+    cast = votes_for + votes_against + abstentions
+    if cast > voters:
+        raise InvalidInput(f"{cast} votes on candidate {candidate_id} from {voters} members"
+                           " present and not recused.", code="too_many_votes",
+                           details={"candidate_id": candidate_id})
+    if needs_majority and votes_for < att.majority:
+        raise Conflict(f"'{outcome}' for candidate {candidate_id} needs {att.majority} votes"
+                       f" for (this selection's rule: more than {_show(att.share)} of the"
+                       f" {len(att.due)} members who should attend); it has {votes_for}.",
+                       code="vote_threshold_not_met",
+                       details={"candidate_id": candidate_id, "needed": att.majority,
+                                "votes_for": votes_for, "members_due": len(att.due),
+                                "committee_majority": att.settings.committee_majority})
+    return voters
+
+
 def record_meeting(*, session: Session, selection: Selection, data: CommitteeMeetingCreate,
                    user: User, clock: Clock) -> CommitteeMeeting:
     """Record a meeting whole, or refuse it whole: quorum, recusals, vote thresholds, posts."""
@@ -892,31 +959,10 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         raise Conflict(f"The selection is '{selection.state}'; the committee decides after the"
                        " inspected candidates are submitted to it.",
                        code="selection_not_deciding")
-    _users_with_role(session, data.members_due, COMMITTEE, "members who should attend")
-    due, present = set(data.members_due), set(data.present)
-    if len(present) != len(data.present) or not present <= due:
-        raise InvalidInput("Those present must be members who should attend, each once.",
-                           code="present_not_members")
-    s = settings_of(selection)
-    quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
-    needed = math.ceil(len(due) * quorum)
-    if len(present) < needed:
-        raise Conflict(f"{len(present)} of {len(due)} members are present; this selection's"
-                       f" committee needs at least {_show(quorum)} of the members who should"
-                       f" attend ({needed} of {len(due)}).", code="quorum_not_met",
-                       details={"present": len(present), "due": len(due), "needed": needed,
-                                "committee_quorum": s.committee_quorum})
     decided = [d.candidate_id for d in data.decisions]
-    if len(set(decided)) != len(decided):
-        raise InvalidInput("A candidate appears twice among the decisions.",
-                           code="duplicate_decision")
-    recused: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for r in data.recusals:
-        if r.member_id not in due or r.candidate_id not in decided:
-            raise InvalidInput("A recusal names a member who should not attend or a candidate"
-                               " not decided here.", code="recusal_mismatch")
-        recused[r.candidate_id].add(r.member_id)
-    majority = math.floor(len(due) * share) + 1  # more than that share of the members due
+    att = check_attendance(session, selection, members_due=data.members_due,
+                           present=data.present, recusals=data.recusals, decided=decided)
+    due, present = att.due, att.present
     taken = len(session.exec(select(Candidate.id).where(
         Candidate.selection_id == selection.id,
         Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
@@ -936,20 +982,10 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
             d.post = known[0]  # the only post, named in the record
     results = []
     for d in data.decisions:
-        voters = len(present - recused[d.candidate_id])
-        cast = d.votes_for + d.votes_against + d.abstentions
-        if cast > voters:
-            raise InvalidInput(f"{cast} votes on candidate {d.candidate_id} from {voters} members"
-                               " present and not recused.", code="too_many_votes",
-                               details={"candidate_id": d.candidate_id})
-        if d.outcome in ("appointed", "reserve") and d.votes_for < majority:
-            raise Conflict(f"'{d.outcome}' for candidate {d.candidate_id} needs {majority} votes"
-                           f" for (this selection's rule: more than {_show(share)} of the"
-                           f" {len(due)} members who should attend); it has {d.votes_for}.",
-                           code="vote_threshold_not_met",
-                           details={"candidate_id": d.candidate_id, "needed": majority,
-                                    "votes_for": d.votes_for, "members_due": len(due),
-                                    "committee_majority": s.committee_majority})
+        voters = check_vote(att, d.candidate_id, votes_for=d.votes_for,
+                            votes_against=d.votes_against, abstentions=d.abstentions,
+                            outcome=d.outcome,
+                            needs_majority=d.outcome in ("appointed", "reserve"))
         results.append(d.model_dump(mode="json") | {"members_voting": voters})
     meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
                                members_due=[str(m) for m in data.members_due],

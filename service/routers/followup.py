@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlmodel import select
 
-from ..access import CurrentCandidate, full_access
+from ..access import CurrentCandidate, CurrentSelection, full_access
+from ..core import i18n
 from ..core.deps import (
     AdminUser,
     CandidateId,
@@ -21,11 +22,12 @@ from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
 from ..core.schemas import NO_NUL, IsoDate
-from ..followup import notifications, objections
+from ..followup import backfill, notifications, objections
 from ..followup import service as followup
 from ..followup.models import Notification, Objection
 from ..followup.schemas import (
     AssessmentPublic,
+    BackfillMeetingCreate,
     ExpiriesTold,
     FollowUpPublic,
     FollowUpRecordCreate,
@@ -43,12 +45,15 @@ from ..followup.schemas import (
     ReserveEntryPublic,
     TemplatePublic,
     TemplateSet,
+    VacancyPublic,
 )
+from ..nomination.eligibility import EDUCATION_EN, EDUCATION_LABELS, GENDERS
 from ..nomination.models import Candidate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
+from ..review.schemas import CommitteeMeetingPublic
 from ..selection.schemas import EducationLevel
-from ..workflow.roles import ADMIN, CANDIDATE, MENTOR
+from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, MENTOR
 from . import common
 from .common import ActionName, EventsCursor, Limit, NotificationId, ObjectionId
 
@@ -59,6 +64,7 @@ Outcome = Annotated[Literal[notifications.OUTCOMES], Path(
 Language = Annotated[Literal["zh", "en"], Path(description="The email's language",
                                                examples=["zh"])]
 PoolReader = Annotated[User, Depends(require_roles(ADMIN, CANDIDATE, MENTOR))]
+AdminOrCommittee = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
 
 
 def _public_notification(n: Notification, settings) -> NotificationPublic:
@@ -134,19 +140,31 @@ def set_template(outcome: Outcome, language: Language, data: TemplateSet, sessio
 # ---------------------------------------------------------------- pre-appointment publicity
 def _announcement(c: Candidate) -> PublicAppointment:
     a, p = c.appointment or {}, c.profile or {}
+    gender, edu, birth = p.get("gender"), p.get("education"), p.get("birth_date")
+    gender = gender if gender in GENDERS else None
     return PublicAppointment(
-        candidate_id=c.id, full_name=c.full_name, current_post=p.get("current_post", ""),
+        candidate_id=c.id, full_name=c.full_name, gender=gender,
+        gender_label=i18n.pick(*GENDERS[gender]) if gender else None,
+        birth_month=str(birth)[:7] if birth else None, education=edu,
+        education_label=i18n.pick(EDUCATION_LABELS.get(edu, edu), EDUCATION_EN.get(edu, edu))
+        if edu else None, party_joined_on=p.get("party_joined_on"),
+        current_post=p.get("current_post", ""),
         unit=p.get("unit", ""), proposed_post=a["proposed_post"], post=a.get("post"),
-        branch=a.get("branch"), post_title=a.get("post_title"),
+        branch=a.get("branch"), post_title=a.get("post_title"), backfilled="backfill" in a,
         publicity_start_on=a["publicity_start_on"], publicity_end_on=a["publicity_end_on"],
-        how_to_object=f"POST /api/v1/public/appointments/{c.id}/objections（公示期内，可匿名）")
+        how_to_object=i18n.pick(
+            f"POST /api/v1/public/appointments/{c.id}/objections（公示期内，可匿名）",
+            f"POST /api/v1/public/appointments/{c.id}/objections (during the publicity,"
+            " anonymous if you wish)"))
 
 
 @router.get("/api/v1/public/appointments", response_model=list[PublicAppointment],
             tags=["public"])
 def list_public_appointments(session: SessionDep, clock: ClockDep) -> list[PublicAppointment]:
-    """Appointments in their pre-appointment publicity (任职前公示) today: name, current post,
-    proposed post — nothing else personal. No login needed."""
+    """Appointments in their pre-appointment publicity (任职前公示) today, as a notice prints
+    them: name, gender, birth (year and month), education, party membership since, current
+    post and unit, the proposed post, the period and how to object — nothing else personal.
+    No login needed."""
     return [_announcement(c) for c in followup.publicized_now(session, clock)]
 
 
@@ -324,7 +342,37 @@ def list_reserve_pool(
                          include_expired=include_expired, expires_before=expires_before,
                          clock=clock)
     today = clock.today()
-    return [ReserveEntryPublic(**r.model_dump(exclude={"user_id", "created_at"}),
+    return [ReserveEntryPublic(**r.model_dump(exclude={"user_id", "created_at",
+                                                               "backfilled_on"}),
                                expired=r.expires_on < today) for r in rows]
 
 
+
+
+# ---------------------------------------------------------------- 递补 (backfill)
+@router.get("/api/v1/selections/{selection_id}/vacancies", response_model=list[VacancyPublic],
+            responses=problems(401, 403, 404, 422))
+def list_vacancies(selection: CurrentSelection, session: SessionDep, user: AdminOrCommittee,
+                   ) -> list[VacancyPublic]:
+    """The posts vacated after the decision (出缺: revoked, found unfit, withdrawn, not elected,
+    not approved), oldest first, each with who refilled it and this selection's reserves for
+    the post in the rank order a backfill follows."""
+    return [VacancyPublic(**v) for v in backfill.vacancies(session, selection)]
+
+
+@router.post("/api/v1/selections/{selection_id}/backfill-meetings", status_code=201,
+             response_model=CommitteeMeetingPublic,
+             responses=problems(401, 403, 404, 409, 422))
+def record_backfill_meeting(
+    data: BackfillMeetingCreate, selection: CurrentSelection, session: SessionDep,
+    admin: AdminUser, clock: ClockDep,
+) -> CommitteeMeetingPublic:
+    """Record a committee meeting held during follow-up that fills vacated posts from this
+    selection's reserves (递补), whole: the decision meeting's quorum (committee_quorum),
+    recusals and vote rule (more than committee_majority of the members due); each reserve
+    fills a vacancy of a post they stood for, in rank order unless the decision gives a reason.
+    Each backfilled reserve gets their own pre-appointment publicity and email, and leaves the
+    pool. Any rule broken refuses the whole meeting."""
+    meeting = backfill.record_meeting(session=session, selection=selection, data=data,
+                                      user=admin, clock=clock)
+    return CommitteeMeetingPublic.model_validate(meeting, from_attributes=True)

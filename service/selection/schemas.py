@@ -236,6 +236,15 @@ class SelectionSettings(Strict):
     mentor_meeting_interval_days: JsonInt = Field(
         default=30, ge=7, le=366, description="The mentor meets the appointee at least this"
         " often (monthly by default); a mentorship may set its own interval")
+    branch_election: StrictBool = Field(
+        default=False, description="选举: after the pre-appointment publicity the branch's"
+        " meeting elects the appointee and the higher committee approves (批准) before the trial")
+    election_quorum: JsonFloat = Field(
+        default=4 / 5, ge=0.5, lt=1, description="选举: the members present with a vote must"
+        " exceed this fraction of those due (4/5 by default, the 2020 election regulation)")
+    election_majority: JsonFloat = Field(
+        default=1 / 2, ge=0.5, lt=1, description="选举: the votes for must exceed this fraction"
+        " of those present (more than half by default)")
     min_objection_investigators: JsonInt = Field(
         default=2, ge=2, le=20, description="An objection is investigated by at least this many"
         " people (调查核实)")

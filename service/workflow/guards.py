@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from .engine import Context, Guard, Refusal
 from .roles import CANDIDATE
 
@@ -399,3 +401,185 @@ trial_complete = Guard(
     " the settings require.",
     _trial_complete,
 )
+
+
+# ---------------------------------------------------------------- 递补 and the branch's election
+def _zh(ctx: Context) -> bool:
+    return ctx.facts.get("lang", "zh-CN") != "en"
+
+
+def _say(ctx: Context, code: str, zh: str, en: str, details: dict | None = None) -> Refusal:
+    """A refusal in the reader's language (zh-CN by default)."""
+    return Refusal(code, zh if _zh(ctx) else en, details or {})
+
+
+def _decided_in_backfill_meeting(ctx: Context) -> Refusal | None:
+    if not ctx.facts.get("backfill_meetings"):
+        return _say(ctx, "backfill_needs_meeting",
+                    "递补须由跟进阶段召开的党委会决定（POST /api/v1/selections/{id}/backfill-meetings）。",
+                    "A backfill is decided by a committee meeting held during follow-up"
+                    " (POST /api/v1/selections/{id}/backfill-meetings).")
+    return None
+
+
+def backfill_post(ctx: Context) -> str | None:
+    """The post a backfill names, or the selection's only post."""
+    code = (ctx.params or {}).get("post")
+    posts = ctx.facts.get("named_posts") or {}
+    return code if code is not None else (next(iter(posts)) if len(posts) == 1 else None)
+
+
+def _post_vacant(ctx: Context) -> Refusal | None:
+    posts = ctx.facts.get("named_posts") or {}
+    code = backfill_post(ctx)
+    if code is None:
+        return _say(ctx, "post_required", f"本次选拔有 {len(posts)} 个岗位，递补须写明岗位（post）。",
+                    f"The selection has {len(posts)} posts; the backfill names the post.",
+                    {"posts": list(posts)})
+    if code not in posts:
+        return _say(ctx, "unknown_post", f"“{code}”不是本次选拔的岗位。",
+                    f"'{code}' is not a post of this selection.",
+                    {"post": code, "posts": list(posts)})
+    stands = list(ctx.facts.get("candidate_posts") or ())
+    if code not in stands:
+        return _say(ctx, "post_not_stood_for", f"该储备人选未参选岗位“{code}”。",
+                    f"The reserve did not stand for the post '{code}'.",
+                    {"post": code, "stands_for": stands})
+    v = (ctx.facts.get("vacancies") or {}).get(code) or {"vacated": [], "open": []}
+    if not v["vacated"]:
+        return _say(ctx, "no_vacancy",
+                    f"岗位“{code}”没有出缺（无人被取消任用、试用不胜任、辞去职务、未当选或未获批准），无需递补。",
+                    f"The post '{code}' has no vacancy (nobody revoked, found unfit, withdrawn,"
+                    " not elected or not approved): there is nothing to backfill.",
+                    {"post": code})
+    if not v["open"]:
+        return _say(ctx, "post_refilled", f"岗位“{code}”的出缺已经递补。",
+                    f"The vacancy of the post '{code}' is filled already.",
+                    {"post": code, "vacated_by": v["vacated"]})
+    return None
+
+
+def _in_rank_order_or_reason(ctx: Context) -> Refusal | None:
+    code = backfill_post(ctx)
+    order = list((ctx.facts.get("backfill_order") or {}).get(code) or ())
+    me = ctx.facts.get("candidate_id")
+    if not order or me not in order or order[0] == me or (ctx.reason or "").strip():
+        return None
+    return _say(ctx, "departs_from_rank_order",
+                f"该储备人选在岗位“{code}”的储备人选中排第 {order.index(me) + 1} 位；"
+                "不按排名顺序递补须写明理由（reason）。",
+                f"The reserve is number {order.index(me) + 1} in the rank order of the"
+                f" post's reserves; backfilling out of rank order needs a recorded reason.",
+                {"post": code, "position": order.index(me) + 1, "rank_order": order})
+
+
+selection_following_up = Guard(
+    "selection_following_up", "The selection is in its follow-up.",
+    _selection_is("following_up"))
+decided_in_backfill_meeting = Guard(
+    "decided_in_backfill_meeting",
+    "A committee meeting held during follow-up decided the backfill (its quorum and votes"
+    " as for the decision).", _decided_in_backfill_meeting)
+post_vacant = Guard(
+    "post_vacant",
+    "The post named (or the only post) was vacated and not yet refilled, and the reserve"
+    " stood for it.", _post_vacant)
+in_rank_order_or_reason = Guard(
+    "in_rank_order_or_reason",
+    "The reserve comes first in the rank order of this selection's reserves for the post, or"
+    " a reason for departing is given.", _in_rank_order_or_reason)
+
+
+def _election_required(ctx: Context) -> Refusal | None:
+    if not ctx.facts.get("branch_election"):
+        return _say(ctx, "election_not_required",
+                    "本次选拔未设置支部选举（settings.branch_election）。",
+                    "This selection has no branch election (settings.branch_election is off).")
+    return None
+
+
+def _election_not_held(ctx: Context) -> Refusal | None:
+    if ctx.facts.get("election"):
+        return _say(ctx, "election_recorded", "支部选举已记录。",
+                    "The branch's election is recorded already.")
+    return None
+
+
+def _election_quorum_met(ctx: Context) -> Refusal | None:
+    due, present = ctx.params.get("members_due"), ctx.params.get("present_with_vote")
+    if due is None or present is None:
+        return None  # asked before the meeting's counts are given (the action's options)
+    share = Fraction(ctx.facts.get("election_quorum", 0.8)).limit_denominator(1000)
+    if present > due * share:
+        return None
+    shown = f"{share.numerator}/{share.denominator}"
+    return _say(ctx, "election_quorum_not_met",
+                f"应到有选举权的党员 {due} 名，实到 {present} 名，未超过应到人数的 {shown}，"
+                "选举大会无效，须另行召开。",
+                f"{present} of {due} members with a vote are present; the election meeting is"
+                f" valid only when those present exceed {shown} of those due. It is to be held"
+                " again.",
+                {"members_due": due, "present_with_vote": present,
+                 "election_quorum": ctx.facts.get("election_quorum")})
+
+
+def _election_lost(ctx: Context) -> Refusal | None:
+    e = ctx.facts.get("election")
+    if not e or e.get("elected"):
+        return _say(ctx, "election_not_lost", "只有选举记录为未当选时才能记为未当选。",
+                    "Only a recorded election that did not elect ends as not elected.")
+    return None
+
+
+def _elected(ctx: Context) -> Refusal | None:
+    e = ctx.facts.get("election")
+    if not ctx.facts.get("branch_election"):
+        return _election_required(ctx)
+    if not e:
+        return _say(ctx, "election_not_held", "支部尚未进行选举；上级党委批准在选举之后。",
+                    "The branch has not held its election; the approval follows it.")
+    return None
+
+
+def _approval_not_recorded(ctx: Context) -> Refusal | None:
+    if ctx.facts.get("approval"):
+        return _say(ctx, "approval_recorded", "上级党委的批准情况已记录。",
+                    "The higher committee's decision is recorded already.")
+    return None
+
+
+def _election_approved(ctx: Context) -> Refusal | None:
+    if not ctx.facts.get("branch_election"):
+        return None
+    if not ctx.facts.get("election"):
+        return _say(ctx, "election_not_held",
+                    "本次选拔设置了支部选举：任前公示结束后须先经支部党员大会选举、上级党委批准，"
+                    "方可安排试用。",
+                    "This selection has the branch's election: after the publicity, the branch"
+                    " elects and the higher committee approves before the trial starts.")
+    if not ctx.facts.get("approval"):
+        return _say(ctx, "approval_missing", "选举结果尚未经上级党委批准，不能安排试用。",
+                    "The election awaits the higher committee's approval (批准); the trial"
+                    " starts after it.")
+    return None
+
+
+election_required = Guard("election_required",
+                          "The selection's settings have the branch's election on.",
+                          _election_required)
+election_not_held = Guard("election_not_held", "No election is recorded yet.",
+                          _election_not_held)
+election_quorum_met = Guard(
+    "election_quorum_met",
+    "Those present with a vote exceed the selection's election_quorum (4/5 by default) of"
+    " the members due.", _election_quorum_met)
+election_lost = Guard("election_lost", "The recorded election did not elect.", _election_lost)
+elected = Guard("elected", "The branch's election is recorded (and elected: otherwise the"
+                " candidate is not elected).", _elected)
+approval_not_recorded = Guard("approval_not_recorded",
+                              "The higher committee's decision is not recorded yet.",
+                              _approval_not_recorded)
+election_approved = Guard(
+    "election_approved",
+    "With the branch's election on: elected by the branch and approved by the higher"
+    " committee.", _election_approved)

@@ -56,13 +56,16 @@ CANDIDATE_STATES = (
     State("inspected", "组织考察通过", "Passed the organizational inspection"),
     State("appointed", "拟上岗使用（任职前公示）", "To be appointed (pre-appointment publicity)"),
     State("on_trial", "试用锻炼", "On trial"),
+    # not final: a reserve may yet fill a vacated post of the selection (递补)
+    State("reserve", "储备人选", "Reserve"),
     State("confirmed", "正式任职", "Confirmed in the post", final=True),
-    State("reserve", "储备人选", "Reserve", final=True),
     State("not_qualified", "不符合", "Not qualified", final=True),
     State("declined", "本人不同意参选", "Declined to stand", final=True),
     State("withdrawn", "本人退出", "Withdrawn", final=True),
     State("revoked", "取消任用", "Appointment revoked", final=True),
     State("dismissed", "试用不胜任", "Found unfit on trial", final=True),
+    State("not_elected", "支部党员大会选举未当选", "Not elected by the branch", final=True),
+    State("not_approved", "上级党委未批准", "Not approved by the higher committee", final=True),
 )
 _BEFORE_DECISION = ("nominated", "applicant", "qualified", "shortlisted", "inspected")
 
@@ -104,7 +107,28 @@ CANDIDATE_TRANSITIONS = (
     _cand("decide_not_qualified", ["inspected"], "not_qualified", "党委会决定：不符合",
           "Committee: not qualified", [g.selection_deciding], reason_required=True),
     _cand("start_trial", ["appointed"], "on_trial", "安排一线岗位实习锻炼",
-          "Place on trial", [g.appointment_publicity_over, g.objections_settled]),
+          "Place on trial", [g.appointment_publicity_over, g.objections_settled,
+                             g.election_approved]),
+    # 递补: a reserve of this selection fills a vacated post, by a committee meeting held
+    # during follow-up (POST /selections/{id}/backfill-meetings), in rank order or with a
+    # reason; the publicity, the election (when on) and the trial follow as for the first.
+    _cand("backfill", ["reserve"], "appointed", "党委会决定：递补上岗使用",
+          "Committee: backfill a vacated post",
+          [g.selection_following_up, g.decided_in_backfill_meeting, g.post_vacant,
+           g.in_rank_order_or_reason]),
+    # The branch's election (选举), when the selection's branch_election is on: the branch's
+    # meeting after a clean publicity, then the higher committee's approval (批准).
+    _cand("record_election", ["appointed"], "appointed", "支部党员大会选举",
+          "Record the branch's election",
+          [g.election_required, g.appointment_publicity_over, g.objections_settled,
+           g.election_not_held, g.election_quorum_met]),
+    _cand("fail_election", ["appointed"], "not_elected", "选举未当选", "Not elected",
+          [g.election_lost]),
+    _cand("approve_election", ["appointed"], "appointed", "上级党委批准",
+          "The higher committee approves", [g.elected, g.approval_not_recorded]),
+    _cand("refuse_approval", ["appointed"], "not_approved", "上级党委不予批准",
+          "The higher committee does not approve", [g.elected, g.approval_not_recorded],
+          reason_required=True),
     _cand("revoke", ["appointed"], "revoked", "取消任用", "Revoke the appointment",
           reason_required=True),
     _cand("record_assessment", ["on_trial"], "on_trial", "试用期考核",
@@ -112,6 +136,9 @@ CANDIDATE_TRANSITIONS = (
     _cand("confirm", ["on_trial"], "confirmed", "试用胜任，正式任职", "Confirm in the post",
           [g.objections_settled, g.trial_complete, g.final_assessment_passed]),
     _cand("dismiss", ["on_trial"], "dismissed", "试用不胜任", "End the trial: unfit",
+          reason_required=True),
+    _cand("withdraw_appointment", ["appointed", "on_trial"], "withdrawn", "本人辞去拟任职务",
+          "Withdraw from the appointment", [g.own_record], roles=(ADMIN, CANDIDATE),
           reason_required=True),
     _cand("withdraw", _BEFORE_DECISION, "withdrawn", "退出选拔", "Withdraw",
           [g.own_record, g.selection_open_for_candidates], roles=(ADMIN, CANDIDATE),

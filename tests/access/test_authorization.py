@@ -142,6 +142,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", SEL + "/committee-meetings"): ADMIN_ONLY,
     ("GET", SEL + "/committee-meetings"): allow(ADMIN, COMMITTEE),
     ("GET", SEL + "/committee-meetings/{meeting_id}"): allow(ADMIN, COMMITTEE),
+    ("POST", SEL + "/backfill-meetings"): ADMIN_ONLY,
+    ("GET", SEL + "/vacancies"): allow(ADMIN, COMMITTEE),
     # reports: the report gathers the ranking and the meetings, which the committee reads;
     # the candidate table lists every candidate with the work profile: admins only
     ("GET", SEL + "/report"): allow(ADMIN, COMMITTEE),

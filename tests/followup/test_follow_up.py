@@ -566,7 +566,8 @@ def test_templates_are_listed_checked_and_an_edit_changes_the_email(flow, as_rol
                                                                    smtp_server):
     rows = _ok(flow.get(TEMPLATES))
     outcomes = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
-                "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used")
+                "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used",
+                "backfilled", "not_elected", "not_approved")
     assert len(rows) == 2 * len(outcomes)
     assert {(r["outcome"], r["language"]) for r in rows} == {
         (o, lang) for o in outcomes for lang in ("zh", "en")}
@@ -633,7 +634,8 @@ def test_a_candidate_without_an_outcome_has_no_preview(flow):
 # ================================================================ pre-appointment publicity
 PUBLIC_KEYS = {"candidate_id", "full_name", "current_post", "unit", "proposed_post", "post",
                "branch", "post_title", "publicity_start_on", "publicity_end_on",
-               "how_to_object"}
+               "how_to_object", "gender", "gender_label", "birth_month", "education",
+               "education_label", "party_joined_on", "backfilled"}
 
 
 def test_pre_appointment_publicity_with_objections_then_the_trial(flow, client):
