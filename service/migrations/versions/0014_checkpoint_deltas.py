@@ -3,8 +3,8 @@ only the heads of the chains written since the checkpoint before it (`prev_id`),
 one costs what was written since, not the whole record; an index on the events' time finds
 those chains. Existing checkpoints are full ones without a link. Reviewed by hand.
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-02 00:00:00.000000
 """
 from collections.abc import Sequence
@@ -14,8 +14,8 @@ import sqlmodel
 from alembic import op
 
 
-revision: str = '0017'
-down_revision: str | None = '0012'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
