@@ -176,6 +176,7 @@ TITLES_ZH: dict[str, str] = {
     "Forbidden": "无权操作",
     "Not authenticated": "未登录或登录已失效",
     "Precondition failed": "前提条件不符（数据已被修改）",
+    "Precondition required": "须附带 If-Match（先读取当前版本的 ETag）",
     "Invalid input": "输入有误",
     "Method not allowed": "不支持该请求方法",
     "Not acceptable": "无法提供所要求的格式",
