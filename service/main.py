@@ -122,6 +122,14 @@ class ProblemCORSMiddleware(CORSMiddleware):
                                 f"{refused}; allowed origins are set in SELECTION_CORS_ORIGINS.")
 
 
+# What a browser's script may read of an answer from another origin (beyond the CORS-safelisted
+# Content-Type and the like): the version for If-Match, where a new resource is, the request
+# id for support, the file name of an export, how long to wait, whether an answer was replayed,
+# and the language of the labels.
+EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Content-Disposition", "Retry-After",
+                   "Idempotent-Replayed", "Content-Language"]
+
+
 class BodyTooLarge(StarletteHTTPException):
     """Raised while reading a body that outgrows the limit."""
 
@@ -272,12 +280,13 @@ def create_app() -> FastAPI:
               public, calendar, record, workflow, webhooks, reports):
         app.include_router(r.router)
     app.include_router(webhooks.types_router)
-    if settings.cors_origins:
-        app.add_middleware(
-            ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-            allow_methods=["*"], allow_headers=["*"],
-            expose_headers=["ETag", "Location", "X-Request-ID"],
-        )
+    # Always in place: with no origins configured, every origin's preflight is refused
+    # with 400 `cors_refused` (not a 405 of the route) and no answer carries CORS headers.
+    app.add_middleware(
+        ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+        allow_methods=["*"], allow_headers=["*"], expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -306,6 +306,11 @@ def install_handlers(app: FastAPI) -> None:
         )
 
 
+# A GET of a versioned resource answers 304 to an If-None-Match naming its ETag.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {304: {
+    "description": "Not modified: If-None-Match names the current ETag (no body)"}}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry declaring problem+json for these statuses."""
     descriptions = {

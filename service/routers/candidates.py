@@ -28,7 +28,7 @@ from ..core.deps import (
     set_etag,
     user_of,
 )
-from ..core.errors import NotFound, problems
+from ..core.errors import NOT_MODIFIED, NotFound, problems
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
 from ..nomination import service as nominations
@@ -48,7 +48,8 @@ def _public(candidate, response: Response) -> CandidatePublic:
     return CandidatePublic.model_validate(candidate, from_attributes=True)
 
 
-@router.get("/{candidate_id}", response_model=CandidateDetail, responses=problems(401, 404, 422))
+@router.get("/{candidate_id}", response_model=CandidateDetail,
+            responses=problems(401, 404, 422) | NOT_MODIFIED)
 def read_candidate(
     candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, response: Response
 ) -> CandidateDetail:
@@ -73,7 +74,7 @@ def list_candidate_actions(
 
 
 @router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
-             responses=problems(401, 403, 404, 409, 412, 422))
+             responses=problems(401, 403, 404, 409, 412, 422, 428))
 @in_one_hop
 async def run_candidate_action(
     action: ActionName, candidate_id: CandidateId, principal: PrincipalDep, request: Request,

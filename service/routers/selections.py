@@ -24,7 +24,7 @@ from ..core.deps import (
     set_etag,
     user_of,
 )
-from ..core.errors import problems
+from ..core.errors import NOT_MODIFIED, problems
 from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
@@ -99,14 +99,14 @@ def list_selections(
 
 
 @router.get("/{selection_id}", response_model=SelectionPublic,
-            responses=problems(401, 404, 422))
+            responses=problems(401, 404, 422) | NOT_MODIFIED)
 def read_selection(selection: CurrentSelection, response: Response) -> SelectionPublic:
     """One selection with its job description and settings; sends its ETag."""
     return _public(selection, response)
 
 
 @router.patch("/{selection_id}", response_model=SelectionPublic,
-              responses=problems(401, 403, 404, 409, 412, 422))
+              responses=problems(401, 403, 404, 409, 412, 422, 428))
 def update_selection(
     data: SelectionUpdate, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
     clock: ClockDep, response: Response, if_match: IfMatch = None,
@@ -131,7 +131,7 @@ def list_selection_actions(
 
 
 @router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
-             responses=problems(401, 403, 404, 409, 412, 422))
+             responses=problems(401, 403, 404, 409, 412, 422, 428))
 @in_one_hop
 async def run_selection_action(
     action: ActionName, selection_id: SelectionId, principal: PrincipalDep, request: Request,
