@@ -45,11 +45,15 @@ machine: the job description (职务说明书), publicity and nomination, the th
 party committee's decision, and the follow-up (四步曲).
 
 * Log in with `POST /api/v1/auth/token` (OAuth2 password flow) and send
-  `Authorization: Bearer <token>`.
+  `Authorization: Bearer <token>`; renew it with the refresh token at
+  `POST /api/v1/auth/refresh` (rotating: a replayed one ends the login), end it with
+  `POST /api/v1/auth/logout`.
 * Every state change is an action: `GET …/actions` says which the caller may run now and
   why not the rest; `POST …/actions/{action}` runs one. Each writes an append-only,
   hash-chained event (全程纪实).
 * Resources carry a strong `ETag`; send it back in `If-Match` to avoid lost updates (412).
+  A selection with `require_if_match` on (new ones, by default) refuses writes to it and its
+  candidates without `If-Match` (428). `If-None-Match` with the current ETag gets 304.
 * Every error is `application/problem+json` (RFC 9457) with a stable `code`.
 * Display fields (`*_label`, problem `title`) follow `Accept-Language`: Chinese (`zh-CN`) by
   default, English with `en`. Identifiers (states, actions, outcomes, error codes) never
