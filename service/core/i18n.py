@@ -119,6 +119,8 @@ RECORD_ACTIONS: dict[str, tuple[str, str]] = {
     "record_branch_life": ("支部生活锻炼记录", "Branch life recorded"),
     "create_user": ("创建用户", "User created"),
     "update_user": ("修改用户", "User changed"),
+    "refresh_token_reused": ("登录凭据被重复使用，该次登录已全部失效",
+                             "Refresh token reused: the whole login ended"),
     "set_override": ("设置工作日调整", "Calendar day set"),
     "remove_override": ("取消工作日调整", "Calendar day reset"),
     "set_clock": ("设置模拟时钟", "Simulated clock set"),
