@@ -54,10 +54,10 @@ def _invalid() -> Unauthorized:
                         code="invalid_refresh_token")
 
 
-def _end_family(session: Session, family_id: uuid.UUID, reason: str) -> None:
+def _end(session: Session, reason: str, *conditions) -> None:
+    """End the not yet ended tokens that meet `conditions`, for `reason`."""
     session.exec(sql_update(RefreshToken)  # type: ignore[call-overload]
-                 .where(RefreshToken.family_id == family_id,
-                        RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
+                 .where(*conditions, RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
                  .values(revoked_at=utcnow(), revoked_reason=reason))
 
 
@@ -74,7 +74,7 @@ def rotate(*, settings: Settings, token: str) -> tuple[User, str]:
         now = utcnow()
         user = session.get(User, row.user_id)
         if row.used_at is not None:
-            _end_family(session, row.family_id, "reused")
+            _end(session, "reused", RefreshToken.family_id == row.family_id)
             record.append(session, subject_type=SUBJECT, subject_id=row.user_id,
                           selection_id=None, action="refresh_token_reused",
                           author=record.SYSTEM, clock=real_clock(),
@@ -84,7 +84,7 @@ def rotate(*, settings: Settings, token: str) -> tuple[User, str]:
             raise Unauthorized("This refresh token was used before: every token of its login"
                                " has ended. Log in again.", code="refresh_token_reused")
         if (user is None or not user.is_active or user.token_version != row.token_version):
-            _end_family(session, row.family_id, "account_changed")
+            _end(session, "account_changed", RefreshToken.family_id == row.family_id)
             session.commit()
             raise _invalid()
         if row.expires_at <= now:
@@ -105,14 +105,11 @@ def end(*, token: str) -> None:
         row = session.exec(select(RefreshToken)
                            .where(RefreshToken.token_hash == _digest(token))).first()
         if row is not None:
-            _end_family(session, row.family_id, "logout")
+            _end(session, "logout", RefreshToken.family_id == row.family_id)
             session.commit()
 
 
 def end_all(session: Session, user_id: uuid.UUID, reason: str) -> None:
     """End every login of the account, in the caller's transaction (its password, roles or
     activity changed)."""
-    session.exec(sql_update(RefreshToken)  # type: ignore[call-overload]
-                 .where(RefreshToken.user_id == user_id,
-                        RefreshToken.revoked_at.is_(None))  # type: ignore[union-attr]
-                 .values(revoked_at=utcnow(), revoked_reason=reason))
+    _end(session, reason, RefreshToken.user_id == user_id)
