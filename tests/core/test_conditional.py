@@ -158,3 +158,13 @@ def test_selections_stored_before_the_setting_keep_it_off(client, admin, make_se
     read = client.get(f"{API}/selections/{sel['id']}", headers=admin).json()
     assert read["settings"]["require_if_match"] is False
     assert _publish(client, admin, sel["id"]).status_code == 200
+
+
+def test_every_versioned_read_answers_304(client, admin, strict_selection, make_candidate):
+    cand = make_candidate(strict_selection["id"], state="applicant", recorded=True)
+    me = client.get(f"{API}/auth/me", headers=admin).json()
+    for url in (f"{API}/candidates/{cand}", f"{API}/users/{me['id']}"):
+        etag = client.get(url, headers=admin).headers["etag"]
+        r = client.get(url, headers={**admin, "If-None-Match": etag})
+        assert r.status_code == 304 and r.content == b"", url
+        assert r.headers["cache-control"] == "private, no-store"

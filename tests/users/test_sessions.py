@@ -120,3 +120,51 @@ def test_an_expired_refresh_token_is_refused(client, make_user):
         s.commit()
     r = _refresh(client, body["refresh_token"])
     assert r.status_code == 401 and r.json()["code"] == "invalid_refresh_token"
+
+
+def test_the_reuse_event_keeps_the_record_intact(client, make_user):
+    from service.core.db import open_session
+    from service.record.service import verify_report
+
+    user, pw = make_user("judge")
+    first = _login(client, user.username, pw)
+    assert _refresh(client, first["refresh_token"]).status_code == 200
+    assert _refresh(client, first["refresh_token"]).json()["code"] == "refresh_token_reused"
+    with open_session() as s:
+        report = verify_report(s)
+    assert report.broken is None and report.events >= 2
+
+
+def test_two_refreshes_with_one_token_at_once_give_one_new_pair_and_end_the_login(
+        client, make_user):
+    """Two holders of one refresh token (the owner and a thief) refresh at the same moment:
+    the token's row is locked while it is spent, so exactly one gets a new pair, the other is
+    taken as a replay, and the new pair ends with the login."""
+    import threading
+
+    from service.config import get_settings
+    from service.core.errors import Unauthorized
+    from service.users import sessions
+
+    user, pw = make_user("judge")
+    token = _login(client, user.username, pw)["refresh_token"]
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def spend() -> None:
+        start.wait()
+        try:
+            outcomes.append(sessions.rotate(settings=get_settings(), token=token)[1])
+        except Unauthorized as e:
+            outcomes.append(e.code)
+
+    threads = [threading.Thread(target=spend) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = [o for o in outcomes if o == "refresh_token_reused"]
+    pairs = [o for o in outcomes if o != "refresh_token_reused"]
+    assert len(codes) == 1 and len(pairs) == 1, outcomes
+    r = _refresh(client, pairs[0])
+    assert r.status_code == 401 and r.json()["code"] == "invalid_refresh_token"
