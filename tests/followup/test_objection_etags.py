@@ -8,7 +8,7 @@ import uuid
 
 from sqlmodel import select
 
-from .test_follow_up import PUBLIC, _ok, _problem, flow, smtp_server  # noqa: F401 (fixtures)
+from .test_follow_up import PUBLIC, _ok, _problem
 
 
 def _require_if_match(selection_id: str) -> None:
