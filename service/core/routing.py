@@ -137,6 +137,8 @@ def subject_etag(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 def needs_login(dependant: Dependant) -> bool:
     """Whether the route reads the bearer token, anywhere among its dependencies."""
     return any(dep.call is oauth2 or needs_login(dep) for dep in dependant.dependencies)
+
+
 Work = Callable[[Session], Response]
 
 

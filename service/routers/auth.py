@@ -35,9 +35,10 @@ async def _grant_type_sent(request: Request) -> None:
 async def login(
     request: Request, settings: SettingsDep, form: Annotated[LoginForm, Form()],
 ) -> Response:
-    """Exchange a username and password (form fields) for a bearer token. After repeated
-    failures for an account or from an address, logins are refused for a while (429); when
-    too many logins wait at once, 503 `logins_busy` with Retry-After."""
+    """Exchange a username and password (form fields) for a bearer token and a refresh token
+    (see POST /auth/refresh). After repeated failures for an account or from an address,
+    logins are refused for a while (429); when too many logins wait at once, 503
+    `logins_busy` with Retry-After."""
     client = client_address(request)
     user = await users.log_in(settings=settings, username=form.username,
                               password=form.password, client=client)
@@ -46,20 +47,20 @@ async def login(
     return await answer_once(request, _tokens(settings, user, refresh))
 
 
-def _tokens(settings: Settings, user, refresh: str) -> Response:
+def _tokens(settings: Settings, user, refresh: sessions.Issued) -> Response:
     """A new access token for the account as it is now, with the refresh token (no-store)."""
     token, lifetime = create_token(
         settings, user_id=user.id, token_version=user.token_version, roles=list(user.roles)
     )
     return json_response(
-        Token(access_token=token, expires_in=lifetime, refresh_token=refresh,
-              refresh_expires_in=int(settings.refresh_token_hours * 3600)),
+        Token(access_token=token, expires_in=lifetime, refresh_token=refresh.token,
+              refresh_expires_in=refresh.expires_in),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 @router.post("/refresh", response_model=Token, responses=problems(401, 422))
 @in_one_hop
-async def refresh(request: Request, settings: SettingsDep, data: RefreshRequest) -> Response:
+async def refresh(settings: SettingsDep, data: RefreshRequest) -> Response:
     """Exchange the refresh token for a new access token and a new refresh token; the one
     sent ends (rotation). A refresh token sent a second time is taken as stolen: every token
     of its login ends (401 `refresh_token_reused`, recorded). Password, role or activity

@@ -9,7 +9,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import update as sql_update
 from sqlmodel import Session, select
@@ -28,25 +29,33 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A refresh token as given to its holder, and how many seconds it stays good."""
+
+    token: str
+    expires_in: int
+
+
 def _issue(session: Session, settings: Settings, user: User, *, family_id: uuid.UUID,
-           family_expires_at) -> str:
+           family_expires_at: datetime) -> Issued:
     token = secrets.token_urlsafe(32)
     now = utcnow()
+    expires_at = min(now + timedelta(hours=settings.refresh_token_hours), family_expires_at)
     session.add(RefreshToken(
         token_hash=_digest(token), family_id=family_id, user_id=user.id,
-        token_version=user.token_version, created_at=now,
-        expires_at=min(now + timedelta(hours=settings.refresh_token_hours), family_expires_at),
+        token_version=user.token_version, created_at=now, expires_at=expires_at,
         family_expires_at=family_expires_at))
-    return token
+    return Issued(token, int((expires_at - now).total_seconds()))
 
 
-def start(*, settings: Settings, user: User) -> str:
+def start(*, settings: Settings, user: User) -> Issued:
     """A new family for a login, in a transaction of its own; its first refresh token."""
     with open_session(write=True) as session:
-        token = _issue(session, settings, user, family_id=uuid.uuid4(),
-                       family_expires_at=utcnow() + timedelta(hours=settings.session_hours))
+        issued = _issue(session, settings, user, family_id=uuid.uuid4(),
+                        family_expires_at=utcnow() + timedelta(hours=settings.session_hours))
         session.commit()
-    return token
+    return issued
 
 
 def _invalid() -> Unauthorized:
@@ -61,7 +70,7 @@ def _end(session: Session, reason: str, *conditions) -> None:
                  .values(revoked_at=utcnow(), revoked_reason=reason))
 
 
-def rotate(*, settings: Settings, token: str) -> tuple[User, str]:
+def rotate(*, settings: Settings, token: str) -> tuple[User, Issued]:
     """The account and a new refresh token for a current one, which ends. A token already
     used ends its whole family, and that is recorded (`refresh_token_reused`), before the
     401; so does one of an account changed since the login (password, roles, activity)."""

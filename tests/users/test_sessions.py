@@ -154,7 +154,7 @@ def test_two_refreshes_with_one_token_at_once_give_one_new_pair_and_end_the_logi
     def spend() -> None:
         start.wait()
         try:
-            outcomes.append(sessions.rotate(settings=get_settings(), token=token)[1])
+            outcomes.append(sessions.rotate(settings=get_settings(), token=token)[1].token)
         except Unauthorized as e:
             outcomes.append(e.code)
 
