@@ -300,9 +300,12 @@ def profile(n: int) -> dict[str, Any]:
             "current_post": "科员", "unit": f"第{n}科室", "email": f"p{n}@example.cn"}
 
 
+# If-Match optional (`require_if_match` off): the check writes with and without it on
+# purpose, to see both survive a crash; a 428 for the writes without it would test nothing.
 SELECTION = {"title": "党支部书记公开选拔", "organization": "机关第一党支部",
              "job_description": {"duties": ["主持支部全面工作", "落实党建工作责任制"],
-                                 "requirements": {"min_education": "bachelor"}}}
+                                 "requirements": {"min_education": "bachelor"}},
+             "settings": {"require_if_match": False}}
 
 
 # ---------------------------------------------------------------- set-up through the API
@@ -354,7 +357,8 @@ class Setup:
         for i in range(count):
             sid = expect(a.write("POST", f"{API}/selections", {
                 **SELECTION, "title": f"决定阶段选拔 {i}",
-                "settings": {"min_judges": 1, "min_inspectors": 2}}), 201)["id"]
+                "settings": {**SELECTION["settings"], "min_judges": 1,
+                             "min_inspectors": 2}}), 201)["id"]
             expect(a.write("POST", f"{API}/selections/{sid}/actions/publish",
                            {"params": {"start_on": SIM_DAY}}))
             cands = []

@@ -41,7 +41,18 @@ class Settings(BaseSettings):
         default=24, gt=0, description="…and at least this often while events are written")
     record_checkpoint_poll_seconds: float = Field(
         default=60, gt=0, description="How often serve looks whether a checkpoint is due")
-    token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    token_minutes: int = Field(default=15, ge=1, le=24 * 60,
+                               description="An access token's lifetime; a browser renews it"
+                               " with its refresh token (POST /auth/refresh)")
+    refresh_token_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="A refresh token not used for this long"
+        " expires; each use gives a new one (rotation)")
+    session_hours: float = Field(
+        default=24, gt=0, le=24 * 90, description="A login's refresh tokens end this long"
+        " after the login, however often they were renewed")
+    require_if_match: bool = Field(
+        default=True, description="The default of a new selection's `require_if_match`"
+        " setting: writes to it and its candidates need If-Match (428 without)")
     jwt_issuer: str = "branch-secretary-selection"
     jwt_audience: str = "branch-secretary-selection-api"
     cors_origins: Annotated[list[str], NoDecode] = []

@@ -45,11 +45,15 @@ machine: the job description (职务说明书), publicity and nomination, the th
 party committee's decision, and the follow-up (四步曲).
 
 * Log in with `POST /api/v1/auth/token` (OAuth2 password flow) and send
-  `Authorization: Bearer <token>`.
+  `Authorization: Bearer <token>`; renew it with the refresh token at
+  `POST /api/v1/auth/refresh` (rotating: a replayed one ends the login), end it with
+  `POST /api/v1/auth/logout`.
 * Every state change is an action: `GET …/actions` says which the caller may run now and
   why not the rest; `POST …/actions/{action}` runs one. Each writes an append-only,
   hash-chained event (全程纪实).
 * Resources carry a strong `ETag`; send it back in `If-Match` to avoid lost updates (412).
+  A selection with `require_if_match` on (new ones, by default) refuses writes to it and its
+  candidates without `If-Match` (428). `If-None-Match` with the current ETag gets 304.
 * Every error is `application/problem+json` (RFC 9457) with a stable `code`.
 * Display fields (`*_label`, problem `title`) follow `Accept-Language`: Chinese (`zh-CN`) by
   default, English with `en`. Identifiers (states, actions, outcomes, error codes) never
@@ -120,6 +124,14 @@ class ProblemCORSMiddleware(CORSMiddleware):
         refused = bytes(response.body).decode("utf-8", "replace")
         return problem_response(400, "cors_refused", "Bad request",
                                 f"{refused}; allowed origins are set in SELECTION_CORS_ORIGINS.")
+
+
+# What a browser's script may read of an answer from another origin (beyond the CORS-safelisted
+# Content-Type and the like): the version for If-Match, where a new resource is, the request
+# id for support, the file name of an export, how long to wait, whether an answer was replayed,
+# and the language of the labels.
+EXPOSED_HEADERS = ["ETag", "Location", "X-Request-ID", "Content-Disposition", "Retry-After",
+                   "Idempotent-Replayed", "Content-Language"]
 
 
 class BodyTooLarge(StarletteHTTPException):
@@ -272,12 +284,13 @@ def create_app() -> FastAPI:
               public, calendar, record, workflow, webhooks, reports):
         app.include_router(r.router)
     app.include_router(webhooks.types_router)
-    if settings.cors_origins:
-        app.add_middleware(
-            ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
-            allow_methods=["*"], allow_headers=["*"],
-            expose_headers=["ETag", "Location", "X-Request-ID"],
-        )
+    # Always in place: with no origins configured, every origin's preflight is refused
+    # with 400 `cors_refused` (not a 405 of the route) and no answer carries CORS headers.
+    app.add_middleware(
+        ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+        allow_methods=["*"], allow_headers=["*"], expose_headers=EXPOSED_HEADERS,
+        max_age=600,
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -43,6 +43,10 @@ os.environ.update({
     "SELECTION_DATABASE_URL": _database_url(),
     "SELECTION_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
     "SELECTION_ADMIN_PASSWORD": "",
+    # The tests of a step read and write without ETags unless they are about them: their
+    # selections are made with If-Match optional, the tests of conditional requests
+    # (tests/core/test_conditional.py), the curl guide and the fuzz tests with it required.
+    "SELECTION_REQUIRE_IF_MATCH": "false",
 })
 os.environ.pop("SELECTION_ADMIN_PASSWORD")
 

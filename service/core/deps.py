@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from ..config import Settings, get_settings
 from ..workflow.roles import ADMIN
 from .clock import Clock, current_clock
-from .errors import Forbidden, NotFound, PreconditionFailed, Unauthorized
+from .errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired, Unauthorized
 from .models import User
 from .security import InvalidToken, decode_token
 
@@ -166,14 +166,21 @@ def etag_of(kind: str, subject_id: uuid.UUID, version: int) -> str:
 IfMatch = Annotated[
     str | None,
     Header(alias="If-Match", description="The ETag last read; the request fails with 412 when"
-           " the resource has changed since",
+           " the resource has changed since, and with 428 when it is left out where the"
+           " selection's `require_if_match` setting asks for it",
            examples=['"selection-5b0c2f6a9d1e4c7b8a3f2e1d0c9b8a7f-v2"']),
 ]
 
 
-def check_if_match(if_match: str | None, current: str) -> None:
-    """412 unless If-Match is absent, `*`, or names the current ETag."""
+def check_if_match(if_match: str | None, current: str, *, required: bool = False) -> None:
+    """The one check of a write's precondition: 428 when If-Match is required and absent;
+    412 unless it is `*` or names the current ETag; nothing when it is absent and optional."""
     if if_match is None:
+        if required:
+            raise PreconditionRequired(
+                "This write needs an If-Match header with the ETag you last read (GET the"
+                " resource, or its actions, and send its ETag back).",
+                details={"current_etag": current}, headers={"ETag": current})
         return
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags or current in tags:
@@ -183,6 +190,28 @@ def check_if_match(if_match: str | None, current: str) -> None:
         details={"current_etag": current},
         headers={"ETag": current},
     )
+
+
+def if_match_required(selection) -> bool:
+    """Whether writes to the selection and its candidates need If-Match: its
+    `require_if_match` setting (selections stored before the setting existed: off)."""
+    return bool((selection.settings or {}).get("require_if_match", False))
+
+
+def check_write(if_match: str | None, kind: str, subject, selection) -> None:
+    """The precondition of a write to a versioned subject of a selection (the selection
+    itself, or one of its candidates): its If-Match, required by the selection's setting."""
+    check_if_match(if_match, etag_of(kind, subject.id, subject.version),
+                   required=if_match_required(selection))
+
+
+def if_none_match_hits(if_none_match: str | None, etag: str) -> bool:
+    """Whether If-None-Match names this ETag (or is `*`): the GET then answers 304. The
+    comparison is weak (RFC 9110 13.1.2), so a `W/` prefix matches too."""
+    if not if_none_match:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 def set_etag(response: Response, kind: str, subject_id: uuid.UUID, version: int) -> None:

@@ -130,6 +130,12 @@ class PreconditionFailed(ServiceError):
     title = "Precondition failed"
 
 
+class PreconditionRequired(ServiceError):
+    status_code = 428
+    code = "precondition_required"
+    title = "Precondition required"
+
+
 class InvalidInput(ServiceError):
     status_code = 422
     code = "validation_error"
@@ -300,12 +306,18 @@ def install_handlers(app: FastAPI) -> None:
         )
 
 
+# A GET of a versioned resource answers 304 to an If-None-Match naming its ETag.
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {304: {
+    "description": "Not modified: If-None-Match names the current ETag (no body)"}}
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry declaring problem+json for these statuses."""
     descriptions = {
         400: "Bad request", 401: "Not authenticated (missing, expired or invalid token)",
         403: "The caller's roles do not permit this", 404: "Not found",
         409: "Conflicts with the current state", 412: "If-Match does not match the current ETag",
+        428: "If-Match is required here and was not sent",
         413: "Request body too large", 422: "Invalid input (field errors listed)",
         429: "Too many attempts",
         503: "Not ready",

@@ -34,7 +34,7 @@ RECORD = "3a4b5c6d-7e8f-4a9b-8c0d-e1f2a3b4c5d6"
 FOLLOW_UP_RECORD_ID = "4b5c6d7e-8f9a-4b0c-9d1e-f2a3b4c5d6e7"
 
 SETTINGS = {
-    "publicity_working_days": 5, "publicity_counts_start_day": False,
+    "require_if_match": True, "publicity_working_days": 5, "publicity_counts_start_day": False,
     "interview_criteria": [
         {"key": "self_introduction", "label": "自我介绍", "weight": 20, "max_score": 100},
         {"key": "role_cognition", "label": "岗位认知", "weight": 30, "max_score": 100},

@@ -123,3 +123,25 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     window_started_at: datetime = ts_field(default_factory=utcnow)
     last_success_at: datetime | None = ts_field(default=None, nullable=True)
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token of a login (会话): opaque to its holder, kept here only as its
+    SHA-256. The tokens of one login form a family; each use (rotation) ends the token used
+    and issues the next. A token used twice ends the whole family (a stolen copy replayed)."""
+
+    __tablename__ = "refresh_token"
+    __table_args__ = (Index("ix_refresh_token_family", "family_id"),
+                      Index("ix_refresh_token_user", "user_id", "revoked_at"))
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    family_id: uuid.UUID
+    user_id: uuid.UUID = Field(foreign_key="user_account.id")
+    token_version: int = Field(description="The account's token version at the login")
+    created_at: datetime = ts_field(default_factory=utcnow)
+    expires_at: datetime = ts_field()
+    family_expires_at: datetime = ts_field()
+    used_at: datetime | None = ts_field(default=None)
+    revoked_at: datetime | None = ts_field(default=None)
+    revoked_reason: str | None = Field(default=None, max_length=32)

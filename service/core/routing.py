@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlmodel import Session
@@ -25,22 +26,31 @@ from starlette.concurrency import run_in_threadpool
 from ..config import get_settings
 from . import idempotency
 from .db import open_session, sqlite_file
+from .deps import if_none_match_hits, oauth2
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class TransactionalRoute(APIRoute):
-    """An APIRoute whose handler opens, commits or rolls back the request's session."""
+    """An APIRoute whose handler opens, commits or rolls back the request's session, and
+    where the HTTP rules common to every route are applied once (`_conditional`)."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any):
         self.one_hop = getattr(endpoint, ONE_HOP, False)
+        # The actions list sends its subject's ETag for the next If-Match, but is not that
+        # representation: a matching If-None-Match never makes it 304.
+        self.conditional_get = not getattr(endpoint, SUBJECT_ETAG, False)
         super().__init__(path, endpoint if self.one_hop else _after_dependencies(endpoint),
                          **kwargs)
+        self.private = needs_login(self.dependant)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
 
         async def handler(request: Request) -> Response:
+            return self._conditional(request, await transact(request))
+
+        async def transact(request: Request) -> Response:
             write = request.method not in SAFE_METHODS
             if self.one_hop:  # the endpoint opens, commits and closes its session (one_hop)
                 if idempotency.wanted(request):
@@ -94,8 +104,41 @@ class TransactionalRoute(APIRoute):
 
         return handler
 
+    def _conditional(self, request: Request, response: Response) -> Response:
+        """What every successful answer gets alike: what a login reads is private to it and
+        never stored by a cache (personal data: candidates, evaluations, exports, users…);
+        a GET whose If-None-Match names the answer's ETag is 304 with no body."""
+        if response.status_code >= 400:
+            return response
+        if self.private and "cache-control" not in response.headers:
+            response.headers["Cache-Control"] = PRIVATE
+        etag = response.headers.get("etag")
+        if (request.method in ("GET", "HEAD") and self.conditional_get and etag
+                and response.status_code == 200
+                and if_none_match_hits(request.headers.get("if-none-match"), etag)):
+            kept = {k: v for k, v in response.headers.items()
+                    if k.lower() in ("etag", "cache-control", "vary")}
+            return Response(status_code=304, headers=kept)
+        return response
 
+
+PRIVATE = "private, no-store"
 ONE_HOP = "__one_hop__"
+SUBJECT_ETAG = "__subject_etag__"
+
+
+def subject_etag(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a GET that sends its subject's ETag without being the subject (the actions
+    list): If-None-Match does not make it 304."""
+    setattr(endpoint, SUBJECT_ETAG, True)
+    return endpoint
+
+
+def needs_login(dependant: Dependant) -> bool:
+    """Whether the route reads the bearer token, anywhere among its dependencies."""
+    return any(dep.call is oauth2 or needs_login(dep) for dep in dependant.dependencies)
+
+
 Work = Callable[[Session], Response]
 
 

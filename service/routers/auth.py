@@ -3,14 +3,17 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
+from starlette.concurrency import run_in_threadpool
 
+from ..config import Settings
 from ..core.deps import CurrentUser, SettingsDep
 from ..core.errors import InvalidInput, problems
 from ..core.forwarded import client_address
 from ..core.routing import TransactionalRoute, answer_once, in_one_hop, json_response
 from ..core.security import create_token
 from ..users import service as users
-from ..users.schemas import LoginForm, Token, UserPublic
+from ..users import sessions
+from ..users.schemas import LoginForm, RefreshRequest, Token, UserPublic
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 
@@ -32,19 +35,49 @@ async def _grant_type_sent(request: Request) -> None:
 async def login(
     request: Request, settings: SettingsDep, form: Annotated[LoginForm, Form()],
 ) -> Response:
-    """Exchange a username and password (form fields) for a bearer token. After repeated
-    failures for an account or from an address, logins are refused for a while (429); when
-    too many logins wait at once, 503 `logins_busy` with Retry-After."""
+    """Exchange a username and password (form fields) for a bearer token and a refresh token
+    (see POST /auth/refresh). After repeated failures for an account or from an address,
+    logins are refused for a while (429); when too many logins wait at once, 503
+    `logins_busy` with Retry-After."""
     client = client_address(request)
     user = await users.log_in(settings=settings, username=form.username,
                               password=form.password, client=client)
+    refresh = await run_in_threadpool(sessions.start, settings=settings, user=user)
+    # RFC 6749 5.1; nor kept for a replay
+    return await answer_once(request, _tokens(settings, user, refresh))
+
+
+def _tokens(settings: Settings, user, refresh: sessions.Issued) -> Response:
+    """A new access token for the account as it is now, with the refresh token (no-store)."""
     token, lifetime = create_token(
         settings, user_id=user.id, token_version=user.token_version, roles=list(user.roles)
     )
-    # RFC 6749 5.1; nor kept for a replay
-    return await answer_once(request, json_response(
-        Token(access_token=token, expires_in=lifetime),
-        headers={"Cache-Control": "no-store", "Pragma": "no-cache"}))
+    return json_response(
+        Token(access_token=token, expires_in=lifetime, refresh_token=refresh.token,
+              refresh_expires_in=refresh.expires_in),
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@router.post("/refresh", response_model=Token, responses=problems(401, 422))
+@in_one_hop
+async def refresh(settings: SettingsDep, data: RefreshRequest) -> Response:
+    """Exchange the refresh token for a new access token and a new refresh token; the one
+    sent ends (rotation). A refresh token sent a second time is taken as stolen: every token
+    of its login ends (401 `refresh_token_reused`, recorded). Password, role or activity
+    changes and logging out end them too (401 `invalid_refresh_token`)."""
+    user, new = await run_in_threadpool(sessions.rotate, settings=settings,
+                                        token=data.refresh_token)
+    return _tokens(settings, user, new)
+
+
+@router.post("/logout", status_code=204, response_class=Response, responses=problems(422))
+@in_one_hop
+async def logout(data: RefreshRequest) -> Response:
+    """End the login of this refresh token: it and every token renewed from it stop working
+    (an unknown or ended one is answered alike). The access token in hand expires by itself
+    within SELECTION_TOKEN_MINUTES; a front-end forgets it now."""
+    await run_in_threadpool(sessions.end, token=data.refresh_token)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserPublic, responses=problems(401))

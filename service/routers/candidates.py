@@ -23,18 +23,19 @@ from ..core.deps import (
     PrincipalDep,
     SessionDep,
     SettingsDep,
-    check_if_match,
+    check_write,
     etag_of,
     set_etag,
     user_of,
 )
-from ..core.errors import NotFound, problems
+from ..core.errors import NOT_MODIFIED, NotFound, problems
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
+from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
 from ..nomination import service as nominations
 from ..nomination.schemas import CandidateDetail, CandidatePublic
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
+from ..selection.models import Selection
 from . import common
 from .common import ActionName, EventsCursor, Limit
 
@@ -47,7 +48,8 @@ def _public(candidate, response: Response) -> CandidatePublic:
     return CandidatePublic.model_validate(candidate, from_attributes=True)
 
 
-@router.get("/{candidate_id}", response_model=CandidateDetail, responses=problems(401, 404, 422))
+@router.get("/{candidate_id}", response_model=CandidateDetail,
+            responses=problems(401, 404, 422) | NOT_MODIFIED)
 def read_candidate(
     candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, response: Response
 ) -> CandidateDetail:
@@ -60,16 +62,19 @@ def read_candidate(
 
 @router.get("/{candidate_id}/actions", response_model=ActionOptions,
             responses=problems(401, 404, 422))
+@subject_etag
 def list_candidate_actions(
     candidate: CurrentCandidate, session: SessionDep, user: CurrentUser, clock: ClockDep,
+    response: Response,
 ) -> ActionOptions:
     """Every action of the candidate's workflow: whether the caller may run it now, and why
-    not."""
+    not; sends the candidate's ETag, for the If-Match of the action to run."""
+    set_etag(response, KIND, candidate.id, candidate.version)
     return actions.describe(session, facts.CANDIDATE_KIND, candidate, user, clock)
 
 
 @router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
-             responses=problems(401, 403, 404, 409, 412, 422))
+             responses=problems(401, 403, 404, 409, 412, 422, 428))
 @in_one_hop
 async def run_candidate_action(
     action: ActionName, candidate_id: CandidateId, principal: PrincipalDep, request: Request,
@@ -84,7 +89,8 @@ async def run_candidate_action(
         candidate = candidate_to_change(session, user, candidate_id)
         idempotency.settle()
         clock = current_clock(session, settings)
-        check_if_match(if_match, etag_of(KIND, candidate.id, candidate.version))
+        check_write(if_match, KIND, candidate,
+                    session.get(Selection, candidate.selection_id))
         facts.run_candidate_action(session=session, candidate=candidate, action=action,
                                    user=user, clock=clock, reason=body.reason,
                                    params=body.params)

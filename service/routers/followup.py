@@ -3,7 +3,7 @@ mentor and records, and the reserve pool."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from sqlmodel import select
 
 from ..access import CurrentCandidate, CurrentSelection, full_access
@@ -13,14 +13,17 @@ from ..core.deps import (
     CandidateId,
     ClockDep,
     CurrentUser,
+    IfMatch,
     SessionDep,
     SettingsDep,
+    check_write,
     require_roles,
+    set_etag,
 )
-from ..core.errors import NotFound, problems
+from ..core.errors import NOT_MODIFIED, NotFound, problems
 from ..core.models import User
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute
+from ..core.routing import TransactionalRoute, subject_etag
 from ..core.schemas import NO_NUL, IsoDate
 from ..followup import backfill, notifications, objections
 from ..followup import service as followup
@@ -52,6 +55,7 @@ from ..nomination.models import Candidate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from ..review.schemas import CommitteeMeetingPublic
+from ..selection.models import Selection
 from ..selection.schemas import EducationLevel
 from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, MENTOR
 from . import common
@@ -182,6 +186,9 @@ def lodge_objection(candidate_id: CandidateId, data: ObjectionCreate, session: S
     return ObjectionReceipt(id=o.id, received_at=o.created_at)
 
 
+OBJECTION = "objection"  # its ETag's kind
+
+
 def _objection(session, o: Objection) -> ObjectionPublic:
     ack = session.exec(select(Notification.state).where(
         Notification.dedupe_key == f"objection_ack:{o.id}")).first()
@@ -210,36 +217,48 @@ def list_objections(candidate: CurrentCandidate, session: SessionDep, admin: Adm
 
 
 @router.get("/api/v1/objections/{objection_id}", response_model=ObjectionPublic,
-            responses=problems(401, 403, 404, 422))
+            responses=problems(401, 403, 404, 422) | NOT_MODIFIED)
 def read_objection(objection_id: ObjectionId, session: SessionDep, admin: AdminUser,
-                   ) -> ObjectionPublic:
+                   response: Response) -> ObjectionPublic:
     """One objection: its stage, the investigating team, its conversations and findings, the
-    conclusion and its reasons (admins only)."""
-    return _objection(session, _objection_or_404(session, objection_id))
+    conclusion and its reasons (admins only); sends its ETag."""
+    o = _objection_or_404(session, objection_id)
+    set_etag(response, OBJECTION, o.id, o.version)
+    return _objection(session, o)
 
 
 @router.get("/api/v1/objections/{objection_id}/actions", response_model=ActionOptions,
             responses=problems(401, 403, 404, 422))
+@subject_etag
 def list_objection_actions(objection_id: ObjectionId, session: SessionDep, admin: AdminUser,
-                           clock: ClockDep) -> ActionOptions:
+                           clock: ClockDep, response: Response) -> ActionOptions:
     """What may be done with the objection now: start the investigation, record a
-    conversation or finding, conclude (成立 / 部分成立 / 不成立)."""
+    conversation or finding, conclude (成立 / 部分成立 / 不成立); sends the objection's ETag,
+    for the If-Match of the action to run."""
     o = _objection_or_404(session, objection_id)
+    set_etag(response, OBJECTION, o.id, o.version)
     return actions.describe(session, objections.OBJECTION_KIND, o, admin, clock)
 
 
 @router.post("/api/v1/objections/{objection_id}/actions/{action}",
-             response_model=ObjectionPublic, responses=problems(401, 403, 404, 409, 422))
+             response_model=ObjectionPublic,
+             responses=problems(401, 403, 404, 409, 412, 422, 428))
 def run_objection_action(
     objection_id: ObjectionId, action: ActionName, session: SessionDep, admin: AdminUser,
-    clock: ClockDep, body: Annotated[ActionRequest | None, Body()] = None,
+    clock: ClockDep, response: Response, body: Annotated[ActionRequest | None, Body()] = None,
+    if_match: IfMatch = None,
 ) -> ObjectionPublic:
     """Run an action of the objection (see the objection machine in the workflow): stage and
-    event are written together; a conclusion is noted in the candidate's record too."""
+    event are written together; a conclusion is noted in the candidate's record too. If-Match
+    as on the candidate's actions (required while the selection's `require_if_match` is on)."""
     o = objections.locked(session, objection_id)
+    candidate = session.get(Candidate, o.candidate_id)
+    check_write(if_match, OBJECTION, o,
+                session.get(Selection, o.selection_id or candidate.selection_id))
     body = body or ActionRequest()
     objections.run(session, o, action, user=admin, clock=clock, reason=body.reason,
                    params=body.params)
+    set_etag(response, OBJECTION, o.id, o.version)
     return _objection(session, o)
 
 

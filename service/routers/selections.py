@@ -18,16 +18,16 @@ from ..core.deps import (
     SelectionId,
     SessionDep,
     SettingsDep,
-    check_if_match,
+    check_write,
     etag_of,
     require_roles,
     set_etag,
     user_of,
 )
-from ..core.errors import problems
+from ..core.errors import NOT_MODIFIED, problems
 from ..core.models import User
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
+from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
 from ..core.schemas import NO_NUL, IsoDate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
@@ -99,36 +99,39 @@ def list_selections(
 
 
 @router.get("/{selection_id}", response_model=SelectionPublic,
-            responses=problems(401, 404, 422))
+            responses=problems(401, 404, 422) | NOT_MODIFIED)
 def read_selection(selection: CurrentSelection, response: Response) -> SelectionPublic:
     """One selection with its job description and settings; sends its ETag."""
     return _public(selection, response)
 
 
 @router.patch("/{selection_id}", response_model=SelectionPublic,
-              responses=problems(401, 403, 404, 409, 412, 422))
+              responses=problems(401, 403, 404, 409, 412, 422, 428))
 def update_selection(
     data: SelectionUpdate, selection: CurrentSelection, session: SessionDep, admin: AdminUser,
     clock: ClockDep, response: Response, if_match: IfMatch = None,
 ) -> SelectionPublic:
     """Edit the job description, settings, title or posts, only while drafting."""
-    check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
+    check_write(if_match, KIND, selection, selection)
     selections.update(session=session, selection=selection, data=data, user=admin, clock=clock)
     return _public(selection, response)
 
 
 @router.get("/{selection_id}/actions", response_model=ActionOptions,
             responses=problems(401, 404, 422))
+@subject_etag
 def list_selection_actions(
     selection: CurrentSelection, session: SessionDep, user: CurrentUser, clock: ClockDep,
+    response: Response,
 ) -> ActionOptions:
     """Every action of the selection's workflow: whether the caller may run it now, and if
-    not, why."""
+    not, why; sends the selection's ETag, for the If-Match of the action to run."""
+    set_etag(response, KIND, selection.id, selection.version)
     return actions.describe(session, facts.SELECTION_KIND, selection, user, clock)
 
 
 @router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
-             responses=problems(401, 403, 404, 409, 412, 422))
+             responses=problems(401, 403, 404, 409, 412, 422, 428))
 @in_one_hop
 async def run_selection_action(
     action: ActionName, selection_id: SelectionId, principal: PrincipalDep, request: Request,
@@ -144,7 +147,7 @@ async def run_selection_action(
         selection = access.selection_to_change(session, user, selection_id)
         idempotency.settle()
         clock = current_clock(session, settings)
-        check_if_match(if_match, etag_of(KIND, selection.id, selection.version))
+        check_write(if_match, KIND, selection, selection)
         facts.run_selection_action(session=session, selection=selection, action=action,
                                    user=user, clock=clock, reason=body.reason,
                                    params=body.params)

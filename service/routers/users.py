@@ -4,7 +4,7 @@ from fastapi import APIRouter, Response
 from sqlmodel import select
 
 from ..core.deps import AdminUser, ClockDep, IfMatch, SessionDep, check_if_match, etag_of, set_etag
-from ..core.errors import problems
+from ..core.errors import NOT_MODIFIED, problems
 from ..core.models import User
 from ..core.pagination import Page, keyset_page
 from ..core.routing import TransactionalRoute
@@ -43,7 +43,8 @@ def list_users(
                                    for u in rows], next_cursor=nxt, limit=limit)
 
 
-@router.get("/{user_id}", response_model=UserPublic, responses=problems(401, 403, 404, 422))
+@router.get("/{user_id}", response_model=UserPublic,
+            responses=problems(401, 403, 404, 422) | NOT_MODIFIED)
 def read_user(
     user_id: UserId, session: SessionDep, admin: AdminUser, response: Response
 ) -> UserPublic:

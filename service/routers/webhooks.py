@@ -15,7 +15,7 @@ from ..core.deps import (
     etag_of,
     set_etag,
 )
-from ..core.errors import problems
+from ..core.errors import NOT_MODIFIED, problems
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
 from ..webhooks import service as webhooks
@@ -85,7 +85,8 @@ def list_webhooks(
                                limit=limit)
 
 
-@router.get("/{webhook_id}", response_model=WebhookPublic, responses=problems(401, 403, 404, 422))
+@router.get("/{webhook_id}", response_model=WebhookPublic,
+            responses=problems(401, 403, 404, 422) | NOT_MODIFIED)
 def read_webhook(webhook_id: WebhookId, session: SessionDep, admin: AdminUser,
                  response: Response) -> WebhookPublic:
     """One subscription, with why it is inactive if it is; sends its ETag."""

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..config import get_settings
 from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
@@ -176,6 +177,12 @@ class SelectionSettings(Strict):
 
     model_config = ConfigDict(json_schema_extra={"example": ex.SETTINGS})
 
+    require_if_match: StrictBool = Field(
+        default_factory=lambda: get_settings().require_if_match,
+        description="Writes to the selection and its candidates (PATCH, actions) need"
+        " If-Match with the current ETag; without it they get 428 `precondition_required`."
+        " Default for a new selection: the service's SELECTION_REQUIRE_IF_MATCH (on);"
+        " selections made before the setting existed have it off")
     publicity_working_days: JsonInt = Field(default=5, ge=1, le=60)
     publicity_counts_start_day: StrictBool = Field(
         default=False,

@@ -83,15 +83,31 @@ class LoginForm(BaseModel):
 
 
 class Token(BaseModel):
-    """An OAuth2 bearer token."""
+    """An OAuth2 bearer token, and the refresh token that renews it (POST /auth/refresh)."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxYTJiM2M0ZC01ZTZmLTRhOGItOWMwZC0xZTJmM2E0YjVjNmQiLCJ0diI6MSwicm9sZXMiOlsiYWRtaW4iXSwiZXhwIjoxNzkwNzYyNDAwfQ.signature",
-        "token_type": "bearer", "expires_in": 3600}})
+        "token_type": "bearer", "expires_in": 900,
+        "refresh_token": "q3Jm1n0Qm2o6Zb8uX1c9V4k7sT5yW0eR2aL8dF6hJ3g",
+        "refresh_expires_in": 43200}})
 
     access_token: str
     token_type: str = "bearer"
-    expires_in: int = Field(description="Seconds until the token expires")
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str = Field(
+        description="Opaque; exchange it once for a new pair at POST /auth/refresh before"
+        " it expires; a second use ends the whole login")
+    refresh_expires_in: int = Field(description="Seconds until the refresh token expires")
+
+
+class RefreshRequest(Strict):
+    """A refresh token, to renew the access token or to log out."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "refresh_token": "q3Jm1n0Qm2o6Zb8uX1c9V4k7sT5yW0eR2aL8dF6hJ3g"}})
+
+    refresh_token: str = Field(min_length=1, max_length=256, pattern=NO_NUL,
+                               description="The refresh token last received")
 
 
 class UserCreate(Strict):

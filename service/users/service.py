@@ -21,6 +21,7 @@ from ..core.models import LoginThrottle, User, utcnow
 from ..core.security import generate_password, hash_password, hashing_slot, verify_and_update
 from ..record import service as record
 from ..workflow.roles import ADMIN, NOMINATOR
+from . import sessions
 from .schemas import UserCreate, UserUpdate
 
 SUBJECT = "user"
@@ -237,6 +238,7 @@ def update(
         user.password_hash = hash_password(new_password)
     if {"roles", "is_active"} & changed.keys() or new_password:
         user.token_version += 1
+        sessions.end_all(session, user.id, "account_changed")
     user.version += 1
     user.updated_at = utcnow()
     session.add(user)

@@ -84,6 +84,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/api/v1/workflow"): PUBLIC,
     ("POST", "/api/v1/auth/token"): PUBLIC,
+    ("POST", "/api/v1/auth/refresh"): PUBLIC,
+    ("POST", "/api/v1/auth/logout"): PUBLIC,
     ("GET", "/api/v1/public/selections"): PUBLIC,
     ("GET", "/api/v1/public/selections/{selection_id}"): PUBLIC,
     ("GET", "/api/v1/public/appointments"): PUBLIC,

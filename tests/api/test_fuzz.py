@@ -36,7 +36,8 @@ boundary cases), derandomized so that every run sends the same input.
 Where the document cannot state a rule the service enforces (interview weights adding up to
 100, the dates of a person's profile, a national ID's check digit), `schemathesis.toml` at the
 project's root widens the expected statuses of those operations alone, each with its reason;
-an If-Match 412 is expected everywhere. Opaque cursors are handled in `World.aim` below.
+an If-Match 412 is expected everywhere, and a 428 where If-Match is left out of a write to a
+selection or candidate whose `require_if_match` is on (the world's selections have it on). Opaque cursors are handled in `World.aim` below.
 """
 
 from __future__ import annotations
@@ -142,10 +143,14 @@ def world(request, client, admin, make_user, login, make_selection,
     """Per test (conftest empties the tables after each one): the caller's token and a few
     resources — one selection drafting, one publicizing with a candidate who is the
     candidate user."""
-    drafting = make_selection()["id"]
-    published = make_selection()["id"]
-    r = client.post(f"/api/v1/selections/{published}/actions/publish", headers=admin,
+    # as new selections are by default: writes to them and their candidates need If-Match
+    strict = {"settings": {"require_if_match": True}}
+    drafting = make_selection(**strict)["id"]
+    published = make_selection(**strict)
+    r = client.post(f"/api/v1/selections/{published['id']}/actions/publish",
+                    headers={**admin, "If-Match": f'"selection-{published["id"].replace("-", "")}-v1"'},
                     json={"params": {"working_days": 5}})
+    published = published["id"]
     assert r.status_code == 200, r.text
     person, password = make_user("candidate")
     candidate = make_candidate(published, user_id=person.id)

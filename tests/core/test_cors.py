@@ -1,6 +1,8 @@
 """CORS for the front-end app: the origins in SELECTION_CORS_ORIGINS may call the API from a
-browser (preflight answered, ETag/Location/X-Request-ID readable); other origins get no CORS
-headers; with no origins configured, none at all."""
+browser (preflight answered; ETag, Location, X-Request-ID, Content-Disposition, Retry-After,
+Idempotent-Replayed and Content-Language readable); other origins get no CORS headers and a
+400 `cors_refused` preflight; with no origins configured, every origin is refused alike.
+tests/core/test_cors_browser.py drives a real Chromium page from another origin."""
 
 from __future__ import annotations
 
@@ -43,7 +45,8 @@ def test_the_front_end_can_read_etag_and_request_id(cors_client, admin, make_sel
     assert r.status_code == 200
     assert r.headers["access-control-allow-origin"] == FRONT
     exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
-    assert {"etag", "location", "x-request-id"} <= exposed
+    assert {"etag", "location", "x-request-id", "content-disposition", "retry-after",
+            "idempotent-replayed", "content-language"} <= exposed
 
 
 def test_another_origin_gets_no_cors_headers(cors_client):
@@ -60,4 +63,13 @@ def test_another_origin_gets_no_cors_headers(cors_client):
 def test_without_configured_origins_there_is_no_cors(client):
     r = client.get("/healthz", headers={"Origin": FRONT})
     assert r.status_code == 200
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_without_configured_origins_a_preflight_is_a_400_problem(client):
+    r = client.options("/api/v1/selections", headers={
+        "Origin": FRONT, "Access-Control-Request-Method": "GET"})
+    assert r.status_code == 400
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["code"] == "cors_refused"
     assert "access-control-allow-origin" not in r.headers

@@ -34,6 +34,7 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
         "SELECTION_ENVIRONMENT": "development",
         "SELECTION_DATABASE_URL": os.environ["SELECTION_DATABASE_URL"],
         "SELECTION_SECRET_KEY": os.environ["SELECTION_SECRET_KEY"],
+        "SELECTION_REQUIRE_IF_MATCH": os.environ["SELECTION_REQUIRE_IF_MATCH"],
         "SELECTION_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
         **record_keys_env(),

@@ -131,7 +131,7 @@ def test_login_returns_a_bearer_token(client, make_user):
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 60 * 60
+    assert body["expires_in"] == 15 * 60  # SELECTION_TOKEN_MINUTES: short; renewed by refresh
     claims = jwt.decode(body["access_token"], os.environ["SELECTION_SECRET_KEY"],
                         algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER)
     assert claims["sub"] == str(user.id)
