@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -18,7 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from ..workflow.roles import ROLES
+from ..workflow.table import MACHINES
 from . import i18n
+from . import examples as ex
 
 # Request bodies are judged as the OpenAPI document states them: the limits apply to the text
 # as sent, a required text must hold a character that stripping keeps (NOT_BLANK), and only
@@ -150,11 +154,18 @@ class StateInfo(BaseModel):
         "name": "publicizing", "label": "公示与推荐", "label_zh": "公示与推荐",
         "label_en": "Publicity and nomination", "final": False}})
 
-    name: str
+    name: SubjectState
     label: str = Field(description="The state's label, " + LABEL_DOC)
     label_zh: str
     label_en: str
     final: bool
+
+
+class GuardInfo(BaseModel):
+    """A guard of an action: its name and what it checks."""
+
+    name: str
+    description: str
 
 
 class TransitionInfo(BaseModel):
@@ -170,14 +181,14 @@ class TransitionInfo(BaseModel):
         "reason_required": False,
         "params_schema": {"title": "NoParams", "type": "object", "properties": {}}}})
 
-    action: str
+    action: WorkflowAction
     label: str = Field(description="The action's label, " + LABEL_DOC)
     label_zh: str
     label_en: str
-    from_states: list[str]
-    to_state: str
-    roles: list[str]
-    guards: list[dict[str, str]]
+    from_states: list[SubjectState]
+    to_state: SubjectState
+    roles: list[Role]
+    guards: list[GuardInfo]
     reason_required: bool
     params_schema: dict[str, Any]
 
@@ -195,8 +206,8 @@ class MachineInfo(BaseModel):
                      "reason_required": False, "params_schema": {"type": "object"}}],
         "mermaid": "stateDiagram-v2\n    [*] --> drafting\n    drafting --> publicizing : publish"}})
 
-    name: str
-    initial: str
+    name: MachineName
+    initial: SubjectState
     states: list[StateInfo]
     actions: list[TransitionInfo]
     mermaid: str
@@ -304,3 +315,43 @@ class ClockState(BaseModel):
     now: datetime
     today: date
     real_now: datetime
+
+
+# ---------------------------------------------------------------- the workflow's vocabulary
+# Enums made from the transition table, so that the document (and every client generated from
+# it) knows each machine's states and actions, and the roles, as closed sets. Values are the
+# table's identifiers; a new row of the table is a new member here.
+def _vocabulary(name: str, values, doc: str) -> type[StrEnum]:
+    enum = StrEnum(name, {v: v for v in dict.fromkeys(values)})  # type: ignore[misc]
+    enum.__doc__ = doc
+    return enum
+
+
+_BY_MACHINE = {m.name: m for m in MACHINES}
+SelectionState = _vocabulary("SelectionState", (s.name for s in _BY_MACHINE["selection"].states),
+                             "A state of the selection machine")
+CandidateState = _vocabulary("CandidateState", (s.name for s in _BY_MACHINE["candidate"].states),
+                             "A state of the candidate machine")
+ObjectionState = _vocabulary("ObjectionState", (s.name for s in _BY_MACHINE["objection"].states),
+                             "A state of the objection machine")
+SubjectState = _vocabulary("SubjectState", (s.name for m in MACHINES for s in m.states),
+                           "A state of any machine (selection, candidate, objection)")
+SelectionAction = _vocabulary("SelectionAction",
+                              (t.action for t in _BY_MACHINE["selection"].transitions),
+                              "An action of the selection machine")
+CandidateAction = _vocabulary("CandidateAction",
+                              (t.action for t in _BY_MACHINE["candidate"].transitions),
+                              "An action of the candidate machine")
+ObjectionAction = _vocabulary("ObjectionAction",
+                              (t.action for t in _BY_MACHINE["objection"].transitions),
+                              "An action of the objection machine")
+WorkflowAction = _vocabulary("WorkflowAction", (t.action for m in MACHINES for t in m.transitions),
+                             "An action of any machine (selection, candidate, objection)")
+MachineName = _vocabulary("MachineName", _BY_MACHINE, "A state machine of the workflow")
+OutcomeName = _vocabulary("OutcomeName", i18n.OUTCOMES, "An outcome told to a candidate: the"
+                          " committee's (appointed, reserve, not_qualified, postponed) or what"
+                          " else ended or changed the candidacy")
+Role = _vocabulary("Role", ROLES, "A role a user holds: admin (组织部门), nominator (推荐单位),"
+                   " judge (评委), inspector (考察组成员), committee (党委委员), mentor (导师),"
+                   " candidate (参选人)")
+ex.enum_example("judge")(Role)

@@ -22,6 +22,8 @@ from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core import i18n
 from ..core.schemas import (
+    ObjectionState,
+    OutcomeName,
     NOT_BLANK,
     IsoDate,
     JsonFloat,
@@ -55,7 +57,7 @@ class NotificationPublic(OutcomeLabelled):
 
     id: uuid.UUID
     candidate_id: uuid.UUID
-    outcome: str
+    outcome: OutcomeName
     language: str
     to_address: str | None
     subject: str
@@ -78,7 +80,7 @@ class NotificationPreview(OutcomeLabelled):
         "subject": "【机关第一党支部】党支部书记公开选拔结果通知：储备人选",
         "body": "王芳同志：\n\n经党委会审核，您的结果为：储备人选。"}})
 
-    outcome: str
+    outcome: OutcomeName
     language: str
     to_address: str | None
     subject: str
@@ -102,7 +104,7 @@ class TemplatePublic(OutcomeLabelled):
         "body": "{full_name}同志：\n\n您在“{selection_title}”中的结果为：{outcome_label}。",
         "customised": False}})
 
-    outcome: str
+    outcome: OutcomeName
     language: str
     subject: str
     body: str
@@ -200,7 +202,7 @@ class ObjectionPublic(ObjectionStateLabelled):
     candidate_id: uuid.UUID
     content: str
     contact: str | None
-    state: str
+    state: ObjectionState
     version: int
     investigators: list[uuid.UUID] | None
     handling: str | None = Field(description="The conclusion's reasons")

@@ -19,6 +19,7 @@ from pydantic import (
 
 from ..core import examples as ex
 from ..core.schemas import (
+    CandidateState,
     EMAIL_WITH_DOMAIN,
     CandidateStateLabelled,
     IsoDate,
@@ -43,7 +44,7 @@ class CandidatePublic(CandidateStateLabelled):
     id: uuid.UUID
     selection_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     version: int
     created_at: datetime
     updated_at: datetime
@@ -325,7 +326,7 @@ class CandidateSummary(CandidateStateLabelled):
     id: uuid.UUID
     selection_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     version: int
     gender: str | None = None
     education: str | None = None

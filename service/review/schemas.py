@@ -20,6 +20,7 @@ from pydantic import (
 from ..core import examples as ex
 from ..core.errors import Problem
 from ..core.schemas import (
+    CandidateState,
     CandidateStateLabelled,
     IsoDate,
     IsoDateTime,
@@ -141,7 +142,7 @@ class BatchItemResult(CandidateStateLabelled):
 
     candidate_id: uuid.UUID
     ok: bool
-    state: str | None = None
+    state: CandidateState | None = None
     error: Problem | None = None
 
 
@@ -575,7 +576,7 @@ class Evaluation(CandidateStateLabelled):
 
     candidate_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     complete: bool
     expected_sheets: int
     submitted_sheets: int
@@ -606,7 +607,7 @@ class RankingEntry(CandidateStateLabelled):
 
     candidate_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     score: float | None
     tie_break: float | None
     rank: int | None

@@ -22,6 +22,7 @@ from pydantic import (
 from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
+    SelectionState,
     IsoDate,
     JsonFloat,
     JsonInt,
@@ -404,7 +405,7 @@ class SelectionPublic(SelectionStateLabelled):
     organization: str
     posts: int = Field(description="The total of the named posts' counts")
     named_posts: list[NamedPost]
-    state: str
+    state: SelectionState
     version: int
     job_description: JobDescription
     settings: SelectionSettings
