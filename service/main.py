@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
+from . import __version__, openapi
 from .config import get_settings
 from .core.errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
 from .core.forwarded import ForwardedForMiddleware
@@ -201,6 +201,7 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
                 if status.isdigit() and int(status) >= 400 and content:
                     # declared under the route's own media type (JSON, or HTML for pages)
                     resp["content"] = {PROBLEM_MEDIA_TYPE: next(iter(content.values()))}
+    openapi.refine(schema, app)
     comps = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         comps.pop(unused, None)

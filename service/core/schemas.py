@@ -21,8 +21,8 @@ from pydantic import (
 
 from ..workflow.roles import ROLES
 from ..workflow.table import MACHINES
-from . import i18n
 from . import examples as ex
+from . import i18n
 
 # Request bodies are judged as the OpenAPI document states them: the limits apply to the text
 # as sent, a required text must hold a character that stripping keeps (NOT_BLANK), and only

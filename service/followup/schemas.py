@@ -22,15 +22,16 @@ from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core import i18n
 from ..core.schemas import (
-    ObjectionState,
-    OutcomeName,
+    CandidateState,
     NOT_BLANK,
     IsoDate,
     JsonFloat,
     JsonInt,
     LongText,
     Name,
+    ObjectionState,
     OutcomeLabelled,
+    OutcomeName,
     StateLabelled,
     Strict,
     Stripped,
@@ -469,7 +470,7 @@ class FollowUpPublic(BaseModel):
                                      "party lessons: 4 of 8 hours"], "warnings": []}})
 
     candidate_id: uuid.UUID
-    state: str
+    state: CandidateState
     appointment: dict[str, Any] | None
     mentorship: MentorshipPublic | None
     records: list[FollowUpRecordPublic]

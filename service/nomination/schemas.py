@@ -19,8 +19,8 @@ from pydantic import (
 
 from ..core import examples as ex
 from ..core.schemas import (
-    CandidateState,
     EMAIL_WITH_DOMAIN,
+    CandidateState,
     CandidateStateLabelled,
     IsoDate,
     LongText,

@@ -14,12 +14,12 @@ from pydantic import (
 
 from ..core import examples as ex
 from ..core.schemas import (
-    CandidateState,
-    OutcomeName,
-    SelectionState,
     LABEL_DOC,
+    CandidateState,
     CandidateStateLabelled,
     OutcomeLabelled,
+    OutcomeName,
+    SelectionState,
     SelectionStateLabelled,
 )
 from ..review.schemas import Ranking

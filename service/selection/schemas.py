@@ -22,11 +22,11 @@ from pydantic import (
 from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
-    SelectionState,
     IsoDate,
     JsonFloat,
     JsonInt,
     Name,
+    SelectionState,
     SelectionStateLabelled,
     Strict,
     Stripped,

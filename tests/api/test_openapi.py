@@ -39,4 +39,4 @@ def test_every_error_response_is_problem_json_with_the_problem_schema():
 def test_operation_ids_are_unique_and_stable():
     ids = [op["operationId"] for ops in app.openapi()["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
-    assert "run_selection_action" in ids and "create_selection" in ids
+    assert "selection_publish" in ids and "create_selection" in ids
