@@ -31,7 +31,8 @@ from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
 from . import facts  # noqa: F401  (registers the selection's and the candidate's kind)
-from .core import errors
+from .core import errors, idempotency
+from .core.schemas import MERGE_PATCH_OF
 from .followup import objections  # noqa: F401  (registers the objection's kind)
 from .record import actions
 from .routers.common import ACTIONS_OF
@@ -51,6 +52,7 @@ def refine(schema: dict[str, Any], app: FastAPI) -> None:
     _declare_headers(schema, app)
     _declare_statuses(schema)
     _problem_codes(schema)
+    _merge_patches(schema)
     _optional_defaults(schema)
     for unused in ("ActionRequest",):
         components["schemas"].pop(unused, None)
@@ -142,14 +144,13 @@ ACCEPT_LANGUAGE = {
     "name": "Accept-Language", "in": "header", "required": False,
     "description": "The language of display texts (`*_label`, problem `title`): `zh-CN` (the"
     " default) or `en`; identifiers never change with it",
-    "schema": {"type": "string", "maxLength": 200}, "examples": {"zh": {"value": "zh-CN"},
-                                                                  "en": {"value": "en"}},
+    "schema": {"type": "string"}, "examples": {"zh": {"value": "zh-CN"}, "en": {"value": "en"}},
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "Any unique text (a UUID): the same request sent again with the same key"
     " answers what the first answer was, and changes nothing a second time",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
 }
 
 
@@ -386,6 +387,33 @@ def codes_by_status() -> dict[int, frozenset[str]]:
             elif func == "load_visible" and node.args:
                 add(404, f"{_literal(node.args[-1])}_not_found")
     return {s: frozenset(c) for s, c in sorted(found.items())}
+
+
+# ---------------------------------------------------------------- merge patches
+def _merge_patches(schema: dict[str, Any]) -> None:
+    """A field marked as a JSON merge patch of a model (`MERGE_PATCH_OF`) gets the schema
+    `<Model>Patch`: the model's properties, none required, each also `null` (which removes the
+    key, so that it takes its default again)."""
+    comps = schema["components"]["schemas"]
+    for component in list(comps.values()):
+        for prop in component.get("properties", {}).values():
+            target = prop.pop(MERGE_PATCH_OF, None)
+            if target is None:
+                continue
+            patch = f"{target}Patch"
+            base = comps[target]
+            comps[patch] = {
+                "type": "object", "title": patch, "additionalProperties": False,
+                "description": f"A JSON merge patch (RFC 7396) of {target}: keys left out keep"
+                " their value, `null` removes one (it takes its default); the result must be a"
+                f" valid {target}.",
+                "properties": {k: {"anyOf": [copy.deepcopy(v), {"type": "null"}]}
+                               for k, v in base["properties"].items()},
+            }
+            for option in prop.get("anyOf", [prop]):
+                if option.get("type") == "object":
+                    option.clear()
+                    option["$ref"] = REF + patch
 
 
 # ---------------------------------------------------------------- request defaults

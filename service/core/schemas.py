@@ -16,6 +16,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
@@ -110,6 +111,22 @@ class Strict(BaseModel):
     """Request models refuse unknown fields, so a typo is an error and not a silent no-op."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+# A `json_schema_extra` key: the field is a JSON merge patch (RFC 7396) of the named model; the
+# OpenAPI document gives it a schema of its own (every key optional, null to remove it).
+MERGE_PATCH_OF = "x-merge-patch-of"
+
+
+class Sparse(BaseModel):
+    """A response object read from a stored record whose keys vary (an older record, a part
+    left out for this reader): the document names each key and its type, and the answer sends
+    the keys the record holds, as before, and no others."""
+
+    @model_serializer(mode="wrap")
+    def _only_held(self, handler):
+        data = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
 
 
 LABEL_DOC = "in the language asked for by Accept-Language (zh-CN by default, or en)"

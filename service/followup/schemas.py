@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -22,8 +22,8 @@ from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core import i18n
 from ..core.schemas import (
-    CandidateState,
     NOT_BLANK,
+    CandidateState,
     IsoDate,
     JsonFloat,
     JsonInt,
@@ -32,6 +32,7 @@ from ..core.schemas import (
     ObjectionState,
     OutcomeLabelled,
     OutcomeName,
+    Sparse,
     StateLabelled,
     Strict,
     Stripped,
@@ -312,6 +313,15 @@ class MentorshipSet(Strict):
         description="Omitted: the selection's mentor_meeting_interval_days (30)")
 
 
+class StandingRecord(Sparse):
+    """The mentor's standing as recorded (a confirmed secretary's names the candidacy)."""
+
+    kind: MentorStandingKind
+    post: str
+    candidate_id: uuid.UUID | None = None
+    selection_id: uuid.UUID | None = None
+
+
 class MentorshipPublic(BaseModel):
     """The appointee's mentor and plan (优带新、老带新)."""
 
@@ -320,7 +330,7 @@ class MentorshipPublic(BaseModel):
     candidate_id: uuid.UUID
     mentor_id: uuid.UUID
     kind: str | None
-    mentor_standing: dict[str, Any] | None
+    mentor_standing: StandingRecord | None
     plan: str
     meeting_interval_days: int
     assigned_on: date
@@ -456,6 +466,31 @@ class FollowUpRecordPublic(BaseModel):
     created_at: datetime
 
 
+class TrialPlacement(Sparse):
+    """The front-line post of the trial (使用实习安排) and its dates."""
+
+    unit: str
+    post: str
+    start_on: date
+    months: int
+    end_on: date
+
+
+class AppointmentRecord(Sparse):
+    """The appointment the committee decided: the post, and its pre-appointment publicity
+    (任职前公示) and trial once they are set."""
+
+    post: str | None = Field(default=None, description="The post's code")
+    branch: str | None = None
+    post_title: str | None = None
+    proposed_post: str | None = None
+    decided_on: date | None = None
+    publicity_start_on: date | None = None
+    publicity_end_on: date | None = None
+    publicity_calendar_fallback_years: list[int] | None = None
+    trial: TrialPlacement | None = None
+
+
 class FollowUpPublic(BaseModel):
     """The appointee's follow-up: publicity, trial, mentor, records, and what is missing."""
 
@@ -471,7 +506,7 @@ class FollowUpPublic(BaseModel):
 
     candidate_id: uuid.UUID
     state: CandidateState
-    appointment: dict[str, Any] | None
+    appointment: AppointmentRecord | None
     mentorship: MentorshipPublic | None
     records: list[FollowUpRecordPublic]
     assessments: list[AssessmentPublic] = Field(default_factory=list)
@@ -482,12 +517,11 @@ class FollowUpPublic(BaseModel):
                     " administrators' calendar overrides only)")
     @property
     def warnings(self) -> list[str]:
-        a = self.appointment or {}
-        start, end = a.get("publicity_start_on"), a.get("publicity_end_on")
+        a = self.appointment
+        start, end = (a.publicity_start_on, a.publicity_end_on) if a else (None, None)
         if not (start and end):
             return []
-        return workcal.fallback_warnings(
-            workcal.fallback_years(date.fromisoformat(start), date.fromisoformat(end)))
+        return workcal.fallback_warnings(workcal.fallback_years(start, end))
 
 
 class ReserveEntryPublic(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,7 @@ from ..core.schemas import (
     LongText,
     Name,
     ShortText,
+    Sparse,
     Strict,
     Stripped,
 )
@@ -339,13 +340,30 @@ class CandidateSummary(CandidateStateLabelled):
     updated_at: datetime
 
 
+class ProfilePublic(Sparse):
+    """The profile as stored (个人信息): every field of `Profile`; a reader without access to
+    personal data gets only those reviewers' work needs (no birth date, phone, email, ID)."""
+
+    full_name: str | None = None
+    gender: Gender | None = None
+    birth_date: date | None = None
+    education: EducationLevel | None = None
+    party_joined_on: date | None = None
+    work_started_on: date | None = None
+    current_post: str | None = None
+    unit: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    national_id: str | None = None
+
+
 class CandidateDetail(CandidatePublic):
     """A candidate's whole record, for admins, their nominators and themself."""
 
     model_config = ConfigDict(json_schema_extra={"example": ex.CANDIDATE_DETAIL})
 
     user_id: uuid.UUID | None
-    profile: dict[str, Any]
+    profile: ProfilePublic
     eligible: bool | None
     eligibility: EligibilityReport | None
     posts: list[str] = Field(default_factory=list, description="The codes of the selection's"

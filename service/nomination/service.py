@@ -32,6 +32,7 @@ from .schemas import (
     NominationCreate,
     NominationPublic,
     Profile,
+    ProfilePublic,
 )
 
 SUBJECT = "candidate"
@@ -288,7 +289,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
         nominations=[NominationPublic.model_validate(n, from_attributes=True) for n in noms],
     )
     if not full:
-        out.profile = {k: v for k, v in candidate.profile.items() if k in _WORK_PROFILE}
+        out.profile = ProfilePublic.model_validate(
+            {k: v for k, v in candidate.profile.items() if k in _WORK_PROFILE})
         out.user_id = None
         out.nominations = [n.model_copy(update={"groundwork": "", "reasons": "",
                                                 "nominated_by": None}) for n in out.nominations]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -29,6 +29,7 @@ from ..core.schemas import (
     LongText,
     Reason,
     ShortText,
+    Sparse,
     Strict,
     Stripped,
     Text,
@@ -533,6 +534,15 @@ class CorrectionFlag(BaseModel):
     approved_at: datetime | None
 
 
+class ExceptedRequirement(Sparse):
+    """One requirement a pass by exception set aside: what it asked and what was found."""
+
+    requirement: str
+    label: str | None = None
+    required: str | None = None
+    found: str | None = None
+
+
 class ExceptionFlag(BaseModel):
     """A pass of the pre-review by exception (破格), shown wherever the result shows."""
 
@@ -544,7 +554,7 @@ class ExceptionFlag(BaseModel):
     requirements: list[str]
     reason: str
     by: uuid.UUID | None = None
-    excepted: list[dict[str, Any]] = Field(default_factory=list)
+    excepted: list[ExceptedRequirement] = Field(default_factory=list)
 
 
 class ScoreSheets(BaseModel):
@@ -737,6 +747,18 @@ class InspectionConclusionParams(Strict):
     summary: LongText = ""
 
 
+class InspectionReport(Sparse):
+    """The inspection team's conclusion, as recorded with pass_inspection or fail_inspection."""
+
+    conclusion: Literal["pass", "fail"]
+    reason: str | None = None
+    by: uuid.UUID | None = Field(default=None, description="Who recorded the conclusion")
+    at: datetime | None = None
+    appraisal: Appraisal | None = None
+    findings: Findings | None = None
+    summary: str | None = None
+
+
 class InspectionPublic(BaseModel):
     """A candidate's inspection (组织考察): the team, who recused, the work and the report."""
 
@@ -756,7 +778,7 @@ class InspectionPublic(BaseModel):
     team: list[uuid.UUID]
     recused: list[uuid.UUID]
     records: list[InspectionRecordPublic]
-    report: dict[str, Any] | None
+    report: InspectionReport | None
 
 
 @ex.enum_example("appointed")
@@ -822,6 +844,28 @@ class CommitteeMeetingCreate(Strict):
     minutes: Stripped(8000) = ""
 
 
+class RecusalRecord(Sparse):
+    """A recusal as the meeting recorded it."""
+
+    member_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: str | None = None
+
+
+class DecisionRecord(Sparse):
+    """A decision as the meeting recorded it: the votes and the outcome."""
+
+    candidate_id: uuid.UUID
+    votes_for: int | None = None
+    votes_against: int | None = None
+    abstentions: int | None = None
+    outcome: Outcome | None = None
+    post: str | None = None
+    reason: str | None = None
+    members_voting: int | None = Field(default=None, description="Members present who did not"
+                                       " recuse: those the votes are counted against")
+
+
 class CommitteeMeetingPublic(BaseModel):
     """A recorded committee meeting (党委会审核) with its votes and minutes."""
 
@@ -839,8 +883,8 @@ class CommitteeMeetingPublic(BaseModel):
     held_on: date
     members_due: list[uuid.UUID]
     present: list[uuid.UUID]
-    recusals: list[dict[str, Any]]
-    decisions: list[dict[str, Any]]
+    recusals: list[RecusalRecord]
+    decisions: list[DecisionRecord]
     minutes: str
     recorded_by: uuid.UUID | None
     created_at: datetime

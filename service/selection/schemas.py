@@ -22,6 +22,7 @@ from pydantic import (
 from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
+    MERGE_PATCH_OF,
     IsoDate,
     JsonFloat,
     JsonInt,
@@ -389,10 +390,12 @@ class SelectionUpdate(Strict):
     job_description: dict[str, Any] | None = Field(
         default=None, description="A JSON merge patch of the job description (RFC 7396): keys"
         " left out keep their value; the result must be a valid JobDescription",
-        json_schema_extra={"example": {"requirements": {"max_age": 40}}})
+        json_schema_extra={"example": {"requirements": {"max_age": 40}},
+                           MERGE_PATCH_OF: "JobDescription"})
     settings: dict[str, Any] | None = Field(
         default=None, description="A JSON merge patch of the settings; the result must be valid"
-        " SelectionSettings", json_schema_extra={"example": {"publicity_working_days": 7}})
+        " SelectionSettings", json_schema_extra={"example": {"publicity_working_days": 7},
+                                                 MERGE_PATCH_OF: "SelectionSettings"})
 
 
 class SelectionPublic(SelectionStateLabelled):
