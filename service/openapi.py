@@ -32,7 +32,7 @@ from pydantic.json_schema import models_json_schema
 
 from . import facts  # noqa: F401  (registers the selection's and the candidate's kind)
 from .core import errors, idempotency
-from .core.schemas import MERGE_PATCH_OF
+from .core.schemas import MERGE_PATCH_OF, NOT_BLANK
 from .followup import objections  # noqa: F401  (registers the objection's kind)
 from .record import actions
 from .routers.common import ACTIONS_OF
@@ -67,6 +67,8 @@ def _expand_actions(schema: dict[str, Any]) -> None:
     comps = schema["components"]["schemas"]
     reason = copy.deepcopy(comps["ActionRequest"]["properties"]["reason"])
     reason_text = next(o for o in reason.get("anyOf", [reason]) if o.get("type") != "null")
+    # Where the action requires a reason, the engine wants more than whitespace.
+    reason_text = {**reason_text, "minLength": 1, "pattern": NOT_BLANK}
     for template in list(schema["paths"]):
         ops = schema["paths"][template]
         for method, op in list(ops.items()):

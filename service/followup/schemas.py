@@ -179,7 +179,7 @@ class ObjectionWorkPublic(BaseModel):
         "created_at": "2026-11-10T08:00:00Z"}})
 
     id: uuid.UUID
-    kind: str
+    kind: InvestigationWorkKind
     held_on: date
     investigator_id: uuid.UUID
     with_whom: str
@@ -329,7 +329,7 @@ class MentorshipPublic(BaseModel):
 
     candidate_id: uuid.UUID
     mentor_id: uuid.UUID
-    kind: str | None
+    kind: MentorshipKind | None
     mentor_standing: StandingRecord | None
     plan: str
     meeting_interval_days: int
@@ -406,7 +406,7 @@ class AssessmentPublic(BaseModel):
         "created_at": "2027-10-25T08:00:00Z"}})
 
     id: uuid.UUID
-    kind: str
+    kind: AssessmentKind
     held_on: date
     taking_part: int
     excellent: int
@@ -456,7 +456,7 @@ class FollowUpRecordPublic(BaseModel):
 
     id: uuid.UUID
     candidate_id: uuid.UUID
-    kind: str
+    kind: FollowUpKind
     held_on: date
     subject: str
     hours: float

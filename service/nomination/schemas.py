@@ -211,7 +211,7 @@ class NominationPublic(BaseModel):
 
     id: uuid.UUID
     candidate_id: uuid.UUID
-    kind: str
+    kind: NominationKind
     body_name: str
     nominated_by: uuid.UUID | None
     reasons: str
@@ -227,7 +227,7 @@ class NominationSummary(BaseModel):
         "kind": "party_organization", "body_name": "机关党委",
         "created_at": "2026-09-30T02:15:00Z"}})
 
-    kind: str
+    kind: NominationKind
     body_name: str
     created_at: datetime
 

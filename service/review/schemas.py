@@ -705,7 +705,7 @@ class InspectionRecordPublic(BaseModel):
     id: uuid.UUID
     candidate_id: uuid.UUID
     inspector_id: uuid.UUID
-    kind: str
+    kind: InspectionKind
     held_on: date
     count: int
     summary: str

@@ -51,7 +51,6 @@ FREE_FORM = {
     "TransitionInfo.params_schema": "a JSON Schema document (the action's params)",
     "EventPublic.params": "what the action recorded, as hashed into the record; the params of"
                           " each action are typed in the action's operation",
-    "DeliveryPublic.payload": "the webhook body as it was sent (signed bytes)",
 }
 
 
