@@ -31,7 +31,7 @@ from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
 from . import facts  # noqa: F401  (registers the selection's and the candidate's kind)
-from .core import errors, idempotency
+from .core import errors, i18n, idempotency
 from .core.schemas import MERGE_PATCH_OF, NOT_BLANK
 from .followup import objections  # noqa: F401  (registers the objection's kind)
 from .record import actions
@@ -139,7 +139,7 @@ HEADERS: dict[str, dict[str, Any]] = {
     "X-Request-ID": {"description": "The request's id, as given or made; events record it",
                      "schema": {"type": "string"}},
     "Content-Language": {"description": "The language the display texts are in (`zh-CN` or"
-                         " `en`)", "schema": {"type": "string", "enum": ["zh-CN", "en"]}},
+                         " `en`)", "schema": {"type": "string", "enum": list(i18n.SUPPORTED)}},
     "Allow": {"description": "The methods this path serves", "schema": {"type": "string"}},
 }
 ACCEPT_LANGUAGE = {
@@ -241,12 +241,16 @@ def _declare_headers(schema: dict[str, Any], app: FastAPI) -> None:
 
 # ---------------------------------------------------------------- statuses
 def _declare_statuses(schema: dict[str, Any]) -> None:
-    """413 wherever a body is read, 503 everywhere (a busy database), 405 said once."""
+    """413 wherever a body is read, 422 on every POST (its Idempotency-Key), 503 everywhere (a
+    busy database), 405 said once."""
     problem = {"content": {errors.PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF + "Problem"}}}}
-    described = {413: "Request body too large", 503: "The database is busy or unreachable, or"
-                 " the service is not ready; nothing was changed"}
-    for _path, _method, op in _operations(schema):
-        wanted = [503] + ([413] if "requestBody" in op else [])
+    described = {413: "Request body too large", 422: "Invalid input (field errors listed)",
+                 503: "The database is busy or unreachable, or the service is not ready;"
+                 " nothing was changed"}
+    for _path, method, op in _operations(schema):
+        # a write reads its body, if any; a POST also its Idempotency-Key
+        wanted = [503] + ([413] if "requestBody" in op or method in WRITES else []) + (
+            [422] if method == "post" else [])
         for status in wanted:
             response = op["responses"].setdefault(str(status), {
                 "description": described[status], **copy.deepcopy(problem)})
