@@ -47,8 +47,9 @@ party committee's decision, and the follow-up (四步曲).
 * Log in with `POST /api/v1/auth/token` (OAuth2 password flow) and send
   `Authorization: Bearer <token>`.
 * Every state change is an action: `GET …/actions` says which the caller may run now and
-  why not the rest; `POST …/actions/{action}` runs one. Each writes an append-only,
-  hash-chained event (全程纪实).
+  why not the rest; `POST …/actions/{action}` runs one, and this document lists each action
+  as its own operation with its typed `params`. Each writes an append-only, hash-chained
+  event (全程纪实).
 * Resources carry a strong `ETag`; send it back in `If-Match` to avoid lost updates (412).
 * Every error is `application/problem+json` (RFC 9457) with a stable `code`.
 * Display fields (`*_label`, problem `title`) follow `Accept-Language`: Chinese (`zh-CN`) by
