@@ -166,7 +166,8 @@ def test_a_client_generated_from_the_document_runs_a_selection(client_package, l
     assert [n.body_name for n in page.items[0].nominations] == ["机关党委"]
 
     detail = op(cand, "read_candidate").sync(candidate.id, client=client)
-    assert isinstance(detail, m.CandidateDetail) and detail.profile["unit"] == "机关办公室"
+    assert isinstance(detail, m.CandidateDetail) and detail.profile.unit == "机关办公室"
+    assert isinstance(detail.profile, m.ProfilePublic)
     events = op(cand, "list_candidate_events").sync(candidate.id, client=client)
     assert isinstance(events, m.PageEventPublic), events
     assert [e.action for e in events.items][0] == "nominate"
