@@ -89,8 +89,12 @@ def _expand_actions(schema: dict[str, Any]) -> None:
                 required = (["reason"] if t.reason_required else []) + (
                     ["params"] if any(f.is_required() for f in params.model_fields.values())
                     else [])
+                example: dict[str, Any] = {"params": comps[params.__name__].get("example", {})}
+                if t.reason_required:
+                    example["reason"] = "经研究决定（reason）"
                 comps[name] = {
                     "type": "object", "title": name, "additionalProperties": False,
+                    "example": example,
                     "description": f"Run `{t.action}` ({t.label_zh}, {t.label_en})"
                     + (": a reason is required." if t.reason_required else "."),
                     "properties": {
@@ -153,6 +157,7 @@ IDEMPOTENCY_KEY = {
     "description": "Any unique text (a UUID): the same request sent again with the same key"
     " answers what the first answer was, and changes nothing a second time",
     "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+    "examples": {"uuid": {"value": "0f8fad5b-d9cb-469f-a165-70867728950e"}},
 }
 
 
@@ -270,7 +275,8 @@ def _problem_codes(schema: dict[str, Any]) -> None:
     every = sorted({c for codes in by_status.values() for c in codes})
     comps = schema["components"]["schemas"]
     comps["ProblemCode"] = {"type": "string", "enum": every, "title": "ProblemCode",
-                            "description": "Every stable error code the service answers"}
+                            "description": "Every stable error code the service answers",
+                            "examples": ["action_not_allowed_in_state"]}
     comps["Problem"]["properties"]["code"] = {
         "$ref": REF + "ProblemCode", "description": "Stable machine-readable error code"}
     engine = {c.code: c.status for c in _subclasses(WorkflowError) if "code" in c.__dict__}
@@ -416,6 +422,8 @@ def _merge_patches(schema: dict[str, Any]) -> None:
                 "properties": {k: {"anyOf": [copy.deepcopy(v), {"type": "null"}]}
                                for k, v in base["properties"].items()},
             }
+            if "example" in prop:
+                comps[patch]["example"] = copy.deepcopy(prop["example"])
             for option in prop.get("anyOf", [prop]):
                 if option.get("type") == "object":
                     option.clear()

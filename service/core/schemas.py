@@ -181,6 +181,9 @@ class StateInfo(BaseModel):
 class GuardInfo(BaseModel):
     """A guard of an action: its name and what it checks."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "name": "publicity_ended", "description": "The publicity period's end date has passed."}})
+
     name: str
     description: str
 
@@ -339,9 +342,10 @@ class ClockState(BaseModel):
 # it) knows each machine's states and actions, and the roles, as closed sets. Values are the
 # table's identifiers; a new row of the table is a new member here.
 def _vocabulary(name: str, values, doc: str) -> type[StrEnum]:
-    enum = StrEnum(name, {v: v for v in dict.fromkeys(values)})  # type: ignore[misc]
+    members = list(dict.fromkeys(values))
+    enum = StrEnum(name, {v: v for v in members})  # type: ignore[misc]
     enum.__doc__ = doc
-    return enum
+    return ex.enum_example(members[0])(enum)
 
 
 _BY_MACHINE = {m.name: m for m in MACHINES}

@@ -251,6 +251,9 @@ class InvestigationRecordParams(Strict):
 class TrialParams(Strict):
     """Trial placement (使用实习安排) at a front-line post."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "unit": "第三车间", "post": "党支部副书记（实习）"}})
+
     unit: Name
     post: Name
     start_on: IsoDate | None = Field(default=None, description="Default: today")
@@ -315,6 +318,9 @@ class MentorshipSet(Strict):
 
 class StandingRecord(Sparse):
     """The mentor's standing as recorded (a confirmed secretary's names the candidacy)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "kind": "serving_secretary", "post": "机关第二党支部书记"}})
 
     kind: MentorStandingKind
     post: str
@@ -469,6 +475,10 @@ class FollowUpRecordPublic(BaseModel):
 class TrialPlacement(Sparse):
     """The front-line post of the trial (使用实习安排) and its dates."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "unit": "第三车间", "post": "党支部副书记（实习）", "start_on": "2026-11-10", "months": 12,
+        "end_on": "2027-11-10"}})
+
     unit: str
     post: str
     start_on: date
@@ -479,6 +489,12 @@ class TrialPlacement(Sparse):
 class AppointmentRecord(Sparse):
     """The appointment the committee decided: the post, and its pre-appointment publicity
     (任职前公示) and trial once they are set."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "post": "p1", "branch": "机关第一党支部", "post_title": "党支部书记",
+        "proposed_post": "机关第一党支部书记", "decided_on": "2026-10-28",
+        "publicity_start_on": "2026-10-29", "publicity_end_on": "2026-11-04",
+        "publicity_calendar_fallback_years": []}})
 
     post: str | None = Field(default=None, description="The post's code")
     branch: str | None = None
@@ -499,7 +515,7 @@ class FollowUpPublic(BaseModel):
         "appointment": {"proposed_post": "机关第一党支部书记",
                         "publicity_start_on": "2026-11-06", "publicity_end_on": "2026-11-12",
                         "trial": {"unit": "第三生产车间", "post": "车间党支部副书记（实习）",
-                                  "start_on": "2026-11-16", "end_on": "2027-11-15"}},
+                                  "start_on": "2026-11-16", "months": 12, "end_on": "2027-11-15"}},
         "mentorship": ex.MENTORSHIP, "records": [ex.FOLLOW_UP_RECORD],
         "missing_for_confirmation": ["trial ends on 2027-11-15",
                                      "party lessons: 4 of 8 hours"], "warnings": []}})

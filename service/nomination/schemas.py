@@ -344,6 +344,8 @@ class ProfilePublic(Sparse):
     """The profile as stored (个人信息): every field of `Profile`; a reader without access to
     personal data gets only those reviewers' work needs (no birth date, phone, email, ID)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": ex.PROFILE})
+
     full_name: str | None = None
     gender: Gender | None = None
     birth_date: date | None = None

@@ -301,7 +301,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
 class ConsentParams(BaseModel):
     """How consent was given: by the nominee's own account, or confirmed by an admin."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "confirmed_by": "王组织委员", "confirmed_at": "2026-09-30T08:30:00+08:00"}})
 
     confirmed_by: str | None = Field(default=None, max_length=100, description="Who took the"
                                      " nominee's consent (required when an admin records it)")

@@ -64,6 +64,8 @@ class Judgement(Strict):
 class PrereviewParams(Strict):
     """The pre-review's judgement on each item (all seven are recorded)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"assessment": ex.ASSESSMENT}})
+
     assessment: dict[PrereviewItem, Judgement] = Field(
         description="A judgement for every item: " + ", ".join(i.value for i in PrereviewItem))
 
@@ -104,6 +106,11 @@ class PrereviewException(Strict):
 class PrereviewPassParams(PrereviewParams):
     """The pre-review's judgement on each item and, for a candidate whose eligibility report
     shows a failed requirement, the exception (破格) that alone lets them pass."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "assessment": ex.ASSESSMENT, "exception": {
+            "requirements": ["max_age"],
+            "reason": "长期扎根基层，群众公认度高，经组织部研究同意破格"}}})
 
     exception: PrereviewException | None = None
 
@@ -537,6 +544,9 @@ class CorrectionFlag(BaseModel):
 class ExceptedRequirement(Sparse):
     """One requirement a pass by exception set aside: what it asked and what was found."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "requirement": "max_age", "label": "年龄", "required": "≤ 45 岁", "found": "50 岁"}})
+
     requirement: str
     label: str | None = None
     required: str | None = None
@@ -715,6 +725,8 @@ class InspectionRecordPublic(BaseModel):
 class Appraisal(Strict):
     """The democratic appraisal (民主测评)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"participants": 40, "excellent": 30, "competent": 8, "basically_competent": 2, "incompetent": 0}})
+
     participants: JsonInt = Field(ge=1, le=100000)
     excellent: JsonInt = Field(ge=0, description="优秀")
     competent: JsonInt = Field(ge=0, description="称职")
@@ -732,6 +744,8 @@ class Appraisal(Strict):
 class Findings(Strict):
     """Findings under 德、能、勤、绩、廉."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"de": "政治坚定", "neng": "协调能力强", "qin": "工作勤勉", "ji": "业绩突出", "lian": "廉洁自律"}})
+
     de: LongText = Field(description="德")
     neng: LongText = Field(description="能")
     qin: LongText = Field(description="勤")
@@ -742,6 +756,11 @@ class Findings(Strict):
 class InspectionConclusionParams(Strict):
     """The team's report: appraisal, findings and a summary."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "appraisal": {"participants": 40, "excellent": 30, "competent": 8, "basically_competent": 2, "incompetent": 0},
+        "findings": {"de": "政治坚定", "neng": "协调能力强", "qin": "工作勤勉", "ji": "业绩突出", "lian": "廉洁自律"},
+        "summary": "考察合格"}})
+
     appraisal: Appraisal
     findings: Findings
     summary: LongText = ""
@@ -749,6 +768,10 @@ class InspectionConclusionParams(Strict):
 
 class InspectionReport(Sparse):
     """The inspection team's conclusion, as recorded with pass_inspection or fail_inspection."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "conclusion": "pass", "reason": None, "by": ex.INSPECTOR, "at": "2026-10-26T08:00:00Z",
+        "appraisal": {"participants": 40, "excellent": 30, "competent": 8, "basically_competent": 2, "incompetent": 0}, "summary": "考察合格"}})
 
     conclusion: Literal["pass", "fail"]
     reason: str | None = None
@@ -770,7 +793,7 @@ class InspectionPublic(BaseModel):
                      "held_on": "2026-10-26", "count": 12,
                      "summary": "个别谈话12人，普遍反映其政治坚定、作风扎实",
                      "created_at": "2026-10-26T08:00:00Z"}],
-        "report": {"appraisal": {"participants": 45, "excellent": 38, "competent": 6,
+        "report": {"conclusion": "pass", "appraisal": {"participants": 45, "excellent": 38, "competent": 6,
                                  "basically_competent": 1, "incompetent": 0},
                    "summary": "考察组一致认为该同志符合党支部书记任职条件"}}})
 
@@ -822,6 +845,8 @@ class CommitteeDecision(Strict):
 class AppointParams(Strict):
     """The post a committee decision appoints to (left out: the selection's only post)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"post": "p1"}})
+
     post: PostCode | None = None
 
 
@@ -847,6 +872,9 @@ class CommitteeMeetingCreate(Strict):
 class RecusalRecord(Sparse):
     """A recusal as the meeting recorded it."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "member_id": ex.COMMITTEE, "candidate_id": ex.CANDIDATE, "reason": "近姻亲"}})
+
     member_id: uuid.UUID
     candidate_id: uuid.UUID
     reason: str | None = None
@@ -854,6 +882,10 @@ class RecusalRecord(Sparse):
 
 class DecisionRecord(Sparse):
     """A decision as the meeting recorded it: the votes and the outcome."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "votes_for": 4, "votes_against": 0, "abstentions": 0,
+        "outcome": "appointed", "post": "p1", "reason": "", "members_voting": 4}})
 
     candidate_id: uuid.UUID
     votes_for: int | None = None

@@ -190,6 +190,11 @@ class WebhookData(Sparse):
     few facts more (`nomination.received`: the nomination; `outcome.decided`: the outcome;
     `notification.failed`: the email; `webhook.ping`: the subscription)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "event_id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "subject_type": "candidate",
+        "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "action": "decide_appoint",
+        "from_state": "inspected", "to_state": "appointed", "outcome": "appointed"}})
+
     event_id: str | None = None
     subject_type: str | None = None
     subject_id: str | None = None
@@ -220,6 +225,10 @@ class WebhookData(Sparse):
 
 class WebhookPayload(Sparse):
     """A message's JSON body as it was sent (and signed): its type, time and data."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "type": "outcome.decided", "timestamp": "2026-10-14T02:00:00Z",
+        "data": {"candidate_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "outcome": "appointed"}}})
 
     type: str
     timestamp: str | None = None
