@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
+from . import __version__, openapi
 from .config import get_settings
 from .core.errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
 from .core.forwarded import ForwardedForMiddleware
@@ -49,8 +49,9 @@ party committee's decision, and the follow-up (四步曲).
   `POST /api/v1/auth/refresh` (rotating: a replayed one ends the login), end it with
   `POST /api/v1/auth/logout`.
 * Every state change is an action: `GET …/actions` says which the caller may run now and
-  why not the rest; `POST …/actions/{action}` runs one. Each writes an append-only,
-  hash-chained event (全程纪实).
+  why not the rest; `POST …/actions/{action}` runs one, and this document lists each action
+  as its own operation with its typed `params`. Each writes an append-only, hash-chained
+  event (全程纪实).
 * Resources carry a strong `ETag`; send it back in `If-Match` to avoid lost updates (412).
   A selection with `require_if_match` on (new ones, by default) refuses writes to it and its
   candidates without `If-Match` (428). `If-None-Match` with the current ETag gets 304.
@@ -213,6 +214,7 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
                 if status.isdigit() and int(status) >= 400 and content:
                     # declared under the route's own media type (JSON, or HTML for pages)
                     resp["content"] = {PROBLEM_MEDIA_TYPE: next(iter(content.values()))}
+    openapi.refine(schema, app)
     comps = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         comps.pop(unused, None)

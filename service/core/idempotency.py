@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from contextvars import ContextVar
 from datetime import timedelta
 
@@ -57,8 +58,14 @@ def caller_scope(request: Request, settings: Settings) -> str:
     return f"anon:{client_address(request)}"[:80]
 
 
-def _check_key(key: str) -> None:
-    if not 1 <= len(key) <= 255 or not key.isprintable():
+# The key as sent: 1 to 255 printable ASCII characters, not beginning or ending with a space,
+# optionally in double quotes (a Structured Field string, as the draft writes it), which are
+# not part of the key. The OpenAPI document states the same pattern.
+KEY_PATTERN = r'^"?[\x21\x23-\x7e](?:[\x20-\x7e]{0,253}[\x21\x23-\x7e])?"?$'
+
+
+def _check_key(raw: str) -> None:
+    if not re.fullmatch(KEY_PATTERN, raw):
         raise InvalidInput("Idempotency-Key must be 1 to 255 printable characters.",
                            code="invalid_idempotency_key",
                            errors=[{"field": "header.Idempotency-Key", "message": "1 to 255"
@@ -96,8 +103,9 @@ def begin(session: Session, request: Request, settings: Settings, body: bytes
     """Claim the key in the request's transaction, or find what answers it (a stored
     response, or a refusal), to be given by `settle` once the route has authorized the
     caller."""
-    key = request.headers[HEADER].strip().strip('"')
-    _check_key(key)
+    raw = request.headers[HEADER]
+    _check_key(raw)
+    key = raw.strip('"')
     digest = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"?"
         + request.url.query.encode() + b"\n" + body).hexdigest()

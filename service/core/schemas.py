@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import (
@@ -15,9 +16,13 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    model_serializer,
     model_validator,
 )
 
+from ..workflow.roles import ROLES
+from ..workflow.table import MACHINES
+from . import examples as ex
 from . import i18n
 
 # Request bodies are judged as the OpenAPI document states them: the limits apply to the text
@@ -108,6 +113,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A `json_schema_extra` key: the field is a JSON merge patch (RFC 7396) of the named model; the
+# OpenAPI document gives it a schema of its own (every key optional, null to remove it).
+MERGE_PATCH_OF = "x-merge-patch-of"
+
+
+class Sparse(BaseModel):
+    """A response object read from a stored record whose keys vary (an older record, a part
+    left out for this reader): the document names each key and its type, and the answer sends
+    the keys the record holds, as before, and no others."""
+
+    @model_serializer(mode="wrap")
+    def _only_held(self, handler):
+        data = handler(self)
+        return {k: v for k, v in data.items() if k in self.model_fields_set}
+
+
 LABEL_DOC = "in the language asked for by Accept-Language (zh-CN by default, or en)"
 
 
@@ -150,11 +171,21 @@ class StateInfo(BaseModel):
         "name": "publicizing", "label": "公示与推荐", "label_zh": "公示与推荐",
         "label_en": "Publicity and nomination", "final": False}})
 
-    name: str
+    name: SubjectState
     label: str = Field(description="The state's label, " + LABEL_DOC)
     label_zh: str
     label_en: str
     final: bool
+
+
+class GuardInfo(BaseModel):
+    """A guard of an action: its name and what it checks."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "name": "publicity_ended", "description": "The publicity period's end date has passed."}})
+
+    name: str
+    description: str
 
 
 class TransitionInfo(BaseModel):
@@ -170,14 +201,14 @@ class TransitionInfo(BaseModel):
         "reason_required": False,
         "params_schema": {"title": "NoParams", "type": "object", "properties": {}}}})
 
-    action: str
+    action: WorkflowAction
     label: str = Field(description="The action's label, " + LABEL_DOC)
     label_zh: str
     label_en: str
-    from_states: list[str]
-    to_state: str
-    roles: list[str]
-    guards: list[dict[str, str]]
+    from_states: list[SubjectState]
+    to_state: SubjectState
+    roles: list[Role]
+    guards: list[GuardInfo]
     reason_required: bool
     params_schema: dict[str, Any]
 
@@ -195,8 +226,8 @@ class MachineInfo(BaseModel):
                      "reason_required": False, "params_schema": {"type": "object"}}],
         "mermaid": "stateDiagram-v2\n    [*] --> drafting\n    drafting --> publicizing : publish"}})
 
-    name: str
-    initial: str
+    name: MachineName
+    initial: SubjectState
     states: list[StateInfo]
     actions: list[TransitionInfo]
     mermaid: str
@@ -304,3 +335,44 @@ class ClockState(BaseModel):
     now: datetime
     today: date
     real_now: datetime
+
+
+# ---------------------------------------------------------------- the workflow's vocabulary
+# Enums made from the transition table, so that the document (and every client generated from
+# it) knows each machine's states and actions, and the roles, as closed sets. Values are the
+# table's identifiers; a new row of the table is a new member here.
+def _vocabulary(name: str, values, doc: str) -> type[StrEnum]:
+    members = list(dict.fromkeys(values))
+    enum = StrEnum(name, {v: v for v in members})  # type: ignore[misc]
+    enum.__doc__ = doc
+    return ex.enum_example(members[0])(enum)
+
+
+_BY_MACHINE = {m.name: m for m in MACHINES}
+SelectionState = _vocabulary("SelectionState", (s.name for s in _BY_MACHINE["selection"].states),
+                             "A state of the selection machine")
+CandidateState = _vocabulary("CandidateState", (s.name for s in _BY_MACHINE["candidate"].states),
+                             "A state of the candidate machine")
+ObjectionState = _vocabulary("ObjectionState", (s.name for s in _BY_MACHINE["objection"].states),
+                             "A state of the objection machine")
+SubjectState = _vocabulary("SubjectState", (s.name for m in MACHINES for s in m.states),
+                           "A state of any machine (selection, candidate, objection)")
+SelectionAction = _vocabulary("SelectionAction",
+                              (t.action for t in _BY_MACHINE["selection"].transitions),
+                              "An action of the selection machine")
+CandidateAction = _vocabulary("CandidateAction",
+                              (t.action for t in _BY_MACHINE["candidate"].transitions),
+                              "An action of the candidate machine")
+ObjectionAction = _vocabulary("ObjectionAction",
+                              (t.action for t in _BY_MACHINE["objection"].transitions),
+                              "An action of the objection machine")
+WorkflowAction = _vocabulary("WorkflowAction", (t.action for m in MACHINES for t in m.transitions),
+                             "An action of any machine (selection, candidate, objection)")
+MachineName = _vocabulary("MachineName", _BY_MACHINE, "A state machine of the workflow")
+OutcomeName = _vocabulary("OutcomeName", i18n.OUTCOMES, "An outcome told to a candidate: the"
+                          " committee's (appointed, reserve, not_qualified, postponed) or what"
+                          " else ended or changed the candidacy")
+Role = _vocabulary("Role", ROLES, "A role a user holds: admin (组织部门), nominator (推荐单位),"
+                   " judge (评委), inspector (考察组成员), committee (党委委员), mentor (导师),"
+                   " candidate (参选人)")
+ex.enum_example("judge")(Role)

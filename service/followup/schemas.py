@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -23,12 +23,16 @@ from ..core import examples as ex
 from ..core import i18n
 from ..core.schemas import (
     NOT_BLANK,
+    CandidateState,
     IsoDate,
     JsonFloat,
     JsonInt,
     LongText,
     Name,
+    ObjectionState,
     OutcomeLabelled,
+    OutcomeName,
+    Sparse,
     StateLabelled,
     Strict,
     Stripped,
@@ -57,7 +61,7 @@ class NotificationPublic(OutcomeLabelled):
 
     id: uuid.UUID
     candidate_id: uuid.UUID
-    outcome: str
+    outcome: OutcomeName
     language: str
     to_address: str | None
     subject: str
@@ -80,7 +84,7 @@ class NotificationPreview(OutcomeLabelled):
         "subject": "【机关第一党支部】党支部书记公开选拔结果通知：储备人选",
         "body": "王芳同志：\n\n经党委会审核，您的结果为：储备人选。"}})
 
-    outcome: str
+    outcome: OutcomeName
     language: str
     to_address: str | None
     subject: str
@@ -104,7 +108,7 @@ class TemplatePublic(OutcomeLabelled):
         "body": "{full_name}同志：\n\n您在“{selection_title}”中的结果为：{outcome_label}。",
         "customised": False}})
 
-    outcome: str
+    outcome: OutcomeName
     language: str
     subject: str
     body: str
@@ -194,7 +198,7 @@ class ObjectionWorkPublic(BaseModel):
         "created_at": "2026-11-10T08:00:00Z"}})
 
     id: uuid.UUID
-    kind: str
+    kind: InvestigationWorkKind
     held_on: date
     investigator_id: uuid.UUID
     with_whom: str
@@ -219,7 +223,7 @@ class ObjectionPublic(ObjectionStateLabelled):
     candidate_id: uuid.UUID
     content: str
     contact: str | None
-    state: str
+    state: ObjectionState
     version: int
     investigators: list[uuid.UUID] | None
     handling: str | None = Field(description="The conclusion's reasons")
@@ -265,6 +269,9 @@ class InvestigationRecordParams(Strict):
 
 class TrialParams(Strict):
     """Trial placement (使用实习安排) at a front-line post."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "unit": "第三车间", "post": "党支部副书记（实习）"}})
 
     unit: Name
     post: Name
@@ -328,6 +335,18 @@ class MentorshipSet(Strict):
         description="Omitted: the selection's mentor_meeting_interval_days (30)")
 
 
+class StandingRecord(Sparse):
+    """The mentor's standing as recorded (a confirmed secretary's names the candidacy)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "kind": "serving_secretary", "post": "机关第二党支部书记"}})
+
+    kind: MentorStandingKind
+    post: str
+    candidate_id: uuid.UUID | None = None
+    selection_id: uuid.UUID | None = None
+
+
 class MentorshipPublic(BaseModel):
     """The appointee's mentor and plan (优带新、老带新)."""
 
@@ -335,8 +354,8 @@ class MentorshipPublic(BaseModel):
 
     candidate_id: uuid.UUID
     mentor_id: uuid.UUID
-    kind: str | None
-    mentor_standing: dict[str, Any] | None
+    kind: MentorshipKind | None
+    mentor_standing: StandingRecord | None
     plan: str
     meeting_interval_days: int
     assigned_on: date
@@ -412,7 +431,7 @@ class AssessmentPublic(BaseModel):
         "created_at": "2027-10-25T08:00:00Z"}})
 
     id: uuid.UUID
-    kind: str
+    kind: AssessmentKind
     held_on: date
     taking_part: int
     excellent: int
@@ -462,7 +481,7 @@ class FollowUpRecordPublic(BaseModel):
 
     id: uuid.UUID
     candidate_id: uuid.UUID
-    kind: str
+    kind: FollowUpKind
     held_on: date
     subject: str
     hours: float
@@ -470,6 +489,41 @@ class FollowUpRecordPublic(BaseModel):
     assessment: str
     recorded_by: uuid.UUID | None
     created_at: datetime
+
+
+class TrialPlacement(Sparse):
+    """The front-line post of the trial (使用实习安排) and its dates."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "unit": "第三车间", "post": "党支部副书记（实习）", "start_on": "2026-11-10", "months": 12,
+        "end_on": "2027-11-10"}})
+
+    unit: str
+    post: str
+    start_on: date
+    months: int
+    end_on: date
+
+
+class AppointmentRecord(Sparse):
+    """The appointment the committee decided: the post, and its pre-appointment publicity
+    (任职前公示) and trial once they are set."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "post": "p1", "branch": "机关第一党支部", "post_title": "党支部书记",
+        "proposed_post": "机关第一党支部书记", "decided_on": "2026-10-28",
+        "publicity_start_on": "2026-10-29", "publicity_end_on": "2026-11-04",
+        "publicity_calendar_fallback_years": []}})
+
+    post: str | None = Field(default=None, description="The post's code")
+    branch: str | None = None
+    post_title: str | None = None
+    proposed_post: str | None = None
+    decided_on: date | None = None
+    publicity_start_on: date | None = None
+    publicity_end_on: date | None = None
+    publicity_calendar_fallback_years: list[int] | None = None
+    trial: TrialPlacement | None = None
 
 
 class FollowUpPublic(BaseModel):
@@ -480,14 +534,14 @@ class FollowUpPublic(BaseModel):
         "appointment": {"proposed_post": "机关第一党支部书记",
                         "publicity_start_on": "2026-11-06", "publicity_end_on": "2026-11-12",
                         "trial": {"unit": "第三生产车间", "post": "车间党支部副书记（实习）",
-                                  "start_on": "2026-11-16", "end_on": "2027-11-15"}},
+                                  "start_on": "2026-11-16", "months": 12, "end_on": "2027-11-15"}},
         "mentorship": ex.MENTORSHIP, "records": [ex.FOLLOW_UP_RECORD],
         "missing_for_confirmation": ["trial ends on 2027-11-15",
                                      "party lessons: 4 of 8 hours"], "warnings": []}})
 
     candidate_id: uuid.UUID
-    state: str
-    appointment: dict[str, Any] | None
+    state: CandidateState
+    appointment: AppointmentRecord | None
     mentorship: MentorshipPublic | None
     records: list[FollowUpRecordPublic]
     assessments: list[AssessmentPublic] = Field(default_factory=list)
@@ -498,12 +552,11 @@ class FollowUpPublic(BaseModel):
                     " administrators' calendar overrides only)")
     @property
     def warnings(self) -> list[str]:
-        a = self.appointment or {}
-        start, end = a.get("publicity_start_on"), a.get("publicity_end_on")
+        a = self.appointment
+        start, end = (a.publicity_start_on, a.publicity_end_on) if a else (None, None)
         if not (start and end):
             return []
-        return workcal.fallback_warnings(
-            workcal.fallback_years(date.fromisoformat(start), date.fromisoformat(end)))
+        return workcal.fallback_warnings(workcal.fallback_years(start, end))
 
 
 class ReserveEntryPublic(BaseModel):

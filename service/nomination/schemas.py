@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -20,11 +20,13 @@ from pydantic import (
 from ..core import examples as ex
 from ..core.schemas import (
     EMAIL_WITH_DOMAIN,
+    CandidateState,
     CandidateStateLabelled,
     IsoDate,
     LongText,
     Name,
     ShortText,
+    Sparse,
     Strict,
     Stripped,
 )
@@ -43,7 +45,7 @@ class CandidatePublic(CandidateStateLabelled):
     id: uuid.UUID
     selection_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     version: int
     created_at: datetime
     updated_at: datetime
@@ -209,7 +211,7 @@ class NominationPublic(BaseModel):
 
     id: uuid.UUID
     candidate_id: uuid.UUID
-    kind: str
+    kind: NominationKind
     body_name: str
     nominated_by: uuid.UUID | None
     reasons: str
@@ -225,7 +227,7 @@ class NominationSummary(BaseModel):
         "kind": "party_organization", "body_name": "机关党委",
         "created_at": "2026-09-30T02:15:00Z"}})
 
-    kind: str
+    kind: NominationKind
     body_name: str
     created_at: datetime
 
@@ -325,7 +327,7 @@ class CandidateSummary(CandidateStateLabelled):
     id: uuid.UUID
     selection_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     version: int
     gender: str | None = None
     education: str | None = None
@@ -338,13 +340,32 @@ class CandidateSummary(CandidateStateLabelled):
     updated_at: datetime
 
 
+class ProfilePublic(Sparse):
+    """The profile as stored (个人信息): every field of `Profile`; a reader without access to
+    personal data gets only those reviewers' work needs (no birth date, phone, email, ID)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": ex.PROFILE})
+
+    full_name: str | None = None
+    gender: Gender | None = None
+    birth_date: date | None = None
+    education: EducationLevel | None = None
+    party_joined_on: date | None = None
+    work_started_on: date | None = None
+    current_post: str | None = None
+    unit: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    national_id: str | None = None
+
+
 class CandidateDetail(CandidatePublic):
     """A candidate's whole record, for admins, their nominators and themself."""
 
     model_config = ConfigDict(json_schema_extra={"example": ex.CANDIDATE_DETAIL})
 
     user_id: uuid.UUID | None
-    profile: dict[str, Any]
+    profile: ProfilePublic
     eligible: bool | None
     eligibility: EligibilityReport | None
     posts: list[str] = Field(default_factory=list, description="The codes of the selection's"

@@ -32,6 +32,7 @@ from .schemas import (
     NominationCreate,
     NominationPublic,
     Profile,
+    ProfilePublic,
 )
 
 SUBJECT = "candidate"
@@ -288,7 +289,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
         nominations=[NominationPublic.model_validate(n, from_attributes=True) for n in noms],
     )
     if not full:
-        out.profile = {k: v for k, v in candidate.profile.items() if k in _WORK_PROFILE}
+        out.profile = ProfilePublic.model_validate(
+            {k: v for k, v in candidate.profile.items() if k in _WORK_PROFILE})
         out.user_id = None
         out.nominations = [n.model_copy(update={"groundwork": "", "reasons": "",
                                                 "nominated_by": None}) for n in out.nominations]
@@ -299,7 +301,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
 class ConsentParams(BaseModel):
     """How consent was given: by the nominee's own account, or confirmed by an admin."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "confirmed_by": "王组织委员", "confirmed_at": "2026-09-30T08:30:00+08:00"}})
 
     confirmed_by: str | None = Field(default=None, max_length=100, description="Who took the"
                                      " nominee's consent (required when an admin records it)")

@@ -50,7 +50,7 @@ class LazyFacts(Mapping[str, Any]):
 class NoParams(BaseModel):
     """This action takes no parameters."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {}})
 
 
 @dataclass

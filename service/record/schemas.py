@@ -15,7 +15,7 @@ from pydantic import (
 
 from ..core import examples as ex
 from ..core import i18n
-from ..core.schemas import LABEL_DOC, Reason, Strict
+from ..core.schemas import LABEL_DOC, Reason, Role, Strict, SubjectState, WorkflowAction
 
 
 # ---------------------------------------------------------------- actions and events
@@ -44,13 +44,13 @@ class ActionOption(BaseModel):
         "params_schema": {"title": "NoParams", "type": "object", "properties": {},
                           "additionalProperties": False}}})
 
-    action: str
+    action: WorkflowAction
     label: str = Field(description="The action's label, " + LABEL_DOC)
     label_zh: str
     label_en: str
-    from_states: list[str]
-    to_state: str
-    roles: list[str]
+    from_states: list[SubjectState]
+    to_state: SubjectState
+    roles: list[Role]
     allowed: bool
     reason_required: bool
     refusal_code: str | None = None
@@ -76,7 +76,7 @@ class ActionOptions(BaseModel):
                 "working_days": {"type": "integer", "minimum": 1, "maximum": 60}}}}]}})
 
     subject_id: uuid.UUID
-    state: str
+    state: SubjectState
     state_label: str = Field(description="The state's label, " + LABEL_DOC)
     version: int
     actions: list[ActionOption]
@@ -93,10 +93,10 @@ class EventPublic(BaseModel):
     seq: int
     selection_id: uuid.UUID | None
     action: str
-    from_state: str | None
-    to_state: str | None
+    from_state: SubjectState | None
+    to_state: SubjectState | None
     actor_id: uuid.UUID | None
-    actor_role: str
+    actor_role: str = Field(description="The role the actor acted in (a `Role`), or `system`")
     reason: str | None
     params: dict[str, Any]
     request_id: str | None

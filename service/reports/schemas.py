@@ -15,8 +15,11 @@ from pydantic import (
 from ..core import examples as ex
 from ..core.schemas import (
     LABEL_DOC,
+    CandidateState,
     CandidateStateLabelled,
     OutcomeLabelled,
+    OutcomeName,
+    SelectionState,
     SelectionStateLabelled,
 )
 from ..review.schemas import Ranking
@@ -63,7 +66,7 @@ class StateCount(CandidateStateLabelled):
     model_config = ConfigDict(json_schema_extra={"example": {
         "state": "applicant", "state_label": "参选人", "count": 3}})
 
-    state: str
+    state: CandidateState
     count: int
 
 
@@ -73,7 +76,7 @@ class OutcomeCount(OutcomeLabelled):
     model_config = ConfigDict(json_schema_extra={"example": {
         "outcome": "reserve", "outcome_label": "储备人选", "count": 1}})
 
-    outcome: str
+    outcome: OutcomeName
     count: int
 
 
@@ -88,7 +91,7 @@ class ReportDecision(OutcomeLabelled):
     votes_against: int
     abstentions: int
     members_voting: int | None
-    outcome: str
+    outcome: OutcomeName
     reason: str | None
 
 
@@ -138,7 +141,7 @@ class SelectionReport(SelectionStateLabelled):
     title: str
     organization: str
     posts: int
-    state: str
+    state: SelectionState
     language: str = Field(description="The language of the labels (Content-Language)")
     generated_at: datetime
     candidates: int = Field(description="Every candidate of the selection")

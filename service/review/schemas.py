@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -20,6 +20,7 @@ from pydantic import (
 from ..core import examples as ex
 from ..core.errors import Problem
 from ..core.schemas import (
+    CandidateState,
     CandidateStateLabelled,
     IsoDate,
     IsoDateTime,
@@ -28,6 +29,7 @@ from ..core.schemas import (
     LongText,
     Reason,
     ShortText,
+    Sparse,
     Strict,
     Stripped,
     Text,
@@ -61,6 +63,8 @@ class Judgement(Strict):
 
 class PrereviewParams(Strict):
     """The pre-review's judgement on each item (all seven are recorded)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"assessment": ex.ASSESSMENT}})
 
     assessment: dict[PrereviewItem, Judgement] = Field(
         description="A judgement for every item: " + ", ".join(i.value for i in PrereviewItem))
@@ -103,6 +107,11 @@ class PrereviewPassParams(PrereviewParams):
     """The pre-review's judgement on each item and, for a candidate whose eligibility report
     shows a failed requirement, the exception (破格) that alone lets them pass."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "assessment": ex.ASSESSMENT, "exception": {
+            "requirements": ["max_age"],
+            "reason": "长期扎根基层，群众公认度高，经组织部研究同意破格"}}})
+
     exception: PrereviewException | None = None
 
 
@@ -141,7 +150,7 @@ class BatchItemResult(CandidateStateLabelled):
 
     candidate_id: uuid.UUID
     ok: bool
-    state: str | None = None
+    state: CandidateState | None = None
     error: Problem | None = None
 
 
@@ -532,6 +541,18 @@ class CorrectionFlag(BaseModel):
     approved_at: datetime | None
 
 
+class ExceptedRequirement(Sparse):
+    """One requirement a pass by exception set aside: what it asked and what was found."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "requirement": "max_age", "label": "年龄", "required": "≤ 45 岁", "found": "50 岁"}})
+
+    requirement: str
+    label: str | None = None
+    required: str | None = None
+    found: str | None = None
+
+
 class ExceptionFlag(BaseModel):
     """A pass of the pre-review by exception (破格), shown wherever the result shows."""
 
@@ -543,7 +564,7 @@ class ExceptionFlag(BaseModel):
     requirements: list[str]
     reason: str
     by: uuid.UUID | None = None
-    excepted: list[dict[str, Any]] = Field(default_factory=list)
+    excepted: list[ExceptedRequirement] = Field(default_factory=list)
 
 
 class ScoreSheets(BaseModel):
@@ -575,7 +596,7 @@ class Evaluation(CandidateStateLabelled):
 
     candidate_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     complete: bool
     expected_sheets: int
     submitted_sheets: int
@@ -606,7 +627,7 @@ class RankingEntry(CandidateStateLabelled):
 
     candidate_id: uuid.UUID
     full_name: str
-    state: str
+    state: CandidateState
     score: float | None
     tie_break: float | None
     rank: int | None
@@ -694,7 +715,7 @@ class InspectionRecordPublic(BaseModel):
     id: uuid.UUID
     candidate_id: uuid.UUID
     inspector_id: uuid.UUID
-    kind: str
+    kind: InspectionKind
     held_on: date
     count: int
     summary: str
@@ -703,6 +724,8 @@ class InspectionRecordPublic(BaseModel):
 
 class Appraisal(Strict):
     """The democratic appraisal (民主测评)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"participants": 40, "excellent": 30, "competent": 8, "basically_competent": 2, "incompetent": 0}})
 
     participants: JsonInt = Field(ge=1, le=100000)
     excellent: JsonInt = Field(ge=0, description="优秀")
@@ -721,6 +744,8 @@ class Appraisal(Strict):
 class Findings(Strict):
     """Findings under 德、能、勤、绩、廉."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"de": "政治坚定", "neng": "协调能力强", "qin": "工作勤勉", "ji": "业绩突出", "lian": "廉洁自律"}})
+
     de: LongText = Field(description="德")
     neng: LongText = Field(description="能")
     qin: LongText = Field(description="勤")
@@ -731,9 +756,30 @@ class Findings(Strict):
 class InspectionConclusionParams(Strict):
     """The team's report: appraisal, findings and a summary."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "appraisal": {"participants": 40, "excellent": 30, "competent": 8, "basically_competent": 2, "incompetent": 0},
+        "findings": {"de": "政治坚定", "neng": "协调能力强", "qin": "工作勤勉", "ji": "业绩突出", "lian": "廉洁自律"},
+        "summary": "考察合格"}})
+
     appraisal: Appraisal
     findings: Findings
     summary: LongText = ""
+
+
+class InspectionReport(Sparse):
+    """The inspection team's conclusion, as recorded with pass_inspection or fail_inspection."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "conclusion": "pass", "reason": None, "by": ex.INSPECTOR, "at": "2026-10-26T08:00:00Z",
+        "appraisal": {"participants": 40, "excellent": 30, "competent": 8, "basically_competent": 2, "incompetent": 0}, "summary": "考察合格"}})
+
+    conclusion: Literal["pass", "fail"]
+    reason: str | None = None
+    by: uuid.UUID | None = Field(default=None, description="Who recorded the conclusion")
+    at: datetime | None = None
+    appraisal: Appraisal | None = None
+    findings: Findings | None = None
+    summary: str | None = None
 
 
 class InspectionPublic(BaseModel):
@@ -747,7 +793,7 @@ class InspectionPublic(BaseModel):
                      "held_on": "2026-10-26", "count": 12,
                      "summary": "个别谈话12人，普遍反映其政治坚定、作风扎实",
                      "created_at": "2026-10-26T08:00:00Z"}],
-        "report": {"appraisal": {"participants": 45, "excellent": 38, "competent": 6,
+        "report": {"conclusion": "pass", "appraisal": {"participants": 45, "excellent": 38, "competent": 6,
                                  "basically_competent": 1, "incompetent": 0},
                    "summary": "考察组一致认为该同志符合党支部书记任职条件"}}})
 
@@ -755,7 +801,7 @@ class InspectionPublic(BaseModel):
     team: list[uuid.UUID]
     recused: list[uuid.UUID]
     records: list[InspectionRecordPublic]
-    report: dict[str, Any] | None
+    report: InspectionReport | None
 
 
 @ex.enum_example("appointed")
@@ -799,6 +845,8 @@ class CommitteeDecision(Strict):
 class AppointParams(Strict):
     """The post a committee decision appoints to (left out: the selection's only post)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"post": "p1"}})
+
     post: PostCode | None = None
 
 
@@ -821,6 +869,35 @@ class CommitteeMeetingCreate(Strict):
     minutes: Stripped(8000) = ""
 
 
+class RecusalRecord(Sparse):
+    """A recusal as the meeting recorded it."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "member_id": ex.COMMITTEE, "candidate_id": ex.CANDIDATE, "reason": "近姻亲"}})
+
+    member_id: uuid.UUID
+    candidate_id: uuid.UUID
+    reason: str | None = None
+
+
+class DecisionRecord(Sparse):
+    """A decision as the meeting recorded it: the votes and the outcome."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "candidate_id": ex.CANDIDATE, "votes_for": 4, "votes_against": 0, "abstentions": 0,
+        "outcome": "appointed", "post": "p1", "reason": "", "members_voting": 4}})
+
+    candidate_id: uuid.UUID
+    votes_for: int | None = None
+    votes_against: int | None = None
+    abstentions: int | None = None
+    outcome: Outcome | None = None
+    post: str | None = None
+    reason: str | None = None
+    members_voting: int | None = Field(default=None, description="Members present who did not"
+                                       " recuse: those the votes are counted against")
+
+
 class CommitteeMeetingPublic(BaseModel):
     """A recorded committee meeting (党委会审核) with its votes and minutes."""
 
@@ -838,8 +915,8 @@ class CommitteeMeetingPublic(BaseModel):
     held_on: date
     members_due: list[uuid.UUID]
     present: list[uuid.UUID]
-    recusals: list[dict[str, Any]]
-    decisions: list[dict[str, Any]]
+    recusals: list[RecusalRecord]
+    decisions: list[DecisionRecord]
     minutes: str
     recorded_by: uuid.UUID | None
     created_at: datetime

@@ -74,7 +74,8 @@ def list_candidate_actions(
 
 
 @router.post("/{candidate_id}/actions/{action}", response_model=CandidatePublic,
-             responses=problems(401, 403, 404, 409, 412, 422, 428))
+             responses=problems(401, 403, 404, 409, 412, 422, 428),
+             openapi_extra=common.actions_of(facts.CANDIDATE_KIND))
 @in_one_hop
 async def run_candidate_action(
     action: ActionName, candidate_id: CandidateId, principal: PrincipalDep, request: Request,

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from sqlmodel import Session
@@ -10,6 +10,7 @@ from sqlmodel import Session
 from ..core.pagination import EXAMPLE_CURSOR, EXAMPLE_EVENTS_CURSOR, Page
 from ..core.schemas import NO_NUL
 from ..record import service as record
+from ..record.actions import SubjectKind
 from ..record.schemas import EventPublic
 
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size", examples=[50])]
@@ -34,6 +35,16 @@ CorrectionId = Annotated[uuid.UUID, Path(description="The sheet correction's id"
                                          examples=["5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"])]
 ObjectionId = Annotated[uuid.UUID, Path(description="The objection's id",
                                         examples=["8a9b0c1d-2e3f-4a4b-85c6-d7e8f9a0b1c2"])]
+
+
+ACTIONS_OF = "x-actions-of"
+
+
+def actions_of(kind: SubjectKind) -> dict[str, Any]:
+    """The `openapi_extra` of a route that runs any action of a kind of subject
+    (`…/actions/{action}`): the document lists one operation per action of its machine, each
+    with its own params, in its place (service/openapi.py)."""
+    return {ACTIONS_OF: kind.machine}
 
 
 def events(session: Session, kind: str, subject_id: uuid.UUID, limit: int,

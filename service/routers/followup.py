@@ -241,8 +241,8 @@ def list_objection_actions(objection_id: ObjectionId, session: SessionDep, admin
 
 
 @router.post("/api/v1/objections/{objection_id}/actions/{action}",
-             response_model=ObjectionPublic,
-             responses=problems(401, 403, 404, 409, 412, 422, 428))
+             response_model=ObjectionPublic, responses=problems(401, 403, 404, 409, 412, 422, 428),
+             openapi_extra=common.actions_of(objections.OBJECTION_KIND))
 def run_objection_action(
     objection_id: ObjectionId, action: ActionName, session: SessionDep, admin: AdminUser,
     clock: ClockDep, response: Response, body: Annotated[ActionRequest | None, Body()] = None,

@@ -100,7 +100,8 @@ class Checkpoint(BaseModel):
     chains: int
     events: int
     digest: str = Field(description="sha256 over the heads, one line each")
-    heads: list[list[Any]] = Field(description="[subject_type, subject_id, seq, hash], in order")
+    heads: list[list[str | int]] = Field(description="[subject_type, subject_id, seq, hash], in"
+                                         " order")
 
 
 @router.get("/checkpoint", response_model=Checkpoint, responses=problems(401, 403))

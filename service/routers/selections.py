@@ -131,7 +131,8 @@ def list_selection_actions(
 
 
 @router.post("/{selection_id}/actions/{action}", response_model=SelectionPublic,
-             responses=problems(401, 403, 404, 409, 412, 422, 428))
+             responses=problems(401, 403, 404, 409, 412, 422, 428),
+             openapi_extra=common.actions_of(facts.SELECTION_KIND))
 @in_one_hop
 async def run_selection_action(
     action: ActionName, selection_id: SelectionId, principal: PrincipalDep, request: Request,

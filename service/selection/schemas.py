@@ -23,10 +23,12 @@ from ..config import get_settings
 from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
+    MERGE_PATCH_OF,
     IsoDate,
     JsonFloat,
     JsonInt,
     Name,
+    SelectionState,
     SelectionStateLabelled,
     Strict,
     Stripped,
@@ -404,10 +406,12 @@ class SelectionUpdate(Strict):
     job_description: dict[str, Any] | None = Field(
         default=None, description="A JSON merge patch of the job description (RFC 7396): keys"
         " left out keep their value; the result must be a valid JobDescription",
-        json_schema_extra={"example": {"requirements": {"max_age": 40}}})
+        json_schema_extra={"example": {"requirements": {"max_age": 40}},
+                           MERGE_PATCH_OF: "JobDescription"})
     settings: dict[str, Any] | None = Field(
         default=None, description="A JSON merge patch of the settings; the result must be valid"
-        " SelectionSettings", json_schema_extra={"example": {"publicity_working_days": 7}})
+        " SelectionSettings", json_schema_extra={"example": {"publicity_working_days": 7},
+                                                 MERGE_PATCH_OF: "SelectionSettings"})
 
 
 class SelectionPublic(SelectionStateLabelled):
@@ -420,7 +424,7 @@ class SelectionPublic(SelectionStateLabelled):
     organization: str
     posts: int = Field(description="The total of the named posts' counts")
     named_posts: list[NamedPost]
-    state: str
+    state: SelectionState
     version: int
     job_description: JobDescription
     settings: SelectionSettings

@@ -189,7 +189,8 @@ def _validated(name: str, value: dict) -> dict:
 class PublishParams(BaseModel):
     """Publish the post (公示选拔岗位) for a number of working days from a start date."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {
+        "start_on": "2026-09-30", "working_days": 5}})
 
     start_on: date | None = Field(default=None, description="First day of publicity; default"
                                   " today")

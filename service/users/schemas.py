@@ -17,14 +17,10 @@ from pydantic import (
 )
 
 from ..core import examples as ex
-from ..core.schemas import EMAIL, NO_NUL, Strict, Stripped
+from ..core.schemas import EMAIL, NO_NUL, Role, Strict, Stripped
 from ..workflow.roles import ROLES
 
 # ---------------------------------------------------------------- users and auth
-Role = StrEnum("Role", {r: r for r in ROLES})  # type: ignore[misc]
-Role.__doc__ = ("A role a user holds: admin (组织部门), nominator (推荐单位), judge (评委), inspector"
-                " (考察组成员), committee (党委委员), mentor (导师), candidate (参选人)")
-ex.enum_example("judge")(Role)
 Username = Annotated[
     str, StringConstraints(min_length=2, max_length=64,
                            pattern=r"^[A-Za-z0-9_.@-]+$")
@@ -170,7 +166,7 @@ class UserPublic(BaseModel):
     username: str
     full_name: str
     email: str | None
-    roles: list[str]
+    roles: list[Role]
     is_active: bool
     nominating_body: NominatingBodyRef | None = Field(
         default=None, description="The body a nominator nominates as")

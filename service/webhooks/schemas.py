@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..core.schemas import Stripped
+from ..core.schemas import Sparse, Stripped, SubjectState
 
 # ---------------------------------------------------------------- event types
 EVENT_TYPES: dict[str, tuple[str, str]] = {
@@ -185,6 +185,56 @@ class AttemptPublic(BaseModel):
 DeliveryStatus = Literal["pending", "delivered", "failed"]
 
 
+class WebhookData(Sparse):
+    """What a message tells: the record's event (thin on personal data), and per event type a
+    few facts more (`nomination.received`: the nomination; `outcome.decided`: the outcome;
+    `notification.failed`: the email; `webhook.ping`: the subscription)."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "event_id": "9a8b7c6d-5e4f-4a3b-2c1d-0e9f8a7b6c5d", "subject_type": "candidate",
+        "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "action": "decide_appoint",
+        "from_state": "inspected", "to_state": "appointed", "outcome": "appointed"}})
+
+    event_id: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    selection_id: str | None = None
+    candidate_id: str | None = None
+    seq: int | None = None
+    action: str | None = None
+    from_state: SubjectState | None = None
+    to_state: SubjectState | None = None
+    actor_id: str | None = None
+    actor_role: str | None = None
+    reason: str | None = None
+    occurred_at: str | None = None
+    simulated_at: str | None = None
+    event_hash: str | None = None
+    nomination_id: str | None = None
+    kind: str | None = None
+    body_name: str | None = None
+    duplicate_of_existing: bool | None = None
+    outcome: str | None = None
+    notification_id: str | None = None
+    attempts: int | None = None
+    error: str | None = None
+    subscription_id: str | None = None
+    event_types: list[str] | None = None
+    message: str | None = None
+
+
+class WebhookPayload(Sparse):
+    """A message's JSON body as it was sent (and signed): its type, time and data."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "type": "outcome.decided", "timestamp": "2026-10-14T02:00:00Z",
+        "data": {"candidate_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "outcome": "appointed"}}})
+
+    type: str
+    timestamp: str | None = None
+    data: WebhookData
+
+
 class DeliveryPublic(BaseModel):
     """A message to one subscription, its state and every try."""
 
@@ -207,7 +257,7 @@ class DeliveryPublic(BaseModel):
     subscription_id: uuid.UUID
     event_id: uuid.UUID | None = Field(description="The record's event; null for a ping")
     event_type: str
-    payload: dict[str, Any] = Field(description="The JSON body sent")
+    payload: WebhookPayload = Field(description="The JSON body sent")
     status: DeliveryStatus
     attempts: int = Field(description="Tries since it was (re)queued")
     next_attempt_at: datetime | None = Field(description="When it is tried next, if pending")

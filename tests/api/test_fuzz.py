@@ -26,9 +26,9 @@ No check is excluded. To exclude one, add it to EXCLUDED_CHECKS below with the r
 
 Randomly generated UUIDs would reach nothing but 404s, so each test builds a small world (a
 selection being drafted, a published one with a candidate linked to the candidate user) and
-some of the generated ids that are valid UUIDs are swapped for the ids of that world (and some
-action names for real ones) before the call: the input stays as valid or as invalid as
-generated, but it reaches the handlers behind the lookups.
+some of the generated ids that are valid UUIDs are swapped for the ids of that world before the
+call (each action has its own path in the document, so action names need no help): the input
+stays as valid or as invalid as generated, but it reaches the handlers behind the lookups.
 
 Bounded for CI: at most MAX_EXAMPLES random cases per operation and role (plus the examples and
 boundary cases), derandomized so that every run sends the same input.
@@ -37,12 +37,17 @@ Where the document cannot state a rule the service enforces (interview weights a
 100, the dates of a person's profile, a national ID's check digit), `schemathesis.toml` at the
 project's root widens the expected statuses of those operations alone, each with its reason;
 an If-Match 412 is expected everywhere, and a 428 where If-Match is left out of a write to a
-selection or candidate whose `require_if_match` is on (the world's selections have it on). Opaque cursors are handled in `World.aim` below.
+selection or candidate whose `require_if_match` is on (the world's selections have it on).
+Opaque cursors are handled in `World.aim` below, and so
+are Idempotency-Keys: a schema-valid key is made unique per request (what a key is for), since
+a generated one repeats, and a key sent again with another body is refused (422
+`idempotency_key_reused`, as documented); an invalid key is kept, and its refusal checked.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,9 +60,8 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from schemathesis.config import SchemathesisConfig
 
-from service.core import security
+from service.core import idempotency, security
 from service.main import app
-from service.workflow.table import CANDIDATE_TRANSITIONS, SELECTION_TRANSITIONS
 from tests.conftest import empty_tables
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
@@ -73,7 +77,6 @@ MAX_EXAMPLES = 10
 # Built-in checks turned off, each with its reason. Empty: every check runs.
 EXCLUDED_CHECKS: list[Any] = []
 
-ACTIONS = sorted({t.action for t in SELECTION_TRANSITIONS + CANDIDATE_TRANSITIONS})
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -99,6 +102,14 @@ def drop_made_up_cursor(case) -> None:
         del query["cursor"]
 
 
+def fresh_idempotency_key(case) -> None:
+    """A schema-valid Idempotency-Key is made unique to this request: see the module's text."""
+    headers = case.headers or {}
+    key = headers.get("Idempotency-Key")
+    if isinstance(key, str) and re.fullmatch(idempotency.KEY_PATTERN, key):
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+
+
 class World:
     """Resources that exist, so that generated requests can reach them."""
 
@@ -115,6 +126,7 @@ class World:
         documented), so a generated one cannot be known to be valid. Invalid cursors (too
         long, wrong type) are kept: their refusal is still checked."""
         drop_made_up_cursor(case)
+        fresh_idempotency_key(case)
         params = case.path_parameters
         if not params:
             return
@@ -130,11 +142,6 @@ class World:
             pick = next(self._turn) % (len(real) + 1)
             if pick:  # 0 keeps the generated (unknown) id: the 404 path is tested too
                 params[name] = real[pick - 1]
-        action = params.get("action")
-        if isinstance(action, str) and len(action) <= 64:  # schema-valid: maxLength 64
-            pick = next(self._turn) % (len(ACTIONS) + 1)
-            if pick:
-                params["action"] = ACTIONS[pick - 1]
 
 
 @pytest.fixture(params=["admin", "candidate"])
@@ -200,6 +207,7 @@ class APIWorkflow(schema.as_state_machine()):  # type: ignore[misc]
 
     def before_call(self, case) -> None:
         drop_made_up_cursor(case)
+        fresh_idempotency_key(case)
 
     def teardown(self) -> None:
         # Every scenario starts from the same (empty) database: a scenario's choices then

@@ -18,7 +18,9 @@ What the generator cannot do, and how the document and the config deal with it:
   kind a `nominee`) is therefore declared as `allOf: [{oneOf: [...]}]`, which says the same in
   JSON Schema and keeps the typed model.
 * An optional request body left out is sent as `UNSET`, which httpx cannot encode: the
-  test always passes the action's body (`ActionRequest()`, as the document allows).
+  test always passes the action's body (`SelectionPublishRequest()`, as the document allows).
+* It writes no typed response headers: the ETag is read from the response's `headers`
+  (`sync_detailed`), which the document declares but the client leaves a plain mapping.
 * `minProperties`/`maxProperties` (ClockSet: exactly one of `day` or `at`) and patterns are not
   checked client-side; the server refuses such a body with a 422 problem, which the client
   parses like any other.
@@ -41,12 +43,12 @@ from types import ModuleType
 
 import pytest
 
-from tests.reliability._live import ROOT, LiveServer, server_env
+from tests.api.conftest import ADMIN, PASSWORD
+from tests.reliability._live import ROOT
 
 DOCUMENT = ROOT / "openapi" / "openapi.json"
 CONFIG = ROOT / "openapi" / "client-config.yaml"
 PACKAGE = "selection_client"
-ADMIN, PASSWORD = "hr-admin", "hr-admin-passphrase-1"
 
 
 def _tool_env() -> dict[str, str]:
@@ -73,27 +75,6 @@ def client_package(tmp_path_factory) -> ModuleType:
         sys.path.remove(str(out))
         for name in [m for m in sys.modules if m == PACKAGE or m.startswith(PACKAGE + ".")]:
             del sys.modules[name]
-
-
-@pytest.fixture
-def live_server(tmp_path) -> LiveServer:
-    """A uvicorn server on a fresh SQLite database, with its first admin made by the CLI."""
-    env = server_env(tmp_path, SELECTION_DATABASE_URL=f"sqlite:///{(tmp_path / 'hr.db').as_posix()}")
-    # The CLI migrates the new database and creates the admin while the server boots; the
-    # server is ready once the schema is at the newest migration.
-    create_user = subprocess.Popen(
-        [sys.executable, "-m", "service", "create-user", ADMIN, "--role", "admin",
-         "--full-name", "组织部管理员", "--password-stdin"],
-        cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True)
-    server = LiveServer("generated-client", env, tmp_path).start()
-    try:
-        out, _ = create_user.communicate(PASSWORD + "\n", timeout=60)
-        assert create_user.returncode == 0, out
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 def test_a_client_generated_from_the_document_runs_a_selection(client_package, live_server):
@@ -152,10 +133,11 @@ def test_a_client_generated_from_the_document_runs_a_selection(client_package, l
     assert by_action["close_nominations"].refusal_code == "action_not_allowed_in_state"
 
     # Step 2: publish for 5 working days; the National Day holiday pushes the end to 10-13.
-    published = op(sel, "run_selection_action").sync(
-        selection.id, "publish", client=client, if_match=created.headers["etag"],
-        body=m.ActionRequest(params=m.ActionRequestParams.from_dict(
-            {"start_on": "2026-09-30", "working_days": 5})))
+    # One operation per action, with the action's own typed params.
+    published = op(sel, "selection_publish").sync(
+        selection.id, client=client, if_match=created.headers["etag"],
+        body=m.SelectionPublishRequest(params=m.PublishParams(start_on=dt.date(2026, 9, 30),
+                                                              working_days=5)))
     assert isinstance(published, m.SelectionPublic), published
     assert published.state == "publicizing" and published.version == selection.version + 1
     assert published.publicity_end_on == dt.date(2026, 10, 13)
@@ -184,7 +166,8 @@ def test_a_client_generated_from_the_document_runs_a_selection(client_package, l
     assert [n.body_name for n in page.items[0].nominations] == ["机关党委"]
 
     detail = op(cand, "read_candidate").sync(candidate.id, client=client)
-    assert isinstance(detail, m.CandidateDetail) and detail.profile["unit"] == "机关办公室"
+    assert isinstance(detail, m.CandidateDetail) and detail.profile.unit == "机关办公室"
+    assert isinstance(detail.profile, m.ProfilePublic)
     events = op(cand, "list_candidate_events").sync(candidate.id, client=client)
     assert isinstance(events, m.PageEventPublic), events
     assert [e.action for e in events.items][0] == "nominate"
@@ -194,16 +177,16 @@ def test_a_client_generated_from_the_document_runs_a_selection(client_package, l
         assert later.prev_hash == earlier.hash  # the hash chain (全程纪实)
 
     # Problems are typed too: a refused action is a 409 with a stable code and its facts.
-    refused = op(sel, "run_selection_action").sync_detailed(
-        selection.id, "close_nominations", client=client, body=m.ActionRequest())
+    refused = op(sel, "selection_close_nominations").sync_detailed(
+        selection.id, client=client, body=m.SelectionCloseNominationsRequest())
     assert refused.status_code == 409
     assert refused.headers["content-type"] == "application/problem+json"
     problem = refused.parsed
     assert isinstance(problem, m.Problem) and problem.status == 409
-    assert problem.code == "publicity_not_ended"
+    assert problem.code == m.ProblemCode.PUBLICITY_NOT_ENDED
     assert problem.details["publicity_end_on"] == "2026-10-13"
-    again = op(sel, "run_selection_action").sync(selection.id, "publish", client=client,
-                                                 body=m.ActionRequest())
+    again = op(sel, "selection_publish").sync(selection.id, client=client,
+                                              body=m.SelectionPublishRequest())
     assert isinstance(again, m.Problem) and again.code == "action_not_allowed_in_state"
     missing = op(cand, "read_candidate").sync(uuid.uuid4(), client=client)
     assert isinstance(missing, m.Problem) and missing.code == "candidate_not_found"

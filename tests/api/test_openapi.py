@@ -39,4 +39,127 @@ def test_every_error_response_is_problem_json_with_the_problem_schema():
 def test_operation_ids_are_unique_and_stable():
     ids = [op["operationId"] for ops in app.openapi()["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
-    assert "run_selection_action" in ids and "create_selection" in ids
+    assert "selection_publish" in ids and "create_selection" in ids
+
+
+# Objects whose keys the service does not fix, each with why; any other object in the document
+# names its properties (or the type of its values).
+FREE_FORM = {
+    "ActionOption.refusal_details": "the facts behind a refusal, which differ per refusal code",
+    "Problem.details": "the facts behind a refusal, which differ per problem code",
+    "ActionOption.params_schema": "a JSON Schema document (the action's params)",
+    "TransitionInfo.params_schema": "a JSON Schema document (the action's params)",
+    "EventPublic.params": "what the action recorded, as hashed into the record; the params of"
+                          " each action are typed in the action's operation",
+}
+
+
+def _untyped(node, path):
+    """Paths of object schemas that say nothing of their keys."""
+    if isinstance(node, dict):
+        if node.get("additionalProperties") is True or (
+                node.get("type") == "object" and not {"properties", "additionalProperties",
+                                                      "$ref", "oneOf", "anyOf", "allOf"} & set(node)):
+            yield path
+        for key, value in node.items():
+            if key not in ("example", "examples"):
+                yield from _untyped(value, path + [key])
+    elif isinstance(node, list):
+        for value in node:
+            yield from _untyped(value, path)
+
+
+def test_every_object_in_the_document_is_typed():
+    doc = app.openapi()
+    found = set()
+    for name, schema in doc["components"]["schemas"].items():
+        for path in _untyped(schema, [name]):
+            if "oneOf" in path:  # a constraint beside the typed properties (UserCreate)
+                continue
+            props = [p for p in path[1:] if p not in ("properties", "anyOf", "items")]
+            found.add(".".join([path[0], *props[:1]]))
+    assert found == set(FREE_FORM), found ^ set(FREE_FORM)
+    for path, op in ((p, o) for p, ops in doc["paths"].items() for o in ops.values()):
+        for resp in op["responses"].values():
+            for media in resp.get("content", {}).values():
+                assert list(_untyped(media.get("schema", {}), [])) == [], path
+
+
+def _ref(schema: dict) -> str | None:
+    for option in schema.get("anyOf", [schema]):
+        target = option.get("items", option).get("$ref")
+        if target:
+            return target.rsplit("/", 1)[1]
+    return None
+
+
+def test_states_actions_roles_outcomes_and_codes_are_enums():
+    schemas = app.openapi()["components"]["schemas"]
+    assert _ref(schemas["SelectionPublic"]["properties"]["state"]) == "SelectionState"
+    assert _ref(schemas["CandidatePublic"]["properties"]["state"]) == "CandidateState"
+    assert _ref(schemas["ObjectionPublic"]["properties"]["state"]) == "ObjectionState"
+    assert _ref(schemas["UserPublic"]["properties"]["roles"]) == "Role"
+    assert _ref(schemas["ActionOption"]["properties"]["action"]) == "WorkflowAction"
+    assert _ref(schemas["NotificationPublic"]["properties"]["outcome"]) == "OutcomeName"
+    assert _ref(schemas["Problem"]["properties"]["code"]) == "ProblemCode"
+    assert schemas["SelectionState"]["enum"] == [
+        "drafting", "publicizing", "reviewing", "deciding", "following_up", "closed", "cancelled"]
+    assert {"publicity_not_ended", "action_not_allowed_in_state", "candidate_not_found",
+            "validation_error", "precondition_failed", "too_many_attempts",
+            "invalid_idempotency_key"} <= set(schemas["ProblemCode"]["enum"])
+
+
+def test_a_refused_action_answers_a_code_its_operation_lists(client, admin, make_selection):
+    sel = make_selection()
+    doc = app.openapi()
+    op = doc["paths"]["/api/v1/selections/{selection_id}/actions/close_nominations"]["post"]
+    r = client.post(f"/api/v1/selections/{sel['id']}/actions/close_nominations", headers=admin)
+    assert r.status_code == 409
+    assert r.json()["code"] == "action_not_allowed_in_state"
+    assert r.json()["code"] in op["responses"]["409"]["x-problem-codes"]
+    assert "publicity_not_ended" in op["responses"]["409"]["x-problem-codes"]
+    assert r.json()["code"] in doc["components"]["schemas"]["ProblemCode"]["enum"]
+
+
+def test_each_action_is_its_own_operation_with_typed_params():
+    doc = app.openapi()
+    schemas = doc["components"]["schemas"]
+    ops = {o["operationId"]: o for ops in doc["paths"].values() for o in ops.values()}
+    publish = ops["selection_publish"]
+    body = publish["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    request = schemas[body.rsplit("/", 1)[1]]
+    assert request["additionalProperties"] is False
+    assert request["properties"]["params"] == {"$ref": "#/components/schemas/PublishParams"}
+    assert schemas["PublishParams"]["additionalProperties"] is False
+    cancel = schemas["SelectionCancelRequest"]
+    assert cancel["required"] == ["reason"]
+    assert "ETag" in publish["responses"]["200"]["headers"]
+    assert {p["name"] for p in publish["parameters"]} >= {"If-Match", "Idempotency-Key",
+                                                         "Accept-Language"}
+    assert not any("{action}" in path for path in doc["paths"])
+
+
+def test_request_fields_with_defaults_are_optional_for_generators():
+    schemas = app.openapi()["components"]["schemas"]
+    # openapi-typescript reads a `default` as a field always present; none is left where a
+    # request reaches, and the field is not required.
+    for name in ("LoginForm", "JobDescription", "SelectionCreate", "SelectionSettings"):
+        for prop, schema in schemas[name]["properties"].items():
+            assert "default" not in schema, (name, prop)
+    assert "scope" not in schemas["LoginForm"].get("required", [])
+    assert schemas["JobDescription"]["required"] == ["duties"]
+    assert "(left out: `\"\"`)" in schemas["JobDescription"]["properties"]["experience"][
+        "description"]
+
+
+def test_response_headers_and_statuses_are_declared():
+    doc = app.openapi()
+    create = doc["paths"]["/api/v1/selections"]["post"]
+    assert {"ETag", "Location", "X-Request-ID", "Idempotent-Replayed"} <= set(
+        create["responses"]["201"]["headers"])
+    assert {"413", "422", "503"} <= set(create["responses"])
+    login = doc["paths"]["/api/v1/auth/token"]["post"]
+    assert "Retry-After" in login["responses"]["429"]["headers"]
+    csv = doc["paths"]["/api/v1/selections/{selection_id}/candidates.csv"]["get"]
+    assert "Content-Disposition" in csv["responses"]["200"]["headers"]
+    assert "Allow" in doc["components"]["responses"]["MethodNotAllowed"]["headers"]
