@@ -505,6 +505,40 @@ class TrialPlacement(Sparse):
     end_on: date
 
 
+class ElectionRecord(Sparse):
+    """The branch's election as recorded (支部党员大会选举): its counts, the rules it was held
+    under and whether the appointee was elected."""
+
+    held_on: date | None = None
+    members_due: int | None = None
+    present_with_vote: int | None = None
+    votes_for: int | None = None
+    votes_against: int | None = None
+    abstentions: int | None = None
+    minutes: str | None = None
+    elected: bool | None = None
+    votes_needed: int | None = Field(default=None, description="Votes for needed to be elected")
+    election_quorum: float | None = None
+    election_majority: float | None = None
+
+
+class ApprovalRecord(Sparse):
+    """The higher committee's decision on the election (批准) as recorded."""
+
+    approved_by: str | None = None
+    decided_on: date | None = None
+    document_number: str | None = None
+    approved: bool | None = None
+
+
+class BackfillRecord(Sparse):
+    """Whose vacated post a backfilled appointee (递补) took, and why it was vacant."""
+
+    vacated_by: uuid.UUID | None = None
+    vacated_by_name: str | None = None
+    cause: CandidateState | None = Field(default=None, description="The state that vacated it")
+
+
 class AppointmentRecord(Sparse):
     """The appointment the committee decided: the post, and its pre-appointment publicity
     (任职前公示) and trial once they are set."""
@@ -524,6 +558,9 @@ class AppointmentRecord(Sparse):
     publicity_end_on: date | None = None
     publicity_calendar_fallback_years: list[int] | None = None
     trial: TrialPlacement | None = None
+    election: ElectionRecord | None = None
+    approval: ApprovalRecord | None = None
+    backfill: BackfillRecord | None = None
 
 
 class FollowUpPublic(BaseModel):

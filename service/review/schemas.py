@@ -814,6 +814,18 @@ class Outcome(StrEnum):
     postponed = "postponed"  # 缓议
 
 
+@ex.enum_example("appointed")
+class RecordedOutcome(StrEnum):
+    """An outcome as a meeting recorded it: the decision meeting's, or a backfill meeting's
+    `backfilled` (递补)."""
+
+    appointed = "appointed"
+    reserve = "reserve"
+    not_qualified = "not_qualified"
+    postponed = "postponed"
+    backfilled = "backfilled"
+
+
 class Recusal(Strict):
     """A committee member who does not vote on one candidate (回避)."""
 
@@ -891,7 +903,7 @@ class DecisionRecord(Sparse):
     votes_for: int | None = None
     votes_against: int | None = None
     abstentions: int | None = None
-    outcome: Outcome | None = None
+    outcome: RecordedOutcome | None = None
     post: str | None = None
     reason: str | None = None
     members_voting: int | None = Field(default=None, description="Members present who did not"
