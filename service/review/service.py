@@ -122,19 +122,19 @@ def settings_of(selection: Selection) -> SelectionSettings:
 
 def _users_with_role(session: Session, ids: list[uuid.UUID], role: str, what: str) -> None:
     if len(set(ids)) != len(ids):
-        raise InvalidInput(f"The list of {what} names someone twice.", code="duplicate_member")
+        raise InvalidInput("The list of {what} names someone twice.", code="duplicate_member", params={"what": what})
     found = {u.id: u for u in session.exec(select(User).where(User.id.in_(ids)))}  # type: ignore[attr-defined]
     bad = [str(i) for i in ids if i not in found or role not in found[i].roles
            or not found[i].is_active]
     if bad:
-        raise InvalidInput(f"These are not active users with the {role} role: {', '.join(bad)}.",
-                           code="not_a_" + role, details={"user_ids": bad})
+        raise InvalidInput("These are not active users with the {role} role: {bad}.",
+                           code="not_a_" + role, details={"user_ids": bad}, params={"role": role, "bad": ', '.join(bad)})
 
 
 def _require_reviewing(selection: Selection) -> None:
     if selection.state != "reviewing":
-        raise Conflict(f"The selection is '{selection.state}'; this is done while reviewing.",
-                       code="selection_not_reviewing", details={"state": selection.state})
+        raise Conflict("The selection is '{state}'; this is done while reviewing.",
+                       code="selection_not_reviewing", details={"state": selection.state}, params={"state": selection.state})
 
 
 def _candidate_of(session: Session, selection: Selection, candidate_id: uuid.UUID,
@@ -143,8 +143,8 @@ def _candidate_of(session: Session, selection: Selection, candidate_id: uuid.UUI
                                    Candidate.selection_id == selection.id)
     cand = session.exec(stmt.with_for_update() if lock else stmt).first()
     if cand is None:
-        raise NotFound(f"No candidate {candidate_id} in this selection.",
-                       code="candidate_not_found")
+        raise NotFound("No candidate {candidate_id} in this selection.",
+                       code="candidate_not_found", params={"candidate_id": candidate_id})
     return cand
 
 
@@ -264,9 +264,9 @@ def set_panel(*, session: Session, selection: Selection, data: PanelSet, user: U
     n = len(data.judge_ids)
     if n < s.min_judges or (s.judges_odd and n % 2 == 0):
         rule = f"at least {s.min_judges}" + (", an odd number" if s.judges_odd else "")
-        raise InvalidInput(f"The panel has {n} judges; the selection's settings need {rule}.",
+        raise InvalidInput("The panel has {n} judges; the selection's settings need {rule}.",
                            code="panel_size", details={"judges": n, "min_judges": s.min_judges,
-                                                       "odd": s.judges_odd})
+                                                       "odd": s.judges_odd}, params={"n": n, "rule": rule})
     _users_with_role(session, data.judge_ids, JUDGE, "judges")
     if _scoring_started(session, selection.id):
         raise Conflict("Scoring has started; the panel can no longer change.",
@@ -362,7 +362,7 @@ def _check_scores(scores: dict[str, float], criteria: list) -> None:
                for c in criteria if c.key in scores
                and not (math.isfinite(scores[c.key]) and 0 <= scores[c.key] <= c.max_score)]
     if errors:
-        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+        raise InvalidInput("{field}: {message}", errors=errors, params={"field": errors[0]['field'], "message": errors[0]['message']})
 
 
 def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCreate, user: User,
@@ -374,9 +374,9 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
         raise Forbidden("Only a judge on this selection's panel scores its candidates.",
                         code="not_on_panel")
     if candidate.state != "qualified":
-        raise Conflict(f"The candidate is '{candidate.state}'; only candidates who passed the"
-                       " pre-review and wait for the interview result are scored.",
-                       code="not_being_interviewed", details={"state": candidate.state})
+        raise Conflict("The candidate is '{state}'; only candidates who passed the pre-review and wait "
+                       "for the interview result are scored.",
+                       code="not_being_interviewed", details={"state": candidate.state}, params={"state": candidate.state})
     mine = session.exec(select(Declaration).where(
         Declaration.candidate_id == candidate.id, Declaration.user_id == user.id,
         Declaration.capacity == JUDGE)).first()
@@ -427,11 +427,10 @@ CORRECTABLE_STATES = ("qualified", "shortlisted", "inspected")
 def _correctable(selection: Selection, candidate: Candidate) -> None:
     if selection.state not in ("reviewing", "deciding") or \
             candidate.state not in CORRECTABLE_STATES:
-        raise Conflict(f"The candidate is '{candidate.state}' and the selection"
-                       f" '{selection.state}': a sheet is corrected only before the committee"
-                       " decides on the candidate.", code="correction_too_late",
+        raise Conflict("The candidate is '{state}' and the selection '{state2}': a sheet is corrected "
+                       "only before the committee decides on the candidate.", code="correction_too_late",
                        details={"state": candidate.state, "selection_state": selection.state,
-                                "correctable_states": list(CORRECTABLE_STATES)})
+                                "correctable_states": list(CORRECTABLE_STATES)}, params={"state": candidate.state, "state2": selection.state})
 
 
 def _current_sheet(session: Session, candidate_id: uuid.UUID, judge_id: uuid.UUID
@@ -495,14 +494,14 @@ def decide_correction(*, session: Session, candidate: Candidate, correction_id: 
         ScoreSheetCorrection.id == correction_id,
         ScoreSheetCorrection.candidate_id == candidate.id).with_for_update()).first()
     if corr is None:
-        raise NotFound(f"No correction {correction_id} for this candidate.",
-                       code="correction_not_found")
+        raise NotFound("No correction {correction_id} for this candidate.",
+                       code="correction_not_found", params={"correction_id": correction_id})
     if corr.judge_id == user.id:
         raise Forbidden("A correction needs two people: the judge who asked cannot approve"
                         " it; another admin decides.", code="correction_needs_two_people")
     if corr.status != "pending":
-        raise Conflict(f"The correction is already {corr.status}.",
-                       code="correction_already_decided", details={"status": corr.status})
+        raise Conflict("The correction is already {status}.",
+                       code="correction_already_decided", details={"status": corr.status}, params={"status": corr.status})
     selection = session.get(Selection, candidate.selection_id)
     _correctable(selection, candidate)
     sheet = _current_sheet(session, candidate.id, corr.judge_id)
@@ -806,12 +805,12 @@ def set_team(*, session: Session, candidate: Candidate, data: InspectionTeamSet,
     selection = session.get(Selection, candidate.selection_id)
     _require_reviewing(selection)
     if candidate.state != "shortlisted":
-        raise Conflict(f"The candidate is '{candidate.state}'; a team inspects candidates who"
-                       " passed the interview.", code="not_being_inspected")
+        raise Conflict("The candidate is '{state}'; a team inspects candidates who passed the "
+                       "interview.", code="not_being_inspected", params={"state": candidate.state})
     needed = settings_of(selection).min_inspectors
     if len(data.inspector_ids) < needed:
-        raise InvalidInput(f"An inspection team needs at least {needed} inspectors.",
-                           code="team_size", details={"needed": needed})
+        raise InvalidInput("An inspection team needs at least {needed} inspectors.",
+                           code="team_size", details={"needed": needed}, params={"needed": needed})
     _users_with_role(session, data.inspector_ids, INSPECTOR, "inspectors")
     for m in session.exec(select(InspectionMember).where(
             InspectionMember.candidate_id == candidate.id)):
@@ -832,8 +831,8 @@ def add_record(*, session: Session, candidate: Candidate, data: InspectionRecord
         raise Forbidden("Only a member of this candidate's inspection team, not recused,"
                         " records its work.", code="not_on_inspection_team")
     if candidate.state != "shortlisted":
-        raise Conflict(f"The candidate is '{candidate.state}'; the inspection is over.",
-                       code="not_being_inspected")
+        raise Conflict("The candidate is '{state}'; the inspection is over.",
+                       code="not_being_inspected", params={"state": candidate.state})
     if data.held_on > clock.today():
         raise Conflict("Work cannot be recorded before it is done.", code="date_in_future")
     rec = InspectionRecord(candidate_id=candidate.id, inspector_id=user.id, kind=data.kind.value,
@@ -889,9 +888,9 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                    user: User, clock: Clock) -> CommitteeMeeting:
     """Record a meeting whole, or refuse it whole: quorum, recusals, vote thresholds, posts."""
     if selection.state != "deciding":
-        raise Conflict(f"The selection is '{selection.state}'; the committee decides after the"
-                       " inspected candidates are submitted to it.",
-                       code="selection_not_deciding")
+        raise Conflict("The selection is '{state}'; the committee decides after the inspected "
+                       "candidates are submitted to it.",
+                       code="selection_not_deciding", params={"state": selection.state})
     _users_with_role(session, data.members_due, COMMITTEE, "members who should attend")
     due, present = set(data.members_due), set(data.present)
     if len(present) != len(data.present) or not present <= due:
@@ -901,11 +900,10 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
     quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
     needed = math.ceil(len(due) * quorum)
     if len(present) < needed:
-        raise Conflict(f"{len(present)} of {len(due)} members are present; this selection's"
-                       f" committee needs at least {_show(quorum)} of the members who should"
-                       f" attend ({needed} of {len(due)}).", code="quorum_not_met",
+        raise Conflict("{present} of {due} members are present; this selection's committee needs at "
+                       "least {quorum} of the members who should attend ({needed} of {due}).", code="quorum_not_met",
                        details={"present": len(present), "due": len(due), "needed": needed,
-                                "committee_quorum": s.committee_quorum})
+                                "committee_quorum": s.committee_quorum}, params={"present": len(present), "due": len(due), "quorum": _show(quorum), "needed": needed})
     decided = [d.candidate_id for d in data.decisions]
     if len(set(decided)) != len(decided):
         raise InvalidInput("A candidate appears twice among the decisions.",
@@ -922,16 +920,15 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
     new_posts = sum(d.outcome == "appointed" for d in data.decisions)
     if taken + new_posts > selection.posts:
-        raise Conflict(f"{taken + new_posts} appointments for {selection.posts} post(s).",
+        raise Conflict("{taken} appointments for {posts} post(s).",
                        code="too_many_appointments",
-                       details={"posts": selection.posts, "already_appointed": taken})
+                       details={"posts": selection.posts, "already_appointed": taken}, params={"taken": taken + new_posts, "posts": selection.posts})
     known = selections.post_codes(selection)
     for d in data.decisions:
         if d.post is not None and d.post not in known:
-            raise InvalidInput(f"'{d.post}' is not a post of this selection (its posts:"
-                               f" {', '.join(known)}).", code="unknown_post",
+            raise InvalidInput("'{post}' is not a post of this selection (its posts: {known}).", code="unknown_post",
                                details={"candidate_id": d.candidate_id, "post": d.post,
-                                        "posts": known})
+                                        "posts": known}, params={"post": d.post, "known": ', '.join(known)})
         if d.outcome == "appointed" and d.post is None and len(known) == 1:
             d.post = known[0]  # the only post, named in the record
     results = []
@@ -939,17 +936,17 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         voters = len(present - recused[d.candidate_id])
         cast = d.votes_for + d.votes_against + d.abstentions
         if cast > voters:
-            raise InvalidInput(f"{cast} votes on candidate {d.candidate_id} from {voters} members"
-                               " present and not recused.", code="too_many_votes",
-                               details={"candidate_id": d.candidate_id})
+            raise InvalidInput("{cast} votes on candidate {candidate_id} from {voters} members present and not "
+                               "recused.", code="too_many_votes",
+                               details={"candidate_id": d.candidate_id}, params={"cast": cast, "candidate_id": d.candidate_id, "voters": voters})
         if d.outcome in ("appointed", "reserve") and d.votes_for < majority:
-            raise Conflict(f"'{d.outcome}' for candidate {d.candidate_id} needs {majority} votes"
-                           f" for (this selection's rule: more than {_show(share)} of the"
-                           f" {len(due)} members who should attend); it has {d.votes_for}.",
+            raise Conflict("'{outcome}' for candidate {candidate_id} needs {majority} votes for (this "
+                           "selection's rule: more than {share} of the {due} members who should attend); "
+                           "it has {votes_for}.",
                            code="vote_threshold_not_met",
                            details={"candidate_id": d.candidate_id, "needed": majority,
                                     "votes_for": d.votes_for, "members_due": len(due),
-                                    "committee_majority": s.committee_majority})
+                                    "committee_majority": s.committee_majority}, params={"outcome": d.outcome, "candidate_id": d.candidate_id, "majority": majority, "share": _show(share), "due": len(due), "votes_for": d.votes_for})
         results.append(d.model_dump(mode="json") | {"members_voting": voters})
     meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
                                members_due=[str(m) for m in data.members_due],

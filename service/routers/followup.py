@@ -105,8 +105,8 @@ def resend_notification(
     n = session.exec(select(Notification).where(Notification.id == notification_id)
                      .with_for_update()).first()
     if n is None or n.candidate_id != candidate.id:
-        raise NotFound(f"No notification {notification_id} for this candidate.",
-                       code="notification_not_found")
+        raise NotFound("No notification {notification_id} for this candidate.",
+                       code="notification_not_found", params={"notification_id": notification_id})
     notifications.resend(session, n, candidate, user=admin, clock=clock,
                          language=body.language if body else None)
     return _public_notification(n, settings)
@@ -176,7 +176,7 @@ def _objection(session, o: Objection) -> ObjectionPublic:
 def _objection_or_404(session, objection_id) -> Objection:
     o = session.get(Objection, objection_id)
     if o is None:
-        raise NotFound(f"No objection {objection_id}.", code="objection_not_found")
+        raise NotFound("No objection {objection_id}.", code="objection_not_found", params={"objection_id": objection_id})
     return o
 
 
@@ -239,7 +239,7 @@ def _may_follow(user: User, candidate: Candidate, session) -> None:
     m = followup.mentorship(session, candidate.id)
     if full_access(user, candidate, session) or (m is not None and m.mentor_id == user.id):
         return
-    raise NotFound(f"No candidate with id {candidate.id}.", code="candidate_not_found")
+    raise NotFound("No candidate with id {id}.", code="candidate_not_found", params={"id": candidate.id})
 
 
 @router.get(CAND + "/follow-up", response_model=FollowUpPublic,
@@ -284,7 +284,7 @@ def add_follow_up_record(
     cand = session.exec(select(Candidate).where(Candidate.id == candidate_id)
                         .with_for_update()).first()
     if cand is None:
-        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+        raise NotFound("No candidate with id {candidate_id}.", code="candidate_not_found", params={"candidate_id": candidate_id})
     _may_follow(user, cand, session)
     rec = followup.add_record(session, cand, data, user=user, clock=clock)
     return FollowUpRecordPublic.model_validate(rec, from_attributes=True)

@@ -78,7 +78,7 @@ def export_candidates_csv(
     body = reports.candidates_csv(session, selection, header=header)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
         **NO_STORE, "Content-Disposition": reports.content_disposition(
-            selection, "候选人名单", "candidates", "csv")})
+            selection, "candidates", "csv")})
 
 
 @router.get("/candidates.xlsx", response_class=Response,
@@ -93,4 +93,4 @@ def export_candidates_xlsx(
     body = reports.candidates_xlsx(session, selection, header=header)
     return Response(body, media_type=XLSX, headers={
         **NO_STORE, "Content-Disposition": reports.content_disposition(
-            selection, "候选人名单", "candidates", "xlsx")})
+            selection, "candidates", "xlsx")})

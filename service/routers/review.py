@@ -258,7 +258,7 @@ def declare_conflict(
     recuses them (回避) from that candidate. Declarations are not changed once made."""
     capacity = data.capacity or (JUDGE if JUDGE in user.roles else INSPECTOR)
     if capacity not in user.roles:
-        raise Forbidden(f"You do not hold the {capacity} role.", code="role_not_permitted")
+        raise Forbidden("You do not hold the {capacity} role.", code="role_not_permitted", params={"capacity": capacity})
     d = review.declare(session=session, selection=selection, data=data, user=user,
                        capacity=capacity, clock=clock)
     return review.declaration_public(d)
@@ -532,7 +532,7 @@ def read_committee_meeting(
     """One meeting's record, whole."""
     m = session.get(CommitteeMeeting, meeting_id)
     if m is None or m.selection_id != selection.id:
-        raise NotFound(f"No meeting {meeting_id} in this selection.", code="meeting_not_found")
+        raise NotFound("No meeting {meeting_id} in this selection.", code="meeting_not_found", params={"meeting_id": meeting_id})
     return CommitteeMeetingPublic.model_validate(m, from_attributes=True)
 
 

@@ -32,9 +32,10 @@ def _publicity_ended(ctx: Context) -> Refusal | None:
     if today <= end:
         return Refusal(
             "publicity_not_ended",
-            f"The publicity period runs until {end.isoformat()} inclusive;"
-            f" nominations can be closed from the next day on (today is {today.isoformat()}).",
+            "The publicity period runs until {end} inclusive; nominations can be closed "
+            "from the next day on (today is {today}).",
             {"publicity_end_on": end.isoformat(), "today": today.isoformat()},
+            params={"end": end, "today": today},
         )
     return None
 
@@ -45,8 +46,8 @@ def _selection_is(*states: str):
         if current not in states:
             return Refusal(
                 "selection_state_mismatch",
-                f"The selection is '{current}'; this needs it to be {' or '.join(states)}.",
-                {"selection_state": current, "required": list(states)},
+                "The selection is '{current}'; this needs it to be {states}.",
+                {"selection_state": current, "required": list(states)}, params={"current": current, "states": list(states)},
             )
         return None
 
@@ -54,12 +55,13 @@ def _selection_is(*states: str):
 
 
 def _none_in(states: tuple[str, ...], code: str, what: str):
+    """`what`: the English sentence, its `{listed}` filled with the candidates waiting."""
     def check(ctx: Context) -> Refusal | None:
         counts = ctx.facts.get("candidate_counts") or {}
         waiting = {s: counts[s] for s in states if counts.get(s)}
         if waiting:
             listed = ", ".join(f"{n} {s}" for s, n in waiting.items())
-            return Refusal(code, f"{what} ({listed}).", {"candidates_waiting": waiting})
+            return Refusal(code, what, {"candidates_waiting": waiting}, params={"listed": listed})
         return None
 
     return check
@@ -96,7 +98,7 @@ review_finished = Guard(
     _none_in(
         ("nominated", "applicant", "qualified", "shortlisted"),
         "review_unfinished",
-        "Some candidates are still waiting at a review gate",
+        "Some candidates are still waiting at a review gate ({listed}).",
     ),
 )
 some_inspected = Guard(
@@ -112,7 +114,7 @@ all_decided = Guard(
     "all_decided",
     "Every candidate put to the committee has an outcome.",
     _none_in(
-        ("inspected",), "decision_unfinished", "Some candidates have no outcome from the committee"
+        ("inspected",), "decision_unfinished", "Some candidates have no outcome from the committee ({listed})."
     ),
 )
 all_followed_up = Guard(
@@ -122,7 +124,7 @@ all_followed_up = Guard(
         ("nominated", "applicant", "qualified", "shortlisted", "inspected", "appointed",
          "on_trial"),
         "follow_up_unfinished",
-        "Some candidates' stories have not ended",
+        "Some candidates' stories have not ended ({listed}).",
     ),
 )
 
@@ -146,25 +148,19 @@ def _eligibility_met_or_exception(ctx: Context) -> Refusal | None:
     if needless:
         return Refusal(
             "exception_not_needed",
-            (f"破格只用于未达到的资格条件；该参选人已符合：{'、'.join(needless)}。" if zh else
-             f"An exception (破格) is only for a requirement not met; the candidate meets:"
-             f" {', '.join(needless)}."),
-            {"not_failed": needless, "failed": codes})
+            "An exception (破格) is only for a requirement not met; the candidate meets:"
+            " {needless}.",
+            {"not_failed": needless, "failed": codes}, params={"needless": needless})
     missing = [f for f in failed if f["requirement"] not in excepted]
     if not missing:
         return None
-    if zh:
-        listed = "；".join(f"{f['label']}（{f['requirement']}）：要求 {f['required']}，"
-                          f"本人 {f['found']}" for f in missing)
-        message = (f"未达到职务说明书的资格条件：{listed}。如确需通过，须由管理员作为破格"
-                   "（params.exception）写明所破格的条件和理由。")
-    else:
-        listed = "; ".join(f"{f['label']} ({f['requirement']}): required {f['required']},"
-                           f" found {f['found']}" for f in missing)
-        message = (f"Requirements of the job description not met: {listed}. Passing needs an"
+    sep, form = (("；", "{label}（{requirement}）：要求 {required}，本人 {found}") if zh else
+                 ("; ", "{label} ({requirement}): required {required}, found {found}"))
+    listed = sep.join(form.format(**f) for f in missing)
+    return Refusal("requirement_not_met",
+                   "Requirements of the job description not met: {listed}. Passing needs an"
                    " admin's explicit exception (破格, params.exception) naming the requirements"
-                   " excepted and the reason.")
-    return Refusal("requirement_not_met", message, {
+                   " excepted and the reason.", params={"listed": listed}, details={
         "failed": missing,
         "needs": {"exception": {"requirements": [f["requirement"] for f in missing],
                                 "reason": "…"}}})
@@ -183,9 +179,9 @@ def _sheets_complete(ctx: Context) -> Refusal | None:
     expected, submitted = ctx.facts.get("sheets_expected", 0), ctx.facts.get("sheets_submitted", 0)
     if not expected or submitted < expected:
         return Refusal("score_sheets_incomplete",
-                       f"{submitted} of {expected} judges' score sheets are in; the interview"
-                       " result is known when all are.",
-                       {"expected": expected, "submitted": submitted})
+                       "{submitted} of {expected} judges' score sheets are in; the interview result is "
+                       "known when all are.",
+                       {"expected": expected, "submitted": submitted}, params={"submitted": submitted, "expected": expected})
     return None
 
 
@@ -200,8 +196,8 @@ def _within_ratio_or_reason(ctx: Context) -> Refusal | None:
         post = ctx.facts.get("ranking_post")
         where = f" for the post '{post}'" if post else ""
         return Refusal("departs_from_ranking",
-                       f"The candidate {why}{where}; passing them needs a recorded reason.",
-                       {"rank": rank, "cutoff": cutoff, "tied": tied, "post": post})
+                       "The candidate {why}{where}; passing them needs a recorded reason.",
+                       {"rank": rank, "cutoff": cutoff, "tied": tied, "post": post}, params={"why": why, "where": where})
     return None
 
 
@@ -214,20 +210,17 @@ def _appointed_post(ctx: Context) -> Refusal | None:
             code = next(iter(posts))
         else:
             return Refusal("post_required",
-                           f"The selection has {len(posts)} posts; the appointment names the"
-                           " post.", {"posts": list(posts)})
+                           "The selection has {posts} posts; the appointment names the post.", {"posts": list(posts)}, params={"posts": len(posts)})
     if code not in posts:
-        return Refusal("unknown_post", f"'{code}' is not a post of this selection.",
-                       {"post": code, "posts": list(posts)})
+        return Refusal("unknown_post", "'{code}' is not a post of this selection.",
+                       {"post": code, "posts": list(posts)}, params={"code": code})
     if code not in stands:
         return Refusal("post_not_stood_for",
-                       f"The candidate does not stand for the post '{code}' (they stand for"
-                       f" {', '.join(stands) or 'none'}).", {"post": code, "stands_for": stands})
+                       "The candidate does not stand for the post '{code}' (they stand for {value}).", {"post": code, "stands_for": stands}, params={"code": code, "value": ', '.join(stands) or 'none'})
     count, taken = posts[code]["count"], posts[code]["taken"]
     if taken >= count:
         return Refusal("post_filled",
-                       f"The post '{code}' has {count} place(s) and {taken} appointee(s)"
-                       " already.", {"post": code, "count": count, "already_appointed": taken})
+                       "The post '{code}' has {count} place(s) and {taken} appointee(s) already.", {"post": code, "count": count, "already_appointed": taken}, params={"code": code, "count": count, "taken": taken})
     return None
 
 
@@ -235,8 +228,8 @@ def _inspection_team_ready(ctx: Context) -> Refusal | None:
     active, needed = ctx.facts.get("team_active", 0), ctx.facts.get("team_needed", 2)
     if active < needed:
         return Refusal("inspection_team_incomplete",
-                       f"The inspection team has {active} member(s) not recused; it needs at"
-                       f" least {needed}.", {"active": active, "needed": needed})
+                       "The inspection team has {active} member(s) not recused; it needs at least "
+                       "{needed}.", {"active": active, "needed": needed}, params={"active": active, "needed": needed})
     if not ctx.facts.get("inspection_records", 0):
         return Refusal("inspection_not_done",
                        "No inspection work (conversations, opinion forms, visits, files) is"
@@ -284,15 +277,15 @@ def _objections_settled(ctx: Context) -> Refusal | None:
     if pending:
         first = pending[0]
         return Refusal("objection_pending",
-                       f"Objection {first['id']} is '{first['state']}'; the appointment waits"
-                       " until every objection is concluded.",
+                       "Objection {id} is '{state}'; the appointment waits until every objection is "
+                       "concluded.",
                        {"objection_id": first["id"], "objection_state": first["state"],
-                        "objections_pending": pending})
+                        "objections_pending": pending}, params={"id": first['id'], "state": first['state']})
     upheld = list(ctx.facts.get("objections_upheld") or ())
     if upheld:
         return Refusal("objection_upheld",
-                       f"Objection {upheld[0]} was upheld (成立); the appointment is to be revoked,"
-                       " not carried on.", {"objection_id": upheld[0], "objections_upheld": upheld})
+                       "Objection {upheld} was upheld (成立); the appointment is to be revoked, not "
+                       "carried on.", {"objection_id": upheld[0], "objections_upheld": upheld}, params={"upheld": upheld[0]})
     return None
 
 
@@ -300,8 +293,8 @@ def _appointment_publicity_over(ctx: Context) -> Refusal | None:
     end, today = ctx.facts.get("appointment_publicity_end_on"), ctx.facts.get("today")
     if end is not None and today is not None and today <= end:
         return Refusal("appointment_publicity_not_ended",
-                       f"The pre-appointment publicity runs until {end.isoformat()} inclusive.",
-                       {"publicity_end_on": end.isoformat(), "today": today.isoformat()})
+                       "The pre-appointment publicity runs until {end} inclusive.",
+                       {"publicity_end_on": end.isoformat(), "today": today.isoformat()}, params={"end": end})
     return None
 
 
@@ -312,9 +305,9 @@ def _final_assessment_passed(ctx: Context) -> Refusal | None:
                        "Confirmation needs the final assessment of the trial (试用期满考核).")
     if not final["passed"]:
         return Refusal("final_assessment_failed",
-                       f"The final assessment {final['id']} graded '{final['grade']}': the trial"
-                       " ends as unfit (dismiss), not in confirmation.",
-                       {"assessment_id": final["id"], "grade": final["grade"]})
+                       "The final assessment {id} graded '{grade}': the trial ends as unfit (dismiss), "
+                       "not in confirmation.",
+                       {"assessment_id": final["id"], "grade": final["grade"]}, params={"id": final['id'], "grade": final['grade']})
     return None
 
 
@@ -335,8 +328,7 @@ def _investigating_team_ready(ctx: Context) -> Refusal | None:
     needed = ctx.facts.get("investigators_needed", 2)
     if len(set(team)) < needed:
         return Refusal("investigating_team_incomplete",
-                       f"The investigating team has {len(set(team))} member(s); it needs at"
-                       f" least {needed}.", {"members": len(set(team)), "needed": needed})
+                       "The investigating team has {team} member(s); it needs at least {needed}.", {"members": len(set(team)), "needed": needed}, params={"team": len(set(team)), "needed": needed})
     return None
 
 
@@ -383,8 +375,8 @@ def _trial_complete(ctx: Context) -> Refusal | None:
     missing = list(ctx.facts.get("trial_missing") or ())
     if missing:
         return Refusal("trial_records_incomplete",
-                       "The trial cannot be confirmed yet: " + "; ".join(missing) + ".",
-                       {"missing": missing})
+                       "The trial cannot be confirmed yet: {missing}.",
+                       {"missing": missing}, params={"missing": "; ".join(missing)})
     return None
 
 

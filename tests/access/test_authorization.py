@@ -89,6 +89,7 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/public/appointments"): PUBLIC,
     ("POST", "/api/v1/public/appointments/{candidate_id}/objections"): PUBLIC,
     ("GET", "/api/v1/auth/me"): LOGGED_IN,
+    ("PATCH", "/api/v1/auth/me"): LOGGED_IN,
     # users
     ("POST", "/api/v1/users"): ADMIN_ONLY,
     ("GET", "/api/v1/users"): ADMIN_ONLY,

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import ast
-import pathlib
-
 import pytest
 
 from service.core import i18n
-from service.core.errors import _HTTP_CODES, ServiceError
-from service.workflow import engine
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"
@@ -112,77 +107,3 @@ def test_problem_titles_follow_the_language_and_codes_do_not(client, admin, make
         422, "validation_error", "输入有误")
     nowhere = client.get("/api/v1/nowhere", headers=ZH)
     assert (nowhere.json()["code"], nowhere.json()["title"]) == ("not_found", "未找到")
-
-
-def _text(node) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
-
-
-def _given(node, name: str):
-    """The value given to `name` by this node (`name=…` keyword or `name = …`), if any."""
-    if isinstance(node, ast.keyword) and node.arg == name:
-        return node.value
-    if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets):
-        return node.value
-    return None
-
-
-def _titles_in_source() -> set[str]:
-    """Every literal problem title in the service's code: `title="…"` keywords, `title = "…"`
-    class attributes, and the positional titles of problem_response calls."""
-    found: set[str | None] = set()
-    for path in pathlib.Path("service").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (value := _given(node, "title")) is not None:
-                found.add(_text(value))
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == \
-                    "problem_response" and len(node.args) >= 3:
-                found.add(_text(node.args[2]))
-    return {t for t in found if t}
-
-
-def test_every_problem_title_has_a_chinese_translation():
-    titles = _titles_in_source() | {t for _, t in _HTTP_CODES.values()}
-    titles |= {c.title for c in ServiceError.__subclasses__()}
-    titles |= {c.title for c in vars(engine).values()
-               if isinstance(c, type) and issubclass(c, engine.WorkflowError)}
-    titles -= {"Branch Secretary Open Selection (党支部书记公开选拔)"}  # the API's own title
-    assert "Action refused by a rule" in titles and "Too many attempts" in titles
-    missing = sorted(t for t in titles if t not in i18n.TITLES_ZH)
-    assert not missing, f"titles without a Chinese translation: {missing}"
-
-
-def _recorded_actions_in_source() -> set[str]:
-    """Action names the service writes to the record outside the transition table: literal
-    `action="…"` arguments and assignments, the helpers that pass one on, and the follow-up
-    kinds (`record_<kind>`)."""
-    from service.followup.schemas import FollowUpKind
-
-    helpers = {"_candidate_event", "_record", "_store", "_selection_event"}
-    found: set[str | None] = {f"record_{k.value}" for k in FollowUpKind}
-    for path in pathlib.Path("service").rglob("*.py"):
-        if path.name == "__main__.py":  # argparse's action="store_true" is not an event
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (value := _given(node, "action")) is not None:
-                found.add(_text(value))
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in helpers:
-                for arg in node.args:
-                    found.add(_text(arg))
-                    if isinstance(arg, ast.IfExp):
-                        found |= {_text(arg.body), _text(arg.orelse)}
-    return {a for a in found if a and a.isidentifier() and a.islower()}
-
-
-def test_every_recorded_action_has_labels():
-    from service.workflow import MACHINES
-
-    transitions = {t.action for m in MACHINES for t in m.transitions}
-    recorded = _recorded_actions_in_source() - transitions
-    assert {"nominate", "submit_score_sheet", "record_party_lesson", "notification_failed",
-            "declare_no_conflict", "set_clock"} <= recorded
-    missing = sorted(a for a in recorded if a not in i18n.RECORD_ACTIONS)
-    assert not missing, f"recorded actions without labels: {missing}"
-    assert i18n.action_label("candidate", "nominate", "en") == "Nominated by a body"
-    assert i18n.action_label("candidate", "nominate", "zh-CN") == "推荐"
