@@ -107,3 +107,45 @@ def test_problem_titles_follow_the_language_and_codes_do_not(client, admin, make
         422, "validation_error", "输入有误")
     nowhere = client.get("/api/v1/nowhere", headers=ZH)
     assert (nowhere.json()["code"], nowhere.json()["title"]) == ("not_found", "未找到")
+
+
+def test_lang_in_the_link_wins_over_the_header_and_every_answer_says_its_language(client):
+    """`?lang=` is for pages a person opens from a link; every answer, a problem too, carries
+    Content-Language and Vary: Accept-Language."""
+    for path, headers, expected in [
+        ("/api/v1/public/selections?lang=en", ZH, "en"),
+        ("/api/v1/public/selections?lang=zh-CN", EN, "zh-CN"),
+        ("/api/v1/public/selections?lang=fr", EN, "en"),  # unknown: the header decides
+        ("/api/v1/public/selections", {}, "zh-CN"),
+        ("/api/v1/nowhere?lang=en", {}, "en"),
+        ("/api/v1/auth/me", {}, "zh-CN"),
+    ]:
+        r = client.get(path, headers=headers)
+        assert r.headers["content-language"] == expected, path
+        assert "Accept-Language" in r.headers["vary"], path
+    assert client.get("/api/v1/nowhere?lang=en").json()["title"] == "Not found"
+
+
+def test_a_refusal_reads_in_chinese_with_labels_and_in_english_with_identifiers(
+        client, admin, make_selection):
+    sel = make_selection()
+    url = f"{SEL}/{sel['id']}/actions/close_nominations"
+    zh = client.post(url, json={}, headers={**admin, **ZH}).json()
+    en = client.post(url, json={}, headers={**admin, **EN}).json()
+    assert zh["detail"] == ("选拔当前状态为“起草职务说明书”，不能进行“截止推荐报名”；"
+                            "该操作只能在以下状态进行：公示与推荐。")
+    assert en["detail"] == ("'close_nominations' cannot run while the selection is"
+                            " 'drafting'; it runs from: publicizing.")
+    options = client.get(f"{SEL}/{sel['id']}/actions", headers={**admin, **ZH}).json()
+    refusal = next(o for o in options["actions"] if o["action"] == "close_nominations")
+    assert refusal["refusal"] == zh["detail"]
+
+
+def test_a_wrong_password_is_titled_as_such(client):
+    r = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "x-2026-y"})
+    assert (r.status_code, r.json()["title"], r.json()["detail"]) == (
+        401, "用户名或密码不正确", "用户名或密码不正确。")
+    r = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "x-2026-y"},
+                    headers=EN)
+    assert (r.json()["title"], r.json()["detail"]) == (
+        "Invalid credentials", "Incorrect username or password.")
