@@ -183,6 +183,14 @@ def format_date_long(value: _dt.date | None, lang: Lang | None = None) -> str:
     return format_date(value, "long", locale=BABEL_LOCALE[lang or current()])
 
 
+def format_month(value: _dt.date | None, lang: Lang | None = None) -> str:
+    """A month as a notice writes it (zh-CN: 1988年5月; en: May 1988)."""
+    if value is None:
+        return "—"
+    return format_date(value, "yMMMM" if (lang or current()) == "en" else "y年M月",
+                       locale=BABEL_LOCALE[lang or current()])
+
+
 def locale(lang: Lang | None = None) -> Locale:
     """Babel's locale for a language."""
     return Locale.parse(BABEL_LOCALE[lang or current()])

@@ -154,21 +154,11 @@ def report(session: Session, selection: Selection, clock: Clock) -> SelectionRep
 
 
 # ---------------------------------------------------------------- the printable page
-_CSS = """
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:#222;
-max-width:60em;margin:2em auto;padding:0 1em;line-height:1.5}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:2px solid #b22;
-padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{border:1px solid #999;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.meta{color:#555}.chart{width:100%;height:auto}.legend span{display:inline-block;
-margin-right:1.2em}.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;
-vertical-align:middle}
-@media print{body{margin:0;max-width:none;font-size:10.5pt}h2{page-break-after:avoid}
-table,svg,.meeting{page-break-inside:avoid}th{background:#eee;-webkit-print-color-adjust:exact;
-print-color-adjust:exact}.sw,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-@page{size:A4;margin:15mm}}
+REPORT_CSS = """
+.meta{color:#555}.legend span{display:inline-block;margin-right:1.2em}
+.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
+h3{font-size:11.5pt;margin:1em 0 .3em}.meeting{break-inside:avoid}
+th,.sw,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 """
 _SEGMENTS = (("passed", "#2e7d32", "Passed"), ("reserve", "#f9a825", "Reserve"),
              ("pending", "#90a4ae", "Pending"), ("failed", "#c62828", "Failed"),
@@ -249,9 +239,9 @@ def _notes(entry: Any) -> str | None:
     return "；".join(notes) or None
 
 
-def report_html(rep: SelectionReport) -> str:
-    """The report as a self-contained printable page: inline CSS, an inline SVG chart, no
-    script and no external asset; every text from users escaped."""
+def report_body(rep: SelectionReport) -> str:
+    """The report's sections for the printable page (service/reports/pages.py): an inline
+    SVG chart, tables, no script and no external asset; every text from users escaped."""
     e = html.escape
     legend = "".join(f'<span><i class="sw" style="background:{c}"></i>{e(_(what))}</span>'
                      for _key, c, what in _SEGMENTS)
@@ -281,19 +271,13 @@ def report_html(rep: SelectionReport) -> str:
         recusals = "".join(f"<li>{e(r.full_name or str(r.candidate_id))}：{e(r.reason)}</li>"
                            for r in m.recusals) or f"<li>{e(_('none'))}</li>"
         meetings.append(
-            f'<div class="meeting"><h3>{e(_("Meeting of"))} {e(m.held_on.isoformat())}'
+            f'<div class="meeting"><h3>{e(_("Meeting of {day}", day=m.held_on))}'
             f'</h3><p>{e(_("Members due"))} {m.members_due}，'
             f'{e(_("present"))} {m.members_present}</p>{decisions}'
             f'<p>{e(_("Recusals"))}：</p><ul>{recusals}</ul>'
             f'<p>{e(_("Minutes"))}：{e(m.minutes) or "—"}</p></div>')
-    generated = rep.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"{rep.title} — {_('Selection report')}"
-    return f"""<!doctype html>
-<html lang="{e(rep.language)}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title><style>{_CSS}</style></head><body>
-<h1>{e(rep.title)}</h1>
-<p class="meta">{e(_("Organization"))}：{e(rep.organization)} ·
+    generated = i18n.format_datetime_local(rep.generated_at)
+    return f"""<p class="meta">{e(_("Organization"))}：{e(rep.organization)} ·
 {e(_("Posts"))}：{rep.posts} · {e(_("State"))}：{e(rep.state_label or rep.state)}
 · {e(_("Candidates in all"))}：{rep.candidates} · {e(_("Generated"))}：{generated}</p>
 <h2>{e(_("Candidate funnel"))}</h2>
@@ -307,7 +291,6 @@ def report_html(rep: SelectionReport) -> str:
 {e(_("Tie rule"))}：{e(rep.ranking.tie_rule)}</p>{ranking}
 <h2>{e(_("The committee's record"))}</h2>
 {"".join(meetings) or "<p>—</p>"}
-</body></html>
 """
 
 

@@ -4,6 +4,7 @@ mentor and records, and the reserve pool."""
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
 from ..access import CurrentCandidate, full_access
@@ -47,6 +48,7 @@ from ..followup.schemas import (
 from ..nomination.models import Candidate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
+from ..reports import pages
 from ..selection.schemas import EducationLevel
 from ..workflow.roles import ADMIN, CANDIDATE, MENTOR
 from . import common
@@ -148,6 +150,22 @@ def list_public_appointments(session: SessionDep, clock: ClockDep) -> list[Publi
     """Appointments in their pre-appointment publicity (任职前公示) today: name, current post,
     proposed post — nothing else personal. No login needed."""
     return [_announcement(c) for c in followup.publicized_now(session, clock)]
+
+
+@router.get("/api/v1/public/appointments/{candidate_id}/notice.html",
+            response_class=HTMLResponse, responses=problems(404, 422), tags=["public"])
+def print_appointment_notice(candidate_id: CandidateId, session: SessionDep, clock: ClockDep,
+                             settings: SettingsDep) -> HTMLResponse:
+    """The pre-appointment notice (任前公示) as a page the public opens and prints (A4):
+    name, gender, birth month, education, party membership since, current and proposed post,
+    the publicity period, how to object and the office's contact. Only while the notice is
+    up; no login needed; `?lang=en` for English."""
+    cand = next((c for c in followup.publicized_now(session, clock) if c.id == candidate_id),
+                None)
+    if cand is None:
+        raise NotFound("No appointment of that id is being publicized now.",
+                       code="publicity_not_found")
+    return HTMLResponse(pages.appointment_notice_page(session, cand, settings, clock))
 
 
 @router.post("/api/v1/public/appointments/{candidate_id}/objections", status_code=201,

@@ -1,14 +1,18 @@
 """The public announcement (公示选拔岗位): no login, and only what an announcement shows."""
 
+import uuid
+
 from fastapi import APIRouter
-from sqlmodel import select
+from fastapi.responses import HTMLResponse
+from sqlmodel import Session, select
 
 from ..config import Settings
 from ..core import i18n
-from ..core.deps import SelectionId, SessionDep, SettingsDep
+from ..core.deps import ClockDep, SelectionId, SessionDep, SettingsDep
 from ..core.errors import NotFound, problems
 from ..core.pagination import Page, keyset_page
 from ..core.routing import TransactionalRoute
+from ..reports import pages
 from ..selection import service as selections
 from ..selection.models import Selection
 from ..selection.schemas import PublicSelection
@@ -26,12 +30,6 @@ HOW_TO_APPLY = (
     " membership and of work) is judged as of {reference}. Contact: {contact}.")
 
 
-def office_contact(s: Selection, settings: Settings) -> str:
-    """How the public reaches the office: the setting, else the organization's department."""
-    return settings.office_contact or i18n._("the organization department of {organization}",
-                                              organization=s.organization)
-
-
 def _announcement(s: Selection, settings: Settings) -> PublicSelection:
     jd = s.job_description
     reference = selections.eligibility_reference(s)[0] or s.publicity_end_on
@@ -43,7 +41,7 @@ def _announcement(s: Selection, settings: Settings) -> PublicSelection:
         publicity_start_on=s.publicity_start_on, publicity_end_on=s.publicity_end_on,
         eligibility_reference_on=reference,
         how_to_apply=i18n._(HOW_TO_APPLY, start=s.publicity_start_on, end=s.publicity_end_on,
-                            reference=reference, contact=office_contact(s, settings)),
+                            reference=reference, contact=pages.office_contact(s, settings)),
     )
 
 
@@ -64,8 +62,24 @@ def list_public_selections(
 def read_public_selection(selection_id: SelectionId, session: SessionDep,
                           settings: SettingsDep) -> PublicSelection:
     """One publicized post's announcement. No login needed."""
+    return _announcement(_publicized(session, selection_id), settings)
+
+
+def _publicized(session: Session, selection_id: uuid.UUID) -> Selection:
     s = session.get(Selection, selection_id)
     if s is None or s.state != "publicizing":
         raise NotFound("No publicized selection with id {selection_id}.",
                        code="selection_not_found", params={"selection_id": selection_id})
-    return _announcement(s, settings)
+    return s
+
+
+@router.get("/selections/{selection_id}/announcement.html", response_class=HTMLResponse,
+            responses=problems(404, 422))
+def print_public_selection(selection_id: SelectionId, session: SessionDep,
+                           settings: SettingsDep, clock: ClockDep) -> HTMLResponse:
+    """The announcement of the post (公示) as a page the public opens and prints (A4): the
+    posts, the duties, the requirements, how to apply in plain words, the publicity period
+    and the office's contact. No login needed; `?lang=en` for English."""
+    s = _publicized(session, selection_id)
+    how = _announcement(s, settings).how_to_apply
+    return HTMLResponse(pages.announcement_page(session, s, settings, clock, how))

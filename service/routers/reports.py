@@ -13,13 +13,15 @@ from ..core.deps import AdminUser, ClockDep, SessionDep, require_roles
 from ..core.errors import problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute
+from ..reports import pages
 from ..reports import service as reports
 from ..reports.schemas import SelectionReport
-from ..workflow.roles import ADMIN, COMMITTEE
+from ..workflow.roles import ADMIN, COMMITTEE, JUDGE
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections/{selection_id}",
                    tags=["reports"])
 ReportReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
+SheetReader = Annotated[User, Depends(require_roles(ADMIN, JUDGE))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NO_STORE = {"Cache-Control": "private, no-store"}  # personal data and votes: never cached
 HeaderStyle = Annotated[Literal["label", "key"], Query(
@@ -59,8 +61,17 @@ def print_selection_report(
     """The report as a printable page in the request's language (`<html lang>` says which):
     the funnel drawn as a bar chart, the tables, the committee's record."""
     check_submitted_to_committee(user, selection)
-    page = reports.report_html(reports.report(session, selection, clock))
-    return HTMLResponse(page, headers=NO_STORE)
+    return HTMLResponse(pages.report_page(session, selection, user, clock), headers=NO_STORE)
+
+
+@router.get("/score-sheet.html", response_class=HTMLResponse,
+            responses=_file_response("text/html", "The blank score registration sheet"))
+def print_blank_score_sheet(selection: CurrentSelection, session: SessionDep, user: SheetReader,
+                            clock: ClockDep) -> HTMLResponse:
+    """The blank score registration sheet (评分登记表) of this selection, to print and fill in
+    by hand: its criteria with their weights and full marks. For admins and judges."""
+    return HTMLResponse(pages.score_sheet_page(session, selection, user, clock),
+                        headers=NO_STORE)
 
 
 @router.get("/candidates.csv", response_class=Response,

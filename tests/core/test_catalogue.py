@@ -74,6 +74,10 @@ def _written_texts() -> dict[str, str]:
                     isinstance(x, ast.Name) and x.id == "title" for x in node.targets) and (
                     t := _text(node.value)):
                 found.setdefault(t, where)
+    for path in sorted((SERVICE / "templates").glob("*.html")):  # the printable pages
+        for m in re.finditer(r"""_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""",
+                             path.read_text(encoding="utf-8")):
+            found.setdefault(ast.literal_eval(m.group(1)), str(path))
     for _, title in _HTTP_CODES.values():
         found.setdefault(title, "service/core/errors.py (_HTTP_CODES)")
     found.pop("Branch Secretary Open Selection (党支部书记公开选拔)", None)  # the API's name
