@@ -506,10 +506,19 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
 
 
-def content_disposition(selection: Selection, what_en: str, ext: str) -> str:
-    """`attachment` with an ASCII `filename` and the title in `filename*` (RFC 6266, RFC
-    8187 / 5987): e.g. 第一党支部书记公开选拔-候选人名单.csv."""
+# Clients that save a download under `filename` alone, read as UTF-8: curl -OJ ignores
+# `filename*`, so an ASCII `filename` made it save the ASCII stand-in.
+_FILENAME_ONLY_CLIENTS = ("curl/", "Wget/")
+
+
+def content_disposition(selection: Selection, what_en: str, ext: str, *,
+                        user_agent: str = "") -> str:
+    """`attachment` naming the file by the selection's title, e.g.
+    第一党支部书记公开选拔-候选人名单.csv, in `filename*` (RFC 6266, RFC 8187), which browsers
+    read first; `filename` holds an ASCII stand-in (selection-<id>-<what>) for other clients,
+    and the UTF-8 name itself for curl and wget, which save what `filename` says."""
     fallback = f"selection-{selection.id}-{what_en.lower().replace(' ', '-')}"
-    name = _UNSAFE.sub("_", f"{selection.title}-{_(what_en)}").strip(" ._")
-    return (f'attachment; filename="{fallback}.{ext}"; '
-            f"filename*=UTF-8''{quote(f'{name or fallback}.{ext}', safe='')}")
+    name = _UNSAFE.sub("_", f"{selection.title}-{_(what_en)}").strip(" ._") or fallback
+    plain = (f"{name}.{ext}".encode().decode("latin-1")  # the header's bytes: UTF-8
+             if user_agent.startswith(_FILENAME_ONLY_CLIENTS) else f"{fallback}.{ext}")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(f'{name}.{ext}', safe='')}"

@@ -5,7 +5,7 @@ those the committee never sees)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from ..access import CurrentSelection, check_submitted_to_committee
@@ -78,7 +78,7 @@ def print_blank_score_sheet(selection: CurrentSelection, session: SessionDep, us
             responses=_file_response("text/csv", "The candidate table as CSV: UTF-8 with a"
                                      " byte-order mark, CRLF line ends, one header row"))
 def export_candidates_csv(
-    selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser, request: Request,
     header: HeaderStyle = "label",
 ) -> Response:
     """The candidate table for HR systems, oldest first: id, name, state and its label, gate,
@@ -88,20 +88,20 @@ def export_candidates_csv(
     prefixed with an apostrophe. Admins only."""
     body = reports.candidates_csv(session, selection, header=header)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
-        **NO_STORE, "Content-Disposition": reports.content_disposition(
-            selection, "candidates", "csv")})
+        **NO_STORE, "Vary": "User-Agent", "Content-Disposition": reports.content_disposition(
+            selection, "candidates", "csv", user_agent=request.headers.get("user-agent", ""))})
 
 
 @router.get("/candidates.xlsx", response_class=Response,
             responses=_file_response(XLSX, "The candidate table as an Excel workbook: the"
                                      " candidates (frozen header, typed cells) and the funnel"))
 def export_candidates_xlsx(
-    selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser, request: Request,
     header: HeaderStyle = "label",
 ) -> Response:
     """The candidate table (the same columns as the CSV) as an XLSX workbook, with a second
     sheet holding the funnel and its chart. Admins only."""
     body = reports.candidates_xlsx(session, selection, header=header)
     return Response(body, media_type=XLSX, headers={
-        **NO_STORE, "Content-Disposition": reports.content_disposition(
-            selection, "candidates", "xlsx")})
+        **NO_STORE, "Vary": "User-Agent", "Content-Disposition": reports.content_disposition(
+            selection, "candidates", "xlsx", user_agent=request.headers.get("user-agent", ""))})
