@@ -107,7 +107,7 @@ def principal_with_roles(*roles: str):
     async def check(principal: PrincipalDep) -> Principal:
         if not principal.roles & set(roles):
             raise Forbidden(
-                "This needs one of the roles: {roles}.", code="role_not_permitted", params={"roles": ', '.join(roles)}
+                "This needs one of the roles: {roles}.", code="role_not_permitted", params={"roles": list(roles)}
             )
         return principal
 
@@ -118,7 +118,7 @@ def check_roles(user: User, *roles: str) -> User:
     """The user, when they hold one of `roles`; 403 otherwise."""
     if not set(user.roles) & set(roles):
         raise Forbidden(
-            "This needs one of the roles: {roles}.", code="role_not_permitted", params={"roles": ', '.join(roles)}
+            "This needs one of the roles: {roles}.", code="role_not_permitted", params={"roles": list(roles)}
         )
     return user
 

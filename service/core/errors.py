@@ -146,7 +146,7 @@ def problem_of(exc: ServiceError | WorkflowError) -> Problem:
                        detail=i18n.refusal_text(exc.template, exc.params), code=exc.code,
                        details=exc.details or None)
     return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status_code,
-                   detail=i18n.text(exc.template, exc.params), code=exc.code,
+                   detail=i18n.refusal_text(exc.template, exc.params), code=exc.code,
                    details=exc.details or None, errors=exc.errors)
 
 

@@ -238,9 +238,9 @@ def _action_of(machine: str | None, action: Any) -> Any:
 
 def refusal_text(msgid: str, params: Mapping[str, Any] | None = None,
                  lang: Lang | None = None) -> str:
-    """A refusal of the workflow in a language. In Chinese the machines, states, actions and
-    roles it names read as their labels; English keeps their identifiers, which integrators
-    match on."""
+    """A refusal (of the workflow or a service) in a language. In Chinese the machines,
+    states, actions, roles and things it names read as their labels; English keeps their
+    identifiers, which integrators match on."""
     lang = lang or current()
     if lang == "en" or not params:
         return text(msgid, params, lang)
@@ -252,8 +252,12 @@ def refusal_text(msgid: str, params: Mapping[str, Any] | None = None,
             out[key] = label("machine", v, lang)
         elif key == "action":
             out[key] = _action_of(machine, v)
-        elif key in ("state", "current"):
+        elif key in ("state", "current", "state2"):
             out[key] = _state_of(machine, v)
+        elif key == "what":
+            out[key] = label("noun", v, lang)
+        elif key in ("role", "capacity"):
+            out[key] = label("Role", v, lang)
         elif key in ("sources", "states"):
             out[key] = [_state_of(machine, s) for s in v] if many else _state_of(machine, v)
         elif key == "roles" and many:
