@@ -110,6 +110,9 @@ def _value(v: Any, lang: Lang, key: str = "") -> Any:
         return format_datetime_local(v, lang)
     if isinstance(v, _dt.date):
         return format_date(v, "long", locale=loc)
+    if isinstance(v, Mapping):  # counts by state: "2 nominated, 1 applicant"
+        return _value([text("{count} {state}", {"count": n, "state": s}, lang)
+                       for s, n in v.items()], lang)
     if isinstance(v, (list, tuple, set, frozenset)):
         items = [str(_value(x, lang)) for x in v]
         style = "or" if key in _ALTERNATIVES else "standard"
@@ -262,6 +265,8 @@ def refusal_text(msgid: str, params: Mapping[str, Any] | None = None,
             out[key] = [_state_of(machine, s) for s in v] if many else _state_of(machine, v)
         elif key == "roles" and many:
             out[key] = [label("Role", r, lang) for r in v]
+        elif key == "listed" and isinstance(v, Mapping):
+            out[key] = {_state_of(machine, s): n for s, n in v.items()}
         else:
             out[key] = v
     return text(msgid, out, lang)

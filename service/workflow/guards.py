@@ -60,8 +60,7 @@ def _none_in(states: tuple[str, ...], code: str, what: str):
         counts = ctx.facts.get("candidate_counts") or {}
         waiting = {s: counts[s] for s in states if counts.get(s)}
         if waiting:
-            listed = ", ".join(f"{n} {s}" for s, n in waiting.items())
-            return Refusal(code, what, {"candidates_waiting": waiting}, params={"listed": listed})
+            return Refusal(code, what, {"candidates_waiting": waiting}, params={"listed": waiting})
         return None
 
     return check
