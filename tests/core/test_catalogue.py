@@ -53,9 +53,13 @@ def _sources():
         yield path, ast.parse(path.read_text(encoding="utf-8"))
 
 
+fstrings: list[str] = []  # where a text for people is an f-string, which no catalogue can key
+
+
 def _written_texts() -> dict[str, str]:
     """msgid → where the code writes it: details, refusals, `_()` texts and titles."""
     found: dict[str, str] = {}
+    fstrings.clear()
     for path, tree in _sources():
         for node in ast.walk(tree):
             where = f"{path}:{getattr(node, 'lineno', 0)}"
@@ -64,6 +68,9 @@ def _written_texts() -> dict[str, str]:
                 at = 0 if name in ERRORS else TEXT_AT.get(name or "")
                 if at is not None and len(node.args) > at and (t := _text(node.args[at])):
                     found.setdefault(t, where)
+                elif at is not None and len(node.args) > at and isinstance(
+                        node.args[at], ast.JoinedStr):
+                    fstrings.append(where)
                 if name == "problem_response" and len(node.args) > 2 and (
                         t := _text(node.args[2])):
                     found.setdefault(t, where)
@@ -202,6 +209,14 @@ def test_every_recorded_action_has_labels():
     assert not wrong, "recorded actions without labels:\n" + "\n".join(wrong)
     assert i18n.action_label("candidate", "nominate", "en") == "Nominated by a body"
     assert i18n.action_label("candidate", "nominate", "zh-CN") == "推荐"
+
+
+def test_no_text_for_people_is_an_f_string():
+    """An error's detail or a refusal written as an f-string cannot be looked up: it is the
+    English template with `{name}` placeholders and `params=` (or `_("…", name=…)`)."""
+    _written_texts()
+    assert not fstrings, ("f-strings where the catalogue needs a template and params=:\n"
+                          + "\n".join(f"  {w}" for w in fstrings))
 
 
 def test_no_text_is_kept_beside_its_translation_in_the_code():
