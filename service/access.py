@@ -68,9 +68,9 @@ def check_submitted_to_committee(user: User, selection: Selection) -> None:
     has been submitted to the committee."""
     if ADMIN in user.roles or selection.state in SUBMITTED_SELECTION_STATES:
         return
-    raise Forbidden(f"Nothing of this selection has been submitted to the committee yet (it is"
-                    f" '{selection.state}').", code="not_submitted_to_committee",
-                    details={"selection_state": selection.state})
+    raise Forbidden("Nothing of this selection has been submitted to the committee yet (it is "
+                    "'{state}').", code="not_submitted_to_committee",
+                    details={"selection_state": selection.state}, params={"state": selection.state})
 
 
 def get_current_selection(
@@ -90,7 +90,7 @@ def selection_to_change(session: Session, user: User, selection_id: uuid.UUID) -
     selection = session.exec(select(Selection).where(Selection.id == selection_id)
                              .with_for_update()).first()
     if selection is None or not selection_visible(user, selection, session):
-        raise NotFound(f"No selection with id {selection_id}.", code="selection_not_found")
+        raise NotFound("No selection with id {selection_id}.", code="selection_not_found", params={"selection_id": selection_id})
     return selection
 
 
@@ -147,7 +147,7 @@ def candidate_to_change(session: Session, user: User, candidate_id: uuid.UUID) -
                        .where(Candidate.id == candidate_id)
                        .with_for_update(of=Candidate)).first()  # type: ignore[arg-type]
     if row is None or not candidate_visible(user, row[0], session):
-        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+        raise NotFound("No candidate with id {candidate_id}.", code="candidate_not_found", params={"candidate_id": candidate_id})
     # The session's identity map holds its objects weakly: kept here, the selection is what
     # `session.get(Selection, …)` finds for the rest of the transaction, without a query.
     session.info.setdefault("access.held", []).append(row[1])
@@ -286,7 +286,7 @@ def _claimable(session: Session, selection: Selection, candidate_id: uuid.UUID,
         Candidate.id == candidate_id, Candidate.selection_id == selection.id)
         .with_for_update()).first()
     if cand is None:
-        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+        raise NotFound("No candidate with id {candidate_id}.", code="candidate_not_found", params={"candidate_id": candidate_id})
     if cand.user_id == user.id:
         raise Conflict("This record is already linked to your account.", code="already_linked")
     if cand.user_id is not None:
@@ -390,7 +390,7 @@ def link_by_admin(*, session: Session, selection: Selection, candidate: Candidat
     """An admin's confirmation that this account is the nominee's own, recorded."""
     target = session.get(User, user_id)
     if target is None:
-        raise NotFound(f"No user with id {user_id}.", code="user_not_found")
+        raise NotFound("No user with id {user_id}.", code="user_not_found", params={"user_id": user_id})
     if not target.is_active or CANDIDATE not in target.roles:
         raise Conflict("Link a nominee's record to an active account with the candidate role.",
                        code="not_a_candidate_account",

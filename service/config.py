@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         default=None, repr=False,
         description="The first administrator's password, used only when `serve` creates them")
     admin_full_name: str = "组织部管理员"
+    time_zone: str = Field(
+        default="Asia/Shanghai", description="The time zone of the times a person reads (pages,"
+        " emails, problem details), an IANA name; what the API returns stays in UTC")
+    office_contact: str | None = Field(
+        default=None, max_length=500, description="How the public reaches the organization"
+        " department (address, telephone, email), shown in public announcements and notices")
     smtp_host: str | None = Field(default=None, description="No host: emails are kept, queued")
     smtp_port: int = 25
     smtp_security: Literal["none", "starttls", "ssl"] = "none"
@@ -110,6 +116,17 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, description="Larger requests get 413")
     sqlite_busy_timeout_ms: int = 15000
     max_page_size: int = 200
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {value!r}") from e
+        return value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod

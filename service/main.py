@@ -124,7 +124,7 @@ class ProblemCORSMiddleware(CORSMiddleware):
             return response
         refused = bytes(response.body).decode("utf-8", "replace")
         return problem_response(400, "cors_refused", "Bad request",
-                                f"{refused}; allowed origins are set in SELECTION_CORS_ORIGINS.")
+                                "{refused}; allowed origins are set in SELECTION_CORS_ORIGINS.", params={"refused": refused})
 
 
 # What a browser's script may read of an answer from another origin (beyond the CORS-safelisted
@@ -155,8 +155,7 @@ class BodyLimitMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = problem_response(413, "payload_too_large", "Payload too large",
-                                        f"The request body is larger than {self.max_bytes}"
-                                        " bytes.")
+                                        "The request body is larger than {max_bytes} bytes.", params={"max_bytes": self.max_bytes})
             return await response(scope, receive, send)
         seen = 0
 
@@ -294,7 +293,7 @@ def create_app() -> FastAPI:
         max_age=600,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(LanguageMiddleware)
+    app.add_middleware(LanguageMiddleware, time_zone=settings.time_zone)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ForwardedForMiddleware)  # outermost: every layer sees the client
     app.openapi = lambda: _problem_openapi(app)  # type: ignore[method-assign]

@@ -44,3 +44,32 @@ def rendered_dom(url: str, *, budget_ms: int = 20000) -> str:
     done = _run(url, f"--virtual-time-budget={budget_ms}", "--dump-dom")
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
     return done.stdout.decode("utf-8", errors="replace")
+
+
+def print_to_pdf(url: str, pdf: str) -> None:
+    """Print the page to a PDF file as the browser prints it (A4 from the page's own CSS),
+    without the browser's own header and footer."""
+    done = _run(url, f"--print-to-pdf={pdf}", "--no-pdf-header-footer",
+                "--virtual-time-budget=5000")
+    assert done.returncode == 0 and os.path.getsize(pdf) > 0, \
+        done.stderr.decode(errors="replace")[-2000:]
+
+
+def screenshot(url: str, png: str, *, width: int = 1000, height: int = 1300) -> None:
+    """A PNG of the page as shown on screen."""
+    done = _run(url, f"--screenshot={png}", f"--window-size={width},{height}",
+                "--hide-scrollbars", "--virtual-time-budget=5000")
+    assert done.returncode == 0 and os.path.getsize(png) > 0, \
+        done.stderr.decode(errors="replace")[-2000:]
+
+
+def pdf_text(pdf: str) -> tuple[str, int]:
+    """The PDF's text (pdftotext, layout kept) and its number of pages."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("no pdftotext (Debian: apt-get install poppler-utils)")
+        pytest.skip("no pdftotext (Debian: apt-get install poppler-utils)")
+    out = subprocess.run([tool, "-layout", pdf, "-"], capture_output=True, check=True)
+    text = out.stdout.decode("utf-8")
+    return text, text.count("\f")

@@ -80,12 +80,9 @@ def fallback_warnings(years: tuple[int, ...] | list[int]) -> list[str]:
     if not years:
         return []
     listed = ", ".join(str(y) for y in sorted(years))
-    return [i18n.pick(
-        f"本服务没有 {listed} 年的国务院节假日安排：这些日子只按周末休息计算，"
-        "另加管理员录入的节假日和调休工作日。",
-        f"The official holiday schedule for {listed} is not known to this service; those"
-        " days were counted as weekends off only, plus the holidays and make-up workdays"
-        " an administrator has entered.")]
+    return [i18n._("The official holiday schedule for {listed} is not known to this service;"
+                   " those days were counted as weekends off only, plus the holidays and"
+                   " make-up workdays an administrator has entered.", listed=listed)]
 
 
 class CalendarRangeError(ValueError):

@@ -107,7 +107,7 @@ def principal_with_roles(*roles: str):
     async def check(principal: PrincipalDep) -> Principal:
         if not principal.roles & set(roles):
             raise Forbidden(
-                f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
+                "This needs one of the roles: {roles}.", code="role_not_permitted", params={"roles": list(roles)}
             )
         return principal
 
@@ -118,7 +118,7 @@ def check_roles(user: User, *roles: str) -> User:
     """The user, when they hold one of `roles`; 403 otherwise."""
     if not set(user.roles) & set(roles):
         raise Forbidden(
-            f"This needs one of the roles: {', '.join(roles)}.", code="role_not_permitted"
+            "This needs one of the roles: {roles}.", code="role_not_permitted", params={"roles": list(roles)}
         )
     return user
 
@@ -147,7 +147,7 @@ def load_visible(model, subject_id: uuid.UUID, request: Request, session: Sessio
         stmt = stmt.with_for_update()
     subject = session.exec(stmt).first()
     if subject is None or not visible(user, subject, session):
-        raise NotFound(f"No {what} with id {subject_id}.", code=f"{what}_not_found")
+        raise NotFound("No {what} with id {subject_id}.", code=f"{what}_not_found", params={"what": what, "subject_id": subject_id})
     return subject
 
 

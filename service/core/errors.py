@@ -85,9 +85,12 @@ class ServiceError(Exception):
         details: dict[str, Any] | None = None,
         errors: list[dict[str, str]] | None = None,
         headers: dict[str, str] | None = None,
+        params: dict[str, Any] | None = None,
     ):
-        super().__init__(detail)
-        self.detail = detail
+        self.template = detail  # English, the catalogue's key; `params` fill it
+        self.params = dict(params or {})
+        self.detail = detail.format(**self.params) if self.params else detail
+        super().__init__(self.detail)
         self.code = code or self.code
         self.status_code = status_code or self.status_code
         self.title = title or self.title
@@ -146,10 +149,11 @@ def problem_of(exc: ServiceError | WorkflowError) -> Problem:
     """The problem document for a refusal, whether a service's or the workflow engine's."""
     if isinstance(exc, WorkflowError):
         return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status,
-                       detail=exc.message, code=exc.code, details=exc.details or None)
+                       detail=i18n.refusal_text(exc.template, exc.params), code=exc.code,
+                       details=exc.details or None)
     return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status_code,
-                   detail=exc.detail, code=exc.code, details=exc.details or None,
-                   errors=exc.errors)
+                   detail=i18n.refusal_text(exc.template, exc.params), code=exc.code,
+                   details=exc.details or None, errors=exc.errors)
 
 
 def problem_response(
@@ -162,14 +166,16 @@ def problem_response(
     errors: list[dict[str, str]] | None = None,
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    """A problem+json response; `title` is given in English and answered in the request's
+    """A problem+json response; `title` and `detail` are given in English (the catalogue's
+    msgids, `params` filling the detail's placeholders) and answered in the request's
     language."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
         "title": i18n.title(title),
         "status": status,
-        "detail": detail,
+        "detail": i18n.text(detail, params),
         "code": code,
     }
     if request is not None:
@@ -200,16 +206,43 @@ _TEXT_RULES = {
 }
 
 
+def _message(kind: str, english: str, ctx: dict[str, Any]) -> str:
+    """pydantic's message for an error type in the request's language: the catalogue's
+    `validation` entry filled from the error's context, else pydantic's own English."""
+    found = i18n.translation(kind, context="validation")
+    if found is None or i18n.current() == "en":
+        return english
+    values = {k: (" 或 ".join(str(x) for x in v) if isinstance(v, list | tuple) else v)
+              for k, v in ctx.items()}
+    values.setdefault("error", english)
+    try:
+        return found.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
         kind, message = str(err.get("type", "value_error")), str(err.get("msg", "invalid"))
+        ctx = dict(err.get("ctx") or {})
         if kind == "string_pattern_mismatch":
-            kind, message = _TEXT_RULES.get((err.get("ctx") or {}).get("pattern"),
-                                            (kind, message))
-        out.append({"field": ".".join(loc), "message": message, "type": kind})
+            kind, message = _TEXT_RULES.get(ctx.get("pattern"), (kind, message))
+        out.append({"field": ".".join(loc), "message": _message(kind, message, ctx),
+                    "type": kind})
     return out
+
+
+def field_label(path: str) -> str:
+    """A field as a person reads it: its name in the request's language (the catalogue's
+    `field` entries) with the JSON path beside it, e.g. `职责（body.job_description.duties）`."""
+    names = [p for p in path.split(".") if p and not p.isdigit()]
+    if names and names[0] in ("body", "query", "path", "header", "cookie"):
+        names = names[1:]
+    name = names[-1] if names else ""
+    found = i18n.translation(name, context="field") if name else None
+    return f"{found}（{path}）" if found and i18n.current() != "en" else path
 
 
 _PATH_METHODS: list[tuple[re.Pattern[str], list[str]]] = []
@@ -242,9 +275,11 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError):
         errors = _field_errors(exc)
         first = errors[0] if errors else {"field": "", "message": "invalid"}
-        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        detail = (i18n.text("{field}: {message}", {"field": field_label(first["field"]),
+                                                    "message": first["message"]})
+                  if first["field"] else first["message"])
         if len(errors) > 1:
-            detail += f" (and {len(errors) - 1} more)"
+            detail += i18n.text(" (and {more} more)", {"more": len(errors) - 1})
         # A cursor too long or not base64url is one this service did not issue, whichever
         # check saw it first: the same code as any other (service/core/pagination.py).
         code = ("invalid_cursor" if errors and all(e["field"] == "query.cursor" for e in errors)
@@ -255,7 +290,7 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException):
         code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
-        detail = exc.detail if isinstance(exc.detail, str) else title
+        detail, params = (exc.detail if isinstance(exc.detail, str) else title), None
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
             return problem_response(
@@ -263,13 +298,16 @@ def install_handlers(app: FastAPI) -> None:
                 request=request, errors=[{"field": "body", "message": "not valid UTF-8",
                                           "type": "json_invalid"}])
         if exc.status_code == 404 and detail == "Not Found":
-            detail = f"No route matches {request.method} {request.url.path}."
+            detail = "No route matches {method} {path}."
+            params = {"method": request.method, "path": request.url.path}
         if exc.status_code == 405:
             allowed = _allowed_methods(request)
             headers["Allow"] = ", ".join(allowed)
-            detail = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}."
+            detail = "{method} is not allowed here; allowed: {allowed}."
+            params = {"method": request.method, "allowed": ", ".join(allowed)}
         return problem_response(
             exc.status_code, code, title, detail, request=request, headers=headers or None,
+            params=params,
         )
 
     @app.exception_handler(DataError)

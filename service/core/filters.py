@@ -13,9 +13,9 @@ def created_between(column, created_from: date | None, created_to: date | None) 
     dates), both ends inclusive; 422 when the range ends before it starts."""
     if created_from and created_to and created_from > created_to:
         raise InvalidInput(
-            f"created_to ({created_to}) is before created_from ({created_from}).",
+            "created_to ({created_to}) is before created_from ({created_from}).",
             errors=[{"field": "query.created_to", "message": "before created_from",
-                     "type": "range_reversed"}])
+                     "type": "range_reversed"}], params={"created_to": created_to, "created_from": created_from})
     conds = []
     start = _day_start(created_from) if created_from else None
     end = _day_start(created_to, days_after=1) if created_to else None

@@ -1,24 +1,64 @@
-"""Languages: Chinese (zh-CN, the default) and English labels, chosen by `Accept-Language`.
+"""Languages: Chinese (zh-CN, the default) and English, from one message catalogue.
 
-Only display fields change with the language: labels and problem titles. Machine fields
-(state and action identifiers, outcome values, error codes) are the same in every language.
-The language of the current request lives in a context variable that a middleware sets, so
-response models can label themselves without every route passing it along.
+Every text the service writes for a person comes from the gettext catalogues in
+`service/locale/<zh_CN|en>/LC_MESSAGES/messages.po`, read with Babel when the module is
+imported (no compile step, so a clean clone and the container image work as they are).
+
+Two kinds of entry:
+- sentences (problem details, refusals, warnings, report texts): the msgid is the English
+  sentence with `{name}` placeholders — readable in the code, and an English fallback if a
+  translation were missing; `text(msgid, params)` / `_()` translate and fill them;
+- labels of identifiers (enum values, outcomes, recorded actions, field names): the msgid is
+  the identifier and the msgctxt says what it names (`Outcome`, `record_action`, `field`);
+  `label(context, value)` gives it in either language.
+
+Machine fields (codes, enum values, JSON paths) are the same in every language. The language
+of the current request lives in a context variable set by a middleware.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.lists import format_list
+from babel.messages.pofile import read_po
 
 from ..workflow import MACHINES
 
 Lang = Literal["zh-CN", "en"]
 DEFAULT: Lang = "zh-CN"
 SUPPORTED: tuple[Lang, ...] = ("zh-CN", "en")
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+BABEL_LOCALE: dict[str, str] = {"zh-CN": "zh_CN", "en": "en"}
+# The time zone a person reads times in, unless a setting says otherwise (config.py).
+DEFAULT_TIME_ZONE = "Asia/Shanghai"
 
 lang_var: ContextVar[Lang] = ContextVar("lang", default=DEFAULT)
+tz_var: ContextVar[str] = ContextVar("time_zone", default=DEFAULT_TIME_ZONE)
 
+
+def _load(lang: Lang) -> dict[tuple[str | None, str], str]:
+    path = LOCALE_DIR / BABEL_LOCALE[lang] / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as f:
+        catalog = read_po(f, locale=BABEL_LOCALE[lang])
+    return {(m.context, m.id): m.string for m in catalog
+            if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+
+
+CATALOGUES: dict[Lang, dict[tuple[str | None, str], str]] = {lang: _load(lang)
+                                                             for lang in SUPPORTED}
+
+
+def as_lang(value: str | None) -> Lang:
+    """`zh`, `zh-CN`, `en`… as one of the supported languages (the default otherwise)."""
+    return "en" if (value or "").lower().startswith("en") else DEFAULT
 
 def negotiate(header: str | None) -> Lang:
     """The best supported language for an `Accept-Language` header (RFC 9110 §12.5.4).
@@ -53,9 +93,110 @@ def current() -> Lang:
     return lang_var.get()
 
 
+def translation(msgid: str, lang: Lang | None = None, context: str | None = None) -> str | None:
+    """The catalogue's entry for `msgid` in a language, or None when it has none."""
+    return CATALOGUES[lang or current()].get((context, msgid))
+
+
+# Parameters that list alternatives ("runs from: A or B"); other lists are joined with "and".
+_ALTERNATIVES = frozenset({"states", "sources", "roles"})
+
+
+def _value(v: Any, lang: Lang, key: str = "") -> Any:
+    """A parameter as a person reads it: dates in the long form, times in the selection's
+    time zone, lists joined the way the language joins them."""
+    loc = BABEL_LOCALE[lang]
+    if isinstance(v, _dt.datetime):
+        return format_datetime_local(v, lang)
+    if isinstance(v, _dt.date):
+        return format_date(v, "long", locale=loc)
+    if isinstance(v, Mapping):  # counts by state: "2 nominated, 1 applicant"
+        return _value([text("{count} {state}", {"count": n, "state": s}, lang)
+                       for s, n in v.items()], lang)
+    if isinstance(v, (list, tuple, set, frozenset)):
+        items = [str(_value(x, lang)) for x in v]
+        style = "or" if key in _ALTERNATIVES else "standard"
+        return format_list(items, style=style, locale=loc) if items else "—"
+    return v
+
+
+def text(msgid: str, params: Mapping[str, Any] | None = None, lang: Lang | None = None) -> str:
+    """A sentence in the language asked for (the current request's by default), its
+    `{placeholders}` filled; the English msgid itself when no translation exists."""
+    lang = lang or current()
+    found = translation(msgid, lang) or msgid
+    if not params:
+        return found
+    values = {k: _value(v, lang, k) for k, v in params.items()}
+    try:
+        return found.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return msgid.format(**values)
+
+
+def _(msgid: str, /, lang: Lang | None = None, **params: Any) -> str:
+    """`text()` with the placeholders given as keywords: `_("Selection {id} not found.", id=…)`."""
+    return text(msgid, params, lang)
+
+
+gettext = _
+
+
+def label(context: str, value: str | None, lang: Lang | None = None) -> str | None:
+    """The label of an identifier (`label("Outcome", "reserve")` → 储备人选); the English
+    label when the language has none, the identifier itself when neither has."""
+    if value is None:
+        return None
+    return (translation(value, lang, context) or translation(value, "en", context)
+            or value)
+
+
 def pick(zh: str, en: str, lang: Lang | None = None) -> str:
-    """One of two labels, for the given language or the current request's."""
+    """Deprecated: a text kept beside its translation in the code, outside the catalogue.
+    tests/core/test_catalogue.py lists every use, so each moves into the catalogue."""
     return en if (lang or current()) == "en" else zh
+
+
+# ---------------------------------------------------------------- times and dates
+def time_zone() -> ZoneInfo:
+    """The zone a person reads times in (the setting `time_zone`, Asia/Shanghai by default)."""
+    return ZoneInfo(tz_var.get())
+
+
+def format_datetime_local(value: _dt.datetime | None, lang: Lang | None = None,
+                          fmt: str = "medium") -> str:
+    """A moment as a person reads it: in the selection's time zone, in the language's form
+    (zh-CN: 2026年10月13日 14:30:00)."""
+    if value is None:
+        return "—"
+    lang = lang or current()
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_dt.UTC)
+    local = value.astimezone(time_zone())
+    if lang == "zh-CN":
+        return (format_date(local, "long", locale="zh_CN") + " "
+                + local.strftime("%H:%M:%S" if fmt != "short" else "%H:%M"))
+    return format_datetime(local, fmt, tzinfo=time_zone(), locale=BABEL_LOCALE[lang])
+
+
+def format_date_long(value: _dt.date | None, lang: Lang | None = None) -> str:
+    """A date in the language's long form (zh-CN: 2026年10月13日; en: October 13, 2026)."""
+    if value is None:
+        return "—"
+    return format_date(value, "long", locale=BABEL_LOCALE[lang or current()])
+
+
+def format_month(value: _dt.date | None, lang: Lang | None = None) -> str:
+    """A month as a notice writes it (zh-CN: 1988年5月; en: May 1988)."""
+    if value is None:
+        return "—"
+    return format_date(value, "yMMMM" if (lang or current()) == "en" else "y年M月",
+                       locale=BABEL_LOCALE[lang or current()])
+
+
+def locale(lang: Lang | None = None) -> Locale:
+    """Babel's locale for a language."""
+    return Locale.parse(BABEL_LOCALE[lang or current()])
 
 
 # ---------------------------------------------------------------- labels of the workflow
@@ -65,162 +206,117 @@ _ACTIONS = {(m.name, t.action): (t.label_zh, t.label_en) for m in MACHINES
 
 
 def state_label(machine: str, state: str | None, lang: Lang | None = None) -> str | None:
-    """A state's label; the identifier itself when the table does not know it."""
+    """A state's label (the transition table holds the workflow's own labels); the
+    identifier itself when the table does not know it."""
     if state is None:
         return None
     zh, en = _STATES.get((machine, state), (state, state))
-    return pick(zh, en, lang)
-
-
-# Events of the record that are not transitions of a machine (work done on a subject).
-RECORD_ACTIONS: dict[str, tuple[str, str]] = {
-    "create": ("创建", "Created"),
-    "edit": ("修改", "Edited"),
-    "nominate": ("推荐", "Nominated by a body"),
-    "apply": ("个人报名", "Applied"),
-    "check_eligibility": ("资格条件核对", "Eligibility checked"),
-    "record_communication": ("推荐沟通记录", "Talk with the nominee recorded"),
-    "request_claim": ("申请认领推荐记录（验证码已发至本人邮箱）",
-                      "Claim of the nomination asked (code sent to the nominee's email)"),
-    "link_account": ("推荐记录关联本人账号", "Record linked to the nominee's own account"),
-    "appoint_panel": ("组建评委会", "Panel of judges appointed"),
-    "prepare_interview": ("面议准备", "Interview prepared"),
-    "declare_conflict": ("评委回避声明", "Judge declared a conflict"),
-    "declare_no_conflict": ("评委无利害关系声明", "Judge declared no conflict"),
-    "submit_score_sheet": ("提交评分表", "Score sheet submitted"),
-    "hold_judges_briefing": ("评委沟通会", "Judges briefed"),
-    "confirm_materials_received": ("评委确认收到面议资料", "Judge confirmed receiving the"
-                                   " materials"),
-    "draw_appearance_order": ("抽签确定出场顺序", "Order of appearance drawn by lot"),
-    "open_interview_session": ("面议开始", "Interview session opened"),
-    "begin_interview_segment": ("面议环节开始", "Interview segment began"),
-    "end_interview_segment": ("面议环节结束", "Interview segment ended"),
-    "record_interview_question": ("评委提问与回答记录", "Judge's question and answer recorded"),
-    "request_sheet_correction": ("评委申请更正评分表", "Judge asked to correct a score sheet"),
-    "approve_sheet_correction": ("评分表更正经管理员核准", "Score sheet correction approved"),
-    "reject_sheet_correction": ("评分表更正未获核准", "Score sheet correction refused"),
-    "appoint_inspection_team": ("组建考察组", "Inspection team appointed"),
-    "record_inspection_work": ("考察工作记录", "Inspection work recorded"),
-    "record_committee_meeting": ("党委会记录", "Committee meeting recorded"),
-    "committee_postpone": ("党委会缓议", "Postponed by the committee"),
-    "record_backfill_meeting": ("递补党委会记录", "Backfill committee meeting recorded"),
-    "queue_notification": ("结果通知待发送", "Outcome email queued"),
-    "notification_sent": ("结果通知已发送", "Outcome email sent"),
-    "notification_failed": ("结果通知发送失败", "Outcome email failed"),
-    "resend_notification": ("重新发送结果通知", "Outcome email resent"),
-    "receive_objection": ("收到异议", "Objection received"),
-    "handle_objection": ("异议处理", "Objection handled"),
-    "conclude_objection": ("异议调查结论", "Objection concluded"),
-    "acknowledge_objection": ("异议受理回执", "Objection acknowledged to the objector"),
-    "reserve_expired": ("储备人选期满", "Reserve period ended"),
-    "reserve_used": ("储备人选被后续选拔推荐", "Reserve nominated in a later selection"),
-    "assign_mentor": ("指定导师", "Mentor assigned"),
-    "record_mentor_meeting": ("导师谈心记录", "Mentor meeting recorded"),
-    "record_party_lesson": ("党课学习记录", "Party lesson recorded"),
-    "record_branch_life": ("支部生活锻炼记录", "Branch life recorded"),
-    "create_user": ("创建用户", "User created"),
-    "update_user": ("修改用户", "User changed"),
-    "refresh_token_reused": ("登录凭据被重复使用，该次登录已全部失效",
-                             "Refresh token reused: the whole login ended"),
-    "set_override": ("设置工作日调整", "Calendar day set"),
-    "remove_override": ("取消工作日调整", "Calendar day reset"),
-    "set_clock": ("设置模拟时钟", "Simulated clock set"),
-    "advance_clock": ("推进模拟时钟", "Simulated clock advanced"),
-    "clear_clock": ("恢复真实时钟", "Real clock restored"),
-    "edit_template": ("修改通知模板", "Email template edited"),
-    "create_webhook": ("登记推送订阅", "Webhook registered"),
-    "update_webhook": ("修改推送订阅", "Webhook changed"),
-    "delete_webhook": ("删除推送订阅", "Webhook deleted"),
-    "rotate_webhook_secret": ("更换推送密钥", "Webhook secret rotated"),
-    "redeliver_webhook": ("重新推送", "Webhook message redelivered"),
-    "disable_webhook": ("停用推送订阅", "Webhook disabled"),
-}
+    return en if (lang or current()) == "en" else zh
 
 
 def action_label(machine: str, action: str, lang: Lang | None = None) -> str:
-    """An action's label: the machine's transition, else the record's own work; an unknown
-    identifier is its own label."""
-    zh, en = _ACTIONS.get((machine, action)) or RECORD_ACTIONS.get(action, (action, action))
-    return pick(zh, en, lang)
+    """An action's label: the machine's transition, else the record's own work (the
+    catalogue's `record_action`); an unknown identifier is its own label."""
+    pair = _ACTIONS.get((machine, action))
+    if pair:
+        return pair[1] if (lang or current()) == "en" else pair[0]
+    return label("record_action", action, lang) or action
 
 
-OUTCOMES: dict[str, tuple[str, str]] = {
-    "appointed": ("上岗使用", "Appointed"),
-    "reserve": ("储备人选", "Reserve"),
-    "not_qualified": ("不符合", "Not qualified"),
-    "postponed": ("缓议", "Postponed"),
-    "lapsed": ("未确认参选", "Did not confirm in time"),
-    "declined": ("本人不同意参选", "Declined to stand"),
-    "withdrawn": ("本人退出", "Withdrew"),
-    "confirmed": ("试用胜任，正式任职", "Confirmed in the post"),
-    "dismissed": ("试用不胜任", "Found unfit on trial"),
-    "revoked": ("取消任用", "Appointment revoked"),
-    "reserve_expired": ("储备期满", "Reserve period ended"),
-    "reserve_used": ("储备人选被推荐", "Nominated from the reserve pool"),
-    "backfilled": ("递补上岗使用", "Appointed to fill a vacated post"),
-    "not_elected": ("选举未当选", "Not elected by the branch"),
-    "not_approved": ("上级党委未批准", "Not approved by the higher committee"),
-    "objection_ack": ("异议受理回执", "Objection acknowledged"),
-}
+def _state_of(machine: str | None, state: Any) -> Any:
+    names = [machine] if machine else []
+    for name in [*names, *(m.name for m in MACHINES)]:
+        if (name, state) in _STATES:
+            return _STATES[(name, state)][0]
+    return state
+
+
+def _action_of(machine: str | None, action: Any) -> Any:
+    names = [machine] if machine else []
+    for name in [*names, *(m.name for m in MACHINES)]:
+        if (name, action) in _ACTIONS:
+            return _ACTIONS[(name, action)][0]
+    return label("record_action", action, "zh-CN") if isinstance(action, str) else action
+
+
+def refusal_text(msgid: str, params: Mapping[str, Any] | None = None,
+                 lang: Lang | None = None) -> str:
+    """A refusal (of the workflow or a service) in a language. In Chinese the machines,
+    states, actions, roles and things it names read as their labels; English keeps their
+    identifiers, which integrators match on."""
+    lang = lang or current()
+    if lang == "en" or not params:
+        return text(msgid, params, lang)
+    machine = params.get("machine")
+    out: dict[str, Any] = {}
+    for key, v in params.items():
+        many = isinstance(v, (list, tuple))
+        if key == "machine":
+            out[key] = label("machine", v, lang)
+        elif key == "action":
+            out[key] = _action_of(machine, v)
+        elif key in ("state", "current", "state2"):
+            out[key] = _state_of(machine, v)
+        elif key == "what":
+            out[key] = label("noun", v, lang)
+        elif key in ("role", "capacity"):
+            out[key] = label("Role", v, lang)
+        elif key in ("sources", "states"):
+            out[key] = [_state_of(machine, s) for s in v] if many else _state_of(machine, v)
+        elif key == "roles" and many:
+            out[key] = [label("Role", r, lang) for r in v]
+        elif key == "listed" and isinstance(v, Mapping):
+            out[key] = {_state_of(machine, s): n for s, n in v.items()}
+        else:
+            out[key] = v
+    return text(msgid, out, lang)
+
+
+# Every outcome a candidate is told (their labels: the catalogue's `outcome` context): the
+# committee's four, then what else ends or changes a candidacy, and the objector's receipt.
+OUTCOMES: tuple[str, ...] = (
+    "appointed", "reserve", "not_qualified", "postponed", "lapsed", "declined", "withdrawn",
+    "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used", "backfilled",
+    "not_elected", "not_approved", "objection_ack")
 
 
 def outcome_label(outcome: str | None, lang: Lang | None = None) -> str | None:
     """An outcome's label (上岗使用 / 储备人选 / 不符合 / 缓议)."""
-    if outcome is None:
-        return None
-    zh, en = OUTCOMES.get(outcome, (outcome, outcome))
-    return pick(zh, en, lang)
-
-
-# ---------------------------------------------------------------- problem titles
-# Every problem title the service uses, by its English text. A test checks that every
-# title the code can produce is here.
-TITLES_ZH: dict[str, str] = {
-    "Bad request": "请求有误",
-    "Not found": "未找到",
-    "Conflict": "冲突",
-    "Forbidden": "无权操作",
-    "Not authenticated": "未登录或登录已失效",
-    "Precondition failed": "前提条件不符（数据已被修改）",
-    "Precondition required": "须附带 If-Match（先读取当前版本的 ETag）",
-    "Invalid input": "输入有误",
-    "Method not allowed": "不支持该请求方法",
-    "Not acceptable": "无法提供所要求的格式",
-    "Payload too large": "请求内容过大",
-    "Unsupported media type": "不支持的内容类型",
-    "HTTP error": "HTTP 错误",
-    "Too many attempts": "尝试次数过多",
-    "Not ready": "服务尚未就绪",
-    "Database busy": "数据库繁忙",
-    "Logins busy": "登录人数过多，请稍后再试",
-    "Internal error": "服务内部错误",
-    "Action refused": "操作被拒绝",
-    "Unknown action": "未知操作",
-    "Action not allowed in this state": "当前状态下不能进行该操作",
-    "Role not permitted": "角色无权进行该操作",
-    "A reason is required": "须填写理由",
-    "Action refused by a rule": "不符合规则，操作被拒绝",
-}
+    return label("outcome", outcome, lang)
 
 
 def title(english: str, lang: Lang | None = None) -> str:
-    """A problem title in the current language (English titles are the source text)."""
-    return pick(TITLES_ZH.get(english, english), english, lang)
+    """A problem title in the current language (English titles are the msgids)."""
+    return text(english, None, lang)
+
+
+def from_query(query_string: bytes) -> Lang | None:
+    """The language a link asks for with `?lang=zh-CN` / `?lang=en` (for pages a person opens
+    in a browser, which cannot send a header); None when it asks for none or another."""
+    for part in query_string.split(b"&"):
+        key, _, value = part.partition(b"=")
+        if key == b"lang":
+            tag = value.decode("latin-1").lower()
+            return "en" if tag.startswith("en") else "zh-CN" if tag.startswith("zh") else None
+    return None
 
 
 class LanguageMiddleware:
-    """Chooses the language from `Accept-Language`; answers with `Content-Language` and
-    `Vary: Accept-Language`."""
+    """Chooses the language from `?lang=`, else `Accept-Language`; answers with
+    `Content-Language` and `Vary: Accept-Language`. Sets the time zone times are read in."""
 
-    def __init__(self, app):
+    def __init__(self, app, time_zone: str = DEFAULT_TIME_ZONE):
         self.app = app
+        self.time_zone = time_zone
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         header = dict(scope.get("headers") or []).get(b"accept-language", b"")
-        lang = negotiate(header.decode("latin-1"))
+        lang = (from_query(scope.get("query_string") or b"")
+                or negotiate(header.decode("latin-1")))
         token = lang_var.set(lang)
+        tz_token = tz_var.set(self.time_zone)
 
         async def send_with_language(message):
             if message["type"] == "http.response.start":
@@ -234,3 +330,4 @@ class LanguageMiddleware:
             await self.app(scope, receive, send_with_language)
         finally:
             lang_var.reset(token)
+            tz_var.reset(tz_token)

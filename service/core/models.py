@@ -59,6 +59,9 @@ class User(SQLModel, table=True):
     is_active: bool = True
     token_version: int = 1
     version: int = 1
+    language: str | None = Field(
+        default=None, max_length=8,
+        description="The language of the user's emails (zh-CN or en); none: the default")
     nominating_body_kind: str | None = Field(
         default=None, max_length=32, description="A nominator's body (推荐单位): its kind")
     nominating_body_name: str | None = Field(

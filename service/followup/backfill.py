@@ -147,11 +147,9 @@ def record_meeting(*, session: Session, selection: Selection, data: BackfillMeet
     """Record a backfill meeting whole, or refuse it whole: the decision meeting's quorum,
     recusals and vote rule; each reserve then backfills (vacancy, rank order: the table)."""
     if selection.state != "following_up":
-        raise Conflict(i18n.pick(
-            f"选拔处于“{i18n.state_label('selection', selection.state, 'zh-CN')}”阶段；递补在"
-            "党委会决定之后的跟进阶段进行。",
-            f"The selection is '{selection.state}'; a backfill is decided during follow-up,"
-            " after the committee's decision."), code="selection_not_following_up")
+        raise Conflict("The selection is '{state}'; a backfill is decided during follow-up,"
+                       " after the committee's decision.", code="selection_not_following_up",
+                       params={"state": selection.state})
     decided = [d.candidate_id for d in data.decisions]
     att = review.check_attendance(session, selection, members_due=data.members_due,
                                   present=data.present, recusals=data.recusals,
@@ -162,18 +160,19 @@ def record_meeting(*, session: Session, selection: Selection, data: BackfillMeet
         cand = session.exec(select(Candidate).where(Candidate.id == d.candidate_id)
                             .with_for_update()).first()
         if cand is None:
-            raise NotFound(f"No candidate {d.candidate_id}.", code="candidate_not_found")
+            raise NotFound("No candidate with id {id}.", code="candidate_not_found",
+                           params={"id": d.candidate_id})
         if cand.selection_id != selection.id or cand.state != "reserve":
-            raise Conflict(i18n.pick(
-                "递补只能从本次选拔的储备人选中产生；该人员不是本次选拔的储备人选。",
-                "A backfill comes from this selection's reserves; this candidate is not one."),
+            raise Conflict(
+                "A backfill comes from this selection's reserves; this candidate is not one.",
                 code="not_a_reserve", details={"candidate_id": d.candidate_id,
                                                "state": cand.state})
         if d.post is not None and d.post not in known:
-            raise InvalidInput(f"'{d.post}' is not a post of this selection (its posts:"
-                               f" {', '.join(known)}).", code="unknown_post",
+            raise InvalidInput("'{post}' is not a post of this selection (its posts: {known}).",
+                               code="unknown_post",
                                details={"candidate_id": d.candidate_id, "post": d.post,
-                                        "posts": known})
+                                        "posts": known},
+                               params={"post": d.post, "known": ", ".join(known)})
         voters = review.check_vote(att, d.candidate_id, votes_for=d.votes_for,
                                    votes_against=d.votes_against, abstentions=d.abstentions,
                                    outcome="backfilled", needs_majority=True)

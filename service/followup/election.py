@@ -48,8 +48,9 @@ def record_election(call: ActionCall) -> dict[str, Any]:
     _not_in_future(call, p.held_on)
     end = (cand.appointment or {}).get("publicity_end_on")
     if end and p.held_on <= date.fromisoformat(end):
-        raise InvalidInput(f"The election follows the pre-appointment publicity (to {end}).",
-                           code="election_before_publicity_end")
+        raise InvalidInput("The election follows the pre-appointment publicity (to {end}).",
+                           code="election_before_publicity_end",
+                           params={"end": date.fromisoformat(end)})
     s = settings_of(call.session.get(Selection, cand.selection_id))
     share = _share(s.election_majority)
     needed = math.floor(p.present_with_vote * share) + 1  # more than that share of those present
@@ -87,8 +88,8 @@ def _approval(call: ActionCall, approved: bool) -> dict[str, Any]:
     _not_in_future(call, p.decided_on)
     held = date.fromisoformat(cand.appointment["election"]["held_on"])
     if p.decided_on < held:
-        raise InvalidInput(f"The approval is dated before the election ({held.isoformat()}).",
-                           code="approval_before_election")
+        raise InvalidInput("The approval is dated before the election ({held}).",
+                           code="approval_before_election", params={"held": held})
     approval = {**p.model_dump(mode="json"), "approved": approved}
     cand.appointment = {**cand.appointment, "approval": approval}
     return {"approval": approval}

@@ -8,8 +8,10 @@ Templates in Chinese and English, editable by admins; `{placeholders}` are check
 
 from __future__ import annotations
 
+import contextlib
 import string
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
@@ -36,143 +38,10 @@ LANGUAGES = ("zh", "en")
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
                 "reason", "post", "branch")
 
-DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
-    ("appointed", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n经资格预审、面议评审、组织考察和党委会审核，您在“{selection_title}”中"
-        "的结果为：{outcome_label}。\n拟任岗位：{post}（{branch}）\n\n任职前将按规定进行公示，公示期满无异议后安排到一线岗位"
-        "实习锻炼，并由导师进行培养。\n\n{organization}党委组织部门"),
-    ("reserve", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n经党委会审核，您在“{selection_title}”中的结果为：{outcome_label}。"
-        "\n参选岗位：{post}（{branch}）\n\n您已进入党支部书记储备人选库，今后选拔时可优先推荐。\n\n{organization}党委组织部门"),
-    ("not_qualified", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n您在“{selection_title}”中的结果为：{outcome_label}。\n"
-        "参选岗位：{post}（{branch}）\n环节：{gate}\n原因：{reason}\n\n感谢您的参与。\n\n{organization}党委组织部门"),
-    ("appointed", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nAfter the qualification pre-review, the interview, the inspection"
-        " and the party committee's decision, your result in \"{selection_title}\" is:"
-        " {outcome_label}.\nPost: {post} ({branch})\n\nA pre-appointment publicity period follows; then a trial at a"
-        " front-line post, with a mentor.\n\n{organization}"),
-    ("reserve", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nYour result in \"{selection_title}\" is: {outcome_label}.\n"
-        "Post stood for: {post} ({branch})\nYou are in the pool of reserve candidates for future selections.\n\n{organization}"),
-    ("not_qualified", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nYour result in \"{selection_title}\" is: {outcome_label}.\n"
-        "Post stood for: {post} ({branch})\nStage: {gate}\nReason: {reason}\n\nThank you for taking part.\n\n{organization}"),
-    ("lapsed", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n您被推荐参加“{selection_title}”，但在推荐报名截止前未确认参选，"
-        "按规定不进入后续审核。结果：{outcome_label}。\n\n感谢组织和群众对您的推荐。"
-        "\n\n{organization}党委组织部门"),
-    ("lapsed", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nYou were nominated in \"{selection_title}\" but did not confirm"
-        " that you would stand before nominations closed, so the reviews go on without you."
-        " Result: {outcome_label}.\n\n{organization}"),
-    ("declined", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n您已表示本人不同意参加“{selection_title}”，结果：{outcome_label}。"
-        "\n您说明的原因：{reason}\n\n感谢组织和群众对您的推荐。\n\n{organization}党委组织部门"),
-    ("declined", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nYou declined to stand in \"{selection_title}\". Result:"
-        " {outcome_label}.\nYour reason: {reason}\n\n{organization}"),
-    ("withdrawn", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n您已退出“{selection_title}”，结果：{outcome_label}。\n原因：{reason}"
-        "\n\n感谢您的参与。\n\n{organization}党委组织部门"),
-    ("withdrawn", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nYou withdrew from \"{selection_title}\". Result: {outcome_label}."
-        "\nReason: {reason}\n\nThank you for taking part.\n\n{organization}"),
-    ("confirmed", "zh"): (
-        "【{organization}】试用期满考核结果通知：{outcome_label}",
-        "{full_name}同志：\n\n经试用期满考核，您在“{selection_title}”中试用胜任，结果：{outcome_label}。"
-        "\n考核：{gate}\n\n{organization}党委组织部门"),
-    ("confirmed", "en"): (
-        "[{organization}] Result of your trial: {outcome_label}",
-        "Dear {full_name},\n\nYour trial after \"{selection_title}\" has been assessed: you are"
-        " {outcome_label}.\nAssessment: {gate}\n\n{organization}"),
-    ("dismissed", "zh"): (
-        "【{organization}】试用期考核结果通知：{outcome_label}",
-        "{full_name}同志：\n\n您在“{selection_title}”后的试用期结束，结果：{outcome_label}。"
-        "\n考核：{gate}\n原因：{reason}\n\n{organization}党委组织部门"),
-    ("dismissed", "en"): (
-        "[{organization}] Result of your trial: {outcome_label}",
-        "Dear {full_name},\n\nYour trial after \"{selection_title}\" has ended: {outcome_label}."
-        "\nAssessment: {gate}\nReason: {reason}\n\n{organization}"),
-    ("revoked", "zh"): (
-        "【{organization}】任用结果变更通知：{outcome_label}",
-        "{full_name}同志：\n\n您在“{selection_title}”中的拟任用已取消，结果：{outcome_label}。"
-        "\n原因：{reason}\n\n{organization}党委组织部门"),
-    ("revoked", "en"): (
-        "[{organization}] Change of your result: {outcome_label}",
-        "Dear {full_name},\n\nYour proposed appointment after \"{selection_title}\" is revoked:"
-        " {outcome_label}.\nReason: {reason}\n\n{organization}"),
-    ("reserve_expired", "zh"): (
-        "【{organization}】储备人选期满通知：{outcome_label}",
-        "{full_name}同志：\n\n您在“{selection_title}”中确定的储备人选资格已期满（{reason}），"
-        "不再列入储备人选库。\n\n感谢您的参与。\n\n{organization}党委组织部门"),
-    ("reserve_expired", "en"): (
-        "[{organization}] Your reserve period has ended: {outcome_label}",
-        "Dear {full_name},\n\nYour place in the reserve pool from \"{selection_title}\" has"
-        " ended ({reason}).\n\n{organization}"),
-    ("reserve_used", "zh"): (
-        "【{organization}】储备人选使用通知：{outcome_label}",
-        "{full_name}同志：\n\n您作为“{selection_title}”的储备人选，已被推荐参加：{reason}。"
-        "\n请登录系统确认是否同意参选。\n\n{organization}党委组织部门"),
-    ("reserve_used", "en"): (
-        "[{organization}] You are nominated from the reserve pool: {outcome_label}",
-        "Dear {full_name},\n\nAs a reserve from \"{selection_title}\", you are nominated in:"
-        " {reason}.\nPlease log in to say whether you agree to stand.\n\n{organization}"),
-    ("backfilled", "zh"): (
-        "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
-        "{full_name}同志：\n\n经党委会研究，您作为“{selection_title}”的储备人选，{gate}，结果为："
-        "{outcome_label}。\n拟任岗位：{post}（{branch}）\n\n任职前将按规定进行公示，公示期满无异议后"
-        "安排到一线岗位实习锻炼，并由导师进行培养。您已不再列入储备人选库。\n\n{organization}党委组织部门"),
-    ("backfilled", "en"): (
-        "[{organization}] Branch secretary selection result: {outcome_label}",
-        "Dear {full_name},\n\nThe party committee has decided that you, a reserve from"
-        " \"{selection_title}\", fill a vacated post: {outcome_label}.\nPost: {post} ({branch})"
-        "\n\nA pre-appointment publicity period follows; then a trial at a front-line post, with"
-        " a mentor. You have left the reserve pool.\n\n{organization}"),
-    ("not_elected", "zh"): (
-        "【{organization}】支部选举结果通知：{outcome_label}",
-        "{full_name}同志：\n\n在“{selection_title}”后的支部党员大会选举中，您的结果为：{outcome_label}。"
-        "\n{gate}\n原因：{reason}\n\n{organization}党委组织部门"),
-    ("not_elected", "en"): (
-        "[{organization}] Result of the branch's election: {outcome_label}",
-        "Dear {full_name},\n\nIn the branch's election after \"{selection_title}\", your result"
-        " is: {outcome_label}.\n{gate}\nReason: {reason}\n\n{organization}"),
-    ("not_approved", "zh"): (
-        "【{organization}】任用结果变更通知：{outcome_label}",
-        "{full_name}同志：\n\n您在“{selection_title}”后的支部选举结果未获上级党委批准（{gate}），"
-        "结果：{outcome_label}。\n原因：{reason}\n\n{organization}党委组织部门"),
-    ("not_approved", "en"): (
-        "[{organization}] Change of your result: {outcome_label}",
-        "Dear {full_name},\n\nThe higher committee did not approve the branch's election after"
-        " \"{selection_title}\" ({gate}): {outcome_label}.\nReason: {reason}\n\n{organization}"),
-}
-
-# The action that ended a candidacy → the gate named in the 不符合 email.
-GATES = {
-    "fail_prereview": ("资格预审", "qualification pre-review"),
-    "fail_interview": ("面议评审", "interview review"),
-    "fail_inspection": ("组织考察", "organizational inspection"),
-    "decide_not_qualified": ("党委会审核", "party committee decision"),
-    "decline": ("推荐确认（本人不同意参选）", "nomination (declined to stand)"),
-    "lapse": ("推荐确认（未在推荐报名截止前确认参选）", "nomination (no consent in time)"),
-    "withdraw": ("本人退出", "withdrawn by the candidate"),
-    "revoke": ("任职前公示", "pre-appointment publicity"),
-    "withdraw_appointment": ("本人辞去拟任职务", "withdrawn from the appointment"),
-    "fail_election": ("支部党员大会选举", "the branch's election"),
-    "refuse_approval": ("上级党委批准", "the higher committee's approval"),
-}
+# The default subject and body of each outcome's email live in the catalogue
+# (service/locale, contexts `email_subject` and `email_body`); an admin's template replaces them.
+# The action that ended a candidacy → the gate named in the email: the catalogue's
+# `gate_of_action` labels.
 # A candidate's state → the outcome told; a nominee who never consented and one who declined
 # are both 'declined', told apart by the action that ended the candidacy.
 _OUTCOME_OF_STATE = {"appointed": "appointed", "reserve": "reserve", "not_qualified":
@@ -195,12 +64,11 @@ def check_template(subject: str, body: str) -> None:
     try:
         used = _fields(subject) | _fields(body)
     except ValueError as e:
-        raise InvalidInput(f"The template is malformed: {e}.", code="template_malformed") from e
+        raise InvalidInput("The template is malformed: {e}.", code="template_malformed", params={"e": e}) from e
     unknown = sorted(used - set(PLACEHOLDERS))
     if unknown:
-        raise InvalidInput(f"Unknown placeholders: {', '.join(unknown)}; known: "
-                           f"{', '.join(PLACEHOLDERS)}.", code="template_placeholder",
-                           details={"unknown": unknown, "known": list(PLACEHOLDERS)})
+        raise InvalidInput("Unknown placeholders: {unknown}; known: {PLACEHOLDERS}.", code="template_placeholder",
+                           details={"unknown": unknown, "known": list(PLACEHOLDERS)}, params={"unknown": ', '.join(unknown), "PLACEHOLDERS": ', '.join(PLACEHOLDERS)})
 
 
 def template(session: Session, outcome: str, language: str) -> tuple[str, str, bool]:
@@ -208,8 +76,9 @@ def template(session: Session, outcome: str, language: str) -> tuple[str, str, b
     row = session.get(NotificationTemplate, (outcome, language))
     if row:
         return row.subject, row.body, True
-    subject, body = DEFAULT_TEMPLATES[(outcome, language)]
-    return subject, body, False
+    lang = i18n.as_lang(language)
+    return (i18n.label("email_subject", outcome, lang) or "",
+            i18n.label("email_body", outcome, lang) or "", False)
 
 
 def outcome_of(session: Session, candidate: Candidate) -> tuple[str, str, str] | None:
@@ -243,16 +112,26 @@ def _assessment_text(params: dict[str, Any], language: str) -> str:
     a = params.get("assessment") or {}
     if not a:
         return "—"
-    grade = i18n.pick(*GRADES.get(a.get("grade"), (a.get("grade"), a.get("grade"))),
-                      "en" if language == "en" else "zh-CN")
-    kind = ("试用期满考核", "final assessment") if a.get("kind") == "final" else (
-        "试用期中考核", "mid-term assessment")
-    return f"{kind[1] if language == 'en' else kind[0]} {a.get('held_on')}: {grade}"
+    lang = i18n.as_lang(language)
+    held_on = a.get("held_on")
+    with contextlib.suppress(TypeError, ValueError):
+        held_on = date.fromisoformat(str(held_on))
+    return i18n._("{kind} {held_on}: {grade}", lang,
+                  kind=i18n.label("assessment_kind", "final" if a.get("kind") == "final"
+                                  else "mid_term", lang),
+                  held_on=held_on, grade=i18n.label("Grade", a.get("grade"), lang))
 
 
-GRADES = {"excellent": ("优秀", "excellent"), "competent": ("称职", "competent"),
-          "basically_competent": ("基本称职", "basically competent"),
-          "incompetent": ("不称职", "incompetent")}
+# Reasons the service itself writes to the record, told in the email's own language.
+SYSTEM_REASONS = {"lapse": "no consent by the end of the publicity period"}
+
+
+def language_of(session: Session, candidate: Candidate) -> str:
+    """The language of a candidate's emails (`zh` or `en`): their account's language, else
+    the one their profile prefers, else Chinese."""
+    user = session.get(User, candidate.user_id) if candidate.user_id else None
+    preferred = (user.language if user else None) or (candidate.profile or {}).get("language")
+    return "en" if i18n.as_lang(preferred) == "en" else "zh"
 
 
 def render(session: Session, candidate: Candidate, language: str, *,
@@ -262,18 +141,17 @@ def render(session: Session, candidate: Candidate, language: str, *,
     if change is None:
         found = outcome_of(session, candidate)
         if found is None:
-            raise Conflict(f"The candidate is '{candidate.state}': there is no outcome to tell"
-                           " yet.", code="no_outcome_yet")
+            raise Conflict("The candidate is '{state}': there is no outcome to tell yet.", code="no_outcome_yet", params={"state": candidate.state})
         outcome, action, reason = found
-        idx = 0 if language == "zh" else 1
-        gate = GATES.get(action, ("", ""))[idx] if action else ""
+        gate = i18n.label("gate_of_action", action, i18n.as_lang(language)) if action else ""
+        if action in SYSTEM_REASONS:
+            reason = i18n.text(SYSTEM_REASONS[action], lang=i18n.as_lang(language))
     else:
         outcome, gate, reason = change
     selection = session.get(Selection, candidate.selection_id)
     values = {"full_name": candidate.full_name, "selection_title": selection.title,
               "organization": selection.organization,
-              "outcome_label": i18n.outcome_label(outcome, "en" if language == "en"
-                                                  else "zh-CN"),
+              "outcome_label": i18n.outcome_label(outcome, i18n.as_lang(language)),
               "gate": gate or "—", "reason": reason or "—", **_post_values(selection, candidate)}
     subject, body, _ = template(session, outcome, language)
     return outcome, subject.format(**values), body.format(**values)
@@ -300,24 +178,27 @@ def _queue(session: Session, candidate: Candidate, *, key: str, outcome: str, su
 
 
 def enqueue_outcome(session: Session, candidate: Candidate, *, clock: Clock,
-                    author: record.Author, language: str = "zh") -> Notification | None:
-    """Write the candidate's outcome email to the outbox (once per candidate)."""
+                    author: record.Author, language: str | None = None) -> Notification | None:
+    """Write the candidate's outcome email to the outbox (once per candidate), in their
+    language unless one is given."""
     key = f"outcome:{candidate.id}"
     if session.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
         return None
+    language = language or language_of(session, candidate)
     outcome, subject, body = render(session, candidate, language)
     return _queue(session, candidate, key=key, outcome=outcome, subject=subject, body=body,
                   language=language, clock=clock, author=author, cites={})
 
 
 def enqueue_change(session: Session, candidate: Candidate, event: Event, *, outcome: str,
-                   clock: Clock, author: record.Author, language: str = "zh",
+                   clock: Clock, author: record.Author, language: str | None = None,
                    ) -> Notification | None:
     """Write the email of one later change of the candidate's outcome (the event that made
     it), once per change: its dedupe key is the event's id."""
     key = f"change:{event.id}"
     if session.exec(select(Notification.id).where(Notification.dedupe_key == key)).first():
         return None
+    language = language or language_of(session, candidate)
     params = dict(event.params or {})
     gate = _assessment_text(params, language) if "assessment" in params else (
         params.get("detail") or "")
@@ -349,14 +230,15 @@ def enqueue_all(session: Session, selection: Selection, *, clock: Clock,
 def note(n: Notification, settings: Settings) -> str | None:
     """A sentence for people about where the message stands."""
     if n.state == "queued" and not settings.smtp_host:
-        return ("No SMTP server is configured (SELECTION_SMTP_HOST): the message is kept,"
-                " undelivered, and goes out once one is.")
+        return i18n._("No SMTP server is configured (SELECTION_SMTP_HOST): the message is"
+                      " kept, undelivered, and goes out once one is.")
     if n.state == "queued" and n.attempts:
-        return f"Delivery failed {n.attempts} time(s); retrying at {n.next_attempt_at}."
+        return i18n._("Delivery failed {attempts} time(s); retrying at {next_attempt_at}.",
+                      attempts=n.attempts, next_attempt_at=n.next_attempt_at)
     if n.state == "undeliverable":
-        return "The candidate has no email address; add one and resend."
+        return i18n._("The candidate has no email address; add one and resend.")
     if n.state == "failed":
-        return "Delivery gave up after repeated failures; an admin can resend."
+        return i18n._("Delivery gave up after repeated failures; an admin can resend.")
     return None
 
 

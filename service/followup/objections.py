@@ -182,7 +182,7 @@ def locked(session: Session, objection_id: uuid.UUID) -> Objection:
     o = session.exec(select(Objection).where(Objection.id == objection_id)
                      .with_for_update()).first()
     if o is None:
-        raise NotFound(f"No objection {objection_id}.", code="objection_not_found")
+        raise NotFound("No objection {objection_id}.", code="objection_not_found", params={"objection_id": objection_id})
     return o
 
 

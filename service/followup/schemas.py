@@ -288,8 +288,6 @@ class MentorshipKind(StrEnum):
     senior_guides_new = "senior_guides_new"  # 老带新: an experienced secretary guides
 
 
-MENTORSHIP_KIND_LABELS = {"excellent_guides_new": ("优带新", "An outstanding secretary guides"),
-                          "senior_guides_new": ("老带新", "An experienced secretary guides")}
 
 
 @ex.enum_example("confirmed_secretary")
@@ -363,8 +361,7 @@ class MentorshipPublic(BaseModel):
     @computed_field(description="The kind's label (优带新 / 老带新)")
     @property
     def kind_label(self) -> str | None:
-        labels = MENTORSHIP_KIND_LABELS.get(self.kind or "")
-        return i18n.pick(*labels) if labels else None
+        return i18n.label("MentorshipKind", self.kind) if self.kind else None
 
 
 @ex.enum_example("final")

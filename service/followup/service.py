@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from ..core import calendar as workcal
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..core.models import User
@@ -151,8 +152,8 @@ def assign_mentor(session: Session, cand: Candidate, data: MentorshipSet, *, use
                   clock: Clock) -> Mentorship:
     """Assign a mentor (a user with the mentor role who declared no relation)."""
     if cand.state != "on_trial":
-        raise Conflict(f"The candidate is '{cand.state}'; a mentor is assigned for the trial.",
-                       code="not_on_trial")
+        raise Conflict("The candidate is '{state}'; a mentor is assigned for the trial.",
+                       code="not_on_trial", params={"state": cand.state})
     mentor = session.get(User, data.mentor_id)
     if mentor is None or MENTOR not in mentor.roles or not mentor.is_active:
         raise InvalidInput("The mentor must be an active user with the mentor role.",
@@ -211,8 +212,8 @@ def add_record(session: Session, cand: Candidate, data: FollowUpRecordCreate, *,
         raise Forbidden("Training records are kept by admins and the mentor.",
                         code="role_not_permitted")
     if cand.state != "on_trial":
-        raise Conflict(f"The candidate is '{cand.state}'; records are kept during the trial.",
-                       code="not_on_trial")
+        raise Conflict("The candidate is '{state}'; records are kept during the trial.",
+                       code="not_on_trial", params={"state": cand.state})
     if data.held_on > clock.today():
         raise Conflict("A record cannot precede what it records.", code="date_in_future")
     rec = FollowUpRecord(candidate_id=cand.id, kind=data.kind.value, held_on=data.held_on,
@@ -239,31 +240,31 @@ def missing_for_confirmation(session: Session, cand: Candidate, clock: Clock) ->
     """What the trial still lacks before the admin can confirm, item by item."""
     trial = (cand.appointment or {}).get("trial")
     if cand.state != "on_trial" or not trial:
-        return ["the candidate is not on trial"]
+        return [i18n._("the candidate is not on trial")]
     selection = session.get(Selection, cand.selection_id)
     s = _settings(selection)
     missing = []
     end = date.fromisoformat(trial["end_on"])
     if clock.today() < end:
-        missing.append(f"the trial runs until {end.isoformat()}")
+        missing.append(i18n._("the trial runs until {end}", end=end))
     m = mentorship(session, cand.id)
     recs = [r for r in records(session, cand.id) if r.attended]
     if m is None:
-        missing.append("no mentor is assigned")
+        missing.append(i18n._("no mentor is assigned"))
     else:
         start = max(date.fromisoformat(trial["start_on"]), m.assigned_on)
         due = max((min(clock.today(), end) - start).days // m.meeting_interval_days, 1)
         held = sum(r.kind == "mentor_meeting" for r in recs)
         if held < due:
-            missing.append(f"mentor meetings: {held} of {due} held")
-    for kind, label, minimum in (("party_lesson", "party lessons (党课学习)",
-                                  s.min_party_lesson_hours),
-                                 ("branch_life", "branch-life exercise (支部生活锻炼)",
-                                  s.min_branch_life_hours)):
+            missing.append(i18n._("mentor meetings: {held} of {due} held", held=held, due=due))
+    for kind, minimum in (("party_lesson", s.min_party_lesson_hours),
+                          ("branch_life", s.min_branch_life_hours)):
         hours = sum(r.hours for r in recs if r.kind == kind)
         count = sum(r.kind == kind for r in recs)
         if count == 0 or hours < minimum:
-            missing.append(f"{label}: {hours:g} of {max(minimum, 0):g} hours, {count} record(s)")
+            missing.append(i18n._("{label}: {hours:g} of {minimum:g} hours, {count} record(s)",
+                                  label=i18n.label("FollowUpKind", kind), hours=hours,
+                                  minimum=max(minimum, 0), count=count))
     return missing
 
 

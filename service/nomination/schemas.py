@@ -111,6 +111,9 @@ class Profile(Strict):
     email: Email | None = Field(default=None, description="Where the outcome is sent")
     phone: Phone | None = None
     national_id: NationalId | None = Field(default=None, description="居民身份证号码 (optional)")
+    language: Literal["zh-CN", "en"] | None = Field(
+        default=None, description="The language of their emails while they have no account of"
+        " their own (an account's language wins); none: Chinese")
 
     @model_validator(mode="after")
     def _dates_make_sense(self):

@@ -69,13 +69,13 @@ def check_open(selection: Selection, clock: Clock) -> None:
     period = {"publicity_start_on": start, "publicity_end_on": end, "today": today,
               "selection_state": selection.state}
     if selection.state != "publicizing" or start is None or end is None:
-        raise Conflict(f"The selection is '{selection.state}': nominations and applications are"
-                       " taken only while it is publicized.", code="nominations_closed",
-                       details=period)
+        raise Conflict("The selection is '{state}': nominations and applications are taken only while "
+                       "it is publicized.", code="nominations_closed",
+                       details=period, params={"state": selection.state})
     if not start <= today <= end:
-        raise Conflict(f"Nominations and applications are taken from {start} to {end}"
-                       f" inclusive; today is {today}.", code="outside_nomination_period",
-                       details=period)
+        raise Conflict("Nominations and applications are taken from {start} to {end} inclusive; today "
+                       "is {today}.", code="outside_nomination_period",
+                       details=period, params={"start": start, "end": end, "today": today})
 
 
 def refresh_eligibility(candidate: Candidate, selection: Selection, clock: Clock) -> dict:
@@ -129,10 +129,10 @@ def _check_own_body(user: User, data: NominationCreate) -> None:
         raise Forbidden("Your account belongs to no nominating body yet; an admin sets it.",
                         code="nominating_body_not_set")
     if data.kind.value not in (kind, "reserve_pool") or _norm(data.body_name) != _norm(name or ""):
-        raise Forbidden(f"Your account nominates as {kind} '{name}' only.",
+        raise Forbidden("Your account nominates as {kind} '{name}' only.",
                         code="not_your_nominating_body",
                         details={"your_body": body, "requested": {
-                            "kind": data.kind.value, "name": data.body_name}})
+                            "kind": data.kind.value, "name": data.body_name}}, params={"kind": kind, "name": name})
 
 
 def nominate(*, session: Session, selection: Selection, data: NominationCreate, user: User,
@@ -232,8 +232,8 @@ def record_communication(*, session: Session, candidate: Candidate, data: Commun
         raise Forbidden("Only the nominator who nominated this person, or an admin, records"
                         " talks with them.", code="not_your_nominee")
     if data.held_on > clock.today():
-        raise Conflict(f"A talk cannot be recorded before it is held ({data.held_on} is after"
-                       f" today, {clock.today()}).", code="date_in_future")
+        raise Conflict("A talk cannot be recorded before it is held ({held_on} is after today, "
+                       "{clock}).", code="date_in_future", params={"held_on": data.held_on, "clock": clock.today()})
     item = Communication(candidate_id=candidate.id, held_on=data.held_on,
                          channel=data.channel.value, summary=data.summary,
                          attitude=data.attitude.value, recorded_by=user.id)
@@ -334,9 +334,9 @@ def reserve_profile(session: Session, entry_id: uuid.UUID, clock: Clock) -> tupl
     """A live pool entry and the profile of the earlier record, for a new nomination."""
     entry = session.get(ReserveEntry, entry_id)
     if entry is None:
-        raise NotFound(f"No reserve pool entry {entry_id}.", code="reserve_entry_not_found")
+        raise NotFound("No reserve pool entry {entry_id}.", code="reserve_entry_not_found", params={"entry_id": entry_id})
     if entry.expires_on < clock.today():
-        raise Conflict(f"This reserve entry expired on {entry.expires_on}.",
-                       code="reserve_expired", details={"expires_on": entry.expires_on})
+        raise Conflict("This reserve entry expired on {expires_on}.",
+                       code="reserve_expired", details={"expires_on": entry.expires_on}, params={"expires_on": entry.expires_on})
     earlier = session.get(Candidate, entry.candidate_id)
     return entry, dict(earlier.profile or {})

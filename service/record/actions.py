@@ -130,9 +130,8 @@ def _validate_params(kind: SubjectKind, action: str, raw: dict[str, Any]) -> Bas
             for err in e.errors()
         ]
         raise InvalidInput(
-            f"The parameters of '{action}' are not valid: {errors[0]['field']}: "
-            f"{errors[0]['message']}",
-            errors=errors,
+            "The parameters of '{action}' are not valid: {field}: {message}",
+            errors=errors, params={"action": action, "field": errors[0]['field'], "message": errors[0]['message']},
         ) from None
 
 
@@ -194,12 +193,13 @@ def describe(
     for opt in options(session, kind, subject, user, clock):
         t = opt.transition
         out.append(ActionOption(
-            action=t.action, label=i18n.pick(t.label_zh, t.label_en), label_zh=t.label_zh,
+            action=t.action, label=i18n.action_label(t.machine, t.action), label_zh=t.label_zh,
             label_en=t.label_en, from_states=list(t.sources),
             to_state=t.target, roles=list(t.roles), allowed=opt.allowed,
             reason_required=t.reason_required,
             refusal_code=opt.error.code if opt.error else None,
-            refusal=opt.error.message if opt.error else None,
+            refusal=i18n.refusal_text(opt.error.template, opt.error.params)
+            if opt.error else None,
             refusal_details=(opt.error.details or None)
             if isinstance(opt.error, GuardRefused) else None,
             params_schema=kind.params_model(t.action).model_json_schema(),

@@ -28,11 +28,10 @@ LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 def _out_of_range(field: str) -> InvalidInput:
     return InvalidInput(
-        f"The simulated time must be from {EARLIEST.date()} up to (not including)"
-        f" {LATEST.date()}.", code="clock_out_of_range",
+        "The simulated time must be from {EARLIEST} up to (not including) {LATEST}.", code="clock_out_of_range",
         details={"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
         errors=[{"field": field, "message": "outside the simulated clock's range",
-                 "type": "clock_out_of_range"}])
+                 "type": "clock_out_of_range"}], params={"EARLIEST": EARLIEST.date(), "LATEST": LATEST.date()})
 
 
 def _refuse_in_production(settings: Settings) -> None:
@@ -44,10 +43,9 @@ def _refuse_in_production(settings: Settings) -> None:
 def _store(session: Session, target: datetime, user: User, clock: Clock, action: str) -> Clock:
     if clock.simulated_now is not None and target < clock.now:
         raise Conflict(
-            f"A running simulation only moves forward: {target.isoformat()} is before the"
-            f" simulated time {clock.now.isoformat()}; end the simulation (DELETE) to start"
-            " another.", code="clock_backwards",
-            details={"now": clock.now.isoformat()})
+            "A running simulation only moves forward: {target} is before the simulated time "
+            "{now}; end the simulation (DELETE) to start another.", code="clock_backwards",
+            details={"now": clock.now.isoformat()}, params={"target": target.isoformat(), "now": clock.now.isoformat()})
     row = session.get(SimulatedClock, 1, with_for_update=True) or SimulatedClock(id=1,
                                                                                 simulated_at=target)
     row.simulated_at, row.set_at, row.set_by = target, clock.real_now, user.id

@@ -42,7 +42,7 @@ class Gate:
     passed: tuple[str, ...] = ()  # the last gate only: through it
 
     def label(self) -> str:
-        return i18n.pick(self.label_zh, self.label_en)
+        return i18n.label("ReportGate", self.name) or self.name
 
 
 GATES: tuple[Gate, ...] = (

@@ -32,12 +32,12 @@ from sqlmodel import Session, select
 
 from ..core import i18n
 from ..core.clock import Clock
-from ..nomination.eligibility import EDUCATION_EN, EDUCATION_LABELS, GENDERS
+from ..core.i18n import _
 from ..nomination.models import Candidate, Nomination
 from ..record.models import Event
 from ..review import service as review
 from ..review.models import CommitteeMeeting
-from ..review.schemas import Ranking
+from ..review.schemas import Outcome, Ranking
 from ..selection.models import Selection
 from ..workflow.table import CANDIDATE_STATES
 from .gates import GATE_INDEX, GATES, LEFT, WAITING, Gate, gate_of
@@ -148,31 +148,21 @@ def report(session: Session, selection: Selection, clock: Clock) -> SelectionRep
         generated_at=clock.now, candidates=len(data.candidates), funnel=_funnel(data),
         states=[StateCount(state=s.name, count=states[s.name]) for s in CANDIDATE_STATES
                 if states[s.name]],
-        outcomes=[OutcomeCount(outcome=o, count=outcomes[o]) for o in i18n.OUTCOMES
+        outcomes=[OutcomeCount(outcome=o, count=outcomes[o]) for o in Outcome
                   if outcomes[o]],
         ranking=data.ranking, meetings=_meetings(data))
 
 
 # ---------------------------------------------------------------- the printable page
-_CSS = """
-body{font-family:"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:#222;
-max-width:60em;margin:2em auto;padding:0 1em;line-height:1.5}
-h1{font-size:1.6em;margin-bottom:.2em}h2{font-size:1.2em;border-bottom:2px solid #b22;
-padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;width:100%;margin:.5em 0}
-th,td{border:1px solid #999;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.meta{color:#555}.chart{width:100%;height:auto}.legend span{display:inline-block;
-margin-right:1.2em}.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;
-vertical-align:middle}
-@media print{body{margin:0;max-width:none;font-size:10.5pt}h2{page-break-after:avoid}
-table,svg,.meeting{page-break-inside:avoid}th{background:#eee;-webkit-print-color-adjust:exact;
-print-color-adjust:exact}.sw,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-@page{size:A4;margin:15mm}}
+REPORT_CSS = """
+.meta{color:#555}.legend span{display:inline-block;margin-right:1.2em}
+.sw{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle}
+h3{font-size:11.5pt;margin:1em 0 .3em}.meeting{break-inside:avoid}
+th,.sw,svg{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 """
-_SEGMENTS = (("passed", "#2e7d32", "通过", "Passed"), ("reserve", "#f9a825", "储备", "Reserve"),
-             ("pending", "#90a4ae", "待定", "Pending"), ("failed", "#c62828", "未通过", "Failed"),
-             ("withdrew", "#6d4c41", "退出", "Withdrew"))
+_SEGMENTS = (("passed", "#2e7d32", "Passed"), ("reserve", "#f9a825", "Reserve"),
+             ("pending", "#90a4ae", "Pending"), ("failed", "#c62828", "Failed"),
+             ("withdrew", "#6d4c41", "Withdrew"))
 
 
 def _svg_funnel(stages: list[FunnelStage]) -> str:
@@ -184,19 +174,19 @@ def _svg_funnel(stages: list[FunnelStage]) -> str:
     height = row * len(stages) + 10
     parts = [f'<svg class="chart" role="img" xmlns="http://www.w3.org/2000/svg" '
              f'viewBox="0 0 {left + width + 60} {height}" '
-             f'aria-label="{e(i18n.pick("候选人漏斗", "Candidate funnel"))}">']
+             f'aria-label="{e(_("Candidate funnel"))}">']
     for i, s in enumerate(stages):
         y = 5 + i * row
         parts.append(f'<text x="{left - 8}" y="{y + bar * .72:.1f}" text-anchor="end" '
                      f'font-size="13">{e(s.label)}</text>')
         x = float(left)
-        for key, colour, zh, en in _SEGMENTS:
+        for key, colour, what in _SEGMENTS:
             n = getattr(s, key)
             if not n:
                 continue
             w = width * n / top
             parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar}" '
-                         f'fill="{colour}"><title>{e(s.label)} · {e(i18n.pick(zh, en))}: {n}'
+                         f'fill="{colour}"><title>{e(s.label)} · {e(_(what))}: {n}'
                          f'</title></rect>')
             x += w
         parts.append(f'<text x="{x + 6:.1f}" y="{y + bar * .72:.1f}" font-size="13">'
@@ -209,7 +199,7 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "—"
     if isinstance(v, bool):
-        return i18n.pick("是", "yes") if v else i18n.pick("否", "no")
+        return _("yes") if v else _("no")
     if isinstance(v, float):
         return f"{v:g}"
     return str(v)
@@ -230,17 +220,17 @@ def exception_note(flag: Any) -> str | None:
     """破格, with the requirements excepted and the reason, in the request's language."""
     if flag is None:
         return None
-    return i18n.pick(f"破格（{'、'.join(flag.requirements)}）：{flag.reason}",
-                     f"Exception (破格; {', '.join(flag.requirements)}): {flag.reason}")
+    return _("Exception (破格; {requirements}): {reason}",
+             requirements=[i18n.label("requirement", r) for r in flag.requirements],
+             reason=flag.reason)
 
 
 def correction_note(corrections: list[Any]) -> str | None:
     """更正, with each correction's reason, in the request's language."""
     if not corrections:
         return None
-    reasons = "；".join(c.reason for c in corrections)
-    return i18n.pick(f"评分已更正（{len(corrections)}处）：{reasons}",
-                     f"Score corrected ({len(corrections)}): {reasons}")
+    return _("Score corrected ({count}): {reasons}", count=len(corrections),
+             reasons="；".join(c.reason for c in corrections))
 
 
 def _notes(entry: Any) -> str | None:
@@ -249,117 +239,100 @@ def _notes(entry: Any) -> str | None:
     return "；".join(notes) or None
 
 
-def report_html(rep: SelectionReport) -> str:
-    """The report as a self-contained printable page: inline CSS, an inline SVG chart, no
-    script and no external asset; every text from users escaped."""
-    e, p = html.escape, i18n.pick
-    legend = "".join(f'<span><i class="sw" style="background:{c}"></i>{e(p(zh, en))}</span>'
-                     for _, c, zh, en in _SEGMENTS)
-    funnel = _table([p("环节", "Gate"), p("进入", "Entered"), p("通过", "Passed"),
-                     p("储备", "Reserve"), p("待定", "Pending"), p("未通过", "Failed"),
-                     p("退出", "Withdrew")],
+def report_body(rep: SelectionReport) -> str:
+    """The report's sections for the printable page (service/reports/pages.py): an inline
+    SVG chart, tables, no script and no external asset; every text from users escaped."""
+    e = html.escape
+    legend = "".join(f'<span><i class="sw" style="background:{c}"></i>{e(_(what))}</span>'
+                     for _key, c, what in _SEGMENTS)
+    funnel = _table([_("Gate"), _("Entered"), _("Passed"),
+                     _("Reserve"), _("Pending"), _("Failed"),
+                     _("Withdrew")],
                     ([s.label, s.entered, s.passed, s.reserve, s.pending, s.failed, s.withdrew]
                      for s in rep.funnel), numeric={1, 2, 3, 4, 5, 6})
-    states = _table([p("状态", "State"), p("人数", "Candidates")],
+    states = _table([_("State"), _("Candidates")],
                     ([s.state_label, s.count] for s in rep.states), numeric={1})
-    outcomes = _table([p("党委会决定", "Committee outcome"), p("人数", "Candidates")],
+    outcomes = _table([_("Committee outcome"), _("Candidates")],
                       ([o.outcome_label, o.count] for o in rep.outcomes), numeric={1})
-    ranking = _table([p("排名", "Rank"), p("姓名", "Name"), p("状态", "State"),
-                      p("面议得分", "Score"), p("同分比较", "Tie-break"),
-                      p("在比例内", "Within ratio"), p("备注", "Notes")],
+    ranking = _table([_("Rank"), _("Name"), _("State"),
+                      _("Score"), _("Tie-break"),
+                      _("Within ratio"), _("Notes")],
                      ([r.rank, r.full_name, r.state_label, r.score, r.tie_break,
                        r.within_ratio, _notes(r)] for r in rep.ranking.entries),
                      numeric={0, 3, 4})
     meetings = []
     for m in rep.meetings:
-        decisions = _table([p("姓名", "Name"), p("赞成", "For"), p("反对", "Against"),
-                            p("弃权", "Abstained"), p("参加表决", "Voting"),
-                            p("决定", "Outcome"), p("理由", "Reason")],
+        decisions = _table([_("Name"), _("For"), _("Against"),
+                            _("Abstained"), _("Voting"),
+                            _("Outcome"), _("Reason")],
                            ([d.full_name, d.votes_for, d.votes_against, d.abstentions,
                              d.members_voting, d.outcome_label, d.reason]
                             for d in m.decisions), numeric={1, 2, 3, 4})
         recusals = "".join(f"<li>{e(r.full_name or str(r.candidate_id))}：{e(r.reason)}</li>"
-                           for r in m.recusals) or f"<li>{e(p('无', 'none'))}</li>"
+                           for r in m.recusals) or f"<li>{e(_('none'))}</li>"
         meetings.append(
-            f'<div class="meeting"><h3>{e(p("党委会", "Meeting of"))} {e(m.held_on.isoformat())}'
-            f'</h3><p>{e(p("应到", "Members due"))} {m.members_due}，'
-            f'{e(p("实到", "present"))} {m.members_present}</p>{decisions}'
-            f'<p>{e(p("回避", "Recusals"))}：</p><ul>{recusals}</ul>'
-            f'<p>{e(p("会议纪要", "Minutes"))}：{e(m.minutes) or "—"}</p></div>')
-    generated = rep.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"{rep.title} — {p('选拔报告', 'Selection report')}"
-    return f"""<!doctype html>
-<html lang="{e(rep.language)}"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title><style>{_CSS}</style></head><body>
-<h1>{e(rep.title)}</h1>
-<p class="meta">{e(p("单位", "Organization"))}：{e(rep.organization)} ·
-{e(p("职数", "Posts"))}：{rep.posts} · {e(p("状态", "State"))}：{e(rep.state_label or rep.state)}
-· {e(p("参选人", "Candidates"))}：{rep.candidates} · {e(p("生成时间", "Generated"))}：{generated}</p>
-<h2>{e(p("候选人漏斗", "Candidate funnel"))}</h2>
+            f'<div class="meeting"><h3>{e(_("Meeting of {day}", day=m.held_on))}'
+            f'</h3><p>{e(_("Members due"))} {m.members_due}，'
+            f'{e(_("present"))} {m.members_present}</p>{decisions}'
+            f'<p>{e(_("Recusals"))}：</p><ul>{recusals}</ul>'
+            f'<p>{e(_("Minutes"))}：{e(m.minutes) or "—"}</p></div>')
+    generated = i18n.format_datetime_local(rep.generated_at)
+    return f"""<p class="meta">{e(_("Organization"))}：{e(rep.organization)} ·
+{e(_("Posts"))}：{rep.posts} · {e(_("State"))}：{e(rep.state_label or rep.state)}
+· {e(_("Candidates in all"))}：{rep.candidates} · {e(_("Generated"))}：{generated}</p>
+<h2>{e(_("Candidate funnel"))}</h2>
 {_svg_funnel(rep.funnel)}
 <p class="legend">{legend}</p>
 {funnel}
-<h2>{e(p("各状态人数", "Candidates by state"))}</h2>{states}
-<h2>{e(p("党委会决定", "Committee outcomes"))}</h2>{outcomes}
-<h2>{e(p("面议排名", "Interview ranking"))}</h2>
-<p class="meta">{e(p("入围比例线", "Cut-off"))}：{rep.ranking.cutoff} ·
-{e(p("同分规则", "Tie rule"))}：{e(rep.ranking.tie_rule)}</p>{ranking}
-<h2>{e(p("党委会审核记录", "The committee's record"))}</h2>
+<h2>{e(_("Candidates by state"))}</h2>{states}
+<h2>{e(_("Committee outcomes"))}</h2>{outcomes}
+<h2>{e(_("Interview ranking"))}</h2>
+<p class="meta">{e(_("Cut-off"))}：{rep.ranking.cutoff} ·
+{e(_("Tie rule"))}：{e(rep.ranking.tie_rule)}</p>{ranking}
+<h2>{e(_("The committee's record"))}</h2>
 {"".join(meetings) or "<p>—</p>"}
-</body></html>
 """
 
 
 # ---------------------------------------------------------------- the candidate table
 @dataclass(frozen=True)
 class Column:
-    """A column of the candidate table: a stable key, its headers, its kind, its width."""
+    """A column of the candidate table: a stable key (its header is the key's `column`
+    label in the catalogue), its kind, its width."""
 
     key: str
-    zh: str
-    en: str
     kind: str = "text"  # text, number, integer, date, datetime
     width: int = 14
 
     def header(self) -> str:
-        return i18n.pick(self.zh, self.en)
+        """The header in the request's language (the catalogue's `column` labels)."""
+        return i18n.label("column", self.key) or self.key
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "候选人编号", "Candidate ID", width=38),
-    Column("full_name", "姓名", "Name", width=12),
-    Column("state", "状态代码", "State", width=14),
-    Column("state_label", "状态", "State label", width=22),
-    Column("gate", "环节代码", "Gate", width=12),
-    Column("gate_label", "所处环节", "Gate label", width=16),
-    Column("gender", "性别", "Gender", width=8),
-    Column("education", "学历", "Education", width=14),
-    Column("party_joined_on", "入党时间", "Joined the party on", "date", 13),
-    Column("work_started_on", "参加工作时间", "Started work on", "date", 13),
-    Column("unit", "工作单位", "Unit", width=24),
-    Column("current_post", "现任职务", "Current post", width=20),
-    Column("nominated_by", "推荐情况", "Nominated by", width=36),
-    Column("eligible", "资格条件", "Eligibility", width=10),
-    Column("national_id_masked", "身份证号（脱敏）", "ID number (masked)", width=22),
-    Column("prereview_exception", "破格", "Exception (破格)", width=30),
-    Column("interview_score", "面议得分", "Interview score", "number", 10),
-    Column("score_corrected", "评分更正", "Score corrected", width=30),
-    Column("rank", "面议排名", "Interview rank", "integer", 10),
-    Column("outcome", "党委会决定代码", "Outcome", width=14),
-    Column("outcome_label", "党委会决定", "Outcome label", width=14),
-    Column("created_at", "登记时间（UTC）", "Registered at (UTC)", "datetime", 20),
+    Column("id", width=38),
+    Column("full_name", width=12),
+    Column("state", width=14),
+    Column("state_label", width=22),
+    Column("gate", width=12),
+    Column("gate_label", width=16),
+    Column("gender", width=8),
+    Column("education", width=14),
+    Column("party_joined_on", "date", 13),
+    Column("work_started_on", "date", 13),
+    Column("unit", width=24),
+    Column("current_post", width=20),
+    Column("nominated_by", width=36),
+    Column("eligible", width=10),
+    Column("national_id_masked", width=22),
+    Column("prereview_exception", width=30),
+    Column("interview_score", "number", 10),
+    Column("score_corrected", width=30),
+    Column("rank", "integer", 10),
+    Column("outcome", width=14),
+    Column("outcome_label", width=14),
+    Column("created_at", "datetime", 20),
 )
-NOMINATION_KINDS = {
-    "party_organization": ("党组织推荐", "Party organization"),
-    "administration": ("行政推荐", "Administration"),
-    "trade_union": ("工会推荐", "Trade union"),
-    "youth_league": ("团组织推荐", "Youth league"),
-    "party_members_joint": ("党员联名推荐", "Party members jointly"),
-    "reserve_pool": ("储备人选库", "Reserve pool"),
-    "self_application": ("个人报名", "Self-application"),
-}
-
 
 def mask_national_id(value: str | None) -> str | None:
     """The first 3 and last 4 characters of an ID number, the rest starred."""
@@ -378,10 +351,6 @@ def _date(v: Any) -> date | None:
         return None
 
 
-def _label(pair: tuple[str, str] | None, fallback: Any) -> Any:
-    return i18n.pick(*pair) if pair else fallback
-
-
 def _rows(data: _Data) -> list[dict[str, Any]]:
     """One dict per candidate, oldest first, keyed by the columns' keys."""
     scores = {e.candidate_id: e for e in data.ranking.entries}
@@ -389,28 +358,27 @@ def _rows(data: _Data) -> list[dict[str, Any]]:
     out = []
     for c in data.candidates:
         p: dict[str, Any] = c.profile or {}
-        gate, _ = data.gate(c)
+        gate, _how = data.gate(c)
         entry = scores.get(c.id)
         decision = data.decision_of.get(c.id)
         outcome = decision["outcome"] if decision else None
         nominated = "；".join(
-            _label(NOMINATION_KINDS.get(n.kind), n.kind)
-            + (i18n.pick(f"（{n.body_name}）", f" ({n.body_name})") if n.body_name else "")
+            i18n.label("NominationKind", n.kind)
+            + (_(" ({name})", name=n.body_name) if n.body_name else "")
             for n in data.nominations.get(c.id, []))
         edu = p.get("education")
         out.append({
             "id": str(c.id), "full_name": c.full_name, "state": c.state,
             "state_label": i18n.state_label("candidate", c.state),
             "gate": gate.name if gate else None, "gate_label": gate.label() if gate else None,
-            "gender": _label(GENDERS.get(p.get("gender") or ""), p.get("gender")),
-            "education": i18n.pick(EDUCATION_LABELS.get(edu, edu), EDUCATION_EN.get(edu, edu))
-            if edu else None,
+            "gender": i18n.label("Gender", p.get("gender")),
+            "education": i18n.label("EducationLevel", edu) if edu else None,
             "party_joined_on": _date(p.get("party_joined_on")),
             "work_started_on": _date(p.get("work_started_on")),
             "unit": p.get("unit"), "current_post": p.get("current_post") or None,
             "nominated_by": nominated or None,
             "eligible": None if c.eligible is None else
-            i18n.pick("符合", "eligible") if c.eligible else i18n.pick("不符合", "not eligible"),
+            _("eligible") if c.eligible else _("not eligible"),
             "national_id_masked": mask_national_id(p.get("national_id")),
             "prereview_exception": exception_note(exceptions.get(c.id)),
             "interview_score": entry.score if entry else None,
@@ -473,10 +441,9 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
     from openpyxl.utils import get_column_letter
 
     data = _load(session, selection)
-    p = i18n.pick
     wb = Workbook()
     ws = wb.active
-    ws.title = p("候选人", "Candidates")
+    ws.title = _("Candidate list")
     bold = Font(bold=True)
     ws.append(header_row(header))
     for cell in ws[1]:
@@ -506,12 +473,11 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(ws.max_row, 1)}"
 
-    fs = wb.create_sheet(p("漏斗", "Funnel"))
-    heads = [("gate", "环节代码", "Gate"), ("label", "环节", "Gate label"),
-             ("entered", "进入", "Entered"), ("passed", "通过", "Passed"),
-             ("reserve", "储备", "Reserve"), ("pending", "待定", "Pending"),
-             ("failed", "未通过", "Failed"), ("withdrew", "退出", "Withdrew")]
-    fs.append([k if header == "key" else p(zh, en) for k, zh, en in heads])
+    fs = wb.create_sheet(_("Funnel"))
+    heads = [("gate", "Gate code"), ("label", "Gate"), ("entered", "Entered"),
+             ("passed", "Passed"), ("reserve", "Reserve"), ("pending", "Pending"),
+             ("failed", "Failed"), ("withdrew", "Withdrew")]
+    fs.append([k if header == "key" else _(en) for k, en in heads])
     for cell in fs[1]:
         cell.font = bold
     for s in _funnel(data):
@@ -522,8 +488,8 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
     fs.freeze_panes = "A2"
     chart = BarChart()
     chart.type, chart.grouping, chart.overlap = "bar", "stacked", 100
-    chart.title = p("候选人漏斗", "Candidate funnel")
-    chart.y_axis.title = p("人数", "Candidates")
+    chart.title = _("Candidate funnel")
+    chart.y_axis.title = _("Candidates")
     chart.add_data(Reference(fs, min_col=4, max_col=8, min_row=1, max_row=len(GATES) + 1),
                    titles_from_data=True)
     chart.set_categories(Reference(fs, min_col=2, min_row=2, max_row=len(GATES) + 1))
@@ -540,10 +506,19 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|;]+')
 
 
-def content_disposition(selection: Selection, what_zh: str, what_en: str, ext: str) -> str:
-    """`attachment` with an ASCII `filename` and the title in `filename*` (RFC 6266, RFC
-    8187 / 5987): e.g. 第一党支部书记公开选拔-候选人名单.csv."""
+# Clients that save a download under `filename` alone, read as UTF-8: curl -OJ ignores
+# `filename*`, so an ASCII `filename` made it save the ASCII stand-in.
+_FILENAME_ONLY_CLIENTS = ("curl/", "Wget/")
+
+
+def content_disposition(selection: Selection, what_en: str, ext: str, *,
+                        user_agent: str = "") -> str:
+    """`attachment` naming the file by the selection's title, e.g.
+    第一党支部书记公开选拔-候选人名单.csv, in `filename*` (RFC 6266, RFC 8187), which browsers
+    read first; `filename` holds an ASCII stand-in (selection-<id>-<what>) for other clients,
+    and the UTF-8 name itself for curl and wget, which save what `filename` says."""
     fallback = f"selection-{selection.id}-{what_en.lower().replace(' ', '-')}"
-    name = _UNSAFE.sub("_", f"{selection.title}-{i18n.pick(what_zh, what_en)}").strip(" ._")
-    return (f'attachment; filename="{fallback}.{ext}"; '
-            f"filename*=UTF-8''{quote(f'{name or fallback}.{ext}', safe='')}")
+    name = _UNSAFE.sub("_", f"{selection.title}-{_(what_en)}").strip(" ._") or fallback
+    plain = (f"{name}.{ext}".encode().decode("latin-1")  # the header's bytes: UTF-8
+             if user_agent.startswith(_FILENAME_ONLY_CLIENTS) else f"{fallback}.{ext}")
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(f'{name}.{ext}', safe='')}"

@@ -29,12 +29,6 @@ from .schemas import AppearancePublic, QuestionPublic, Segment, SegmentPublic, S
 # The session's segments, in the order they are held; the first three share their keys with
 # the default score sheet's criteria (self_introduction, role_cognition, answers).
 SEGMENTS = ("self_introduction", "role_cognition", "questions", "answers")
-SEGMENT_LABELS = {
-    "self_introduction": ("自我介绍", "Self-introduction"),
-    "role_cognition": ("岗位认知", "Role cognition"),
-    "questions": ("评委提问", "Judges' questions"),
-    "answers": ("选手回答", "Answers"),
-}
 DRAW_ALGORITHM = ("python3: ids = sorted(str(id) for id in candidate_ids);"
                   " random.Random(seed).shuffle(ids); order = ids")
 
@@ -184,7 +178,7 @@ def appearance_public(st: SessionState, candidate: Candidate, *,
     segs = []
     for key in SEGMENTS:
         t = ap.segments.get(key, {})
-        segs.append(SegmentPublic(segment=Segment(key), label=i18n.pick(*SEGMENT_LABELS[key]),
+        segs.append(SegmentPublic(segment=Segment(key), label=i18n.label("Segment", key),
                                   began_at=_dt(t.get("began_at")), ended_at=_dt(t.get("ended_at")),
                                   seconds=seconds_between(t.get("began_at"),
                                                              t.get("ended_at"))))

@@ -123,19 +123,19 @@ def settings_of(selection: Selection) -> SelectionSettings:
 
 def _users_with_role(session: Session, ids: list[uuid.UUID], role: str, what: str) -> None:
     if len(set(ids)) != len(ids):
-        raise InvalidInput(f"The list of {what} names someone twice.", code="duplicate_member")
+        raise InvalidInput("The list of {what} names someone twice.", code="duplicate_member", params={"what": what})
     found = {u.id: u for u in session.exec(select(User).where(User.id.in_(ids)))}  # type: ignore[attr-defined]
     bad = [str(i) for i in ids if i not in found or role not in found[i].roles
            or not found[i].is_active]
     if bad:
-        raise InvalidInput(f"These are not active users with the {role} role: {', '.join(bad)}.",
-                           code="not_a_" + role, details={"user_ids": bad})
+        raise InvalidInput("These are not active users with the {role} role: {bad}.",
+                           code="not_a_" + role, details={"user_ids": bad}, params={"role": role, "bad": ', '.join(bad)})
 
 
 def _require_reviewing(selection: Selection) -> None:
     if selection.state != "reviewing":
-        raise Conflict(f"The selection is '{selection.state}'; this is done while reviewing.",
-                       code="selection_not_reviewing", details={"state": selection.state})
+        raise Conflict("The selection is '{state}'; this is done while reviewing.",
+                       code="selection_not_reviewing", details={"state": selection.state}, params={"state": selection.state})
 
 
 def _candidate_of(session: Session, selection: Selection, candidate_id: uuid.UUID,
@@ -144,8 +144,8 @@ def _candidate_of(session: Session, selection: Selection, candidate_id: uuid.UUI
                                    Candidate.selection_id == selection.id)
     cand = session.exec(stmt.with_for_update() if lock else stmt).first()
     if cand is None:
-        raise NotFound(f"No candidate {candidate_id} in this selection.",
-                       code="candidate_not_found")
+        raise NotFound("No candidate {candidate_id} in this selection.",
+                       code="candidate_not_found", params={"candidate_id": candidate_id})
     return cand
 
 
@@ -265,9 +265,9 @@ def set_panel(*, session: Session, selection: Selection, data: PanelSet, user: U
     n = len(data.judge_ids)
     if n < s.min_judges or (s.judges_odd and n % 2 == 0):
         rule = f"at least {s.min_judges}" + (", an odd number" if s.judges_odd else "")
-        raise InvalidInput(f"The panel has {n} judges; the selection's settings need {rule}.",
+        raise InvalidInput("The panel has {n} judges; the selection's settings need {rule}.",
                            code="panel_size", details={"judges": n, "min_judges": s.min_judges,
-                                                       "odd": s.judges_odd})
+                                                       "odd": s.judges_odd}, params={"n": n, "rule": rule})
     _users_with_role(session, data.judge_ids, JUDGE, "judges")
     if _scoring_started(session, selection.id):
         raise Conflict("Scoring has started; the panel can no longer change.",
@@ -363,7 +363,7 @@ def _check_scores(scores: dict[str, float], criteria: list) -> None:
                for c in criteria if c.key in scores
                and not (math.isfinite(scores[c.key]) and 0 <= scores[c.key] <= c.max_score)]
     if errors:
-        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}", errors=errors)
+        raise InvalidInput("{field}: {message}", errors=errors, params={"field": errors[0]['field'], "message": errors[0]['message']})
 
 
 def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCreate, user: User,
@@ -375,9 +375,9 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
         raise Forbidden("Only a judge on this selection's panel scores its candidates.",
                         code="not_on_panel")
     if candidate.state != "qualified":
-        raise Conflict(f"The candidate is '{candidate.state}'; only candidates who passed the"
-                       " pre-review and wait for the interview result are scored.",
-                       code="not_being_interviewed", details={"state": candidate.state})
+        raise Conflict("The candidate is '{state}'; only candidates who passed the pre-review and wait "
+                       "for the interview result are scored.",
+                       code="not_being_interviewed", details={"state": candidate.state}, params={"state": candidate.state})
     mine = session.exec(select(Declaration).where(
         Declaration.candidate_id == candidate.id, Declaration.user_id == user.id,
         Declaration.capacity == JUDGE)).first()
@@ -428,11 +428,10 @@ CORRECTABLE_STATES = ("qualified", "shortlisted", "inspected")
 def _correctable(selection: Selection, candidate: Candidate) -> None:
     if selection.state not in ("reviewing", "deciding") or \
             candidate.state not in CORRECTABLE_STATES:
-        raise Conflict(f"The candidate is '{candidate.state}' and the selection"
-                       f" '{selection.state}': a sheet is corrected only before the committee"
-                       " decides on the candidate.", code="correction_too_late",
+        raise Conflict("The candidate is '{state}' and the selection '{state2}': a sheet is corrected "
+                       "only before the committee decides on the candidate.", code="correction_too_late",
                        details={"state": candidate.state, "selection_state": selection.state,
-                                "correctable_states": list(CORRECTABLE_STATES)})
+                                "correctable_states": list(CORRECTABLE_STATES)}, params={"state": candidate.state, "state2": selection.state})
 
 
 def _current_sheet(session: Session, candidate_id: uuid.UUID, judge_id: uuid.UUID
@@ -496,14 +495,14 @@ def decide_correction(*, session: Session, candidate: Candidate, correction_id: 
         ScoreSheetCorrection.id == correction_id,
         ScoreSheetCorrection.candidate_id == candidate.id).with_for_update()).first()
     if corr is None:
-        raise NotFound(f"No correction {correction_id} for this candidate.",
-                       code="correction_not_found")
+        raise NotFound("No correction {correction_id} for this candidate.",
+                       code="correction_not_found", params={"correction_id": correction_id})
     if corr.judge_id == user.id:
         raise Forbidden("A correction needs two people: the judge who asked cannot approve"
                         " it; another admin decides.", code="correction_needs_two_people")
     if corr.status != "pending":
-        raise Conflict(f"The correction is already {corr.status}.",
-                       code="correction_already_decided", details={"status": corr.status})
+        raise Conflict("The correction is already {status}.",
+                       code="correction_already_decided", details={"status": corr.status}, params={"status": corr.status})
     selection = session.get(Selection, candidate.selection_id)
     _correctable(selection, candidate)
     sheet = _current_sheet(session, candidate.id, corr.judge_id)
@@ -807,12 +806,12 @@ def set_team(*, session: Session, candidate: Candidate, data: InspectionTeamSet,
     selection = session.get(Selection, candidate.selection_id)
     _require_reviewing(selection)
     if candidate.state != "shortlisted":
-        raise Conflict(f"The candidate is '{candidate.state}'; a team inspects candidates who"
-                       " passed the interview.", code="not_being_inspected")
+        raise Conflict("The candidate is '{state}'; a team inspects candidates who passed the "
+                       "interview.", code="not_being_inspected", params={"state": candidate.state})
     needed = settings_of(selection).min_inspectors
     if len(data.inspector_ids) < needed:
-        raise InvalidInput(f"An inspection team needs at least {needed} inspectors.",
-                           code="team_size", details={"needed": needed})
+        raise InvalidInput("An inspection team needs at least {needed} inspectors.",
+                           code="team_size", details={"needed": needed}, params={"needed": needed})
     _users_with_role(session, data.inspector_ids, INSPECTOR, "inspectors")
     for m in session.exec(select(InspectionMember).where(
             InspectionMember.candidate_id == candidate.id)):
@@ -833,8 +832,8 @@ def add_record(*, session: Session, candidate: Candidate, data: InspectionRecord
         raise Forbidden("Only a member of this candidate's inspection team, not recused,"
                         " records its work.", code="not_on_inspection_team")
     if candidate.state != "shortlisted":
-        raise Conflict(f"The candidate is '{candidate.state}'; the inspection is over.",
-                       code="not_being_inspected")
+        raise Conflict("The candidate is '{state}'; the inspection is over.",
+                       code="not_being_inspected", params={"state": candidate.state})
     if data.held_on > clock.today():
         raise Conflict("Work cannot be recorded before it is done.", code="date_in_future")
     rec = InspectionRecord(candidate_id=candidate.id, inspector_id=user.id, kind=data.kind.value,
@@ -913,11 +912,13 @@ def check_attendance(session: Session, selection: Selection, *, members_due: lis
     quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
     needed = math.ceil(len(due) * quorum)
     if len(came) < needed:
-        raise Conflict(f"{len(came)} of {len(due)} members are present; this selection's"
-                       f" committee needs at least {_show(quorum)} of the members who should"
-                       f" attend ({needed} of {len(due)}).", code="quorum_not_met",
+        raise Conflict("{present} of {due} members are present; this selection's committee"
+                       " needs at least {quorum} of the members who should attend ({needed} of"
+                       " {due}).", code="quorum_not_met",
                        details={"present": len(came), "due": len(due), "needed": needed,
-                                "committee_quorum": s.committee_quorum})
+                                "committee_quorum": s.committee_quorum},
+                       params={"present": len(came), "due": len(due), "quorum": _show(quorum),
+                               "needed": needed})
     if len(set(decided)) != len(decided):
         raise InvalidInput("A candidate appears twice among the decisions.",
                            code="duplicate_decision")
@@ -938,17 +939,21 @@ def check_vote(att: Attendance, candidate_id: uuid.UUID, *, votes_for: int, vote
     voters = len(att.present - att.recused[candidate_id])
     cast = votes_for + votes_against + abstentions
     if cast > voters:
-        raise InvalidInput(f"{cast} votes on candidate {candidate_id} from {voters} members"
+        raise InvalidInput("{cast} votes on candidate {candidate_id} from {voters} members"
                            " present and not recused.", code="too_many_votes",
-                           details={"candidate_id": candidate_id})
+                           details={"candidate_id": candidate_id},
+                           params={"cast": cast, "candidate_id": candidate_id, "voters": voters})
     if needs_majority and votes_for < att.majority:
-        raise Conflict(f"'{outcome}' for candidate {candidate_id} needs {att.majority} votes"
-                       f" for (this selection's rule: more than {_show(att.share)} of the"
-                       f" {len(att.due)} members who should attend); it has {votes_for}.",
+        raise Conflict("'{outcome}' for candidate {candidate_id} needs {majority} votes for"
+                       " (this selection's rule: more than {share} of the {due} members who"
+                       " should attend); it has {votes_for}.",
                        code="vote_threshold_not_met",
                        details={"candidate_id": candidate_id, "needed": att.majority,
                                 "votes_for": votes_for, "members_due": len(att.due),
-                                "committee_majority": att.settings.committee_majority})
+                                "committee_majority": att.settings.committee_majority},
+                       params={"outcome": outcome, "candidate_id": candidate_id,
+                               "majority": att.majority, "share": _show(att.share),
+                               "due": len(att.due), "votes_for": votes_for})
     return voters
 
 
@@ -956,9 +961,9 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                    user: User, clock: Clock) -> CommitteeMeeting:
     """Record a meeting whole, or refuse it whole: quorum, recusals, vote thresholds, posts."""
     if selection.state != "deciding":
-        raise Conflict(f"The selection is '{selection.state}'; the committee decides after the"
-                       " inspected candidates are submitted to it.",
-                       code="selection_not_deciding")
+        raise Conflict("The selection is '{state}'; the committee decides after the inspected "
+                       "candidates are submitted to it.",
+                       code="selection_not_deciding", params={"state": selection.state})
     decided = [d.candidate_id for d in data.decisions]
     att = check_attendance(session, selection, members_due=data.members_due,
                            present=data.present, recusals=data.recusals, decided=decided)
@@ -968,16 +973,15 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
     new_posts = sum(d.outcome == "appointed" for d in data.decisions)
     if taken + new_posts > selection.posts:
-        raise Conflict(f"{taken + new_posts} appointments for {selection.posts} post(s).",
+        raise Conflict("{taken} appointments for {posts} post(s).",
                        code="too_many_appointments",
-                       details={"posts": selection.posts, "already_appointed": taken})
+                       details={"posts": selection.posts, "already_appointed": taken}, params={"taken": taken + new_posts, "posts": selection.posts})
     known = selections.post_codes(selection)
     for d in data.decisions:
         if d.post is not None and d.post not in known:
-            raise InvalidInput(f"'{d.post}' is not a post of this selection (its posts:"
-                               f" {', '.join(known)}).", code="unknown_post",
+            raise InvalidInput("'{post}' is not a post of this selection (its posts: {known}).", code="unknown_post",
                                details={"candidate_id": d.candidate_id, "post": d.post,
-                                        "posts": known})
+                                        "posts": known}, params={"post": d.post, "known": ', '.join(known)})
         if d.outcome == "appointed" and d.post is None and len(known) == 1:
             d.post = known[0]  # the only post, named in the record
     results = []

@@ -61,12 +61,12 @@ def hold_briefing(*, session: Session, selection: Selection, data: BriefingCreat
         raise InvalidInput("The attendees name someone twice.", code="duplicate_member")
     outside = [str(a) for a in data.attendees if a not in panel]
     if outside:
-        raise InvalidInput(f"Not judges of this selection's panel: {', '.join(outside)}.",
-                           code="not_on_panel", details={"user_ids": outside})
+        raise InvalidInput("Not judges of this selection's panel: {outside}.",
+                           code="not_on_panel", details={"user_ids": outside}, params={"outside": ', '.join(outside)})
     if session.get(User, data.held_by) is None:
-        raise InvalidInput(f"No user {data.held_by} (held_by).", code="unknown_user",
+        raise InvalidInput("No user {held_by} (held_by).", code="unknown_user",
                            errors=[{"field": "body.held_by", "message": "no such user",
-                                    "type": "unknown_user"}])
+                                    "type": "unknown_user"}], params={"held_by": data.held_by})
     try:
         held_at = (data.held_at if data.held_at.tzinfo else data.held_at.replace(tzinfo=CHINA)
                    ).astimezone(UTC)
@@ -141,8 +141,8 @@ def open_session(*, session: Session, selection: Selection, user: User, clock: C
         raise Conflict("The judges' briefing is not recorded yet.", code="briefing_not_held")
     missing = [str(j) for j in panel_ids(session, selection.id) if str(j) not in st.receipts]
     if missing:
-        raise Conflict(f"{len(missing)} judge(s) have not confirmed receiving the materials.",
-                       code="materials_not_received", details={"judge_ids": missing})
+        raise Conflict("{missing} judge(s) have not confirmed receiving the materials.",
+                       code="materials_not_received", details={"judge_ids": missing}, params={"missing": len(missing)})
     _selection_event(session, selection, iv.OPEN, user, ADMIN, clock,
                      {"started_at": _now(clock), "order": st.draw["order"]})
 
@@ -171,23 +171,22 @@ def mark_segment(*, session: Session, candidate: Candidate, segment: Segment, en
     times = ap.segments.get(segment.value, {})
     if end:
         if "began_at" not in times:
-            raise Conflict(f"'{segment.value}' has not begun.", code="segment_not_begun",
-                           details={"segment": segment.value})
+            raise Conflict("'{value}' has not begun.", code="segment_not_begun",
+                           details={"segment": segment.value}, params={"value": segment.value})
         if "ended_at" in times:
-            raise Conflict(f"'{segment.value}' has already ended.",
-                           code="segment_already_ended", details={"segment": segment.value})
+            raise Conflict("'{value}' has already ended.",
+                           code="segment_already_ended", details={"segment": segment.value}, params={"value": segment.value})
     else:
         if candidate.state != "qualified":
-            raise Conflict(f"The candidate is '{candidate.state}'; only candidates waiting for"
-                           " the interview appear.", code="not_being_interviewed")
+            raise Conflict("The candidate is '{state}'; only candidates waiting for the interview appear.", code="not_being_interviewed", params={"state": candidate.state})
         if "began_at" in times:
-            raise Conflict(f"'{segment.value}' has already begun.",
-                           code="segment_already_begun", details={"segment": segment.value})
+            raise Conflict("'{value}' has already begun.",
+                           code="segment_already_begun", details={"segment": segment.value}, params={"value": segment.value})
         before = iv.SEGMENTS[i - 1] if i else None
         if before and "ended_at" not in ap.segments.get(before, {}):
-            raise Conflict(f"'{segment.value}' follows '{before}', which has not ended.",
+            raise Conflict("'{value}' follows '{before}', which has not ended.",
                            code="segment_out_of_order",
-                           details={"segment": segment.value, "after": before})
+                           details={"segment": segment.value, "after": before}, params={"value": segment.value, "before": before})
         if i == 0:
             _check_turn(session, selection, st, candidate)
     _candidate_event(session, candidate, iv.END if end else iv.BEGIN, user, ADMIN, clock, {

@@ -6,14 +6,15 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
-from ..core.deps import CurrentUser, SettingsDep
+from ..core.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from ..core.errors import InvalidInput, problems
 from ..core.forwarded import client_address
 from ..core.routing import TransactionalRoute, answer_once, in_one_hop, json_response
 from ..core.security import create_token
+from ..record.service import Author
 from ..users import service as users
 from ..users import sessions
-from ..users.schemas import LoginForm, RefreshRequest, Token, UserPublic
+from ..users.schemas import LoginForm, OwnSettings, RefreshRequest, Token, UserPublic, UserUpdate
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
 
@@ -83,4 +84,14 @@ async def logout(data: RefreshRequest) -> Response:
 @router.get("/me", response_model=UserPublic, responses=problems(401))
 def read_me(user: CurrentUser) -> UserPublic:
     """The logged-in user, with their roles."""
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.patch("/me", response_model=UserPublic, responses=problems(401, 422))
+def update_me(data: OwnSettings, user: CurrentUser, session: SessionDep,
+              clock: ClockDep) -> UserPublic:
+    """Change one's own settings: the language of one's emails and printable pages
+    (`null`: the default, Chinese). Recorded in the user's record."""
+    users.update(session=session, user=user, data=UserUpdate(language=data.language),
+                 author=Author(user.id, user.roles[0] if user.roles else "user"), clock=clock)
     return UserPublic.model_validate(user, from_attributes=True)

@@ -94,7 +94,7 @@ def delete_calendar_override(
     """Remove an override; the day follows the official schedule (or weekends) again."""
     row = session.get(CalendarOverride, day, with_for_update=True)
     if row is None:
-        raise NotFound(f"No override for {day}.", code="override_not_found")
+        raise NotFound("No override for {day}.", code="override_not_found", params={"day": day})
     session.delete(row)
     record.append(session, subject_type="calendar", subject_id=CALENDAR_ID, selection_id=None,
                   action="remove_override", author=record.Author(admin.id, "admin"),

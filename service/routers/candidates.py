@@ -111,6 +111,6 @@ def list_candidate_events(
     candidate themself, who reads it without the reviewers: events by judges and inspectors
     without their author or parameters, and no reviewer's id, marked `redacted`)."""
     if not full_access(user, candidate, session):
-        raise NotFound(f"No candidate with id {candidate.id}.", code="candidate_not_found")
+        raise NotFound("No candidate with id {id}.", code="candidate_not_found", params={"id": candidate.id})
     redact = None if sees_reviewers(user, candidate, session) else redact_for_candidate
     return common.events(session, KIND, candidate.id, limit, cursor, redact=redact)

@@ -4,6 +4,7 @@ mentor and records, and the reserve pool."""
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
 from ..access import CurrentCandidate, CurrentSelection, full_access
@@ -50,10 +51,10 @@ from ..followup.schemas import (
     TemplateSet,
     VacancyPublic,
 )
-from ..nomination.eligibility import EDUCATION_EN, EDUCATION_LABELS, GENDERS
 from ..nomination.models import Candidate
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
+from ..reports import pages
 from ..review.schemas import CommitteeMeetingPublic
 from ..selection.models import Selection
 from ..selection.schemas import EducationLevel
@@ -115,8 +116,8 @@ def resend_notification(
     n = session.exec(select(Notification).where(Notification.id == notification_id)
                      .with_for_update()).first()
     if n is None or n.candidate_id != candidate.id:
-        raise NotFound(f"No notification {notification_id} for this candidate.",
-                       code="notification_not_found")
+        raise NotFound("No notification {notification_id} for this candidate.",
+                       code="notification_not_found", params={"notification_id": notification_id})
     notifications.resend(session, n, candidate, user=admin, clock=clock,
                          language=body.language if body else None)
     return _public_notification(n, settings)
@@ -145,21 +146,20 @@ def set_template(outcome: Outcome, language: Language, data: TemplateSet, sessio
 def _announcement(c: Candidate) -> PublicAppointment:
     a, p = c.appointment or {}, c.profile or {}
     gender, edu, birth = p.get("gender"), p.get("education"), p.get("birth_date")
-    gender = gender if gender in GENDERS else None
+    gender = gender if gender in ("male", "female") else None
     return PublicAppointment(
         candidate_id=c.id, full_name=c.full_name, gender=gender,
-        gender_label=i18n.pick(*GENDERS[gender]) if gender else None,
+        gender_label=i18n.label("Gender", gender) if gender else None,
         birth_month=str(birth)[:7] if birth else None, education=edu,
-        education_label=i18n.pick(EDUCATION_LABELS.get(edu, edu), EDUCATION_EN.get(edu, edu))
-        if edu else None, party_joined_on=p.get("party_joined_on"),
+        education_label=i18n.label("EducationLevel", edu) if edu else None,
+        party_joined_on=p.get("party_joined_on"),
         current_post=p.get("current_post", ""),
         unit=p.get("unit", ""), proposed_post=a["proposed_post"], post=a.get("post"),
         branch=a.get("branch"), post_title=a.get("post_title"), backfilled="backfill" in a,
         publicity_start_on=a["publicity_start_on"], publicity_end_on=a["publicity_end_on"],
-        how_to_object=i18n.pick(
-            f"POST /api/v1/public/appointments/{c.id}/objections（公示期内，可匿名）",
-            f"POST /api/v1/public/appointments/{c.id}/objections (during the publicity,"
-            " anonymous if you wish)"))
+        how_to_object=i18n._("During the publicity, write to the organization department, or"
+                             " object online (anonymously if you wish): {path}",
+                             path=f"POST /api/v1/public/appointments/{c.id}/objections"))
 
 
 @router.get("/api/v1/public/appointments", response_model=list[PublicAppointment],
@@ -170,6 +170,22 @@ def list_public_appointments(session: SessionDep, clock: ClockDep) -> list[Publi
     post and unit, the proposed post, the period and how to object — nothing else personal.
     No login needed."""
     return [_announcement(c) for c in followup.publicized_now(session, clock)]
+
+
+@router.get("/api/v1/public/appointments/{candidate_id}/notice.html",
+            response_class=HTMLResponse, responses=problems(404, 422), tags=["public"])
+def print_appointment_notice(candidate_id: CandidateId, session: SessionDep, clock: ClockDep,
+                             settings: SettingsDep) -> HTMLResponse:
+    """The pre-appointment notice (任前公示) as a page the public opens and prints (A4):
+    name, gender, birth month, education, party membership since, current and proposed post,
+    the publicity period, how to object and the office's contact. Only while the notice is
+    up; no login needed; `?lang=en` for English."""
+    cand = next((c for c in followup.publicized_now(session, clock) if c.id == candidate_id),
+                None)
+    if cand is None:
+        raise NotFound("No appointment of that id is being publicized now.",
+                       code="publicity_not_found")
+    return HTMLResponse(pages.appointment_notice_page(session, cand, settings, clock))
 
 
 @router.post("/api/v1/public/appointments/{candidate_id}/objections", status_code=201,
@@ -201,7 +217,7 @@ def _objection(session, o: Objection) -> ObjectionPublic:
 def _objection_or_404(session, objection_id) -> Objection:
     o = session.get(Objection, objection_id)
     if o is None:
-        raise NotFound(f"No objection {objection_id}.", code="objection_not_found")
+        raise NotFound("No objection {objection_id}.", code="objection_not_found", params={"objection_id": objection_id})
     return o
 
 
@@ -276,7 +292,7 @@ def _may_follow(user: User, candidate: Candidate, session) -> None:
     m = followup.mentorship(session, candidate.id)
     if full_access(user, candidate, session) or (m is not None and m.mentor_id == user.id):
         return
-    raise NotFound(f"No candidate with id {candidate.id}.", code="candidate_not_found")
+    raise NotFound("No candidate with id {id}.", code="candidate_not_found", params={"id": candidate.id})
 
 
 @router.get(CAND + "/follow-up", response_model=FollowUpPublic,
@@ -321,7 +337,7 @@ def add_follow_up_record(
     cand = session.exec(select(Candidate).where(Candidate.id == candidate_id)
                         .with_for_update()).first()
     if cand is None:
-        raise NotFound(f"No candidate with id {candidate_id}.", code="candidate_not_found")
+        raise NotFound("No candidate with id {candidate_id}.", code="candidate_not_found", params={"candidate_id": candidate_id})
     _may_follow(user, cand, session)
     rec = followup.add_record(session, cand, data, user=user, clock=clock)
     return FollowUpRecordPublic.model_validate(rec, from_attributes=True)

@@ -41,7 +41,7 @@ def readyz() -> Health:
                            title="Not ready", details={"error": type(e).__name__}) from e
     if current != head:
         raise ServiceError(
-            f"The database schema is at {current}, not at the newest migration {head};"
-            " run `python -m service migrate`.", status_code=503, code="not_ready",
-            title="Not ready", details={"revision": current, "head": head})
+            "The database schema is at {current}, not at the newest migration {head}; run "
+            "`python -m service migrate`.", status_code=503, code="not_ready",
+            title="Not ready", details={"revision": current, "head": head}, params={"current": current, "head": head})
     return Health(status="ok", database="ok", revision=current, head=head)

@@ -5,7 +5,7 @@ those the committee never sees)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from ..access import CurrentSelection, check_submitted_to_committee
@@ -13,13 +13,15 @@ from ..core.deps import AdminUser, ClockDep, SessionDep, require_roles
 from ..core.errors import problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute
+from ..reports import pages
 from ..reports import service as reports
 from ..reports.schemas import SelectionReport
-from ..workflow.roles import ADMIN, COMMITTEE
+from ..workflow.roles import ADMIN, COMMITTEE, JUDGE
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections/{selection_id}",
                    tags=["reports"])
 ReportReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
+SheetReader = Annotated[User, Depends(require_roles(ADMIN, JUDGE))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NO_STORE = {"Cache-Control": "private, no-store"}  # personal data and votes: never cached
 HeaderStyle = Annotated[Literal["label", "key"], Query(
@@ -59,15 +61,24 @@ def print_selection_report(
     """The report as a printable page in the request's language (`<html lang>` says which):
     the funnel drawn as a bar chart, the tables, the committee's record."""
     check_submitted_to_committee(user, selection)
-    page = reports.report_html(reports.report(session, selection, clock))
-    return HTMLResponse(page, headers=NO_STORE)
+    return HTMLResponse(pages.report_page(session, selection, user, clock), headers=NO_STORE)
+
+
+@router.get("/score-sheet.html", response_class=HTMLResponse,
+            responses=_file_response("text/html", "The blank score registration sheet"))
+def print_blank_score_sheet(selection: CurrentSelection, session: SessionDep, user: SheetReader,
+                            clock: ClockDep) -> HTMLResponse:
+    """The blank score registration sheet (评分登记表) of this selection, to print and fill in
+    by hand: its criteria with their weights and full marks. For admins and judges."""
+    return HTMLResponse(pages.score_sheet_page(session, selection, user, clock),
+                        headers=NO_STORE)
 
 
 @router.get("/candidates.csv", response_class=Response,
             responses=_file_response("text/csv", "The candidate table as CSV: UTF-8 with a"
                                      " byte-order mark, CRLF line ends, one header row"))
 def export_candidates_csv(
-    selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser, request: Request,
     header: HeaderStyle = "label",
 ) -> Response:
     """The candidate table for HR systems, oldest first: id, name, state and its label, gate,
@@ -77,20 +88,20 @@ def export_candidates_csv(
     prefixed with an apostrophe. Admins only."""
     body = reports.candidates_csv(session, selection, header=header)
     return Response(body, media_type="text/csv; charset=utf-8", headers={
-        **NO_STORE, "Content-Disposition": reports.content_disposition(
-            selection, "候选人名单", "candidates", "csv")})
+        **NO_STORE, "Vary": "User-Agent", "Content-Disposition": reports.content_disposition(
+            selection, "candidates", "csv", user_agent=request.headers.get("user-agent", ""))})
 
 
 @router.get("/candidates.xlsx", response_class=Response,
             responses=_file_response(XLSX, "The candidate table as an Excel workbook: the"
                                      " candidates (frozen header, typed cells) and the funnel"))
 def export_candidates_xlsx(
-    selection: CurrentSelection, session: SessionDep, admin: AdminUser,
+    selection: CurrentSelection, session: SessionDep, admin: AdminUser, request: Request,
     header: HeaderStyle = "label",
 ) -> Response:
     """The candidate table (the same columns as the CSV) as an XLSX workbook, with a second
     sheet holding the funnel and its chart. Admins only."""
     body = reports.candidates_xlsx(session, selection, header=header)
     return Response(body, media_type=XLSX, headers={
-        **NO_STORE, "Content-Disposition": reports.content_disposition(
-            selection, "候选人名单", "candidates", "xlsx")})
+        **NO_STORE, "Vary": "User-Agent", "Content-Disposition": reports.content_disposition(
+            selection, "candidates", "xlsx", user_agent=request.headers.get("user-agent", ""))})

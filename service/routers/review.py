@@ -1,7 +1,6 @@
 """Step 3: pre-review in bulk, the interview panel and score sheets, evaluation reports and
 ranking, inspection teams and records, committee meetings."""
 
-import html
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
@@ -15,7 +14,7 @@ from ..access import (
     check_submitted_to_committee,
 )
 from ..core import idempotency
-from ..core.clock import CHINA, current_clock
+from ..core.clock import current_clock
 from ..core.deps import (
     AdminUser,
     CandidateId,
@@ -29,9 +28,10 @@ from ..core.deps import (
     require_roles,
     user_of,
 )
-from ..core.errors import Forbidden, NotFound, problems
+from ..core.errors import Conflict, Forbidden, NotFound, problems
 from ..core.models import User
 from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
+from ..reports import pages
 from ..review import interview
 from ..review import service as review
 from ..review import session as interview_session
@@ -66,6 +66,7 @@ from ..review.schemas import (
     ScoreSheets,
     Segment,
 )
+from ..selection.models import Selection
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 from .common import CorrectionId, MeetingId
 
@@ -258,7 +259,7 @@ def declare_conflict(
     recuses them (回避) from that candidate. Declarations are not changed once made."""
     capacity = data.capacity or (JUDGE if JUDGE in user.roles else INSPECTOR)
     if capacity not in user.roles:
-        raise Forbidden(f"You do not hold the {capacity} role.", code="role_not_permitted")
+        raise Forbidden("You do not hold the {capacity} role.", code="role_not_permitted", params={"capacity": capacity})
     d = review.declare(session=session, selection=selection, data=data, user=user,
                        capacity=capacity, clock=clock)
     return review.declaration_public(d)
@@ -379,61 +380,34 @@ def read_evaluation(candidate: CurrentCandidate, session: SessionDep, user: Curr
 @router.get(CAND + "/evaluation.html", response_class=HTMLResponse,
             responses=problems(401, 403, 404, 422))
 def print_evaluation(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
-                     ) -> HTMLResponse:
-    """The evaluation report as a printable HTML page."""
+                     clock: ClockDep) -> HTMLResponse:
+    """The evaluation report (综合评议报告) as a page to print (A4): the selection, the posts,
+    the panel and its recusals, each criterion with its weight, mean and spread, the trimmed
+    total, the rank, a chart, and the judges' comments — named for admins, 评委1…N for
+    committee members. `?lang=en` for English."""
     _evaluation_allowed(user)
-    ev = review.evaluation(session, candidate)
-    e = html.escape
-    rows = "".join(f"<tr><td>{e(k)}</td><td>{v:g}</td></tr>"
-                   for k, v in ev.criterion_means.items())
-    totals = "、".join(f"{t:g}" for t in ev.judge_totals) or "—"
-    comments = "".join(f"<li>{e(c)}</li>" for c in ev.comments) or "<li>—</li>"
-    recusals = "".join(f"<li>{e(str(r.user_id))}: {e(r.conflict)} {e(r.note)}</li>"
-                       for r in ev.recusals) or "<li>无</li>"
-    flags = ""
-    if ev.exception is not None:
-        flags += (f'<p class="flag">破格通过资格预审（{e("、".join(ev.exception.requirements))}）：'
-                  f"{e(ev.exception.reason)}</p>")
-    if ev.corrections:
-        flags += "<h2>评分更正</h2><ul>" + "".join(
-            f'<li class="flag">评委 {e(str(c.judge_id))}：{e(c.reason)}</li>'
-            for c in ev.corrections) + "</ul>"
-    page = f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>综合评议报告 — {e(ev.full_name)}</title>
-<style>body{{font-family:sans-serif;max-width:48em;margin:2em auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #999;padding:.3em .8em}}
-.flag{{color:#b00}}@media print{{body{{margin:0}}}}</style></head><body>
-<h1>综合评议报告</h1><p>参选人：<strong>{e(ev.full_name)}</strong>（状态：{e(ev.state)}）</p>
-<p>评分表：{ev.submitted_sheets} / {ev.expected_sheets}{'（已齐）' if ev.complete else '（未齐）'}</p>
-<p>各评委加权总分：{totals}</p>
-<p>综合得分：<strong>{'—' if ev.score is None else f'{ev.score:g}'}</strong>
-{'（去掉一个最高分和一个最低分）' if ev.trimmed else ''}；排名：{ev.rank or '—'}</p>
-<p class="{'flag' if ev.spread_flagged else ''}">分差：{'—' if ev.spread is None else
-f'{ev.spread:g}'}{'（评委意见分歧较大）' if ev.spread_flagged else ''}</p>
-<h2>各项平均分</h2><table><tr><th>评分项</th><th>平均分</th></tr>{rows}</table>
-<h2>评委意见</h2><ul>{comments}</ul><h2>回避情况</h2><ul>{recusals}</ul>
-{_session_html(ev)}
-{flags}</body></html>"""
-    return HTMLResponse(page)
+    return HTMLResponse(pages.evaluation_page(session, candidate, user, clock),
+                        headers={"Cache-Control": "private, no-store"})
 
 
-def _session_html(ev: Evaluation) -> str:
-    """The report's part on the session: order of appearance, segments, questions."""
-    e, ap = html.escape, ev.interview
-    if ap is None:
-        return "<h2>面议过程</h2><p>未记录（未抽签）</p>"
-
-    def t(v) -> str:
-        return v.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S") if v else "—"
-
-    segs = "".join(f"<tr><td>{e(sg.label)}</td><td>{t(sg.began_at)}</td><td>{t(sg.ended_at)}"
-                   f"</td><td>{'—' if sg.seconds is None else f'{sg.seconds:g}'}</td></tr>"
-                   for sg in ap.segments)
-    qs = "".join(f"<li>评委 {e(str(q.judge_id))}：{e(q.question)}<br>回答要点："
-                 f"{e(q.answer_summary) or '—'}</li>" for q in ap.questions) or "<li>—</li>"
-    return (f"<h2>面议过程</h2><p>出场顺序（抽签）：第 {ap.position} 位</p>"
-            "<table><tr><th>环节</th><th>开始</th><th>结束</th><th>用时（秒）</th></tr>"
-            f"{segs}</table><h2>评委提问与回答</h2><ul>{qs}</ul>")
+@router.get(CAND + "/score-sheets.html", response_class=HTMLResponse,
+            responses=problems(401, 403, 404, 409, 422))
+def print_score_sheets(candidate: CurrentCandidate, session: SessionDep, user: CurrentUser,
+                       clock: ClockDep) -> HTMLResponse:
+    """The filled score registration sheets (评分登记表) of a candidate, one page per judge,
+    once every sheet is in and they are unsealed (409 `sheets_sealed` before). For admins and
+    the panel's judges; judges other than admins see the panel as 评委1…N."""
+    if ADMIN not in user.roles and user.id not in review.panel_ids(session,
+                                                                    candidate.selection_id):
+        raise Forbidden("Only admins and the panel's judges see score sheets.",
+                        code="not_on_panel")
+    if not review.evaluation(session, candidate).complete:
+        raise Conflict("The sheets are sealed until every judge not recused has submitted.",
+                       code="sheets_sealed")
+    selection = session.get(Selection, candidate.selection_id)
+    return HTMLResponse(pages.score_sheet_page(session, selection, user, clock,
+                                               candidate=candidate),
+                        headers={"Cache-Control": "private, no-store"})
 
 
 @router.get(SEL + "/ranking", response_model=Ranking, responses=problems(401, 403, 404, 422))
@@ -532,7 +506,7 @@ def read_committee_meeting(
     """One meeting's record, whole."""
     m = session.get(CommitteeMeeting, meeting_id)
     if m is None or m.selection_id != selection.id:
-        raise NotFound(f"No meeting {meeting_id} in this selection.", code="meeting_not_found")
+        raise NotFound("No meeting {meeting_id} in this selection.", code="meeting_not_found", params={"meeting_id": meeting_id})
     return CommitteeMeetingPublic.model_validate(m, from_attributes=True)
 
 

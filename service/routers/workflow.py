@@ -9,7 +9,7 @@ from ..core.schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
 from ..followup.objections import OBJECTION_KIND
 from ..workflow import WORKFLOW
 from ..workflow.diagram import mermaid
-from ..workflow.roles import ROLE_LABELS
+from ..workflow.roles import ROLES
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/workflow", tags=["workflow"])
 _KINDS = {k.machine: k for k in (facts.SELECTION_KIND, facts.CANDIDATE_KIND, OBJECTION_KIND)}
@@ -22,11 +22,11 @@ def describe_workflow() -> WorkflowInfo:
         kind = _KINDS[m.name]
         machines.append(MachineInfo(
             name=m.name, initial=m.initial,
-            states=[StateInfo(name=s.name, label=i18n.pick(s.label_zh, s.label_en),
+            states=[StateInfo(name=s.name, label=i18n.state_label(m.name, s.name),
                               label_zh=s.label_zh, label_en=s.label_en, final=s.final)
                     for s in m.states],
             actions=[TransitionInfo(
-                action=t.action, label=i18n.pick(t.label_zh, t.label_en), label_zh=t.label_zh,
+                action=t.action, label=i18n.action_label(m.name, t.action), label_zh=t.label_zh,
                 label_en=t.label_en,
                 from_states=list(t.sources), to_state=t.target, roles=list(t.roles),
                 guards=[{"name": g.name, "description": g.description} for g in t.guards],
@@ -35,8 +35,9 @@ def describe_workflow() -> WorkflowInfo:
             ) for t in m.transitions],
             mermaid=mermaid(m),
         ))
-    roles = [{"role": r, "label": i18n.pick(zh, en), "label_zh": zh, "label_en": en}
-             for r, (zh, en) in ROLE_LABELS.items()]
+    roles = [{"role": r, "label": i18n.label("Role", r),
+              "label_zh": i18n.label("Role", r, "zh-CN"), "label_en": i18n.label("Role", r, "en")}
+             for r in ROLES]
     return WorkflowInfo(machines=machines, roles=roles)
 
 

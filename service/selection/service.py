@@ -67,9 +67,9 @@ def update(
     """Edit a drafting selection; the event lists what changed, before and after."""
     if selection.state != "drafting":
         raise Conflict(
-            f"The job description can only be edited while drafting; the selection is"
-            f" '{selection.state}'.",
-            code="selection_not_editable", details={"state": selection.state},
+            "The job description can only be edited while drafting; the selection is "
+            "'{state}'.",
+            code="selection_not_editable", details={"state": selection.state}, params={"state": selection.state},
         )
     changes = data.model_dump(mode="json", exclude_unset=True)
     if "posts" in changes or "named_posts" in changes:
@@ -83,9 +83,9 @@ def update(
     for name, value in changes.items():
         if value is None:
             raise InvalidInput(
-                f"'{name}' cannot be null; leave it out to keep it.",
+                "'{name}' cannot be null; leave it out to keep it.",
                 errors=[{"field": f"body.{name}", "message": "may not be null",
-                         "type": "null_not_allowed"}],
+                         "type": "null_not_allowed"}], params={"name": name},
             )
         if name in _DOCUMENTS:  # merge-patch: what is left out stays as it is
             value = _validated(name, _merge(getattr(selection, name), value))
@@ -128,17 +128,16 @@ def resolve_posts(selection: Selection, codes: list[str] | None, *, field: str) 
         if len(known) == 1:
             return known
         raise InvalidInput(
-            f"This selection has {len(known)} posts ({', '.join(known)}); say which the"
-            " candidate stands for.", code="post_required",
+            "This selection has {known} posts ({known2}); say which the candidate stands "
+            "for.", code="post_required",
             errors=[{"field": field, "message": "required when the selection has several"
-                     " posts", "type": "post_required"}], details={"posts": known})
+                     " posts", "type": "post_required"}], details={"posts": known}, params={"known": len(known), "known2": ', '.join(known)})
     unknown = [c for c in codes if c not in known]
     if unknown:
         raise InvalidInput(
-            f"Not a post of this selection: {', '.join(unknown)} (its posts:"
-            f" {', '.join(known)}).", code="unknown_post",
+            "Not a post of this selection: {unknown} (its posts: {known}).", code="unknown_post",
             errors=[{"field": field, "message": f"unknown post {c}", "type": "unknown_post"}
-                    for c in unknown], details={"unknown": unknown, "posts": known})
+                    for c in unknown], details={"unknown": unknown, "posts": known}, params={"unknown": ', '.join(unknown), "known": ', '.join(known)})
     return list(dict.fromkeys(codes))
 
 
@@ -181,8 +180,8 @@ def _validated(name: str, value: dict) -> dict:
     except ValidationError as e:
         errors = [{"field": ".".join(["body", name, *map(str, err["loc"])]),
                    "message": err["msg"], "type": err["type"]} for err in e.errors()]
-        raise InvalidInput(f"{errors[0]['field']}: {errors[0]['message']}",
-                           errors=errors) from None
+        raise InvalidInput("{field}: {message}",
+                           errors=errors, params={"field": errors[0]['field'], "message": errors[0]['message']}) from None
 
 
 # ---------------------------------------------------------------- action parameters and effects
@@ -206,17 +205,17 @@ def publish(call: ActionCall) -> dict[str, Any]:
     start = params.start_on or today
     if start < today:
         raise InvalidInput(
-            f"The publicity cannot start in the past ({start} is before today, {today}).",
+            "The publicity cannot start in the past ({start} is before today, {today}).",
             code="start_in_past",
             errors=[{"field": "body.params.start_on", "message": "before today",
-                     "type": "start_in_past"}],
+                     "type": "start_in_past"}], params={"start": start, "today": today},
         )
     if start > today + timedelta(days=366):
         raise InvalidInput(
-            f"The publicity must start within a year ({start} is more than a year after"
-            f" {today}).", code="start_too_far",
+            "The publicity must start within a year ({start} is more than a year after "
+            "{today}).", code="start_too_far",
             errors=[{"field": "body.params.start_on", "message": "more than a year ahead",
-                     "type": "start_too_far"}],
+                     "type": "start_too_far"}], params={"start": start, "today": today},
         )
     days = params.working_days or sel.settings["publicity_working_days"]
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -106,6 +106,11 @@ class RefreshRequest(Strict):
                                description="The refresh token last received")
 
 
+Language = Literal["zh-CN", "en"]
+LANGUAGE_FIELD = ("The language of the user's emails and printable pages (zh-CN or en); none:"
+                  " the default, Chinese")
+
+
 class UserCreate(Strict):
     """A new user; with no password, one is generated and returned once."""
 
@@ -127,6 +132,7 @@ class UserCreate(Strict):
                                             pattern=EMAIL)] | None = None
     roles: list[Role] = Field(min_length=1, max_length=len(ROLES))
     password: Password | None = None
+    language: Language | None = Field(default=None, description=LANGUAGE_FIELD)
     nominating_body: NominatingBodyRef | None = Field(
         default=None, description="Required with the nominator role, and only with it: the"
         " body the account nominates as")
@@ -149,6 +155,7 @@ class UserUpdate(Strict):
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=len(ROLES))
     is_active: StrictBool | None = None
     password: Password | None = None
+    language: Language | None = Field(default=None, description=LANGUAGE_FIELD)
     nominating_body: NominatingBodyRef | None = Field(
         default=None, description="A nominator's body; a user given the nominator role needs"
         " one, and losing the role loses it")
@@ -168,6 +175,7 @@ class UserPublic(BaseModel):
     email: str | None
     roles: list[Role]
     is_active: bool
+    language: str | None = Field(default=None, description=LANGUAGE_FIELD)
     nominating_body: NominatingBodyRef | None = Field(
         default=None, description="The body a nominator nominates as")
     version: int
@@ -180,11 +188,20 @@ class UserPublic(BaseModel):
         kind = getattr(data, "nominating_body_kind", None)
         if kind is not None:
             fields = {k: getattr(data, k) for k in ("id", "username", "full_name", "email",
-                                                     "roles", "is_active", "version",
+                                                     "roles", "is_active", "language",
+                                                     "version",
                                                      "created_at", "updated_at")}
             return fields | {"nominating_body": {"kind": kind,
                                                  "name": data.nominating_body_name}}
         return data
+
+
+class OwnSettings(Strict):
+    """What a user changes on their own account."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {"language": "en"}})
+
+    language: Language | None = Field(description=LANGUAGE_FIELD)
 
 
 class UserCreated(UserPublic):

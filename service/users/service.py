@@ -31,7 +31,7 @@ def get(*, session: Session, user_id: uuid.UUID) -> User:
     """The user, or 404."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"No user with id {user_id}.", code="user_not_found")
+        raise NotFound("No user with id {user_id}.", code="user_not_found", params={"user_id": user_id})
     return user
 
 
@@ -139,7 +139,8 @@ async def log_in(*, settings: Settings, username: str, password: str, client: st
         ok, new_hash = await run_in_threadpool(
             verify_and_update, password, user.password_hash if user else None)
     if not ok or user is None or not user.is_active:
-        raise Unauthorized("Incorrect username or password.", code="invalid_credentials")
+        raise Unauthorized("Incorrect username or password.", code="invalid_credentials",
+                           title="Invalid credentials")
     await run_in_threadpool(_give_back, username, client, user.id if new_hash else None,
                             new_hash)
     return user
@@ -153,6 +154,7 @@ def _count_and_find(settings: Settings, username: str, client: str) -> User | No
 
 def _public_fields(user: User) -> dict:
     return {"username": user.username, "full_name": user.full_name, "email": user.email,
+            **({"language": user.language} if user.language else {}),
             "roles": list(user.roles), "is_active": user.is_active,
             **({"nominating_body": _body_of(user)} if user.nominating_body_kind else {})}
 
@@ -168,12 +170,13 @@ def create(
 ) -> tuple[User, str | None]:
     """A new user; returns it and the generated password when none was given."""
     if by_username(session=session, username=data.username):
-        raise Conflict(f"The username '{data.username}' is taken.", code="username_taken")
+        raise Conflict("The username '{username}' is taken.", code="username_taken", params={"username": data.username})
     generated = None if data.password else generate_password()
     user = User(
         username=data.username,
         full_name=data.full_name,
         email=data.email,
+        language=data.language,
         roles=sorted({str(r) for r in data.roles}),
         password_hash=hash_password(data.password or generated or ""),
         nominating_body_kind=data.nominating_body.kind.value if data.nominating_body else None,
@@ -183,7 +186,7 @@ def create(
     try:
         session.flush()
     except IntegrityError as e:
-        raise Conflict(f"The username '{data.username}' is taken.", code="username_taken") from e
+        raise Conflict("The username '{username}' is taken.", code="username_taken", params={"username": data.username}) from e
     record.append(
         session, subject_type=SUBJECT, subject_id=user.id, selection_id=None,
         action="create_user", author=author, clock=clock, params=_public_fields(user),
@@ -202,7 +205,7 @@ def update(
         if roles != sorted(user.roles):
             _keep_one_admin(session, user, losing=ADMIN not in roles)
             changed["roles"] = roles
-    for name in ("full_name", "email"):
+    for name in ("full_name", "email", "language"):
         if name in changes and changes[name] != getattr(user, name):
             changed[name] = changes[name]
     roles_after = changed.get("roles", user.roles)
@@ -284,7 +287,7 @@ def reset_password(*, session: Session, username: str, password: str | None,
     password when none was given."""
     user = by_username(session=session, username=username)
     if user is None:
-        raise NotFound(f"No user named '{username}'.", code="user_not_found")
+        raise NotFound("No user named '{username}'.", code="user_not_found", params={"username": username})
     generated = None if password else generate_password()
     update(session=session, user=user, data=UserUpdate(password=password or generated),
            author=record.SYSTEM, clock=clock)

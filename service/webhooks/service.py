@@ -254,8 +254,8 @@ def get(*, session: Session, webhook_id: uuid.UUID, lock: bool = False) -> Webho
     stmt = select(WebhookSubscription).where(WebhookSubscription.id == webhook_id)
     sub = session.exec(stmt.with_for_update() if lock else stmt).first()
     if sub is None:
-        raise NotFound(f"No webhook subscription with id {webhook_id}.",
-                       code="webhook_not_found")
+        raise NotFound("No webhook subscription with id {webhook_id}.",
+                       code="webhook_not_found", params={"webhook_id": webhook_id})
     return sub
 
 
@@ -355,8 +355,8 @@ def get_delivery(*, session: Session, sub: WebhookSubscription, delivery_id: str
                                          WebhookDelivery.subscription_id == sub.id)
     d = session.exec(stmt.with_for_update() if lock else stmt).first()
     if d is None:
-        raise NotFound(f"No delivery {delivery_id} for this subscription.",
-                       code="webhook_delivery_not_found")
+        raise NotFound("No delivery {delivery_id} for this subscription.",
+                       code="webhook_delivery_not_found", params={"delivery_id": delivery_id})
     return d
 
 

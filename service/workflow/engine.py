@@ -17,8 +17,14 @@ class Refusal:
     """Why a guard says no: a stable code and a sentence for people."""
 
     code: str
-    message: str
+    message: str  # English, with `{name}` placeholders filled from `params`
     details: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The English sentence with its values filled in."""
+        return self.message.format(**self.params) if self.params else self.message
 
 
 @dataclass(frozen=True)
@@ -113,9 +119,12 @@ class WorkflowError(Exception):
     status = 409
     title = "Action refused"
 
-    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None):
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str, *, details: Mapping[str, Any] | None = None,
+                 params: Mapping[str, Any] | None = None):
+        self.template = message  # English, the catalogue's key; `params` fill it
+        self.params = dict(params or {})
+        self.message = message.format(**self.params) if self.params else message
+        super().__init__(self.message)
         self.details = dict(details or {})
 
 
@@ -158,7 +167,8 @@ class GuardRefused(WorkflowError):
     title = "Action refused by a rule"
 
     def __init__(self, refusal: Refusal, guard: str):
-        super().__init__(refusal.message, details={"guard": guard, **refusal.details})
+        super().__init__(refusal.message, details={"guard": guard, **refusal.details},
+                         params=refusal.params)
         self.code = refusal.code
         self.guard = guard
 
@@ -206,8 +216,8 @@ class Workflow:
         t = m.transition(action)
         if t is None:
             raise UnknownAction(
-                f"'{action}' is not an action of the {machine} workflow.",
-                details={"action": action, "known_actions": [x.action for x in m.transitions]},
+                "'{action}' is not an action of the {machine} workflow.",
+                details={"action": action, "known_actions": [x.action for x in m.transitions]}, params={"action": action, "machine": machine},
             )
         return self._decide_row(t, state, ctx, check_guards=check_guards)
 
@@ -229,19 +239,20 @@ class Workflow:
     ) -> Decision:
         if state not in t.sources:
             raise NotAllowedFromState(
-                f"'{t.action}' cannot run while the {t.machine} is '{state}';"
-                f" it runs from: {', '.join(t.sources)}.",
-                details={"action": t.action, "state": state, "allowed_from": list(t.sources)},
+                "'{action}' cannot run while the {machine} is '{state}'; it runs from: "
+                "{sources}.",
+                details={"action": t.action, "state": state, "allowed_from": list(t.sources)}, params={"action": t.action, "machine": t.machine, "state": state,
+                        "sources": list(t.sources)},
             )
         role = next((r for r in t.roles if r in ctx.actor.roles), None)
         if role is None:
             raise RoleNotPermitted(
-                f"'{t.action}' needs one of the roles: {', '.join(t.roles)}.",
-                details={"action": t.action, "roles_allowed": list(t.roles)},
+                "'{action}' needs one of the roles: {roles}.",
+                details={"action": t.action, "roles_allowed": list(t.roles)}, params={"action": t.action, "roles": list(t.roles)},
             )
         if check_reason and t.reason_required and not (ctx.reason or "").strip():
             raise ReasonRequired(
-                f"'{t.action}' needs a reason.", details={"action": t.action, "field": "reason"}
+                "'{action}' needs a reason.", details={"action": t.action, "field": "reason"}, params={"action": t.action}
             )
         acting = Context(
             actor=ctx.actor, facts=ctx.facts, params=ctx.params, reason=ctx.reason, role=role

@@ -34,9 +34,10 @@ def _publicity_ended(ctx: Context) -> Refusal | None:
     if today <= end:
         return Refusal(
             "publicity_not_ended",
-            f"The publicity period runs until {end.isoformat()} inclusive;"
-            f" nominations can be closed from the next day on (today is {today.isoformat()}).",
+            "The publicity period runs until {end} inclusive; nominations can be closed "
+            "from the next day on (today is {today}).",
             {"publicity_end_on": end.isoformat(), "today": today.isoformat()},
+            params={"end": end, "today": today},
         )
     return None
 
@@ -47,8 +48,8 @@ def _selection_is(*states: str):
         if current not in states:
             return Refusal(
                 "selection_state_mismatch",
-                f"The selection is '{current}'; this needs it to be {' or '.join(states)}.",
-                {"selection_state": current, "required": list(states)},
+                "The selection is '{current}'; this needs it to be {states}.",
+                {"selection_state": current, "required": list(states)}, params={"current": current, "states": list(states)},
             )
         return None
 
@@ -56,12 +57,12 @@ def _selection_is(*states: str):
 
 
 def _none_in(states: tuple[str, ...], code: str, what: str):
+    """`what`: the English sentence, its `{listed}` filled with the candidates waiting."""
     def check(ctx: Context) -> Refusal | None:
         counts = ctx.facts.get("candidate_counts") or {}
         waiting = {s: counts[s] for s in states if counts.get(s)}
         if waiting:
-            listed = ", ".join(f"{n} {s}" for s, n in waiting.items())
-            return Refusal(code, f"{what} ({listed}).", {"candidates_waiting": waiting})
+            return Refusal(code, what, {"candidates_waiting": waiting}, params={"listed": waiting})
         return None
 
     return check
@@ -98,7 +99,7 @@ review_finished = Guard(
     _none_in(
         ("nominated", "applicant", "qualified", "shortlisted"),
         "review_unfinished",
-        "Some candidates are still waiting at a review gate",
+        "Some candidates are still waiting at a review gate ({listed}).",
     ),
 )
 some_inspected = Guard(
@@ -114,7 +115,7 @@ all_decided = Guard(
     "all_decided",
     "Every candidate put to the committee has an outcome.",
     _none_in(
-        ("inspected",), "decision_unfinished", "Some candidates have no outcome from the committee"
+        ("inspected",), "decision_unfinished", "Some candidates have no outcome from the committee ({listed})."
     ),
 )
 all_followed_up = Guard(
@@ -124,7 +125,7 @@ all_followed_up = Guard(
         ("nominated", "applicant", "qualified", "shortlisted", "inspected", "appointed",
          "on_trial"),
         "follow_up_unfinished",
-        "Some candidates' stories have not ended",
+        "Some candidates' stories have not ended ({listed}).",
     ),
 )
 
@@ -148,25 +149,21 @@ def _eligibility_met_or_exception(ctx: Context) -> Refusal | None:
     if needless:
         return Refusal(
             "exception_not_needed",
-            (f"破格只用于未达到的资格条件；该参选人已符合：{'、'.join(needless)}。" if zh else
-             f"An exception (破格) is only for a requirement not met; the candidate meets:"
-             f" {', '.join(needless)}."),
-            {"not_failed": needless, "failed": codes})
+            "An exception (破格) is only for a requirement not met; the candidate meets:"
+            " {needless}.",
+            {"not_failed": needless, "failed": codes}, params={"needless": needless})
     missing = [f for f in failed if f["requirement"] not in excepted]
     if not missing:
         return None
-    if zh:
-        listed = "；".join(f"{f['label']}（{f['requirement']}）：要求 {f['required']}，"
-                          f"本人 {f['found']}" for f in missing)
-        message = (f"未达到职务说明书的资格条件：{listed}。如确需通过，须由管理员作为破格"
-                   "（params.exception）写明所破格的条件和理由。")
-    else:
-        listed = "; ".join(f"{f['label']} ({f['requirement']}): required {f['required']},"
-                           f" found {f['found']}" for f in missing)
-        message = (f"Requirements of the job description not met: {listed}. Passing needs an"
+    sep, form = (("；", "{label}（{requirement}）：要求 {required}，本人 {found}") if zh else
+                 ("; ", "{label} ({requirement}): required {required}, found {found}"))
+    listed = sep.join(form.format(**(f if zh else {
+        **f, "label": f.get("label_en", f["label"]), "required": f.get("required_en", f["required"]),
+        "found": f.get("found_en", f["found"])})) for f in missing)
+    return Refusal("requirement_not_met",
+                   "Requirements of the job description not met: {listed}. Passing needs an"
                    " admin's explicit exception (破格, params.exception) naming the requirements"
-                   " excepted and the reason.")
-    return Refusal("requirement_not_met", message, {
+                   " excepted and the reason.", params={"listed": listed}, details={
         "failed": missing,
         "needs": {"exception": {"requirements": [f["requirement"] for f in missing],
                                 "reason": "…"}}})
@@ -185,9 +182,9 @@ def _sheets_complete(ctx: Context) -> Refusal | None:
     expected, submitted = ctx.facts.get("sheets_expected", 0), ctx.facts.get("sheets_submitted", 0)
     if not expected or submitted < expected:
         return Refusal("score_sheets_incomplete",
-                       f"{submitted} of {expected} judges' score sheets are in; the interview"
-                       " result is known when all are.",
-                       {"expected": expected, "submitted": submitted})
+                       "{submitted} of {expected} judges' score sheets are in; the interview result is "
+                       "known when all are.",
+                       {"expected": expected, "submitted": submitted}, params={"submitted": submitted, "expected": expected})
     return None
 
 
@@ -202,8 +199,8 @@ def _within_ratio_or_reason(ctx: Context) -> Refusal | None:
         post = ctx.facts.get("ranking_post")
         where = f" for the post '{post}'" if post else ""
         return Refusal("departs_from_ranking",
-                       f"The candidate {why}{where}; passing them needs a recorded reason.",
-                       {"rank": rank, "cutoff": cutoff, "tied": tied, "post": post})
+                       "The candidate {why}{where}; passing them needs a recorded reason.",
+                       {"rank": rank, "cutoff": cutoff, "tied": tied, "post": post}, params={"why": why, "where": where})
     return None
 
 
@@ -216,20 +213,17 @@ def _appointed_post(ctx: Context) -> Refusal | None:
             code = next(iter(posts))
         else:
             return Refusal("post_required",
-                           f"The selection has {len(posts)} posts; the appointment names the"
-                           " post.", {"posts": list(posts)})
+                           "The selection has {posts} posts; the appointment names the post.", {"posts": list(posts)}, params={"posts": len(posts)})
     if code not in posts:
-        return Refusal("unknown_post", f"'{code}' is not a post of this selection.",
-                       {"post": code, "posts": list(posts)})
+        return Refusal("unknown_post", "'{code}' is not a post of this selection.",
+                       {"post": code, "posts": list(posts)}, params={"code": code})
     if code not in stands:
         return Refusal("post_not_stood_for",
-                       f"The candidate does not stand for the post '{code}' (they stand for"
-                       f" {', '.join(stands) or 'none'}).", {"post": code, "stands_for": stands})
+                       "The candidate does not stand for the post '{code}' (they stand for {value}).", {"post": code, "stands_for": stands}, params={"code": code, "value": ', '.join(stands) or 'none'})
     count, taken = posts[code]["count"], posts[code]["taken"]
     if taken >= count:
         return Refusal("post_filled",
-                       f"The post '{code}' has {count} place(s) and {taken} appointee(s)"
-                       " already.", {"post": code, "count": count, "already_appointed": taken})
+                       "The post '{code}' has {count} place(s) and {taken} appointee(s) already.", {"post": code, "count": count, "already_appointed": taken}, params={"code": code, "count": count, "taken": taken})
     return None
 
 
@@ -237,8 +231,8 @@ def _inspection_team_ready(ctx: Context) -> Refusal | None:
     active, needed = ctx.facts.get("team_active", 0), ctx.facts.get("team_needed", 2)
     if active < needed:
         return Refusal("inspection_team_incomplete",
-                       f"The inspection team has {active} member(s) not recused; it needs at"
-                       f" least {needed}.", {"active": active, "needed": needed})
+                       "The inspection team has {active} member(s) not recused; it needs at least "
+                       "{needed}.", {"active": active, "needed": needed}, params={"active": active, "needed": needed})
     if not ctx.facts.get("inspection_records", 0):
         return Refusal("inspection_not_done",
                        "No inspection work (conversations, opinion forms, visits, files) is"
@@ -286,15 +280,15 @@ def _objections_settled(ctx: Context) -> Refusal | None:
     if pending:
         first = pending[0]
         return Refusal("objection_pending",
-                       f"Objection {first['id']} is '{first['state']}'; the appointment waits"
-                       " until every objection is concluded.",
+                       "Objection {id} is '{state}'; the appointment waits until every objection is "
+                       "concluded.",
                        {"objection_id": first["id"], "objection_state": first["state"],
-                        "objections_pending": pending})
+                        "objections_pending": pending}, params={"id": first['id'], "state": first['state']})
     upheld = list(ctx.facts.get("objections_upheld") or ())
     if upheld:
         return Refusal("objection_upheld",
-                       f"Objection {upheld[0]} was upheld (成立); the appointment is to be revoked,"
-                       " not carried on.", {"objection_id": upheld[0], "objections_upheld": upheld})
+                       "Objection {upheld} was upheld (成立); the appointment is to be revoked, not "
+                       "carried on.", {"objection_id": upheld[0], "objections_upheld": upheld}, params={"upheld": upheld[0]})
     return None
 
 
@@ -302,8 +296,8 @@ def _appointment_publicity_over(ctx: Context) -> Refusal | None:
     end, today = ctx.facts.get("appointment_publicity_end_on"), ctx.facts.get("today")
     if end is not None and today is not None and today <= end:
         return Refusal("appointment_publicity_not_ended",
-                       f"The pre-appointment publicity runs until {end.isoformat()} inclusive.",
-                       {"publicity_end_on": end.isoformat(), "today": today.isoformat()})
+                       "The pre-appointment publicity runs until {end} inclusive.",
+                       {"publicity_end_on": end.isoformat(), "today": today.isoformat()}, params={"end": end})
     return None
 
 
@@ -314,9 +308,9 @@ def _final_assessment_passed(ctx: Context) -> Refusal | None:
                        "Confirmation needs the final assessment of the trial (试用期满考核).")
     if not final["passed"]:
         return Refusal("final_assessment_failed",
-                       f"The final assessment {final['id']} graded '{final['grade']}': the trial"
-                       " ends as unfit (dismiss), not in confirmation.",
-                       {"assessment_id": final["id"], "grade": final["grade"]})
+                       "The final assessment {id} graded '{grade}': the trial ends as unfit (dismiss), "
+                       "not in confirmation.",
+                       {"assessment_id": final["id"], "grade": final["grade"]}, params={"id": final['id'], "grade": final['grade']})
     return None
 
 
@@ -337,8 +331,7 @@ def _investigating_team_ready(ctx: Context) -> Refusal | None:
     needed = ctx.facts.get("investigators_needed", 2)
     if len(set(team)) < needed:
         return Refusal("investigating_team_incomplete",
-                       f"The investigating team has {len(set(team))} member(s); it needs at"
-                       f" least {needed}.", {"members": len(set(team)), "needed": needed})
+                       "The investigating team has {team} member(s); it needs at least {needed}.", {"members": len(set(team)), "needed": needed}, params={"team": len(set(team)), "needed": needed})
     return None
 
 
@@ -385,8 +378,8 @@ def _trial_complete(ctx: Context) -> Refusal | None:
     missing = list(ctx.facts.get("trial_missing") or ())
     if missing:
         return Refusal("trial_records_incomplete",
-                       "The trial cannot be confirmed yet: " + "; ".join(missing) + ".",
-                       {"missing": missing})
+                       "The trial cannot be confirmed yet: {missing}.",
+                       {"missing": missing}, params={"missing": "; ".join(missing)})
     return None
 
 
@@ -404,21 +397,11 @@ trial_complete = Guard(
 
 
 # ---------------------------------------------------------------- 递补 and the branch's election
-def _zh(ctx: Context) -> bool:
-    return ctx.facts.get("lang", "zh-CN") != "en"
-
-
-def _say(ctx: Context, code: str, zh: str, en: str, details: dict | None = None) -> Refusal:
-    """A refusal in the reader's language (zh-CN by default)."""
-    return Refusal(code, zh if _zh(ctx) else en, details or {})
-
-
 def _decided_in_backfill_meeting(ctx: Context) -> Refusal | None:
     if not ctx.facts.get("backfill_meetings"):
-        return _say(ctx, "backfill_needs_meeting",
-                    "递补须由跟进阶段召开的党委会决定（POST /api/v1/selections/{id}/backfill-meetings）。",
-                    "A backfill is decided by a committee meeting held during follow-up"
-                    " (POST /api/v1/selections/{id}/backfill-meetings).")
+        return Refusal("backfill_needs_meeting",
+                       "A backfill is decided by a committee meeting held during follow-up"
+                       " ({path}).", params={"path": "POST /api/v1/selections/{id}/backfill-meetings"})
     return None
 
 
@@ -433,29 +416,23 @@ def _post_vacant(ctx: Context) -> Refusal | None:
     posts = ctx.facts.get("named_posts") or {}
     code = backfill_post(ctx)
     if code is None:
-        return _say(ctx, "post_required", f"本次选拔有 {len(posts)} 个岗位，递补须写明岗位（post）。",
-                    f"The selection has {len(posts)} posts; the backfill names the post.",
-                    {"posts": list(posts)})
+        return Refusal("post_required", "The selection has {count} posts; the backfill names"
+                       " the post.", {"posts": list(posts)}, params={"count": len(posts)})
     if code not in posts:
-        return _say(ctx, "unknown_post", f"“{code}”不是本次选拔的岗位。",
-                    f"'{code}' is not a post of this selection.",
-                    {"post": code, "posts": list(posts)})
+        return Refusal("unknown_post", "'{post}' is not a post of this selection.",
+                       {"post": code, "posts": list(posts)}, params={"post": code})
     stands = list(ctx.facts.get("candidate_posts") or ())
     if code not in stands:
-        return _say(ctx, "post_not_stood_for", f"该储备人选未参选岗位“{code}”。",
-                    f"The reserve did not stand for the post '{code}'.",
-                    {"post": code, "stands_for": stands})
+        return Refusal("post_not_stood_for", "The reserve did not stand for the post '{post}'.",
+                       {"post": code, "stands_for": stands}, params={"post": code})
     v = (ctx.facts.get("vacancies") or {}).get(code) or {"vacated": [], "open": []}
     if not v["vacated"]:
-        return _say(ctx, "no_vacancy",
-                    f"岗位“{code}”没有出缺（无人被取消任用、试用不胜任、辞去职务、未当选或未获批准），无需递补。",
-                    f"The post '{code}' has no vacancy (nobody revoked, found unfit, withdrawn,"
-                    " not elected or not approved): there is nothing to backfill.",
-                    {"post": code})
+        return Refusal("no_vacancy", "The post '{post}' has no vacancy (nobody revoked, found"
+                       " unfit, withdrawn, not elected or not approved): there is nothing to"
+                       " backfill.", {"post": code}, params={"post": code})
     if not v["open"]:
-        return _say(ctx, "post_refilled", f"岗位“{code}”的出缺已经递补。",
-                    f"The vacancy of the post '{code}' is filled already.",
-                    {"post": code, "vacated_by": v["vacated"]})
+        return Refusal("post_refilled", "The vacancy of the post '{post}' is filled already.",
+                       {"post": code, "vacated_by": v["vacated"]}, params={"post": code})
     return None
 
 
@@ -465,12 +442,11 @@ def _in_rank_order_or_reason(ctx: Context) -> Refusal | None:
     me = ctx.facts.get("candidate_id")
     if not order or me not in order or order[0] == me or (ctx.reason or "").strip():
         return None
-    return _say(ctx, "departs_from_rank_order",
-                f"该储备人选在岗位“{code}”的储备人选中排第 {order.index(me) + 1} 位；"
-                "不按排名顺序递补须写明理由（reason）。",
-                f"The reserve is number {order.index(me) + 1} in the rank order of the"
-                f" post's reserves; backfilling out of rank order needs a recorded reason.",
-                {"post": code, "position": order.index(me) + 1, "rank_order": order})
+    return Refusal("departs_from_rank_order",
+                   "The reserve is number {position} in the rank order of the reserves for the"
+                   " post '{post}'; backfilling out of rank order needs a recorded reason.",
+                   {"post": code, "position": order.index(me) + 1, "rank_order": order},
+                   params={"post": code, "position": order.index(me) + 1})
 
 
 selection_following_up = Guard(
@@ -492,16 +468,14 @@ in_rank_order_or_reason = Guard(
 
 def _election_required(ctx: Context) -> Refusal | None:
     if not ctx.facts.get("branch_election"):
-        return _say(ctx, "election_not_required",
-                    "本次选拔未设置支部选举（settings.branch_election）。",
-                    "This selection has no branch election (settings.branch_election is off).")
+        return Refusal("election_not_required", "This selection has no branch election"
+                       " (settings.branch_election is off).")
     return None
 
 
 def _election_not_held(ctx: Context) -> Refusal | None:
     if ctx.facts.get("election"):
-        return _say(ctx, "election_recorded", "支部选举已记录。",
-                    "The branch's election is recorded already.")
+        return Refusal("election_recorded", "The branch's election is recorded already.")
     return None
 
 
@@ -512,22 +486,21 @@ def _election_quorum_met(ctx: Context) -> Refusal | None:
     share = Fraction(ctx.facts.get("election_quorum", 0.8)).limit_denominator(1000)
     if present > due * share:
         return None
-    shown = f"{share.numerator}/{share.denominator}"
-    return _say(ctx, "election_quorum_not_met",
-                f"应到有选举权的党员 {due} 名，实到 {present} 名，未超过应到人数的 {shown}，"
-                "选举大会无效，须另行召开。",
-                f"{present} of {due} members with a vote are present; the election meeting is"
-                f" valid only when those present exceed {shown} of those due. It is to be held"
-                " again.",
-                {"members_due": due, "present_with_vote": present,
-                 "election_quorum": ctx.facts.get("election_quorum")})
+    return Refusal("election_quorum_not_met",
+                   "{present} of {due} members with a vote are present; the election meeting"
+                   " is valid only when those present exceed {share} of those due. It is to be"
+                   " held again.",
+                   {"members_due": due, "present_with_vote": present,
+                    "election_quorum": ctx.facts.get("election_quorum")},
+                   params={"present": present, "due": due,
+                           "share": f"{share.numerator}/{share.denominator}"})
 
 
 def _election_lost(ctx: Context) -> Refusal | None:
     e = ctx.facts.get("election")
     if not e or e.get("elected"):
-        return _say(ctx, "election_not_lost", "只有选举记录为未当选时才能记为未当选。",
-                    "Only a recorded election that did not elect ends as not elected.")
+        return Refusal("election_not_lost",
+                       "Only a recorded election that did not elect ends as not elected.")
     return None
 
 
@@ -536,15 +509,15 @@ def _elected(ctx: Context) -> Refusal | None:
     if not ctx.facts.get("branch_election"):
         return _election_required(ctx)
     if not e:
-        return _say(ctx, "election_not_held", "支部尚未进行选举；上级党委批准在选举之后。",
-                    "The branch has not held its election; the approval follows it.")
+        return Refusal("election_not_held",
+                       "The branch has not held its election; the approval follows it.")
     return None
 
 
 def _approval_not_recorded(ctx: Context) -> Refusal | None:
     if ctx.facts.get("approval"):
-        return _say(ctx, "approval_recorded", "上级党委的批准情况已记录。",
-                    "The higher committee's decision is recorded already.")
+        return Refusal("approval_recorded",
+                       "The higher committee's decision is recorded already.")
     return None
 
 
@@ -552,15 +525,13 @@ def _election_approved(ctx: Context) -> Refusal | None:
     if not ctx.facts.get("branch_election"):
         return None
     if not ctx.facts.get("election"):
-        return _say(ctx, "election_not_held",
-                    "本次选拔设置了支部选举：任前公示结束后须先经支部党员大会选举、上级党委批准，"
-                    "方可安排试用。",
-                    "This selection has the branch's election: after the publicity, the branch"
-                    " elects and the higher committee approves before the trial starts.")
+        return Refusal("election_not_held",
+                       "This selection has the branch's election: after the publicity, the"
+                       " branch elects and the higher committee approves before the trial"
+                       " starts.")
     if not ctx.facts.get("approval"):
-        return _say(ctx, "approval_missing", "选举结果尚未经上级党委批准，不能安排试用。",
-                    "The election awaits the higher committee's approval (批准); the trial"
-                    " starts after it.")
+        return Refusal("approval_missing", "The election awaits the higher committee's"
+                       " approval; the trial starts after it.")
     return None
 
 

@@ -89,8 +89,11 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/public/selections"): PUBLIC,
     ("GET", "/api/v1/public/selections/{selection_id}"): PUBLIC,
     ("GET", "/api/v1/public/appointments"): PUBLIC,
+    ("GET", "/api/v1/public/selections/{selection_id}/announcement.html"): PUBLIC,
+    ("GET", "/api/v1/public/appointments/{candidate_id}/notice.html"): PUBLIC,
     ("POST", "/api/v1/public/appointments/{candidate_id}/objections"): PUBLIC,
     ("GET", "/api/v1/auth/me"): LOGGED_IN,
+    ("PATCH", "/api/v1/auth/me"): LOGGED_IN,
     # users
     ("POST", "/api/v1/users"): ADMIN_ONLY,
     ("GET", "/api/v1/users"): ADMIN_ONLY,
@@ -137,6 +140,8 @@ EXPECTED: dict[tuple[str, str], Rule] = {
     ("POST", CAND + "/score-sheet-corrections/{correction_id}/decision"): ADMIN_ONLY,
     ("GET", CAND + "/evaluation"): allow(ADMIN, COMMITTEE),
     ("GET", CAND + "/evaluation.html"): allow(ADMIN, COMMITTEE),
+    ("GET", CAND + "/score-sheets.html"): allow(ADMIN, JUDGE),
+    ("GET", SEL + "/score-sheet.html"): allow(ADMIN, JUDGE),
     ("GET", SEL + "/ranking"): allow(ADMIN, COMMITTEE),
     ("PUT", CAND + "/inspection-team"): ADMIN_ONLY,
     ("POST", CAND + "/inspection-records"): allow(INSPECTOR),  # the team's

@@ -310,5 +310,8 @@ def test_validation_problem_lists_every_field(raw, admin):
     fields = {e["field"] for e in body["errors"]}
     assert {"body.title", "body.organization", "body.posts", "body.job_description"} <= fields
     assert all(e["message"] and e["type"] for e in body["errors"])
-    assert "more" in body["detail"]
+    assert "另有 3 处" in body["detail"] and "标题（body.title）" in body["detail"]
+    en = raw.post(SEL, json={"posts": "x"}, headers={**admin, "Accept-Language": "en"}).json()
+    assert "(and 3 more)" in en["detail"] and en["detail"].startswith("body.title: ")
+    assert {e["message"] for e in en["errors"]} >= {"Field required"}
     json.dumps(body)  # serialisable as it came

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import ast
-import pathlib
-
 import pytest
 
 from service.core import i18n
-from service.core.errors import _HTTP_CODES, ServiceError
-from service.workflow import engine
 
 SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"
@@ -114,75 +109,43 @@ def test_problem_titles_follow_the_language_and_codes_do_not(client, admin, make
     assert (nowhere.json()["code"], nowhere.json()["title"]) == ("not_found", "未找到")
 
 
-def _text(node) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+def test_lang_in_the_link_wins_over_the_header_and_every_answer_says_its_language(client):
+    """`?lang=` is for pages a person opens from a link; every answer, a problem too, carries
+    Content-Language and Vary: Accept-Language."""
+    for path, headers, expected in [
+        ("/api/v1/public/selections?lang=en", ZH, "en"),
+        ("/api/v1/public/selections?lang=zh-CN", EN, "zh-CN"),
+        ("/api/v1/public/selections?lang=fr", EN, "en"),  # unknown: the header decides
+        ("/api/v1/public/selections", {}, "zh-CN"),
+        ("/api/v1/nowhere?lang=en", {}, "en"),
+        ("/api/v1/auth/me", {}, "zh-CN"),
+    ]:
+        r = client.get(path, headers=headers)
+        assert r.headers["content-language"] == expected, path
+        assert "Accept-Language" in r.headers["vary"], path
+    assert client.get("/api/v1/nowhere?lang=en").json()["title"] == "Not found"
 
 
-def _given(node, name: str):
-    """The value given to `name` by this node (`name=…` keyword or `name = …`), if any."""
-    if isinstance(node, ast.keyword) and node.arg == name:
-        return node.value
-    if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets):
-        return node.value
-    return None
+def test_a_refusal_reads_in_chinese_with_labels_and_in_english_with_identifiers(
+        client, admin, make_selection):
+    sel = make_selection()
+    url = f"{SEL}/{sel['id']}/actions/close_nominations"
+    zh = client.post(url, json={}, headers={**admin, **ZH}).json()
+    en = client.post(url, json={}, headers={**admin, **EN}).json()
+    assert zh["detail"] == ("选拔当前状态为“起草职务说明书”，不能进行“截止推荐报名”；"
+                            "该操作只能在以下状态进行：公示与推荐。")
+    assert en["detail"] == ("'close_nominations' cannot run while the selection is"
+                            " 'drafting'; it runs from: publicizing.")
+    options = client.get(f"{SEL}/{sel['id']}/actions", headers={**admin, **ZH}).json()
+    refusal = next(o for o in options["actions"] if o["action"] == "close_nominations")
+    assert refusal["refusal"] == zh["detail"]
 
 
-def _titles_in_source() -> set[str]:
-    """Every literal problem title in the service's code: `title="…"` keywords, `title = "…"`
-    class attributes, and the positional titles of problem_response calls."""
-    found: set[str | None] = set()
-    for path in pathlib.Path("service").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (value := _given(node, "title")) is not None:
-                found.add(_text(value))
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") == \
-                    "problem_response" and len(node.args) >= 3:
-                found.add(_text(node.args[2]))
-    return {t for t in found if t}
-
-
-def test_every_problem_title_has_a_chinese_translation():
-    titles = _titles_in_source() | {t for _, t in _HTTP_CODES.values()}
-    titles |= {c.title for c in ServiceError.__subclasses__()}
-    titles |= {c.title for c in vars(engine).values()
-               if isinstance(c, type) and issubclass(c, engine.WorkflowError)}
-    titles -= {"Branch Secretary Open Selection (党支部书记公开选拔)"}  # the API's own title
-    assert "Action refused by a rule" in titles and "Too many attempts" in titles
-    missing = sorted(t for t in titles if t not in i18n.TITLES_ZH)
-    assert not missing, f"titles without a Chinese translation: {missing}"
-
-
-def _recorded_actions_in_source() -> set[str]:
-    """Action names the service writes to the record outside the transition table: literal
-    `action="…"` arguments and assignments, the helpers that pass one on, and the follow-up
-    kinds (`record_<kind>`)."""
-    from service.followup.schemas import FollowUpKind
-
-    helpers = {"_candidate_event", "_record", "_store", "_selection_event"}
-    found: set[str | None] = {f"record_{k.value}" for k in FollowUpKind}
-    for path in pathlib.Path("service").rglob("*.py"):
-        if path.name == "__main__.py":  # argparse's action="store_true" is not an event
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (value := _given(node, "action")) is not None:
-                found.add(_text(value))
-            elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in helpers:
-                for arg in node.args:
-                    found.add(_text(arg))
-                    if isinstance(arg, ast.IfExp):
-                        found |= {_text(arg.body), _text(arg.orelse)}
-    return {a for a in found if a and a.isidentifier() and a.islower()}
-
-
-def test_every_recorded_action_has_labels():
-    from service.workflow import MACHINES
-
-    transitions = {t.action for m in MACHINES for t in m.transitions}
-    recorded = _recorded_actions_in_source() - transitions
-    assert {"nominate", "submit_score_sheet", "record_party_lesson", "notification_failed",
-            "declare_no_conflict", "set_clock"} <= recorded
-    missing = sorted(a for a in recorded if a not in i18n.RECORD_ACTIONS)
-    assert not missing, f"recorded actions without labels: {missing}"
-    assert i18n.action_label("candidate", "nominate", "en") == "Nominated by a body"
-    assert i18n.action_label("candidate", "nominate", "zh-CN") == "推荐"
+def test_a_wrong_password_is_titled_as_such(client):
+    r = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "x-2026-y"})
+    assert (r.status_code, r.json()["title"], r.json()["detail"]) == (
+        401, "用户名或密码不正确", "用户名或密码不正确。")
+    r = client.post("/api/v1/auth/token", data={"username": "nobody", "password": "x-2026-y"},
+                    headers=EN)
+    assert (r.json()["title"], r.json()["detail"]) == (
+        "Invalid credentials", "Incorrect username or password.")

@@ -41,6 +41,12 @@ OBJ = "/api/v1/objections"
 ASSESS = {**FINAL_ASSESSMENT, "kind": "mid_term", "held_on": AFTER_PUBLICITY}
 
 
+def _long(day) -> str:
+    """A date as the emails write it in Chinese: 2027年10月15日."""
+    d = date.fromisoformat(str(day))
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
 def _on_trial(f: Flow, key: str = "li") -> None:
     assert _ok(f.start_trial(key))["state"] == "on_trial"
 
@@ -102,11 +108,11 @@ def test_confirmation_revocation_and_an_unfit_trial_each_send_their_own_email(fl
     assert "原因：本人档案信息经核实不实" in revoked.get_content()
     confirmed = by_to[PEOPLE["li"]["email"]]
     assert "正式任职" in confirmed["Subject"]
-    assert f"试用期满考核 {f.today()}: 称职" in confirmed.get_content()
+    assert f"试用期满考核（{_long(f.today())}）：称职" in confirmed.get_content()
     dismissed = by_to[PEOPLE["chen"]["email"]]
     assert "试用不胜任" in dismissed["Subject"]
     body = dismissed.get_content()
-    assert f"试用期满考核 {f.today()}: 不称职" in body and "支部工作推进不力" in body
+    assert f"试用期满考核（{_long(f.today())}）：不称职" in body and "支部工作推进不力" in body
 
     # each email is recorded, cites the event of the change, and was sent by the sender
     for key, action, outcome in (("li", "confirm", "confirmed"), ("zhao", "revoke", "revoked"),
@@ -346,7 +352,7 @@ def test_a_mentorship_has_its_kind_the_mentors_standing_and_the_selections_caden
     assert en["mentorship"]["kind_label"] == "An experienced secretary guides"
     f.advance(366)
     missing = f.follow_up("li")["missing_for_confirmation"]
-    assert missing[0] == "mentor meetings: 0 of 6 held"  # 365 days at 60 a meeting
+    assert missing[0] == "导师谈心：应 6 次，已 0 次"  # 365 days at 60 a meeting
     assign = next(e for e in f.events("li") if e["action"] == "assign_mentor")
     assert (assign["params"]["kind"], assign["params"]["meeting_interval_days"]) == (
         "senior_guides_new", 60)

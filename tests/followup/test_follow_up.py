@@ -48,6 +48,7 @@ PUBLICITY_START = "2026-10-14"        # announced on the day of the decision
 PUBLICITY_END = "2026-10-21"          # 5 working days: 15, 16, 19, 20, 21 October
 AFTER_PUBLICITY = "2026-10-22"
 TRIAL_END = "2027-10-22"              # 12 months after the start of the trial
+TRIAL_END_ZH = "2027年10月22日"        # as a person reads it
 RESERVE_EXPIRES = "2028-10-14"        # 2 years after the decision
 TITLE = "第一党支部书记公开选拔"
 ORG = "机关第一党支部"
@@ -494,7 +495,7 @@ def test_delivery_gives_up_after_the_maximum_attempts_and_an_admin_resend_queues
         n = f.notification(key)
         assert (n["state"], n["attempts"]) == ("failed", 2)
         assert n["last_error"]
-        assert "resend" in n["note"]
+        assert "重新发送" in n["note"]
         failed = [e for e in f.events(key) if e["action"] == "notification_failed"]
         assert len(failed) == 1 and failed[0]["params"]["attempts"] == 2
     # given up: no more tries, even when due
@@ -537,7 +538,7 @@ def test_without_smtp_messages_wait_and_a_candidate_without_email_is_undeliverab
     assert sun["state"] == "undeliverable"
     assert sun["to_address"] is None
     assert "email" in sun["last_error"]
-    assert "email" in sun["note"]
+    assert "电子邮箱" in sun["note"]
     queued = next(e for e in f.events("sun") if e["action"] == "queue_notification")
     assert queued["params"]["state"] == "undeliverable"
 
@@ -773,10 +774,10 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
 
     p = _problem(f.act("li", "confirm"), 409, "trial_records_incomplete")
     missing = p["details"]["missing"]
-    assert f"the trial runs until {TRIAL_END}" in missing
-    assert "no mentor is assigned" in missing
-    assert any("party lessons" in m and "0 of 8" in m for m in missing), missing
-    assert any("branch-life" in m and "0 of 6" in m for m in missing), missing
+    assert f"试用期至 {TRIAL_END_ZH}" in missing
+    assert "尚未指定导师" in missing
+    assert "党课学习：应 8 小时，已 0 小时，共 0 条记录" in missing, missing
+    assert "支部生活锻炼：应 6 小时，已 0 小时，共 0 条记录" in missing, missing
 
     mentor_id, mentor = f.user("mentor")
     judge_id, judge = f.user("judge")
@@ -815,13 +816,13 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
 
     p = _problem(f.act("li", "confirm"), 409, "trial_records_incomplete")
     missing = p["details"]["missing"]
-    assert f"the trial runs until {TRIAL_END}" in missing
-    assert any("party lessons" in m and "4 of 8" in m for m in missing), missing
-    assert not any("branch-life" in m or "mentor" in m for m in missing), missing
+    assert f"试用期至 {TRIAL_END_ZH}" in missing
+    assert any(m.startswith("党课学习：应 8 小时，已 4 小时") for m in missing), missing
+    assert not any("支部生活" in m or "导师" in m for m in missing), missing
     _ok(f.post(records, {"kind": "party_lesson", "held_on": AFTER_PUBLICITY,
                          "subject": "专题党课：做合格支部书记", "hours": 4}, mentor), 201)
     p = _problem(f.act("li", "confirm"), 409, "trial_records_incomplete")
-    assert p["details"]["missing"] == [f"the trial runs until {TRIAL_END}"]
+    assert p["details"]["missing"] == [f"试用期至 {TRIAL_END_ZH}"]
 
     view = f.follow_up("li")
     assert view["state"] == "on_trial"
@@ -829,7 +830,7 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
     assert [r["kind"] for r in view["records"]].count("party_lesson") == 2
     assert {r["kind"] for r in view["records"]} == {"mentor_meeting", "party_lesson",
                                                      "branch_life"}
-    assert view["missing_for_confirmation"] == [f"the trial runs until {TRIAL_END}"]
+    assert view["missing_for_confirmation"] == [f"试用期至 {TRIAL_END_ZH}"]
 
     # ending the trial as unfit needs a reason; the selection waits for the end
     _problem(f.act("li", "dismiss"), 422, "reason_required")
@@ -838,8 +839,8 @@ def test_trial_with_a_mentor_and_training_records_up_to_confirmation(flow, as_ro
 
     f.advance(366)  # 2027-10-23: the trial has run its year
     p = _problem(f.act("li", "confirm"), 409, "trial_records_incomplete")
-    assert p["details"]["missing"] == ["mentor meetings: 1 of 4 held"]
-    assert f.follow_up("li")["missing_for_confirmation"] == ["mentor meetings: 1 of 4 held"]
+    assert p["details"]["missing"] == ["导师谈心：应 4 次，已 1 次"]
+    assert f.follow_up("li")["missing_for_confirmation"] == ["导师谈心：应 4 次，已 1 次"]
     for held_on in ("2027-01-20", "2027-04-20", "2027-07-20"):
         _ok(f.post(records, {**meeting, "held_on": held_on, "subject": "季度谈心谈话"},
                    mentor), 201)

@@ -261,9 +261,9 @@ def test_public_announcement_needs_no_login_and_shows_only_the_post(
     assert ann["requirements"]["min_education"] == "bachelor"
     assert ann["publicity_start_on"] == SIM_DAY
     assert ann["publicity_end_on"] == END
-    assert SIM_DAY in ann["how_to_apply"] and END in ann["how_to_apply"]
-    assert f"/api/v1/selections/{published['id']}/nominations" in ann["how_to_apply"]
-    assert f"/api/v1/selections/{published['id']}/applications" in ann["how_to_apply"]
+    # in plain words: the dates as people write them and whom to contact, never an API path
+    assert "2026年9月30日至2026年10月13日" in ann["how_to_apply"]
+    assert "联系方式：" in ann["how_to_apply"] and "/api/" not in ann["how_to_apply"]
     # nothing about candidates or internals
     assert "李明" not in r.text and "settings" not in ann and "state" not in ann
     assert r.json() == client.get(PUBLIC).json()["items"][0]
@@ -422,7 +422,7 @@ def test_the_nominator_records_talks_with_their_nominee(client, admin, as_role, 
     body = _assert_problem(client.post(f"{CAND}/{cand_id}/communications",
                                        json={**talk, "held_on": "2026-10-01"}, headers=nom),
                            409, "date_in_future")
-    assert "2026-09-30" in body["detail"]
+    assert "2026年9月30日" in body["detail"]
     _assert_problem(client.post(f"{CAND}/{cand_id}/communications",
                                 json={**talk, "channel": "pigeon"}, headers=nom), 422)
     _assert_problem(client.post(f"{CAND}/{cand_id}/communications",

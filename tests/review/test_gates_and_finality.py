@@ -136,18 +136,18 @@ def test_an_ineligible_candidate_passes_only_as_a_reasoned_exception(story, clie
     rep = _ok(s.get(f"{SEL}/{s.sel}/report"))
     flagged = {e["full_name"]: e["exception"] for e in rep["ranking"]["entries"]}
     assert flagged["老赵"]["requirements"] == ["max_age"] and flagged["李明"] is None
-    assert "破格（max_age）" in s.get(f"{SEL}/{s.sel}/report.html").text
+    assert "破格（年龄）" in s.get(f"{SEL}/{s.sel}/report.html").text
     rows = list(csv.DictReader(io.StringIO(
         s.get(f"{SEL}/{s.sel}/candidates.csv", params={"header": "key"})
         .content.decode("utf-8-sig"))))
     by_name = {r["full_name"]: r for r in rows}
-    assert by_name["老赵"]["prereview_exception"] == f"破格（max_age）：{EXCEPTION['reason']}"
+    assert by_name["老赵"]["prereview_exception"] == f"破格（年龄）：{EXCEPTION['reason']}"
     assert by_name["李明"]["prereview_exception"] == ""
     ws = load_workbook(io.BytesIO(s.get(f"{SEL}/{s.sel}/candidates.xlsx").content)).active
     head = [c.value for c in ws[1]]
     col = head.index("破格")
     values = {row[head.index("姓名")].value: row[col].value for row in ws.iter_rows(min_row=2)}
-    assert values["老赵"].startswith("破格（max_age）") and values["李明"] is None
+    assert values["老赵"].startswith("破格（年龄）") and values["李明"] is None
     with open_session() as db:
         assert verify(db)[1] is None
 
@@ -320,7 +320,7 @@ def test_the_committee_quorum_and_majority_are_settings(story):
     # 7 of 9 present is two thirds, not this selection's four fifths
     p = _problem(s.post(url, s.meeting(present=7)), 409, "quorum_not_met")
     assert p["details"]["needed"] == 8 and p["details"]["committee_quorum"] == 0.8
-    assert "4/5" in p["detail"] and "8 of 9" in p["detail"]
+    assert "4/5" in p["detail"] and "9 人中的 8 人" in p["detail"]
     # more than two thirds of 9 is 7 votes: 6 is not enough here
     p = _problem(s.post(url, s.meeting(present=8, decisions=[
         s.decision("li", "appointed", 6, 1, 1)])), 409, "vote_threshold_not_met")
@@ -343,7 +343,7 @@ def test_the_committee_quorum_and_majority_are_settings(story):
     ({"committee_quorum": 1.2}, "committee_quorum", "at most 1"),
     ({"committee_majority": 1}, "committee_majority", "below 1"),
     ({"committee_majority": 0.3}, "committee_majority", "at least 1/2"),
-    ({"eligibility_reference_on": "2026-13-01"}, "eligibility_reference_on", "date"),
+    ({"eligibility_reference_on": "2026-13-01"}, "eligibility_reference_on", "日期"),
 ])
 def test_committee_fractions_and_the_reference_date_are_validated(client, admin, make_selection,
                                                                   settings, field, words):
@@ -378,7 +378,8 @@ def test_eligibility_is_judged_as_of_the_reference_date(story, client, reference
     ann = _ok(client.get(f"/api/v1/public/selections/{s.sel}"))
     assert ann["publicity_end_on"] == "2026-10-13"
     assert ann["eligibility_reference_on"] == shown
-    assert f"以 {shown} 为准" in ann["how_to_apply"]
+    y, m, d = (int(x) for x in shown.split("-"))
+    assert f"以{y}年{m}月{d}日为准" in ann["how_to_apply"]
     s.c["qian"] = _nominate(s, TURNING)
     report = _ok(s.get(f"{CAND}/{s.c['qian']}"))["eligibility"]
     assert (report["computed_on"], report["reference"], report["passed"]) == (

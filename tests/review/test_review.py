@@ -472,7 +472,7 @@ def test_interview_preparation_and_criteria_change_until_the_first_score(story):
     body = _problem(s.put(f"{SEL}/{s.sel}/interview", {
         "held_on": "2026-10-22", "materials": ["别的材料"], "interview_criteria": changed}),
         409, "scoring_started")
-    assert "criteria" in body["detail"]
+    assert "评分项目" in body["detail"]
     # refused whole: the date and materials are not changed either, nor the weights
     panel = _ok(s.get(f"{SEL}/{s.sel}/panel"))
     assert panel["interview"]["held_on"] == "2026-10-21"

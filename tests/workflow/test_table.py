@@ -626,12 +626,12 @@ def test_guard_eligibility_met_or_exception():
     assert check(_prereview_ctx([])) is None
     r = check(_prereview_ctx([AGE, EDU]))
     assert r is not None and r.code == "requirement_not_met"
-    assert "年龄（max_age）" in r.message and "最低学历（min_education）" in r.message
+    assert "年龄（max_age）" in r.text and "最低学历（min_education）" in r.text
     assert r.details["failed"] == [AGE, EDU]
     assert r.details["needs"]["exception"]["requirements"] == ["max_age", "min_education"]
     r = check(_prereview_ctx([{**AGE, "label": "Age"}], lang="en"))
     assert r is not None and "Requirements of the job description not met: Age (max_age)" \
-        in r.message
+        in r.text
     # an exception for one of two failed requirements still leaves the other
     r = check(_prereview_ctx([AGE, EDU], {"requirements": ["max_age"], "reason": "破格"}))
     assert r is not None and r.code == "requirement_not_met"
