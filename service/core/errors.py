@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -108,6 +109,13 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class RuleRefused(Conflict):
+    """A rule of the process says no (quorum, votes, who may be decided on): titled as the
+    workflow's guards title their refusals."""
+
+    title = "Action refused by a rule"
+
+
 class Forbidden(ServiceError):
     status_code = 403
     code = "forbidden"
@@ -134,6 +142,21 @@ class InvalidInput(ServiceError):
     status_code = 422
     code = "validation_error"
     title = "Invalid input"
+
+
+def refuse_future_date(day: date, today: date, *, what: tuple[str, str], field: str,
+                       error: type[ServiceError] = InvalidInput) -> None:
+    """Refuse a record dated after today (`date_in_future`): it records what has happened.
+    `what` names the record (zh, en); `field` is the dotted path of the date."""
+    if day <= today:
+        return
+    raise error(i18n.pick(f"{what[0]}的日期 {day} 晚于今天（{today}）；只能记录已经发生的事项。",
+                          f"{what[1]} is dated {day}, after today ({today}); only what has"
+                          " already happened can be recorded."),
+                code="date_in_future",
+                details={"field": field, "date": day.isoformat(), "today": today.isoformat()},
+                errors=[{"field": field, "message": f"{day} is after today ({today})",
+                         "type": "date_in_future"}])
 
 
 def problem_of(exc: ServiceError | WorkflowError) -> Problem:

@@ -153,6 +153,7 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "confirmed": ("试用胜任，正式任职", "Confirmed in the post"),
     "dismissed": ("试用不胜任", "Found unfit on trial"),
     "revoked": ("取消任用", "Appointment revoked"),
+    "appointment_withdrawn": ("本人辞去拟任职务", "Withdrew from the appointment"),
     "reserve_expired": ("储备期满", "Reserve period ended"),
     "reserve_used": ("储备人选被推荐", "Nominated from the reserve pool"),
     "backfilled": ("递补上岗使用", "Appointed to fill a vacated post"),

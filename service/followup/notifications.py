@@ -30,8 +30,8 @@ from .models import Notification, NotificationTemplate, Objection
 # The committee's outcomes and what else ends a candidacy before the decision (told when the
 # decision is finished), then the later changes (told when each happens).
 OUTCOMES = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
-            "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used",
-            "backfilled", "not_elected", "not_approved")
+            "confirmed", "dismissed", "revoked", "appointment_withdrawn", "reserve_expired",
+            "reserve_used", "backfilled", "not_elected", "not_approved")
 LANGUAGES = ("zh", "en")
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
                 "reason", "post", "branch")
@@ -114,6 +114,14 @@ DEFAULT_TEMPLATES: dict[tuple[str, str], tuple[str, str]] = {
         "[{organization}] Change of your result: {outcome_label}",
         "Dear {full_name},\n\nYour proposed appointment after \"{selection_title}\" is revoked:"
         " {outcome_label}.\nReason: {reason}\n\n{organization}"),
+    ("appointment_withdrawn", "zh"): (
+        "【{organization}】任用结果变更通知：{outcome_label}",
+        "{full_name}同志：\n\n您已辞去在“{selection_title}”中的拟任职务，结果：{outcome_label}。"
+        "\n原因：{reason}\n\n{organization}党委组织部门"),
+    ("appointment_withdrawn", "en"): (
+        "[{organization}] Change of your result: {outcome_label}",
+        "Dear {full_name},\n\nYou have withdrawn from your appointment after"
+        " \"{selection_title}\": {outcome_label}.\nReason: {reason}\n\n{organization}"),
     ("reserve_expired", "zh"): (
         "【{organization}】储备人选期满通知：{outcome_label}",
         "{full_name}同志：\n\n您在“{selection_title}”中确定的储备人选资格已期满（{reason}），"
@@ -179,10 +187,10 @@ _OUTCOME_OF_STATE = {"appointed": "appointed", "reserve": "reserve", "not_qualif
                      "not_qualified", "declined": "declined", "withdrawn": "withdrawn",
                      "confirmed": "confirmed", "dismissed": "dismissed", "revoked": "revoked",
                      "not_elected": "not_elected", "not_approved": "not_approved"}
-_OUTCOME_OF_ACTION = {"lapse": "lapsed"}
+_OUTCOME_OF_ACTION = {"lapse": "lapsed", "withdraw_appointment": "appointment_withdrawn"}
 # The later changes: the action → the outcome its email tells.
 CHANGES = {"confirm": "confirmed", "dismiss": "dismissed", "revoke": "revoked",
-           "withdraw_appointment": "withdrawn", "backfill": "backfilled",
+           "withdraw_appointment": "appointment_withdrawn", "backfill": "backfilled",
            "fail_election": "not_elected", "refuse_approval": "not_approved"}
 
 

@@ -20,7 +20,16 @@ from typing import Any
 from sqlmodel import Session, select
 
 from ..core.clock import Clock
-from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
+from ..core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RuleRefused,
+    ServiceError,
+    problem_of,
+    refuse_future_date,
+)
 from ..core.models import User, utcnow
 from ..nomination.models import Candidate
 from ..record import actions
@@ -913,11 +922,11 @@ def check_attendance(session: Session, selection: Selection, *, members_due: lis
     quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
     needed = math.ceil(len(due) * quorum)
     if len(came) < needed:
-        raise Conflict(f"{len(came)} of {len(due)} members are present; this selection's"
-                       f" committee needs at least {_show(quorum)} of the members who should"
-                       f" attend ({needed} of {len(due)}).", code="quorum_not_met",
-                       details={"present": len(came), "due": len(due), "needed": needed,
-                                "committee_quorum": s.committee_quorum})
+        raise RuleRefused(f"{len(came)} of {len(due)} members are present; this selection's"
+                          f" committee needs at least {_show(quorum)} of the members who should"
+                          f" attend ({needed} of {len(due)}).", code="quorum_not_met",
+                          details={"present": len(came), "due": len(due), "needed": needed,
+                                   "committee_quorum": s.committee_quorum})
     if len(set(decided)) != len(decided):
         raise InvalidInput("A candidate appears twice among the decisions.",
                            code="duplicate_decision")
@@ -942,14 +951,25 @@ def check_vote(att: Attendance, candidate_id: uuid.UUID, *, votes_for: int, vote
                            " present and not recused.", code="too_many_votes",
                            details={"candidate_id": candidate_id})
     if needs_majority and votes_for < att.majority:
-        raise Conflict(f"'{outcome}' for candidate {candidate_id} needs {att.majority} votes"
-                       f" for (this selection's rule: more than {_show(att.share)} of the"
-                       f" {len(att.due)} members who should attend); it has {votes_for}.",
-                       code="vote_threshold_not_met",
-                       details={"candidate_id": candidate_id, "needed": att.majority,
-                                "votes_for": votes_for, "members_due": len(att.due),
-                                "committee_majority": att.settings.committee_majority})
+        raise RuleRefused(f"'{outcome}' for candidate {candidate_id} needs {att.majority} votes"
+                          f" for (this selection's rule: more than {_show(att.share)} of the"
+                          f" {len(att.due)} members who should attend); it has {votes_for}.",
+                          code="vote_threshold_not_met",
+                          details={"candidate_id": candidate_id, "needed": att.majority,
+                                   "votes_for": votes_for, "members_due": len(att.due),
+                                   "committee_majority": att.settings.committee_majority})
     return voters
+
+
+def deciding_meeting(session: Session, candidate: Candidate,
+                     outcome: str) -> CommitteeMeeting | None:
+    """The latest meeting of the candidate's selection that decided `outcome` on them."""
+    meetings = session.exec(select(CommitteeMeeting).where(
+        CommitteeMeeting.selection_id == candidate.selection_id)
+        .order_by(CommitteeMeeting.created_at.desc())).all()  # type: ignore[attr-defined]
+    return next((m for m in meetings if any(
+        d.get("candidate_id") == str(candidate.id) and d.get("outcome") == outcome
+        for d in m.decisions)), None)
 
 
 def record_meeting(*, session: Session, selection: Selection, data: CommitteeMeetingCreate,
@@ -959,6 +979,8 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         raise Conflict(f"The selection is '{selection.state}'; the committee decides after the"
                        " inspected candidates are submitted to it.",
                        code="selection_not_deciding")
+    refuse_future_date(data.held_on, clock.today(), what=("党委会", "The committee meeting"),
+                       field="body.held_on")
     decided = [d.candidate_id for d in data.decisions]
     att = check_attendance(session, selection, members_due=data.members_due,
                            present=data.present, recusals=data.recusals, decided=decided)
@@ -968,9 +990,9 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
     new_posts = sum(d.outcome == "appointed" for d in data.decisions)
     if taken + new_posts > selection.posts:
-        raise Conflict(f"{taken + new_posts} appointments for {selection.posts} post(s).",
-                       code="too_many_appointments",
-                       details={"posts": selection.posts, "already_appointed": taken})
+        raise RuleRefused(f"{taken + new_posts} appointments for {selection.posts} post(s).",
+                          code="too_many_appointments",
+                          details={"posts": selection.posts, "already_appointed": taken})
     known = selections.post_codes(selection)
     for d in data.decisions:
         if d.post is not None and d.post not in known:

@@ -566,8 +566,8 @@ def test_templates_are_listed_checked_and_an_edit_changes_the_email(flow, as_rol
                                                                    smtp_server):
     rows = _ok(flow.get(TEMPLATES))
     outcomes = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
-                "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used",
-                "backfilled", "not_elected", "not_approved")
+                "confirmed", "dismissed", "revoked", "appointment_withdrawn", "reserve_expired",
+                "reserve_used", "backfilled", "not_elected", "not_approved")
     assert len(rows) == 2 * len(outcomes)
     assert {(r["outcome"], r["language"]) for r in rows} == {
         (o, lang) for o in outcomes for lang in ("zh", "en")}
