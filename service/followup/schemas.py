@@ -659,23 +659,21 @@ class ElectionParams(Strict):
     @field_validator("ballots_invalid")
     @classmethod
     def _valid_and_invalid(cls, v: int, info: ValidationInfo) -> int:
-        d = info.data
-        if {"ballots_returned", "ballots_valid"} <= d.keys() and \
-                d["ballots_valid"] + v != d["ballots_returned"]:
-            raise _count_error(f"ballots_valid ({d['ballots_valid']}) + ballots_invalid ({v})"
-                               f" is not ballots_returned ({d['ballots_returned']})")
-        return v
+        return _adds_up(v, info, ("ballots_valid", "ballots_invalid"), "ballots_returned")
 
     @field_validator("abstentions")
     @classmethod
     def _votes(cls, v: int, info: ValidationInfo) -> int:
-        d = info.data
-        if {"ballots_valid", "votes_for", "votes_against"} <= d.keys() and \
-                d["votes_for"] + d["votes_against"] + v != d["ballots_valid"]:
-            raise _count_error(f"votes_for ({d['votes_for']}) + votes_against"
-                               f" ({d['votes_against']}) + abstentions ({v}) is not"
-                               f" ballots_valid ({d['ballots_valid']})")
-        return v
+        return _adds_up(v, info, ("votes_for", "votes_against", "abstentions"), "ballots_valid")
+
+
+def _adds_up(v: int, info: ValidationInfo, parts: tuple[str, ...], total: str) -> int:
+    """The field `v` closes a sum: `parts` (it among them) add up to `total`."""
+    d = {**info.data, info.field_name: v}
+    if {*parts, total} <= d.keys() and sum(d[p] for p in parts) != d[total]:
+        raise _count_error(" + ".join(f"{p} ({d[p]})" for p in parts)
+                           + f" is not {total} ({d[total]})")
+    return v
 
 
 def _count_error(message: str) -> PydanticCustomError:
