@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import date
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -111,6 +112,13 @@ class Conflict(ServiceError):
     title = "Conflict"
 
 
+class RuleRefused(Conflict):
+    """A rule of the process says no (quorum, votes, who may be decided on): titled as the
+    workflow's guards title their refusals."""
+
+    title = "Action refused by a rule"
+
+
 class Forbidden(ServiceError):
     status_code = 403
     code = "forbidden"
@@ -143,6 +151,22 @@ class InvalidInput(ServiceError):
     status_code = 422
     code = "validation_error"
     title = "Invalid input"
+
+
+def refuse_future_date(day: date, today: date, *, what: str, field: str,
+                       error: type[ServiceError] = InvalidInput) -> None:
+    """Refuse a record dated after today (`date_in_future`): it records what has happened.
+    `what` names the record (the catalogue's `dated_record` labels); `field` is the dotted path
+    of the date."""
+    if day <= today:
+        return
+    raise error("{record} is dated {day}, after today ({today}); only what has already happened"
+                " can be recorded.", code="date_in_future",
+                details={"field": field, "date": day.isoformat(), "today": today.isoformat()},
+                params={"record": i18n.label("dated_record", what), "day": day, "today": today},
+                errors=[{"field": field, "type": "date_in_future",
+                         "message": i18n._("{day} is after today ({today})", day=day,
+                                           today=today)}])
 
 
 def problem_of(exc: ServiceError | WorkflowError) -> Problem:

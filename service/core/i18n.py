@@ -276,7 +276,7 @@ def refusal_text(msgid: str, params: Mapping[str, Any] | None = None,
 # committee's four, then what else ends or changes a candidacy, and the objector's receipt.
 OUTCOMES: tuple[str, ...] = (
     "appointed", "reserve", "not_qualified", "postponed", "lapsed", "declined", "withdrawn",
-    "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used", "backfilled",
+    "confirmed", "dismissed", "revoked", "appointment_withdrawn", "reserve_expired", "reserve_used", "backfilled",
     "not_elected", "not_approved", "objection_ack")
 
 

@@ -64,7 +64,8 @@ def caller_scope(request: Request, settings: Settings) -> str:
 KEY_PATTERN = r'^"?[\x21\x23-\x7e](?:[\x20-\x7e]{0,253}[\x21\x23-\x7e])?"?$'
 
 
-def _check_key(raw: str) -> None:
+def check_key(raw: str) -> None:
+    """Refuse an Idempotency-Key that is not 1 to 255 printable characters (422)."""
     if not re.fullmatch(KEY_PATTERN, raw):
         raise InvalidInput("Idempotency-Key must be 1 to 255 printable characters.",
                            code="invalid_idempotency_key",
@@ -104,7 +105,7 @@ def begin(session: Session, request: Request, settings: Settings, body: bytes
     response, or a refusal), to be given by `settle` once the route has authorized the
     caller."""
     raw = request.headers[HEADER]
-    _check_key(raw)
+    check_key(raw)
     key = raw.strip('"')
     digest = hashlib.sha256(
         request.method.encode() + b" " + request.url.path.encode() + b"?"

@@ -54,6 +54,8 @@ class TransactionalRoute(APIRoute):
             write = request.method not in SAFE_METHODS
             if self.one_hop:  # the endpoint opens, commits and closes its session (one_hop)
                 if idempotency.wanted(request):
+                    # refused before anything is done, also where the endpoint keeps no answer
+                    idempotency.check_key(request.headers[idempotency.HEADER])
                     await request.body()  # kept for the key's digest, before a form reads it
                 async with _gates().slots:
                     return await original(request)

@@ -7,13 +7,14 @@ appointee then has their own pre-appointment publicity, email and path to confir
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, select
 
 from ..core import i18n
-from ..core.clock import Clock
-from ..core.errors import Conflict, InvalidInput, NotFound
+from ..core.clock import CHINA, Clock
+from ..core.errors import Conflict, InvalidInput, NotFound, RuleRefused, refuse_future_date
 from ..core.models import User, utcnow
 from ..nomination.models import Candidate, ReserveEntry
 from ..record import actions
@@ -99,22 +100,62 @@ def facts(session: Session, candidate: Candidate) -> dict[str, Any]:
             "backfill_meetings": meetings}
 
 
+def _vacating_event(session: Session, c: Candidate) -> tuple[uuid.UUID | None, date | None]:
+    """The event that left the post vacant, and its day (the selection clock's, in China)."""
+    ev = session.exec(select(Event).where(
+        Event.subject_type == "candidate", Event.subject_id == c.id,
+        Event.to_state == c.state, Event.from_state != Event.to_state)
+        .order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
+    if ev is None:
+        return None, None
+    return ev.id, (ev.simulated_at or ev.occurred_at).astimezone(CHINA).date()
+
+
 def vacancies(session: Session, selection: Selection) -> list[dict[str, Any]]:
     """The selection's vacated posts, oldest first, each with its cause, the event that
-    vacated it, who refilled it, and the reserves' rank order for the post now."""
+    vacated it and its day, who refilled it, and the reserves' rank order for the post now."""
     refills = _refills(session, selection)
     out = []
     for c in _vacated(session, selection):
-        ev = session.exec(select(Event.id).where(
-            Event.subject_type == "candidate", Event.subject_id == c.id,
-            Event.to_state == c.state, Event.from_state != Event.to_state).order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
+        ev, day = _vacating_event(session, c)
         out.append({"post": c.appointment["post"],
                     "proposed_post": c.appointment.get("proposed_post", ""),
                     "vacated_by": c.id, "vacated_by_name": c.full_name, "cause": c.state,
                     "cause_label": i18n.state_label(CANDIDATE_MACHINE, c.state),
-                    "vacated_event_id": ev, "refilled_by": refills.get(str(c.id)),
+                    "vacated_event_id": ev, "vacated_on": day,
+                    "refilled_by": refills.get(str(c.id)),
                     "rank_order": rank_order(session, selection, c.appointment["post"])})
     return out
+
+
+def _check_posts(session: Session, selection: Selection, held_on: date,
+                 posts: list[str | None]) -> None:
+    """Per post decided: no more backfills than its open vacancies, and the meeting not
+    before the last of the vacancies it fills arose. (A post with no vacancy, or none open,
+    is the `backfill` action's refusal: no_vacancy, post_refilled.)"""
+    by_post = _vacancies_by_post(session, selection)
+    for code in dict.fromkeys(p for p in posts if p is not None):
+        n, v = posts.count(code), by_post.get(code) or {"vacated": [], "open": []}
+        if not v["open"]:
+            continue
+        if n > len(v["open"]):
+            raise RuleRefused("The post '{post}' has {open} vacancy(ies) to fill; the meeting"
+                              " decides {n} backfills for it.", code="too_many_backfills",
+                              details={"post": code, "open_vacancies": len(v["open"]),
+                                       "decided": n},
+                              params={"post": code, "open": len(v["open"]), "n": n})
+        filled = [session.get(Candidate, uuid.UUID(i)) for i in v["open"][:n]]
+        days = [d for d in (_vacating_event(session, c)[1] for c in filled) if d is not None]
+        if days and held_on < max(days):
+            arose = max(days)
+            raise InvalidInput("The backfill meeting is dated {held_on}, before the post"
+                               " '{post}' was vacated ({arose}).", code="held_before_vacancy",
+                               details={"post": code, "held_on": held_on.isoformat(),
+                                        "vacated_on": arose.isoformat()},
+                               params={"held_on": held_on, "post": code, "arose": arose},
+                               errors=[{"field": "body.held_on",
+                                        "message": i18n._("before {day}", day=arose),
+                                        "type": "held_before_vacancy"}])
 
 
 def on_backfill(call: ActionCall, appoint) -> dict[str, Any]:
@@ -126,13 +167,13 @@ def on_backfill(call: ActionCall, appoint) -> dict[str, Any]:
     vacated_by = _vacancies_by_post(call.session, selection)[code]["open"][0]
     left = call.session.get(Candidate, uuid.UUID(vacated_by))
     order = rank_order(call.session, selection, code)
-    out = appoint(call)
+    out = appoint(call, "backfilled")
     cand.appointment = {**cand.appointment, "backfill": {
         "vacated_by": vacated_by, "vacated_by_name": left.full_name, "cause": left.state}}
     entry = call.session.exec(select(ReserveEntry).where(
         ReserveEntry.candidate_id == cand.id)).first()
     if entry is not None:
-        entry.backfilled_on = call.clock.today()
+        entry.backfilled_on = date.fromisoformat(cand.appointment["decided_on"])
         call.session.add(entry)
     label = i18n.state_label(CANDIDATE_MACHINE, left.state, "zh-CN")
     return {**out, "appointment": cand.appointment,
@@ -150,6 +191,8 @@ def record_meeting(*, session: Session, selection: Selection, data: BackfillMeet
         raise Conflict("The selection is '{state}'; a backfill is decided during follow-up,"
                        " after the committee's decision.", code="selection_not_following_up",
                        params={"state": selection.state})
+    refuse_future_date(data.held_on, clock.today(), what="backfill_meeting",
+                       field="body.held_on")
     decided = [d.candidate_id for d in data.decisions]
     att = review.check_attendance(session, selection, members_due=data.members_due,
                                   present=data.present, recusals=data.recusals,
@@ -163,7 +206,7 @@ def record_meeting(*, session: Session, selection: Selection, data: BackfillMeet
             raise NotFound("No candidate with id {id}.", code="candidate_not_found",
                            params={"id": d.candidate_id})
         if cand.selection_id != selection.id or cand.state != "reserve":
-            raise Conflict(
+            raise RuleRefused(
                 "A backfill comes from this selection's reserves; this candidate is not one.",
                 code="not_a_reserve", details={"candidate_id": d.candidate_id,
                                                "state": cand.state})
@@ -180,6 +223,7 @@ def record_meeting(*, session: Session, selection: Selection, data: BackfillMeet
         results.append(d.model_dump(mode="json") | {"post": post, "outcome": "backfilled",
                                                     "members_voting": voters})
         reserves.append((cand, d, post))
+    _check_posts(session, selection, data.held_on, [post for _, _, post in reserves])
     meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
                                members_due=[str(m) for m in data.members_due],
                                present=[str(m) for m in data.present],

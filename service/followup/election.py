@@ -12,7 +12,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
-from ..core.errors import InvalidInput
+from ..core.errors import InvalidInput, refuse_future_date
 from ..nomination.models import Candidate
 from ..record import actions
 from ..record import service as record
@@ -36,16 +36,12 @@ def facts(session, candidate: Candidate) -> dict[str, Any]:
             "election": a.get("election"), "approval": a.get("approval")}
 
 
-def _not_in_future(call: ActionCall, day: date) -> None:
-    if day > call.clock.today():
-        raise InvalidInput("A record cannot precede what it records.", code="date_in_future")
-
-
 def record_election(call: ActionCall) -> dict[str, Any]:
     """The branch's meeting: its counts, and whether the appointee is elected."""
     cand: Candidate = call.subject
     p: ElectionParams = call.params  # type: ignore[assignment]
-    _not_in_future(call, p.held_on)
+    refuse_future_date(p.held_on, call.clock.today(), what="election",
+                       field="body.params.held_on")
     end = (cand.appointment or {}).get("publicity_end_on")
     if end and p.held_on <= date.fromisoformat(end):
         raise InvalidInput("The election follows the pre-appointment publicity (to {end}).",
@@ -54,7 +50,8 @@ def record_election(call: ActionCall) -> dict[str, Any]:
     s = settings_of(call.session.get(Selection, cand.selection_id))
     share = _share(s.election_majority)
     needed = math.floor(p.present_with_vote * share) + 1  # more than that share of those present
-    election = {**p.model_dump(mode="json"), "elected": p.votes_for >= needed,
+    election = {**p.model_dump(mode="json"), "ballots_issued": p.present_with_vote,
+                "elected": p.votes_for >= needed,
                 "votes_needed": needed, "election_quorum": s.election_quorum,
                 "election_majority": s.election_majority}
     cand.appointment = {**(cand.appointment or {}), "election": election}
@@ -85,7 +82,9 @@ def on_fail_election(call: ActionCall) -> dict[str, Any]:
 def _approval(call: ActionCall, approved: bool) -> dict[str, Any]:
     cand: Candidate = call.subject
     p: ApprovalParams = call.params  # type: ignore[assignment]
-    _not_in_future(call, p.decided_on)
+    refuse_future_date(p.decided_on, call.clock.today(),
+                       what="approval",
+                       field="body.params.decided_on")
     held = date.fromisoformat(cand.appointment["election"]["held_on"])
     if p.decided_on < held:
         raise InvalidInput("The approval is dated before the election ({held}).",

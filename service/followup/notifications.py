@@ -32,8 +32,8 @@ from .models import Notification, NotificationTemplate, Objection
 # The committee's outcomes and what else ends a candidacy before the decision (told when the
 # decision is finished), then the later changes (told when each happens).
 OUTCOMES = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
-            "confirmed", "dismissed", "revoked", "reserve_expired", "reserve_used",
-            "backfilled", "not_elected", "not_approved")
+            "confirmed", "dismissed", "revoked", "appointment_withdrawn", "reserve_expired",
+            "reserve_used", "backfilled", "not_elected", "not_approved")
 LANGUAGES = ("zh", "en")
 PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
                 "reason", "post", "branch")
@@ -48,10 +48,10 @@ _OUTCOME_OF_STATE = {"appointed": "appointed", "reserve": "reserve", "not_qualif
                      "not_qualified", "declined": "declined", "withdrawn": "withdrawn",
                      "confirmed": "confirmed", "dismissed": "dismissed", "revoked": "revoked",
                      "not_elected": "not_elected", "not_approved": "not_approved"}
-_OUTCOME_OF_ACTION = {"lapse": "lapsed"}
+_OUTCOME_OF_ACTION = {"lapse": "lapsed", "withdraw_appointment": "appointment_withdrawn"}
 # The later changes: the action → the outcome its email tells.
 CHANGES = {"confirm": "confirmed", "dismiss": "dismissed", "revoke": "revoked",
-           "withdraw_appointment": "withdrawn", "backfill": "backfilled",
+           "withdraw_appointment": "appointment_withdrawn", "backfill": "backfilled",
            "fail_election": "not_elected", "refuse_approval": "not_approved"}
 
 

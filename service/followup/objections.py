@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from ..core.clock import Clock
-from ..core.errors import InvalidInput, NotFound
+from ..core.errors import InvalidInput, NotFound, refuse_future_date
 from ..core.models import User, utcnow
 from ..core.schemas import EMAIL_WITH_DOMAIN
 from ..nomination.models import Candidate
@@ -135,8 +135,9 @@ def _start_investigation(call: ActionCall) -> dict[str, Any]:
 def _record_investigation(call: ActionCall) -> dict[str, Any]:
     o: Objection = call.subject
     p: InvestigationRecordParams = call.params  # type: ignore[assignment]
-    if p.held_on > call.clock.today():
-        raise InvalidInput("A record cannot precede what it records.", code="date_in_future")
+    refuse_future_date(p.held_on, call.clock.today(),
+                       what="investigation_record",
+                       field="body.params.held_on")
     w = ObjectionWork(objection_id=o.id, kind=p.kind.value, held_on=p.held_on,
                       investigator_id=p.investigator_id, with_whom=p.with_whom,
                       content=p.content, recorded_by=call.user.id)

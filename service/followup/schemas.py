@@ -14,9 +14,12 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     computed_field,
+    field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..core import calendar as workcal
 from ..core import examples as ex
@@ -506,9 +509,20 @@ class ElectionRecord(Sparse):
     """The branch's election as recorded (支部党员大会选举): its counts, the rules it was held
     under and whether the appointee was elected."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "held_on": "2026-11-05", "members_due": 30, "present_with_vote": 27,
+        "ballots_issued": 27, "ballots_returned": 27, "ballots_valid": 27, "ballots_invalid": 0,
+        "votes_for": 25, "votes_against": 1, "abstentions": 1, "minutes": "支部党员大会选举支部书记",
+        "elected": True, "votes_needed": 14, "election_quorum": 0.8, "election_majority": 0.5}})
+
     held_on: date | None = None
     members_due: int | None = None
     present_with_vote: int | None = None
+    ballots_issued: int | None = Field(default=None, description="One per member present with"
+                                       " a vote")
+    ballots_returned: int | None = None
+    ballots_valid: int | None = None
+    ballots_invalid: int | None = None
     votes_for: int | None = None
     votes_against: int | None = None
     abstentions: int | None = None
@@ -522,6 +536,10 @@ class ElectionRecord(Sparse):
 class ApprovalRecord(Sparse):
     """The higher committee's decision on the election (批准) as recorded."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "approved_by": "中共机关党委", "decided_on": "2026-11-05", "document_number": "机党〔2026〕8号",
+        "approved": True}})
+
     approved_by: str | None = None
     decided_on: date | None = None
     document_number: str | None = None
@@ -530,6 +548,9 @@ class ApprovalRecord(Sparse):
 
 class BackfillRecord(Sparse):
     """Whose vacated post a backfilled appointee (递补) took, and why it was vacant."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "vacated_by": ex.CANDIDATE, "vacated_by_name": "李明", "cause": "revoked"}})
 
     vacated_by: uuid.UUID | None = None
     vacated_by_name: str | None = None
@@ -627,6 +648,8 @@ class ExpiriesTold(BaseModel):
 class BackfillParams(Strict):
     """The vacated post a reserve fills (left out: the selection's only post)."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {"post": "p1"}})
+
     post: PostCode | None = None
 
 
@@ -674,7 +697,8 @@ class VacancyPublic(BaseModel):
     model_config = ConfigDict(json_schema_extra={"example": {
         "post": "p1", "proposed_post": "机关第一党支部书记", "vacated_by": ex.CANDIDATE,
         "vacated_by_name": "李明", "cause": "revoked", "cause_label": "取消任用",
-        "vacated_event_id": ex.MEETING, "refilled_by": ex.CANDIDATE_2,
+        "vacated_event_id": ex.MEETING, "vacated_on": "2026-10-20",
+        "refilled_by": ex.CANDIDATE_2,
         "rank_order": [ex.CANDIDATE_2]}})
 
     post: str
@@ -685,6 +709,8 @@ class VacancyPublic(BaseModel):
                        " withdrawn, not_elected, not_approved")
     cause_label: str
     vacated_event_id: uuid.UUID | None
+    vacated_on: date | None = Field(description="The day the post was vacated (a backfill"
+                                    " meeting is not before it)")
     refilled_by: uuid.UUID | None
     rank_order: list[uuid.UUID] = Field(description="This selection's reserves for the post,"
                                         " in the order a backfill follows")
@@ -692,33 +718,73 @@ class VacancyPublic(BaseModel):
 
 # ---------------------------------------------------------------- 选举 (the branch's election)
 class ElectionParams(Strict):
-    """The branch's election meeting (支部党员大会选举): members due, present with a vote, and
-    the votes. Valid when those present exceed election_quorum of those due; elected with votes
-    for above election_majority of those present."""
+    """The branch's election meeting (支部党员大会选举) and its count (计票): members due and
+    present with a vote, then the ballots as counted. One ballot is issued to each member
+    present with a vote; the ballots returned are no more than those issued; each returned
+    ballot is valid or invalid; each valid ballot is for, against or abstaining. Valid when
+    those present exceed election_quorum of those due; elected with votes for above
+    election_majority of those present."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "held_on": "2026-10-23", "members_due": 30, "present_with_vote": 27,
-        "votes_for": 25, "votes_against": 1, "abstentions": 1,
+        "ballots_returned": 27, "ballots_valid": 26, "ballots_invalid": 1,
+        "votes_for": 24, "votes_against": 1, "abstentions": 1,
         "minutes": "支部党员大会差额选举支部书记"}})
 
     held_on: IsoDate
     members_due: JsonInt = Field(ge=1, le=100000, description="应到会有选举权的党员")
-    present_with_vote: JsonInt = Field(ge=0, le=100000, description="实到会有选举权的党员")
-    votes_for: JsonInt = Field(ge=0, le=100000)
-    votes_against: JsonInt = Field(ge=0, le=100000)
-    abstentions: JsonInt = Field(ge=0, le=100000)
+    present_with_vote: JsonInt = Field(ge=0, le=100000, description="实到会有选举权的党员"
+                                       " (the ballots issued, 发出选票)")
+    ballots_returned: JsonInt = Field(ge=0, le=100000, description="收回选票: no more than"
+                                      " those issued")
+    ballots_valid: JsonInt = Field(ge=0, le=100000, description="有效票")
+    ballots_invalid: JsonInt = Field(ge=0, le=100000, description="无效票: with the valid"
+                                     " ones, the ballots returned")
+    votes_for: JsonInt = Field(ge=0, le=100000, description="赞成")
+    votes_against: JsonInt = Field(ge=0, le=100000, description="反对")
+    abstentions: JsonInt = Field(ge=0, le=100000, description="弃权: with the votes for and"
+                                 " against, the valid ballots")
     minutes: Stripped(4000) = ""
 
-    @model_validator(mode="after")
-    def _counts(self):
-        if self.present_with_vote > self.members_due:
-            raise ValueError(f"{self.present_with_vote} present with a vote, more than the"
-                             f" {self.members_due} due")
-        cast = self.votes_for + self.votes_against + self.abstentions
-        if cast > self.present_with_vote:
-            raise ValueError(f"{cast} votes (for, against, abstaining) from"
-                             f" {self.present_with_vote} present with a vote")
-        return self
+    @field_validator("present_with_vote")
+    @classmethod
+    def _present(cls, v: int, info: ValidationInfo) -> int:
+        due = info.data.get("members_due")
+        if due is not None and v > due:
+            raise _count_error(f"present_with_vote ({v}) is more than members_due ({due})")
+        return v
+
+    @field_validator("ballots_returned")
+    @classmethod
+    def _returned(cls, v: int, info: ValidationInfo) -> int:
+        issued = info.data.get("present_with_vote")
+        if issued is not None and v > issued:
+            raise _count_error(f"ballots_returned ({v}) is more than the ballots issued, one"
+                               f" to each of present_with_vote ({issued}): the count is void")
+        return v
+
+    @field_validator("ballots_invalid")
+    @classmethod
+    def _valid_and_invalid(cls, v: int, info: ValidationInfo) -> int:
+        return _adds_up(v, info, ("ballots_valid", "ballots_invalid"), "ballots_returned")
+
+    @field_validator("abstentions")
+    @classmethod
+    def _votes(cls, v: int, info: ValidationInfo) -> int:
+        return _adds_up(v, info, ("votes_for", "votes_against", "abstentions"), "ballots_valid")
+
+
+def _adds_up(v: int, info: ValidationInfo, parts: tuple[str, ...], total: str) -> int:
+    """The field `v` closes a sum: `parts` (it among them) add up to `total`."""
+    d = {**info.data, info.field_name: v}
+    if {*parts, total} <= d.keys() and sum(d[p] for p in parts) != d[total]:
+        raise _count_error(" + ".join(f"{p} ({d[p]})" for p in parts)
+                           + f" is not {total} ({d[total]})")
+    return v
+
+
+def _count_error(message: str) -> PydanticCustomError:
+    return PydanticCustomError("counts_do_not_add_up", message)
 
 
 class ApprovalParams(Strict):

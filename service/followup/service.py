@@ -13,14 +13,14 @@ from sqlmodel import Session, select
 from ..core import calendar as workcal
 from ..core import i18n
 from ..core.clock import Clock
-from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound, refuse_future_date
 from ..core.models import User
 from ..nomination.models import Candidate, ReserveEntry
 from ..record import actions
 from ..record import service as record
 from ..record.actions import ActionCall
 from ..review.models import Declaration
-from ..review.service import evaluation, settings_of
+from ..review.service import deciding_meeting, evaluation, settings_of
 from ..selection.models import Selection
 from ..selection.schemas import post_name
 from ..workflow import CANDIDATE_MACHINE
@@ -52,21 +52,24 @@ def _settings(selection: Selection):
 
 
 # ---------------------------------------------------------------- effects of the committee's outcomes
-def on_appoint(call: ActionCall) -> dict[str, Any]:
-    """The appointee's pre-appointment publicity (任职前公示), if the settings want one."""
+def on_appoint(call: ActionCall, outcome: str = "appointed") -> dict[str, Any]:
+    """The appointee's pre-appointment publicity (任职前公示), if the settings want one, from
+    the day of the meeting that decided the `outcome` (appointed, or backfilled)."""
     cand: Candidate = call.subject
     selection = call.session.get(Selection, cand.selection_id)
     days = _settings(selection).appointment_publicity_working_days
     code = getattr(call.params, "post", None) or selection.named_posts[0]["code"]
     post = next(p for p in selection.named_posts if p["code"] == code)  # the guard checked it
+    meeting = deciding_meeting(call.session, cand, outcome)
+    decided_on = meeting.held_on if meeting else call.clock.today()
     appointment: dict[str, Any] = {"post": code, "branch": post["branch"],
                                    "post_title": post["title"], "proposed_post": post_name(post),
-                                   "decided_on": call.clock.today().isoformat()}
+                                   "decided_on": decided_on.isoformat()}
     if days:
-        period = workcal.working_period(call.clock.today(), days, counts_start_day=False,
+        period = workcal.working_period(decided_on, days, counts_start_day=False,
                                         overrides=workcal.overrides(call.session))
-        # Announced from the day of the decision; the days are counted as for the post's
-        # publicity (from the next working day).
+        # Announced from the day of the meeting that decided it; the days are counted as for
+        # the post's publicity (from the next working day).
         appointment |= {"publicity_start_on": period.start_on.isoformat(),
                         "publicity_end_on": period.end_on.isoformat(),
                         "publicity_calendar_fallback_years": list(period.fallback_years)}
@@ -214,8 +217,8 @@ def add_record(session: Session, cand: Candidate, data: FollowUpRecordCreate, *,
     if cand.state != "on_trial":
         raise Conflict("The candidate is '{state}'; records are kept during the trial.",
                        code="not_on_trial", params={"state": cand.state})
-    if data.held_on > clock.today():
-        raise Conflict("A record cannot precede what it records.", code="date_in_future")
+    refuse_future_date(data.held_on, clock.today(), what="follow_up_record",
+                       field="body.held_on", error=Conflict)
     rec = FollowUpRecord(candidate_id=cand.id, kind=data.kind.value, held_on=data.held_on,
                          subject=data.subject, hours=data.hours, attended=data.attended,
                          assessment=data.assessment, recorded_by=user.id)
@@ -317,9 +320,8 @@ def record_assessment(call: ActionCall) -> dict[str, Any]:
     cand: Candidate = call.subject
     p: AssessmentParams = call.params  # type: ignore[assignment]
     trial = (cand.appointment or {}).get("trial") or {}
-    if p.held_on > call.clock.today():
-        raise InvalidInput("An assessment cannot precede what it records.",
-                           code="date_in_future")
+    refuse_future_date(p.held_on, call.clock.today(), what="assessment",
+                       field="body.params.held_on")
     if trial and p.held_on < date.fromisoformat(trial["start_on"]):
         raise InvalidInput("The assessment is dated before the trial started.",
                            code="before_trial")

@@ -20,7 +20,16 @@ from typing import Any
 from sqlmodel import Session, select
 
 from ..core.clock import Clock
-from ..core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError, problem_of
+from ..core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RuleRefused,
+    ServiceError,
+    problem_of,
+    refuse_future_date,
+)
 from ..core.models import User, utcnow
 from ..nomination.models import Candidate
 from ..record import actions
@@ -912,7 +921,7 @@ def check_attendance(session: Session, selection: Selection, *, members_due: lis
     quorum, share = _fraction(s.committee_quorum), _fraction(s.committee_majority)
     needed = math.ceil(len(due) * quorum)
     if len(came) < needed:
-        raise Conflict("{present} of {due} members are present; this selection's committee"
+        raise RuleRefused("{present} of {due} members are present; this selection's committee"
                        " needs at least {quorum} of the members who should attend ({needed} of"
                        " {due}).", code="quorum_not_met",
                        details={"present": len(came), "due": len(due), "needed": needed,
@@ -944,7 +953,7 @@ def check_vote(att: Attendance, candidate_id: uuid.UUID, *, votes_for: int, vote
                            details={"candidate_id": candidate_id},
                            params={"cast": cast, "candidate_id": candidate_id, "voters": voters})
     if needs_majority and votes_for < att.majority:
-        raise Conflict("'{outcome}' for candidate {candidate_id} needs {majority} votes for"
+        raise RuleRefused("'{outcome}' for candidate {candidate_id} needs {majority} votes for"
                        " (this selection's rule: more than {share} of the {due} members who"
                        " should attend); it has {votes_for}.",
                        code="vote_threshold_not_met",
@@ -957,6 +966,17 @@ def check_vote(att: Attendance, candidate_id: uuid.UUID, *, votes_for: int, vote
     return voters
 
 
+def deciding_meeting(session: Session, candidate: Candidate,
+                     outcome: str) -> CommitteeMeeting | None:
+    """The latest meeting of the candidate's selection that decided `outcome` on them."""
+    meetings = session.exec(select(CommitteeMeeting).where(
+        CommitteeMeeting.selection_id == candidate.selection_id)
+        .order_by(CommitteeMeeting.created_at.desc())).all()  # type: ignore[attr-defined]
+    return next((m for m in meetings if any(
+        d.get("candidate_id") == str(candidate.id) and d.get("outcome") == outcome
+        for d in m.decisions)), None)
+
+
 def record_meeting(*, session: Session, selection: Selection, data: CommitteeMeetingCreate,
                    user: User, clock: Clock) -> CommitteeMeeting:
     """Record a meeting whole, or refuse it whole: quorum, recusals, vote thresholds, posts."""
@@ -964,6 +984,8 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         raise Conflict("The selection is '{state}'; the committee decides after the inspected "
                        "candidates are submitted to it.",
                        code="selection_not_deciding", params={"state": selection.state})
+    refuse_future_date(data.held_on, clock.today(), what="committee_meeting",
+                       field="body.held_on")
     decided = [d.candidate_id for d in data.decisions]
     att = check_attendance(session, selection, members_due=data.members_due,
                            present=data.present, recusals=data.recusals, decided=decided)
@@ -973,7 +995,7 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
         Candidate.state.in_(_TAKING_A_POST))).all())  # type: ignore[attr-defined]
     new_posts = sum(d.outcome == "appointed" for d in data.decisions)
     if taken + new_posts > selection.posts:
-        raise Conflict("{taken} appointments for {posts} post(s).",
+        raise RuleRefused("{taken} appointments for {posts} post(s).",
                        code="too_many_appointments",
                        details={"posts": selection.posts, "already_appointed": taken}, params={"taken": taken + new_posts, "posts": selection.posts})
     known = selections.post_codes(selection)

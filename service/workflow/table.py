@@ -107,7 +107,7 @@ CANDIDATE_TRANSITIONS = (
     _cand("decide_not_qualified", ["inspected"], "not_qualified", "党委会决定：不符合",
           "Committee: not qualified", [g.selection_deciding], reason_required=True),
     _cand("start_trial", ["appointed"], "on_trial", "安排一线岗位实习锻炼",
-          "Place on trial", [g.appointment_publicity_over, g.objections_settled,
+          "Place on trial", [g.objections_settled, g.appointment_publicity_over,
                              g.election_approved]),
     # 递补: a reserve of this selection fills a vacated post, by a committee meeting held
     # during follow-up (POST /selections/{id}/backfill-meetings), in rank order or with a
@@ -120,7 +120,7 @@ CANDIDATE_TRANSITIONS = (
     # meeting after a clean publicity, then the higher committee's approval (批准).
     _cand("record_election", ["appointed"], "appointed", "支部党员大会选举",
           "Record the branch's election",
-          [g.election_required, g.appointment_publicity_over, g.objections_settled,
+          [g.election_required, g.objections_settled, g.appointment_publicity_over,
            g.election_not_held, g.election_quorum_met]),
     _cand("fail_election", ["appointed"], "not_elected", "选举未当选", "Not elected",
           [g.election_lost]),

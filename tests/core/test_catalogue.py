@@ -22,7 +22,11 @@ from service.workflow import MACHINES, engine
 
 SERVICE = pathlib.Path("service")
 # Errors whose first argument is a detail for people; the position of the text in helpers.
-ERRORS = {c.__name__ for c in (ServiceError, *ServiceError.__subclasses__())} | {
+def _all_subclasses(cls: type) -> list[type]:
+    return [cls, *(d for c in cls.__subclasses__() for d in _all_subclasses(c))]
+
+
+ERRORS = {c.__name__ for c in _all_subclasses(ServiceError)} | {
     c.__name__ for c in vars(engine).values()
     if isinstance(c, type) and issubclass(c, engine.WorkflowError)} | {"LoginsBusy"}
 TEXT_AT = {"Refusal": 1, "problem_response": 3, "_none_in": 2, "_some_in": 2, "_": 0,

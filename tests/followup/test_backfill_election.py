@@ -32,8 +32,18 @@ from .test_follow_up import (
 )
 
 ELECTION = {"held_on": "2026-10-23", "members_due": 30, "present_with_vote": 27,
+            "ballots_returned": 27, "ballots_valid": 27, "ballots_invalid": 0,
             "votes_for": 25, "votes_against": 1, "abstentions": 1,
             "minutes": "支部党员大会选举支部书记"}
+
+
+def count(present: int, votes_for: int, against: int, abstaining: int, *, invalid: int = 0,
+          **extra) -> dict:
+    """ELECTION with a count that adds up: every ballot issued is returned."""
+    return {**ELECTION, "present_with_vote": present, "ballots_returned": present,
+            "ballots_valid": present - invalid, "ballots_invalid": invalid,
+            "votes_for": votes_for, "votes_against": against, "abstentions": abstaining,
+            **extra}
 APPROVAL = {"approved_by": "中共某某公司委员会", "decided_on": "2026-10-26",
             "document_number": "某党组〔2026〕12号"}
 
@@ -159,7 +169,7 @@ def test_out_of_rank_order_with_a_reason_and_a_withdrawal_on_trial(flow, smtp_se
     _problem(f.act("li", "withdraw_appointment"), 422, "reason_required")
     assert _ok(f.act("li", "withdraw_appointment", {"reason": "工作调动"}))["state"] == \
         "withdrawn"
-    assert f.notifications("li")[-1]["outcome"] == "withdrawn"
+    assert f.notifications("li")[-1]["outcome"] == "appointment_withdrawn"
     assert _ok(f.get(f"{SEL}/{f.sel}/vacancies"))[0]["cause"] == "withdrawn"
     reason = "王芳同志已调任其他岗位，本人申请不参加递补"
     meeting = _ok(_backfill(f, [_vote(f, "chen", reason=reason)]), 201)
@@ -198,8 +208,7 @@ def test_the_branch_elects_then_the_higher_committee_approves_then_the_trial(flo
     _problem(f.post(election, {"params": {**ELECTION, "present_with_vote": 31}}), 422)
     _problem(f.post(election, {"params": {**ELECTION, "votes_for": 27}}), 422)
     # 24 of 30 is not more than 4/5: the meeting is not valid, nothing is recorded
-    p = _problem(f.post(election, {"params": {**ELECTION, "present_with_vote": 24,
-                                               "votes_for": 20}}), 409,
+    p = _problem(f.post(election, {"params": count(24, 20, 2, 2)}), 409,
                  "election_quorum_not_met")
     assert "4/5" in p["detail"]
     assert "record_election" not in f.actions_of("li")
@@ -230,8 +239,7 @@ def test_not_elected_leaves_the_post_vacant_and_the_backfill_is_elected_too(flow
     before = len(inbox.envelopes)
     f.advance(9)
     # 13 of 27 present is not more than half
-    out = _ok(f.act("li", "record_election", {"params": {**ELECTION, "votes_for": 13,
-                                                         "votes_against": 12}}))
+    out = _ok(f.act("li", "record_election", {"params": count(27, 13, 12, 1, invalid=1)}))
     assert out["state"] == "not_elected"
     fail = next(e for e in f.events("li") if e["action"] == "fail_election")
     assert "14" in fail["reason"] and fail["params"]["vacancy"]["post"] == "p1"
@@ -268,8 +276,7 @@ def test_the_election_rules_are_settings(flow):
                       election_quorum=2 / 3, election_majority=2 / 3)
     f.advance(9)
     # 21 of 30 exceeds 2/3; 14 of 21 is not more than 2/3 of those present
-    out = _ok(f.act("li", "record_election", {"params": {
-        **ELECTION, "present_with_vote": 21, "votes_for": 14, "votes_against": 6}}))
+    out = _ok(f.act("li", "record_election", {"params": count(21, 14, 6, 1)}))
     assert out["state"] == "not_elected"
     p = _problem(f.post(SEL, {**SELECTION_BODY, "settings": {"election_quorum": 1}}), 422)
     assert "election_quorum" in str(p["errors"])
@@ -293,4 +300,4 @@ def test_the_pre_appointment_notice_prints_what_real_notices_print(flow, client)
     en = next(a for a in _ok(client.get(PUBLIC, headers={"Accept-Language": "en"}))
               if a["candidate_id"] == f.c["li"])
     assert (en["gender_label"], en["education_label"]) == ("Male", "Bachelor")
-    assert "during the publicity" in en["how_to_object"]
+    assert "during the publicity" in en["how_to_object"].lower()
