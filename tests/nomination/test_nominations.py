@@ -81,16 +81,17 @@ def _nomination(profile: dict, kind: str = "party_organization", body_name: str 
             **extra}
 
 
-_BODIES: dict = {}
 
 
 def _body(as_role, kind: str, name: str) -> dict:
     """A nominator of this body (one per body and test): a nominator nominates only as its
     own body."""
-    key = (id(as_role), kind, name)
-    if key not in _BODIES:
-        _BODIES[key] = as_role("nominator", body=(kind, name))
-    return _BODIES[key]
+    # kept on this test's own `as_role` (not by its id(), which a later test's may reuse
+    # once this one is gone, handing it the headers of a user emptied away)
+    bodies = as_role.__dict__.setdefault("nominators_by_body", {})
+    if (kind, name) not in bodies:
+        bodies[(kind, name)] = as_role("nominator", body=(kind, name))
+    return bodies[(kind, name)]
 
 
 def _nominate(client, headers, sel_id, profile, kind="party_organization", body_name="机关党委",
