@@ -36,12 +36,12 @@ from .core.schemas import MERGE_PATCH_OF, NOT_BLANK
 from .followup import objections  # noqa: F401  (registers the objection's kind)
 from .record import actions
 from .record import service as record
+from .routers.common import ACTIONS_OF
 from .webhooks.schemas import EVENT_TYPES
 from .webhooks.service import PING
-from .workflow.roles import ROLES
-from .routers.common import ACTIONS_OF
 from .workflow import WORKFLOW, WorkflowError
 from .workflow.engine import Guard, GuardRefused
+from .workflow.roles import ROLES
 
 REF = "#/components/schemas/"
 JSON = "application/json"
