@@ -46,7 +46,8 @@ party committee's decision, and the follow-up (四步曲).
 
 * Log in with `POST /api/v1/auth/token` (OAuth2 password flow) and send
   `Authorization: Bearer <token>`; renew it with the refresh token at
-  `POST /api/v1/auth/refresh` (rotating: a replayed one ends the login), end it with
+  `POST /api/v1/auth/refresh` (rotating: a replayed one ends every token of
+  the account), end it with
   `POST /api/v1/auth/logout`.
 * Every state change is an action: `GET …/actions` says which the caller may run now and
   why not the rest; `POST …/actions/{action}` runs one, and this document lists each action

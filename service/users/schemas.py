@@ -92,7 +92,7 @@ class Token(BaseModel):
     expires_in: int = Field(description="Seconds until the access token expires")
     refresh_token: str = Field(
         description="Opaque; exchange it once for a new pair at POST /auth/refresh before"
-        " it expires; a second use ends the whole login")
+        " it expires; a second use ends every token of the account")
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires")
 
 
