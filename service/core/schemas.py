@@ -236,6 +236,10 @@ class MachineInfo(BaseModel):
 class RoleInfo(BaseModel):
     """A role and its label."""
 
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "role": "admin", "label": "组织部门/党委工作人员", "label_zh": "组织部门/党委工作人员",
+        "label_en": "Organization department staff"}})
+
     role: Role
     label: str = Field(description="The role's label, " + LABEL_DOC)
     label_zh: str
