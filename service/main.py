@@ -7,13 +7,14 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, openapi
@@ -46,7 +47,8 @@ party committee's decision, and the follow-up (四步曲).
 
 * Log in with `POST /api/v1/auth/token` (OAuth2 password flow) and send
   `Authorization: Bearer <token>`; renew it with the refresh token at
-  `POST /api/v1/auth/refresh` (rotating: a replayed one ends the login), end it with
+  `POST /api/v1/auth/refresh` (rotating: a replayed one ends every token of
+  the account), end it with
   `POST /api/v1/auth/logout`.
 * Every state change is an action: `GET …/actions` says which the caller may run now and
   why not the rest; `POST …/actions/{action}` runs one, and this document lists each action
@@ -116,7 +118,19 @@ class RequestIdMiddleware:
 
 
 class ProblemCORSMiddleware(CORSMiddleware):
-    """CORS whose refused preflight is a problem document like every other error."""
+    """CORS whose refused preflight is a problem document like every other error, and whose
+    answers to an origin not allowed carry no CORS header at all (Starlette's would still
+    carry the exposed headers)."""
+
+    async def send(self, message, send, request_headers):
+        origin = request_headers.get("origin")
+        if (message["type"] == "http.response.start" and origin is not None
+                and not self.is_allowed_origin(origin=origin)):
+            message.setdefault("headers", [])
+            headers = MutableHeaders(scope=message)
+            headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
+            return await send(message)
+        return await super().send(message, send, request_headers)
 
     def preflight_response(self, request_headers):
         response = super().preflight_response(request_headers)
@@ -155,7 +169,9 @@ class BodyLimitMiddleware:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             response = problem_response(413, "payload_too_large", "Payload too large",
-                                        "The request body is larger than {max_bytes} bytes.", params={"max_bytes": self.max_bytes})
+                                        "The request body is larger than {max_bytes} bytes.",
+                                        request=Request(scope),
+                                        params={"max_bytes": self.max_bytes})
             return await response(scope, receive, send)
         seen = 0
 
@@ -285,14 +301,16 @@ def create_app() -> FastAPI:
               public, calendar, record, workflow, webhooks, reports):
         app.include_router(r.router)
     app.include_router(webhooks.types_router)
-    # Always in place: with no origins configured, every origin's preflight is refused
-    # with 400 `cors_refused` (not a 405 of the route) and no answer carries CORS headers.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Always in place, and outside every layer that answers on its own (the body limit's
+    # 413), so that an allowed origin reads every answer, errors too; inside the language
+    # and the request id, which its own answers carry. With no origins configured, every
+    # origin's preflight is refused with 400 `cors_refused` (not a 405 of the route).
     app.add_middleware(
         ProblemCORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
         allow_methods=["*"], allow_headers=["*"], expose_headers=EXPOSED_HEADERS,
         max_age=600,
     )
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(LanguageMiddleware, time_zone=settings.time_zone)
     app.add_middleware(RequestIdMiddleware)
     app.add_middleware(ForwardedForMiddleware)  # outermost: every layer sees the client

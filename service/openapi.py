@@ -6,8 +6,8 @@ client needs and the routes do not say one by one:
 * one operation per workflow action (`POST …/actions/publish`, …) with that action's typed
   `params` and its `reason`, instead of the one `…/actions/{action}` route with free params;
 * the response headers (ETag, Location, Content-Disposition, Retry-After, Idempotent-Replayed,
-  X-Request-ID, Content-Language) and request headers (Accept-Language, Idempotency-Key) where
-  they apply, and the 413, 429 and 503 answers;
+  X-Request-ID, Content-Language) and request headers (Accept-Language, Idempotency-Key,
+  If-None-Match) where they apply, and the 413, 429 and 503 answers;
 * the problem `code` as an enum of every code the service answers, and per error response
   the codes that status carries (for an action's 409: the engine's and its guards');
 * request fields with a default as optional in every generator (no `default` keyword left in
@@ -35,9 +35,13 @@ from .core import errors, i18n, idempotency
 from .core.schemas import MERGE_PATCH_OF, NOT_BLANK
 from .followup import objections  # noqa: F401  (registers the objection's kind)
 from .record import actions
+from .record import service as record
 from .routers.common import ACTIONS_OF
+from .webhooks.schemas import EVENT_TYPES
+from .webhooks.service import PING
 from .workflow import WORKFLOW, WorkflowError
 from .workflow.engine import Guard, GuardRefused
+from .workflow.roles import ROLES
 
 REF = "#/components/schemas/"
 JSON = "application/json"
@@ -52,6 +56,7 @@ def refine(schema: dict[str, Any], app: FastAPI) -> None:
     _declare_headers(schema, app)
     _declare_statuses(schema)
     _problem_codes(schema)
+    _field_enums(schema)
     _merge_patches(schema)
     _optional_defaults(schema)
     for unused in ("ActionRequest",):
@@ -160,6 +165,14 @@ IDEMPOTENCY_KEY = {
     "examples": {"uuid": {"value": "0f8fad5b-d9cb-469f-a165-70867728950e"}},
 }
 
+IF_NONE_MATCH = {
+    "name": "If-None-Match", "in": "header", "required": False,
+    "description": "The ETag last read: when it is still the current one, the answer is 304"
+    " Not Modified with no body",
+    "schema": {"type": "string"},
+    "examples": {"etag": {"value": '"selection-5b0c2f6a9d1e4c7b8a3f2e1d0c9b8a7f-v2"'}},
+}
+
 
 def _header_ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/headers/{name}"}
@@ -218,6 +231,8 @@ def _declare_headers(schema: dict[str, Any], app: FastAPI) -> None:
             params.append(copy.deepcopy(ACCEPT_LANGUAGE))
         if method == "post" and "idempotency-key" not in names:
             params.append(copy.deepcopy(IDEMPOTENCY_KEY))
+        if "304" in op["responses"] and "if-none-match" not in names:
+            params.append(copy.deepcopy(IF_NONE_MATCH))
         template = re.sub(r"/actions/[a-z_]+$", "/actions/{action}", path) if op.get(
             "x-action") else path
         source = _source(endpoints.get((template, method)))
@@ -240,7 +255,8 @@ def _declare_headers(schema: dict[str, Any], app: FastAPI) -> None:
                     headers["Idempotent-Replayed"] = _header_ref("Idempotent-Replayed")
             elif code in (429, 503):
                 headers["Retry-After"] = _header_ref("Retry-After")
-            elif code == 412:
+            elif code in (412, 428):
+                # the current ETag, to retry with (check_write sends it with either)
                 headers["ETag"] = _header_ref("ETag")
 
 
@@ -399,6 +415,45 @@ def codes_by_status() -> dict[int, frozenset[str]]:
             elif func == "load_visible" and node.args:
                 add(404, f"{_literal(node.args[-1])}_not_found")
     return {s: frozenset(c) for s, c in sorted(found.items())}
+
+
+# ---------------------------------------------------------------- closed sets of responses
+# Response fields whose values the service fixes, though the model keeps a plain `str` (the
+# stored column): each becomes its enum here, so that a generated client has a union of
+# literals. The agreement tests check every answer against these schemas.
+ENUMS: dict[str, dict[str, Any]] = {
+    "ActorRole": {"type": "string", "enum": [*ROLES, record.SYSTEM.role],
+                  "description": "The role an actor acted in, or `system` (the service itself:"
+                  " a deadline, an email sender)", "examples": ["admin"]},
+    "NotificationState": {"type": "string", "enum": ["queued", "sent", "failed",
+                                                     "undeliverable"],
+                          "description": "Where an outcome email stands", "examples": ["sent"]},
+    "WebhookMessageType": {"type": "string", "enum": [*EVENT_TYPES, PING],
+                           "description": "A webhook message's type: an event type, or the"
+                           " ping of a subscription", "examples": ["outcome.decided"]},
+}
+FIELD_ENUMS: dict[tuple[str, str], str] = {
+    ("EventPublic", "actor_role"): "ActorRole",
+    ("WebhookData", "actor_role"): "ActorRole",
+    ("ActionOption", "refusal_code"): "ProblemCode",
+    ("NotificationPublic", "state"): "NotificationState",
+    ("WebhookData", "kind"): "NominationKind",
+    ("WebhookData", "outcome"): "OutcomeName",
+    ("WebhookPayload", "type"): "WebhookMessageType",
+}
+
+
+def _field_enums(schema: dict[str, Any]) -> None:
+    comps = schema["components"]["schemas"]
+    for name, enum in ENUMS.items():
+        comps[name] = {"title": name, **copy.deepcopy(enum)}
+    for (component, field), enum in FIELD_ENUMS.items():
+        prop = comps[component]["properties"][field]
+        nullable = any(o.get("type") == "null" for o in prop.get("anyOf", []))
+        ref = {"$ref": REF + enum}
+        kept = {k: v for k, v in prop.items() if k in ("title", "description")}
+        prop.clear()
+        prop.update(kept, **({"anyOf": [ref, {"type": "null"}]} if nullable else ref))
 
 
 # ---------------------------------------------------------------- merge patches

@@ -85,6 +85,19 @@ async function main(): Promise<void> {
     params: sel, body: { params: { start_on: "2026-09-30", working_days: 5 } },
   }));
   seen.published = { state: selection.state, publicity_end_on: selection.publicity_end_on };
+  // A read with the ETag it has: 304, nothing to download again.
+  const current = await admin.GET("/api/v1/selections/{selection_id}", { params: sel });
+  const unchanged = await admin.GET("/api/v1/selections/{selection_id}", {
+    params: { ...sel, header: { "If-None-Match": current.response.headers.get("ETag") ?? "" } },
+  });
+  seen.not_modified = unchanged.response.status;
+
+  // Step 2: a nominating body's account (党、政、工、团), typed in both of its forms.
+  const nominator = ok("create nominator", await admin.POST("/api/v1/users", {
+    body: { username: "nom1", roles: ["nominator"],
+            nominating_body: { kind: "party_organization", name: "机关党委" } },
+  }));
+  seen.nominator = { roles: nominator.roles, nominating_body: nominator.nominating_body };
   const nominated = ok("nominate", await admin.POST("/api/v1/selections/{selection_id}/nominations", {
     params: sel, body: {
       kind: "party_organization", body_name: "机关党委",

@@ -208,7 +208,21 @@ def problem_response(
         body["errors"] = errors
     if details:
         body["details"] = jsonable_encoder(details)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
+                        headers=never_stored(headers))
+
+
+# An error says something of the caller's request (and, logged in, of its data): no cache
+# keeps it, whoever asked.
+NEVER_STORED = "private, no-store"
+
+
+def never_stored(headers: dict[str, str] | None) -> dict[str, str]:
+    """A problem answer's headers, with `Cache-Control: private, no-store`."""
+    out = dict(headers or {})
+    if not any(k.lower() == "cache-control" for k in out):
+        out["Cache-Control"] = NEVER_STORED
+    return out
 
 
 _HTTP_CODES = {
@@ -293,7 +307,7 @@ def install_handlers(app: FastAPI) -> None:
         p = problem_of(exc).model_copy(update={"instance": request.url.path})
         return JSONResponse(p.model_dump(mode="json", exclude_none=True), status_code=p.status,
                             media_type=PROBLEM_MEDIA_TYPE,
-                            headers=getattr(exc, "headers", None))
+                            headers=never_stored(getattr(exc, "headers", None)))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):

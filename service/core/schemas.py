@@ -233,6 +233,19 @@ class MachineInfo(BaseModel):
     mermaid: str
 
 
+class RoleInfo(BaseModel):
+    """A role and its label."""
+
+    model_config = ConfigDict(json_schema_extra={"example": {
+        "role": "admin", "label": "组织部门/党委工作人员", "label_zh": "组织部门/党委工作人员",
+        "label_en": "Organization department staff"}})
+
+    role: Role
+    label: str = Field(description="The role's label, " + LABEL_DOC)
+    label_zh: str
+    label_en: str
+
+
 class WorkflowInfo(BaseModel):
     """Both machines, generated from the transition table."""
 
@@ -253,7 +266,7 @@ class WorkflowInfo(BaseModel):
                    "label_en": "Organization department staff"}]}})
 
     machines: list[MachineInfo]
-    roles: list[dict[str, str]]
+    roles: list[RoleInfo]
 
 # ---------------------------------------------------------------- calendar and clock
 class WorkingPeriod(BaseModel):
@@ -376,3 +389,5 @@ Role = _vocabulary("Role", ROLES, "A role a user holds: admin (组织部门), no
                    " judge (评委), inspector (考察组成员), committee (党委委员), mentor (导师),"
                    " candidate (参选人)")
 ex.enum_example("judge")(Role)
+RoleInfo.model_rebuild()
+WorkflowInfo.model_rebuild()

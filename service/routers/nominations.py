@@ -12,7 +12,7 @@ from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute
-from ..core.schemas import NO_NUL
+from ..core.schemas import NO_NUL, CandidateState
 from ..followup import notifications
 from ..nomination import service as nominations
 from ..nomination.models import Communication
@@ -35,16 +35,14 @@ from ..record import service as record
 from ..reports.schemas import ReportGate
 from ..selection.models import Selection
 from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
-from ..workflow.table import CANDIDATE_STATES
 from .common import Cursor, Limit
 from .selections import CreatedFrom, CreatedTo
 
 router = APIRouter(route_class=TransactionalRoute, tags=["step 2: publicity and nomination"])
 Nominator = Annotated[User, Depends(require_roles(ADMIN, NOMINATOR))]
 Applicant = Annotated[User, Depends(require_roles(CANDIDATE))]
-CandidateState = Annotated[str | None, Query(
-    description="Only candidates in this state",
-    pattern="^(" + "|".join(s.name for s in CANDIDATE_STATES) + ")$", examples=["applicant"])]
+CandidateStateFilter = Annotated[CandidateState | None, Query(
+    description="Only candidates in this state", examples=["applicant"])]
 CandidateGate = Annotated[ReportGate | None, Query(
     description="Only candidates at this gate or who ended there: `nomination` (nominated,"
     " declined, withdrew before consenting), `prereview` (applicant, or not qualified /"
@@ -146,7 +144,7 @@ def link_account(
             responses=problems(401, 403, 404, 422))
 def list_candidates(
     selection: CurrentSelection, session: SessionDep, user: CurrentUser,
-    state: CandidateState = None,
+    state: CandidateStateFilter = None,
     kind: Annotated[NominationKind | None, Query(description="Nominated by this kind of body",
                                                  examples=["party_organization"])] = None,
     eligible: Annotated[bool | None, Query(description="Eligibility report passed or not",
@@ -162,7 +160,8 @@ def list_candidates(
     Filters combine with AND; keep them when following `next_cursor`. No birth date, phone or
     ID in any listing."""
     items, nxt = access.list_candidates(
-        session=session, selection=selection, user=user, state=state,
+        session=session, selection=selection, user=user,
+        state=state.value if state else None,
         kind=kind.value if kind else None, eligible=eligible, gate=gate.value if gate else None,
         unit=unit, q=q, created_from=created_from, created_to=created_to, limit=limit,
         cursor=cursor)

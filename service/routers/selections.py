@@ -28,24 +28,21 @@ from ..core.errors import NOT_MODIFIED, problems
 from ..core.models import User
 from ..core.pagination import Page
 from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
-from ..core.schemas import NO_NUL, IsoDate
+from ..core.schemas import NO_NUL, IsoDate, SelectionState
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
 from ..selection import service as selections
 from ..selection.schemas import SelectionCreate, SelectionPublic, SelectionUpdate
 from ..workflow.roles import ADMIN, COMMITTEE
-from ..workflow.table import SELECTION_STATES
 from . import common
 from .common import ActionName, Cursor, EventsCursor, Limit
 
 router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections", tags=["step 1: selections"])
 KIND = "selection"
 RecordReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
-SelectionState = Annotated[
-    str | None,
-    Query(description="Only selections in this state",
-          pattern="^(" + "|".join(s.name for s in SELECTION_STATES) + ")$",
-          examples=["reviewing"]),
+SelectionStateFilter = Annotated[
+    SelectionState | None,
+    Query(description="Only selections in this state", examples=["reviewing"]),
 ]
 # List filters shared with the candidate listing (service/routers/nominations.py).
 CreatedFrom = Annotated[IsoDate | None, Query(
@@ -81,7 +78,7 @@ def create_selection(
 
 @router.get("", response_model=Page[SelectionPublic], responses=problems(401, 422))
 def list_selections(
-    session: SessionDep, user: CurrentUser, state: SelectionState = None,
+    session: SessionDep, user: CurrentUser, state: SelectionStateFilter = None,
     organization: Organization = None, q: TitleSearch = None,
     created_from: CreatedFrom = None, created_to: CreatedTo = None,
     limit: Limit = 50, cursor: Cursor = None,
@@ -90,7 +87,8 @@ def list_selections(
     for the cursor), filtered by state, organization, a text in the title and the day of
     creation; filters combine with AND. Keep the same filters when following `next_cursor`."""
     rows, nxt = access.list_selections(
-        session=session, user=user, state=state, organization=organization, q=q,
+        session=session, user=user, state=state.value if state else None,
+        organization=organization, q=q,
         created_from=created_from, created_to=created_to, limit=limit, cursor=cursor)
     return Page[SelectionPublic](
         items=[SelectionPublic.model_validate(s, from_attributes=True) for s in rows],

@@ -88,11 +88,11 @@ class Token(BaseModel):
         "refresh_expires_in": 43200}})
 
     access_token: str
-    token_type: str = "bearer"
+    token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds until the access token expires")
     refresh_token: str = Field(
         description="Opaque; exchange it once for a new pair at POST /auth/refresh before"
-        " it expires; a second use ends the whole login")
+        " it expires; a second use ends every token of the account")
     refresh_expires_in: int = Field(description="Seconds until the refresh token expires")
 
 
@@ -111,16 +111,22 @@ LANGUAGE_FIELD = ("The language of the user's emails and printable pages (zh-CN 
                   " the default, Chinese")
 
 
+_SCHEMAS = "#/components/schemas/"
+_ROLES = {"type": "array", "items": {"$ref": _SCHEMAS + "Role"}}
+
+
 class UserCreate(Strict):
     """A new user; with no password, one is generated and returned once."""
 
     # nominating_body with the nominator role and only with it, as one `oneOf` inside an
     # `allOf` (see NominationCreate for why not a bare `oneOf`).
+    # Each branch types what it says (the roles as `Role[]`, the body as NominatingBodyRef),
+    # so that a generated client reads a typed field from either, not `unknown`.
     model_config = ConfigDict(json_schema_extra={"allOf": [{"oneOf": [
-        {"properties": {"roles": {"contains": {"const": "nominator"}},
-                        "nominating_body": {"type": "object"}},
+        {"properties": {"roles": {**_ROLES, "contains": {"const": "nominator"}},
+                        "nominating_body": {"$ref": _SCHEMAS + "NominatingBodyRef"}},
          "required": ["roles", "nominating_body"]},
-        {"properties": {"roles": {"not": {"contains": {"const": "nominator"}}},
+        {"properties": {"roles": {**_ROLES, "not": {"contains": {"const": "nominator"}}},
                         "nominating_body": {"type": "null"}}},
     ]}], "example": {
         "username": "wangfang", "full_name": "王芳", "email": "wangfang@example.cn",

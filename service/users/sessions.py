@@ -1,7 +1,7 @@
 """Browser sessions (会话): the refresh tokens of a login. Each login starts a family; each
 refresh ends the token used and issues the next (rotation); a token used a second time — a
-copy replayed by whoever took it, or by its owner after the thief — ends the whole family and
-is recorded. Logging out, and a change of the account's password, roles or activity, end the
+copy replayed by whoever took it, or by its owner after the thief — ends every token of the
+account (its other logins and its access tokens too) and is recorded. Logging out, and a change of the account's password, roles or activity, end the
 families too. Tokens are opaque random strings, stored only as their SHA-256."""
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def _end(session: Session, reason: str, *conditions) -> None:
 
 def rotate(*, settings: Settings, token: str) -> tuple[User, Issued]:
     """The account and a new refresh token for a current one, which ends. A token already
-    used ends its whole family, and that is recorded (`refresh_token_reused`), before the
+    used ends every token of the account, and that is recorded (`refresh_token_reused`), before the
     401; so does one of an account changed since the login (password, roles, activity)."""
     with open_session(write=True) as session:
         row = session.exec(select(RefreshToken)
@@ -83,14 +83,19 @@ def rotate(*, settings: Settings, token: str) -> tuple[User, Issued]:
         now = utcnow()
         user = session.get(User, row.user_id)
         if row.used_at is not None:
-            _end(session, "reused", RefreshToken.family_id == row.family_id)
+            # Which copy is the thief's is unknown, and an access token is not tied to its
+            # family: end every token of the account, the access tokens too (token version).
+            _end(session, "reused", RefreshToken.user_id == row.user_id)
+            if user is not None:
+                user.token_version += 1
+                session.add(user)
             record.append(session, subject_type=SUBJECT, subject_id=row.user_id,
                           selection_id=None, action="refresh_token_reused",
                           author=record.SYSTEM, clock=real_clock(),
                           params={"family_id": str(row.family_id),
                                   "first_used_at": row.used_at.isoformat()})
             session.commit()
-            raise Unauthorized("This refresh token was used before: every token of its login"
+            raise Unauthorized("This refresh token was used before: every token of the account"
                                " has ended. Log in again.", code="refresh_token_reused")
         if (user is None or not user.is_active or user.token_version != row.token_version):
             _end(session, "account_changed", RefreshToken.family_id == row.family_id)

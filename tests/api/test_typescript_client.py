@@ -71,6 +71,9 @@ def test_the_generated_client_runs_a_selection_from_step_1_to_step_4(typescript,
     assert seen["created"]["location"].startswith("/api/v1/selections/")
     assert seen["stale_patch"] == {"status": 412, "code": "precondition_failed"}
     assert seen["published"] == {"state": "publicizing", "publicity_end_on": "2026-10-13"}
+    assert seen["not_modified"] == 304
+    assert seen["nominator"] == {"roles": ["nominator"], "nominating_body": {
+        "kind": "party_organization", "name": "机关党委"}}
     assert seen["early_close"] == {"status": 409, "code": "publicity_not_ended"}
     assert seen["inspected"] == "inspected"
     assert seen["decisions"] == [{"outcome": "appointed", "votes_for": 4}]

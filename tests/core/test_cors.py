@@ -73,3 +73,40 @@ def test_without_configured_origins_a_preflight_is_a_400_problem(client):
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "cors_refused"
     assert "access-control-allow-origin" not in r.headers
+
+
+def _cors_headers(r) -> set[str]:
+    return {k.lower() for k in r.headers if k.lower().startswith("access-control-")}
+
+
+def test_another_origin_gets_not_one_cors_header(cors_client, admin):
+    evil = {"Origin": "https://evil.example.com"}
+    for r in (cors_client.get("/healthz", headers=evil),
+              cors_client.get("/api/v1/selections", headers={**admin, **evil}),
+              cors_client.get("/api/v1/selections/nope", headers={**admin, **evil}),
+              cors_client.options("/api/v1/selections", headers={
+                  **evil, "Access-Control-Request-Method": "POST"})):
+        assert _cors_headers(r) == set(), (r.request.url, dict(r.headers))
+
+
+def test_every_error_to_an_allowed_origin_is_readable_by_it(cors_client, admin):
+    """A browser shows a script an error answer only with the CORS headers: a 413 (answered
+    before the app reads the body), a 401, a 404 and a 422 alike."""
+    too_big = b"x" * (get_settings().max_body_bytes + 1)
+    answers = {
+        413: cors_client.post("/api/v1/selections", content=too_big, headers={
+            **admin, "Origin": FRONT, "Content-Type": "application/json"}),
+        401: cors_client.get("/api/v1/selections", headers={"Origin": FRONT}),
+        404: cors_client.get("/api/v1/nope", headers={**admin, "Origin": FRONT}),
+        422: cors_client.get("/api/v1/selections?state=draft", headers={**admin, "Origin": FRONT}),
+    }
+    for status, r in answers.items():
+        assert r.status_code == status, r.text
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["access-control-allow-origin"] == FRONT, status
+        assert "x-request-id" in r.headers["access-control-expose-headers"].lower()
+        # an error is never stored by a cache, logged in or not
+        assert r.headers["cache-control"] == "private, no-store", status
+    big = answers[413].json()
+    assert big["code"] == "payload_too_large"
+    assert big["instance"] == "/api/v1/selections"

@@ -45,7 +45,7 @@ def test_refresh_rotates_and_the_new_access_token_works(client, make_user):
     assert third.status_code == 200, third.text
 
 
-def test_a_replayed_refresh_token_ends_the_whole_login_and_is_recorded(client, make_user,
+def test_a_replayed_refresh_token_ends_the_login_and_is_recorded(client, make_user,
                                                                        admin):
     user, pw = make_user("judge")
     first = _login(client, user.username, pw)
@@ -69,6 +69,23 @@ def test_a_replayed_refresh_token_ends_the_whole_login_and_is_recorded(client, m
     # another login of the same account is not touched
     other = _login(client, user.username, pw)
     assert _refresh(client, other["refresh_token"]).status_code == 200
+
+
+def test_a_replayed_refresh_token_ends_the_accounts_access_tokens_at_once(client, make_user):
+    user, pw = make_user("judge")
+    elsewhere = _login(client, user.username, pw)  # another login, on another device
+    first = _login(client, user.username, pw)
+    second = _refresh(client, first["refresh_token"]).json()
+    for held in (first, second, elsewhere):
+        assert _me(client, held["access_token"]).status_code == 200
+    assert _refresh(client, first["refresh_token"]).json()["code"] == "refresh_token_reused"
+    for held in (first, second, elsewhere):
+        r = _me(client, held["access_token"])
+        assert r.status_code == 401 and r.json()["code"] == "invalid_token"
+    assert _refresh(client, elsewhere["refresh_token"]).json()["code"] == "invalid_refresh_token"
+    # logging in again works
+    again = _login(client, user.username, pw)
+    assert _me(client, again["access_token"]).json()["username"] == user.username
 
 
 def test_logout_ends_the_refresh_token(client, make_user):
