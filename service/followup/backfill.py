@@ -224,13 +224,7 @@ def record_meeting(*, session: Session, selection: Selection, data: BackfillMeet
                                                     "members_voting": voters})
         reserves.append((cand, d, post))
     _check_posts(session, selection, data.held_on, [post for _, _, post in reserves])
-    meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
-                               members_due=[str(m) for m in data.members_due],
-                               present=[str(m) for m in data.present],
-                               recusals=[r.model_dump(mode="json") for r in data.recusals],
-                               decisions=results, minutes=data.minutes, recorded_by=user.id)
-    session.add(meeting)
-    session.flush()
+    meeting = review.store_meeting(session, selection, data, results, user)
     for cand, d, post in reserves:
         actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, "backfill", user=user,
                     clock=clock, reason=d.reason or None, raw_params={"post": post},

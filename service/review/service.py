@@ -977,6 +977,20 @@ def deciding_meeting(session: Session, candidate: Candidate,
         for d in m.decisions)), None)
 
 
+def store_meeting(session: Session, selection: Selection, data: Any, decisions: list[dict],
+                  user: User) -> CommitteeMeeting:
+    """The meeting's row as recorded (who was due, present, recused; the decisions and
+    their votes; the minutes), for a decision or a backfill meeting."""
+    meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
+                               members_due=[str(m) for m in data.members_due],
+                               present=[str(m) for m in data.present],
+                               recusals=[r.model_dump(mode="json") for r in data.recusals],
+                               decisions=decisions, minutes=data.minutes, recorded_by=user.id)
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
 def record_meeting(*, session: Session, selection: Selection, data: CommitteeMeetingCreate,
                    user: User, clock: Clock) -> CommitteeMeeting:
     """Record a meeting whole, or refuse it whole: quorum, recusals, vote thresholds, posts."""
@@ -1013,13 +1027,7 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                             outcome=d.outcome,
                             needs_majority=d.outcome in ("appointed", "reserve"))
         results.append(d.model_dump(mode="json") | {"members_voting": voters})
-    meeting = CommitteeMeeting(selection_id=selection.id, held_on=data.held_on,
-                               members_due=[str(m) for m in data.members_due],
-                               present=[str(m) for m in data.present],
-                               recusals=[r.model_dump(mode="json") for r in data.recusals],
-                               decisions=results, minutes=data.minutes, recorded_by=user.id)
-    session.add(meeting)
-    session.flush()
+    meeting = store_meeting(session, selection, data, results, user)
     votes = "赞成{f}、反对{a}、弃权{b}"
     for d in data.decisions:
         cand = _candidate_of(session, selection, d.candidate_id, lock=True)
