@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,6 +42,91 @@ def sqlite_file(url: str) -> Path:
     return Path(database)
 
 
+class WriterGate:
+    """SQLite's writers, one at a time, in the order they come: every writing transaction on
+    one database file, of every thread of this process and of every process serving from the
+    file, takes this gate at BEGIN IMMEDIATE and leaves it at its commit or rollback.
+
+    Without it, writers meet at SQLite's own lock, where the one that loses polls in growing
+    sleeps (its busy handler): a login's short write then stalled an action holding the
+    request queue for tens of milliseconds. Here they wait on a lock instead (a thread lock
+    in the process, then flock on a file beside the database), which wakes the next one at
+    once. A wait longer than the busy timeout fails as SQLite's would ("database is locked")."""
+
+    def __init__(self, path: Path | None, timeout_s: float):
+        self.lock_path = path.with_name(path.name + ".writer-lock") if path else None
+        self.timeout_s = timeout_s
+        self._pid: int | None = None
+        self._own_lock = threading.Lock()
+
+    def _mine(self) -> tuple[threading.Lock, int | None]:
+        """This process's lock and file (a forked worker opens its own: an inherited
+        descriptor would share the parent's flock)."""
+        with self._own_lock:
+            if self._pid != os.getpid():
+                self._lock = threading.Lock()
+                self._fd = None
+                if self.lock_path is not None:
+                    self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+                    self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            return self._lock, self._fd
+
+    def acquire(self) -> None:
+        lock, fd = self._mine()
+        if not lock.acquire(timeout=self.timeout_s):
+            raise sqlite3.OperationalError("database is locked")
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except BaseException:
+                lock.release()
+                raise
+
+    def release(self) -> None:
+        lock, fd = self._mine()
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        lock.release()
+
+
+class _GatedConnection(sqlite3.Connection):
+    """A SQLite connection that leaves its engine's `WriterGate` when its writing transaction
+    ends, however it ends (commit, rollback, the pool's reset, close)."""
+
+    gate: WriterGate | None = None
+    holds = False
+
+    def enter_gate(self) -> None:
+        assert self.gate is not None
+        self.gate.acquire()
+        self.holds = True
+
+    def leave_gate(self) -> None:
+        if self.holds:
+            self.holds = False
+            assert self.gate is not None
+            self.gate.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.leave_gate()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.leave_gate()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.leave_gate()
+
+
 def make_engine(settings: Settings, url: str | None = None) -> Engine:
     """An engine for the configured database (or `url`, e.g. the migration role's), tuned
     for it."""
@@ -48,25 +136,30 @@ def make_engine(settings: Settings, url: str | None = None) -> Engine:
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20,
-            max_overflow=20, json_serializer=json_text,
+            url, connect_args={"check_same_thread": False, "timeout": 30,
+                               "factory": _GatedConnection},
+            pool_size=20, max_overflow=20, json_serializer=json_text,
         )
-        _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        path = Path(db_path) if db_path and db_path != ":memory:" else None
+        _tune_sqlite(engine, settings.sqlite_busy_timeout_ms,
+                     WriterGate(path, settings.sqlite_busy_timeout_ms / 1000))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
                          json_serializer=json_text)
 
 
-def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
-    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE for writing transactions.
+def _tune_sqlite(engine: Engine, busy_timeout_ms: int, gate: WriterGate) -> None:
+    """WAL, a busy timeout, foreign keys, and BEGIN IMMEDIATE, through the writers' gate, for
+    writing transactions.
 
     A deferred transaction that reads and then writes fails at once with "database is
     locked" when another writer got there first; taking the write lock at BEGIN makes
-    the second writer wait (up to the busy timeout) instead.
+    the second writer wait (in the gate, up to the busy timeout) instead.
     """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
+        dbapi_conn.gate = gate
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
@@ -87,8 +180,16 @@ def _tune_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        immediate = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if not conn.get_execution_options().get(WRITE, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        dbapi_conn = conn.connection.dbapi_connection
+        dbapi_conn.enter_gate()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            dbapi_conn.leave_gate()
+            raise
 
 
 @lru_cache

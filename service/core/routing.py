@@ -8,12 +8,9 @@ response is sent. Any error rolls back all of it, so a failed action leaves noth
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import functools
-import os
 import weakref
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
 from fastapi import Request, Response
@@ -25,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..config import get_settings
 from . import idempotency
-from .db import open_session, sqlite_file
+from .db import open_session
 from .deps import if_none_match_hits, oauth2
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -64,17 +61,11 @@ class TransactionalRoute(APIRoute):
             # ones never take every thread or connection the running ones need to finish.
             # SQLite has one writer at a time: its writers queue one by one.
             gates = _gates()
+            # (Then the writers of every thread and process queue in the engine's writer
+            # gate, `db.WriterGate`, from BEGIN IMMEDIATE to the commit.)
             if write and get_settings().is_sqlite:
                 async with gates.sqlite_writer, gates.slots:
-                    writers = gates.writers_across_processes()
-                    try:
-                        # Then the writers of every worker process queue on a file lock,
-                        # instead of meeting at BEGIN IMMEDIATE, where the loser polls in
-                        # growing sleeps (SQLite's busy handler) and the tail grows.
-                        await run_in_threadpool(writers.acquire)
-                        return await run(request, write)
-                    finally:
-                        writers.release()
+                    return await run(request, write)
             async with gates.slots:
                 return await run(request, write)
 
@@ -162,28 +153,23 @@ async def one_hop(request: Request, work: Work) -> Response:
     body = await request.body() if idempotency.wanted(request) else None
 
     def hop() -> Response:
-        writers = gates.writers_across_processes() if write and settings.is_sqlite else _NoLock()
-        writers.acquire()
+        session = open_session(write=write)  # a writing one enters SQLite's writer gate
         try:
-            session = open_session(write=write)
+            record = None
+            if body is not None:
+                record, found = idempotency.begin(session, request, settings, body)
+                idempotency.hold(found)
             try:
-                record = None
-                if body is not None:
-                    record, found = idempotency.begin(session, request, settings, body)
-                    idempotency.hold(found)
-                try:
-                    response = work(session)
-                except idempotency.Replay as replay:
-                    return replay.response
-                if write and response.status_code < 400:
-                    if record is not None:
-                        idempotency.finish(session, record, response)
-                    session.commit()
-                return response
-            finally:
-                _close(session)
+                response = work(session)
+            except idempotency.Replay as replay:
+                return replay.response
+            if write and response.status_code < 400:
+                if record is not None:
+                    idempotency.finish(session, record, response)
+                session.commit()
+            return response
         finally:
-            writers.release()
+            _close(session)  # leaves the gate, if the commit did not
 
     gates = _gates()
     if write and settings.is_sqlite:
@@ -246,47 +232,10 @@ def _after_dependencies(endpoint: Callable[..., Any]) -> Callable[..., Any]:
 CONCURRENT_REQUESTS = 16
 
 
-class _FileLock:
-    """An exclusive lock shared by processes: flock on a file beside the SQLite database.
-    Each holder opens the file itself, so each event loop's writers form one queue."""
-
-    def __init__(self, path: Path):
-        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-
-    def acquire(self) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-
-    def release(self) -> None:
-        fcntl.flock(self.fd, fcntl.LOCK_UN)  # harmless when not held
-
-    def __del__(self):
-        os.close(self.fd)
-
-
 class _Gates:
     def __init__(self):
         self.slots = asyncio.Semaphore(CONCURRENT_REQUESTS)
         self.sqlite_writer = asyncio.Lock()
-        self._writers: tuple[Path, _FileLock] | None = None
-
-    def writers_across_processes(self) -> _FileLock | _NoLock:
-        """The file lock of the configured SQLite database's writers (none in memory)."""
-        try:
-            path = sqlite_file(get_settings().effective_database_url)
-        except ValueError:
-            return _NoLock()
-        path = path.with_name(path.name + ".writer-lock")
-        if self._writers is None or self._writers[0] != path:
-            self._writers = (path, _FileLock(path))
-        return self._writers[1]
-
-
-class _NoLock:
-    def acquire(self) -> None:
-        pass
-
-    def release(self) -> None:
-        pass
 
 
 _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gates] = (
