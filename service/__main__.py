@@ -79,19 +79,18 @@ def _bootstrap_admin() -> list[str]:
 
     settings = get_settings()
     name, wanted = settings.admin_username, settings.admin_password
-    with open_session(write=True) as session:
+    with open_session() as session:
         existing = by_username(session=session, username=name)
-        generated = ensure_admin(session=session, username=name, password=wanted,
-                                 full_name=settings.admin_full_name, clock=real_clock())
-        created = by_username(session=session, username=name) if existing is None else None
-        session.commit()
+    made, generated = ensure_admin(username=name, password=wanted,
+                                   full_name=settings.admin_full_name, clock=real_clock())
+    created = made and existing is None
     reset = (f"to set a password: printf '%s\\n' 'new passphrase' | python -m service"
              f" reset-password {name} --password-stdin")
     if generated:
         return [f"Created the first administrator '{name}'. Its password, shown only this once:",
                 f"    {generated}",
                 f"Keep it, or {reset}"]
-    if created is not None:
+    if created:
         return [f"Created the first administrator '{name}' with the password in"
                 " SELECTION_ADMIN_PASSWORD."]
     if wanted is None:
@@ -295,23 +294,20 @@ def cmd_reset_password(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from .core.clock import real_clock
-    from .core.db import open_session
     from .core.errors import ServiceError
     from .users.service import reset_password
 
     _migrate()
     password = _read_password(args)
-    with open_session(write=True) as session:
-        try:
-            generated = reset_password(session=session, username=args.username,
-                                       password=password, clock=real_clock())
-        except ValidationError as e:
-            print(f"error: {e.errors()[0]['msg']}", file=sys.stderr)
-            return 2
-        except ServiceError as e:
-            print(f"error: {e.detail}", file=sys.stderr)
-            return 1
-        session.commit()
+    try:
+        generated = reset_password(username=args.username, password=password,
+                                   clock=real_clock())
+    except ValidationError as e:
+        print(f"error: {e.errors()[0]['msg']}", file=sys.stderr)
+        return 2
+    except ServiceError as e:
+        print(f"error: {e.detail}", file=sys.stderr)
+        return 1
     print(f"password of {args.username} reset; their current sessions have ended")
     if generated:
         print(f"password: {generated}")
@@ -353,7 +349,7 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     from .core.errors import ServiceError
     from .record.service import SYSTEM
     from .users.schemas import UserCreate
-    from .users.service import create
+    from .users.service import create, new_password
 
     _migrate()
     password = _read_password(args)
@@ -363,10 +359,11 @@ def cmd_create_user(args: argparse.Namespace) -> int:
     except ValidationError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    password_hash, generated = new_password(data)  # hashed before the transaction
     with open_session(write=True) as session:
         try:
-            user, generated = create(session=session, data=data, author=SYSTEM,
-                                     clock=real_clock())
+            user = create(session=session, data=data, password_hash=password_hash,
+                          author=SYSTEM, clock=real_clock())
         except ServiceError as e:
             print(f"error: {e.detail}", file=sys.stderr)
             return 1

@@ -137,7 +137,7 @@ def make_user() -> Callable[..., Any]:
     from service.core.db import open_session
     from service.record.service import SYSTEM
     from service.users.schemas import UserCreate
-    from service.users.service import create
+    from service.users.service import create, new_password
 
     counter = iter(range(10_000))
 
@@ -147,11 +147,12 @@ def make_user() -> Callable[..., Any]:
         if body is None and "nominator" in roles:  # a nominator belongs to a body
             body = ("party_organization", "机关党委")
         nominating_body = {"kind": body[0], "name": body[1]} if body else None
+        data = UserCreate(username=name, roles=list(roles), password=password,
+                          nominating_body=nominating_body)
+        password_hash, _ = new_password(data)
         with open_session(write=True) as s:
-            user, _ = create(session=s, data=UserCreate(username=name, roles=list(roles),
-                                                         password=password,
-                                                         nominating_body=nominating_body),
-                             author=SYSTEM, clock=real_clock())
+            user = create(session=s, data=data, password_hash=password_hash, author=SYSTEM,
+                          clock=real_clock())
             s.commit()
         return user, password
 

@@ -88,11 +88,25 @@ _pool: tuple[int, ThreadPoolExecutor] | None = None
 _pool_lock = threading.Lock()
 
 
+# Those threads run at a lower priority than the requests' (nice +HASHING_NICENESS, Linux
+# gives each thread its own): a login's hash takes the CPU the other requests leave, instead
+# of taking half the machine from them. Under full load logins then slow down (and past the
+# bounded wait answer 503 `logins_busy`), and the other requests do not.
+HASHING_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
+                       min(19, os.getpriority(os.PRIO_PROCESS, 0) + HASHING_NICENESS))
+
+
 def _on_hashing_thread(fn: Callable[..., T], *args: Any) -> T:
     global _pool
     with _pool_lock:
         if _pool is None or _pool[0] != os.getpid():  # a forked worker makes its own threads
-            _pool = (os.getpid(), ThreadPoolExecutor(HASH_SLOTS, thread_name_prefix="argon2"))
+            _pool = (os.getpid(), ThreadPoolExecutor(HASH_SLOTS, thread_name_prefix="argon2",
+                                                     initializer=_lower_priority))
         pool = _pool[1]
     return pool.submit(fn, *args).result()
 

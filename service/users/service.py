@@ -165,20 +165,28 @@ def _body_of(user: User) -> dict | None:
     return {"kind": user.nominating_body_kind, "name": user.nominating_body_name}
 
 
+def new_password(data: UserCreate) -> tuple[str, str | None]:
+    """The hash of a new user's password (generated when none was given), and the generated
+    one. Called before the transaction that creates the user: a hash never runs inside a
+    transaction or SQLite's write lock."""
+    generated = None if data.password else generate_password()
+    return hash_password(data.password or generated or ""), generated
+
+
 def create(
-    *, session: Session, data: UserCreate, author: record.Author, clock: Clock
-) -> tuple[User, str | None]:
-    """A new user; returns it and the generated password when none was given."""
+    *, session: Session, data: UserCreate, password_hash: str, author: record.Author,
+    clock: Clock,
+) -> User:
+    """A new user, with the hash `new_password` made of its password."""
     if by_username(session=session, username=data.username):
         raise Conflict("The username '{username}' is taken.", code="username_taken", params={"username": data.username})
-    generated = None if data.password else generate_password()
     user = User(
         username=data.username,
         full_name=data.full_name,
         email=data.email,
         language=data.language,
         roles=sorted({str(r) for r in data.roles}),
-        password_hash=hash_password(data.password or generated or ""),
+        password_hash=password_hash,
         nominating_body_kind=data.nominating_body.kind.value if data.nominating_body else None,
         nominating_body_name=data.nominating_body.name if data.nominating_body else None,
     )
@@ -191,13 +199,16 @@ def create(
         session, subject_type=SUBJECT, subject_id=user.id, selection_id=None,
         action="create_user", author=author, clock=clock, params=_public_fields(user),
     )
-    return user, generated
+    return user
 
 
 def update(
-    *, session: Session, user: User, data: UserUpdate, author: record.Author, clock: Clock
+    *, session: Session, user: User, data: UserUpdate, author: record.Author, clock: Clock,
+    password_hash: str | None = None,
 ) -> User:
-    """Apply changes; a change of roles, activity or password ends the user's tokens."""
+    """Apply changes; a change of roles, activity or password ends the user's tokens. A new
+    password comes as `password_hash`, made of `data.password` (`hash_password`) before the
+    transaction."""
     changes = data.model_dump(exclude_unset=True)
     changed: dict = {}
     if "roles" in changes and changes["roles"] is not None:
@@ -229,6 +240,8 @@ def update(
             _keep_one_admin(session, user, losing=ADMIN in user.roles)
         changed["is_active"] = changes["is_active"]
     new_password = changes.get("password")
+    if new_password and password_hash is None:
+        raise ValueError("a new password comes with its hash, made before the transaction")
     if not changed and not new_password:
         return user
     for name, value in changed.items():
@@ -238,7 +251,7 @@ def update(
         else:
             setattr(user, name, value)
     if new_password:
-        user.password_hash = hash_password(new_password)
+        user.password_hash = password_hash
     if {"roles", "is_active"} & changed.keys() or new_password:
         user.token_version += 1
         sessions.end_all(session, user.id, "account_changed")
@@ -268,31 +281,49 @@ def _keep_one_admin(session: Session, user: User, *, losing: bool) -> None:
         )
 
 
-def ensure_admin(
-    *, session: Session, username: str, password: str | None, full_name: str, clock: Clock
-) -> str | None:
-    """Create the first admin when there is none; return the generated password, if any."""
-    if any(ADMIN in u.roles for u in session.exec(select(User))):
-        return None
+def ensure_admin(*, username: str, password: str | None, full_name: str, clock: Clock
+                 ) -> tuple[bool, str | None]:
+    """Create the first admin when there is none, in a transaction of its own (the password
+    hashed before it); whether it was created, and the generated password, if any."""
+    def has_admin(session: Session) -> bool:
+        return any(ADMIN in u.roles for u in session.exec(select(User)))
+
+    with open_session() as session:
+        if has_admin(session):
+            return False, None
     data = UserCreate(username=username, roles=[ADMIN], full_name=full_name, password=password)
-    _, generated = create(session=session, data=data, author=record.SYSTEM, clock=clock)
-    return generated
+    password_hash, generated = new_password(data)
+    with open_session(write=True) as session:
+        if has_admin(session):  # another process made the first one meanwhile
+            return False, None
+        create(session=session, data=data, password_hash=password_hash,
+               author=record.SYSTEM, clock=clock)
+        session.commit()
+    return True, generated
 
 
-def reset_password(*, session: Session, username: str, password: str | None,
-                   clock: Clock) -> str | None:
+def reset_password(*, username: str, password: str | None, clock: Clock) -> str | None:
     """Set a user's password from the command line (recorded, by the system, as a change of
-    the user); their tokens end and the failed logins counted against the account are
-    forgotten, so a locked-out administrator can log in at once. Returns the generated
-    password when none was given."""
-    user = by_username(session=session, username=username)
-    if user is None:
-        raise NotFound("No user named '{username}'.", code="user_not_found", params={"username": username})
+    the user), in a transaction of its own with the password hashed before it; their tokens
+    end and the failed logins counted against the account are forgotten, so a locked-out
+    administrator can log in at once. Returns the generated password when none was given."""
     generated = None if password else generate_password()
-    update(session=session, user=user, data=UserUpdate(password=password or generated),
-           author=record.SYSTEM, clock=clock)
-    name = username.lower()[:64]
-    session.exec(delete(LoginThrottle).where(or_(  # type: ignore[call-overload]
-        LoginThrottle.key == f"account:{name}",
-        LoginThrottle.key.startswith(f"pair:{name}|"))))  # type: ignore[attr-defined]
+    data = UserUpdate(password=password or generated)
+    with open_session() as session:
+        if by_username(session=session, username=username) is None:
+            raise NotFound("No user named '{username}'.", code="user_not_found",
+                           params={"username": username})
+    password_hash = hash_password(data.password or "")
+    with open_session(write=True) as session:
+        user = by_username(session=session, username=username)
+        if user is None:
+            raise NotFound("No user named '{username}'.", code="user_not_found",
+                           params={"username": username})
+        update(session=session, user=user, data=data, author=record.SYSTEM, clock=clock,
+               password_hash=password_hash)
+        name = username.lower()[:64]
+        session.exec(delete(LoginThrottle).where(or_(  # type: ignore[call-overload]
+            LoginThrottle.key == f"account:{name}",
+            LoginThrottle.key.startswith(f"pair:{name}|"))))  # type: ignore[attr-defined]
+        session.commit()
     return generated
