@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from ..core import i18n
@@ -37,7 +38,9 @@ BRIEFING, RECEIPT, DRAW, OPEN = ("hold_judges_briefing", "confirm_materials_rece
 BEGIN, END, QUESTION = ("begin_interview_segment", "end_interview_segment",
                         "record_interview_question")
 SHEET = "submit_score_sheet"
-ACTIONS = (BRIEFING, RECEIPT, DRAW, OPEN, BEGIN, END, QUESTION, SHEET)
+SELECTION_ACTIONS = (BRIEFING, RECEIPT, DRAW, OPEN)  # events of the selection
+CANDIDATE_ACTIONS = (BEGIN, END, QUESTION, SHEET)     # events of a candidate
+ACTIONS = SELECTION_ACTIONS + CANDIDATE_ACTIONS
 
 
 def draw_order(candidate_ids: list[uuid.UUID] | list[str], seed: str) -> list[str]:
@@ -93,13 +96,22 @@ class SessionState:
         return self.appearances.get(str(candidate_id)) or Appearance()
 
 
-def state_of(session: Session, selection_id: uuid.UUID) -> SessionState:
-    """The selection's interview session, read from its events in the record's order."""
+def state_of(session: Session, selection_id: uuid.UUID,
+             candidate_id: uuid.UUID | None = None) -> SessionState:
+    """The selection's interview session, read from its events in the record's order; with
+    `candidate_id`, of that one candidate's appearance only (the selection's own events and the
+    candidate's, two reads by subject, instead of every candidate's: a score sheet reads
+    this, and a selection holds thousands of sheets)."""
     st = SessionState()
-    rows = session.exec(select(Event).where(
-        Event.selection_id == selection_id,
-        Event.action.in_(ACTIONS))  # type: ignore[attr-defined]
-        .order_by(Event.occurred_at, Event.seq))  # type: ignore[arg-type]
+    which: Any = and_(Event.selection_id == selection_id,
+                      Event.action.in_(ACTIONS))  # type: ignore[attr-defined]
+    if candidate_id is not None:  # each side read through the subjects' index
+        which = or_(and_(Event.subject_type == "selection", Event.subject_id == selection_id,
+                         Event.action.in_(SELECTION_ACTIONS)),  # type: ignore[attr-defined]
+                    and_(Event.subject_type == "candidate", Event.subject_id == candidate_id,
+                         Event.action.in_(CANDIDATE_ACTIONS)))  # type: ignore[attr-defined]
+    rows = session.exec(select(Event).where(which)
+                        .order_by(Event.occurred_at, Event.seq))  # type: ignore[arg-type]
     for ev in rows:
         p = ev.params
         if ev.action == BRIEFING:
@@ -148,7 +160,7 @@ def timing_of_sheet(session: Session, candidate: Candidate, clock: Clock) -> dic
     """With the session on record, a sheet is for a candidate in the draw who has appeared;
     returns when it comes relative to their session, for its event (empty when not on
     record)."""
-    st = state_of(session, candidate.selection_id)
+    st = state_of(session, candidate.selection_id, candidate.id)
     if not st.on_record:
         return {}
     if st.position(candidate.id) is None:

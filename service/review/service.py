@@ -401,7 +401,7 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
     previous = session.exec(select(ScoreSheet).where(
         ScoreSheet.candidate_id == candidate.id, ScoreSheet.judge_id == user.id)
         .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
-    if previous is not None and _aggregate(session, selection)[candidate.id].complete:
+    if previous is not None and _sheets_complete(session, selection, candidate):
         raise Conflict("The sheets for this candidate are all in and unsealed: a sheet is final"
                        " now. An obvious slip is corrected by a correction that you ask for"
                        " (POST …/score-sheet-corrections) and an admin approves.",
@@ -596,6 +596,27 @@ class _Agg:
         return self.expected > 0 and len(self.current) >= self.expected
 
 
+def _expected(panel: set[uuid.UUID], recused: set[uuid.UUID], candidate: Candidate,
+              any_sheet: bool) -> int:
+    """How many sheets a candidate's score needs: one from each judge of the panel not
+    recused, once they reached the interview (or anyone scored them)."""
+    reached = candidate.state in INTERVIEWED_STATES or any_sheet
+    return len(panel - recused) if reached else 0
+
+
+def _sheets_complete(session: Session, selection: Selection, candidate: Candidate) -> bool:
+    """Whether every sheet of the candidate is in (as `_aggregate` counts it), read for that
+    candidate alone."""
+    panel = set(panel_ids(session, selection.id))
+    recused = {d.user_id for d in session.exec(select(Declaration).where(
+        Declaration.candidate_id == candidate.id, Declaration.capacity == JUDGE))
+        if d.conflict != "none"}
+    judges = set(session.exec(select(ScoreSheet.judge_id).where(
+        ScoreSheet.candidate_id == candidate.id)))
+    expected = _expected(panel, recused, candidate, bool(judges))
+    return expected > 0 and len((judges & panel) - recused) >= expected
+
+
 def _aggregate(session: Session, selection: Selection) -> dict[uuid.UUID, _Agg]:
     """Every candidate's interview aggregation and rank, from the current sheets."""
     s = settings_of(selection)
@@ -613,8 +634,7 @@ def _aggregate(session: Session, selection: Selection) -> dict[uuid.UUID, _Agg]:
     for c in cands:
         recused = {d.user_id for d in decls[c.id] if d.conflict != "none"}
         current = [sh for j, sh in sheets[c.id].items() if j in panel and j not in recused]
-        reached = c.state in INTERVIEWED_STATES or bool(sheets[c.id])
-        agg = _Agg(c, len(panel - recused) if reached else 0, current,
+        agg = _Agg(c, _expected(panel, recused, c, bool(sheets[c.id])), current,
                    [d for d in decls[c.id] if d.conflict != "none"])
         if agg.complete:
             totals = sorted(sh.total for sh in current)
@@ -797,8 +817,9 @@ def evaluation(session: Session, candidate: Candidate) -> Evaluation:
         within_ratio=within if agg.rank else None,
         comments=[sh.comment for sh in agg.current if sh.comment] if agg.complete else [],
         recusals=[declaration_public(d) for d in agg.recusals],
-        interview=interview.appearance_public(interview.state_of(session, selection.id),
-                                              candidate, with_sheets=True),
+        interview=interview.appearance_public(
+            interview.state_of(session, selection.id, candidate.id), candidate,
+            with_sheets=True),
         exception=exceptions.get(candidate.id), corrections=corrected.get(candidate.id, []))
 
 

@@ -233,7 +233,7 @@ def record_interview_question(
 
 
 def _appearance(session, candidate) -> AppearancePublic:
-    st = interview.state_of(session, candidate.selection_id)
+    st = interview.state_of(session, candidate.selection_id, candidate.id)
     return interview.appearance_public(st, candidate, with_sheets=True)
 
 
