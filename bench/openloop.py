@@ -22,8 +22,8 @@ import httpx
 def _requests(path: str, tokens: list[str]) -> list[tuple[str, str, dict, bytes | None]]:
     out = []
     for line in Path(path).read_text(encoding="utf-8").splitlines():
-        method, target, token, kind, body = (line.split("\t") + [""] * 5)[:5]
-        headers = {}
+        method, target, token, kind, body, if_match = (line.split("\t") + [""] * 6)[:6]
+        headers = {"If-Match": if_match} if if_match else {}
         if token != "-":
             headers["Authorization"] = f"Bearer {tokens[int(token)]}"
         if kind == "json":

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -361,11 +362,16 @@ def request_lines(scenario: str, info: dict) -> tuple[list[str], str]:
                                          "confirmed_at": "2026-01-05T08:30:00+08:00"}},
                              ensure_ascii=False)
         withdraw = json.dumps({"reason": "本人申请退出"}, ensure_ascii=False)
-        lines = [f"POST\t{api}/candidates/{c}/actions/consent\t0\tjson\t{consent}"
+        # Each action sends the If-Match of the version it acts on, as a client must (a new
+        # selection requires it): the seeded one, one more for a withdrawal after a consent.
+        def etag(c: str, bump: int = 0) -> str:
+            return f'"candidate-{uuid.UUID(c).hex}-v{t["versions"][c] + bump}"'
+        lines = [f"POST\t{api}/candidates/{c}/actions/consent\t0\tjson\t{consent}\t{etag(c)}"
                  for c in t["consent"]]
         # Those consenting first are withdrawn last, long after their consent has answered.
         later = set(t["consent"])
         lines += [f"POST\t{api}/candidates/{c}/actions/withdraw\t0\tjson\t{withdraw}"
+                  f"\t{etag(c, c in later)}"
                   for c in sorted(t["withdraw"], key=lambda c: c in later)]
         return lines, "once"
     if scenario in ("list", "list_c1"):

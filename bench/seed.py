@@ -22,7 +22,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 # Bump when the population changes, so cached databases are seeded anew.
-SEED_VERSION = 8
+SEED_VERSION = 9
 PASSWORD = "bench-passphrase-1"
 JUDGES = 21
 PANEL = 7
@@ -190,7 +190,8 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in (
         "selection", "candidate", "nomination", "panel", "declaration", "sheet", "notification")}
     targets: dict[str, Any] = {"consent": [], "withdraw": [], "sheet_pairs": [], "list": [],
-                               "read": [], "big_selection": None}
+                               "read": [], "big_selection": None,
+                               "versions": {}}  # a candidate's version, for its If-Match
     cand_no = 0
     for s_no, (s_state, n_cands) in enumerate(sel_specs):
         sid = uuid.uuid4()
@@ -309,10 +310,12 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
             # What each scenario may target.
             if s_state == "publicizing" and c_state == "nominated":
                 targets["consent"].append(str(cid))
+                targets["versions"][str(cid)] = version
             # (not the qualified: the score-sheet scenario needs them to stay so)
             if s_state in ("publicizing", "reviewing", "deciding") and c_state in (
                     "nominated", "applicant", "shortlisted", "inspected"):
                 targets["withdraw"].append(str(cid))
+                targets["versions"][str(cid)] = version
             if s_state == "reviewing" and c_state == "qualified":
                 targets["sheet_pairs"] += [[judges.index(j), str(cid)] for j in panel]
             if len(targets["read"]) < 20000 and rng.random() < .2:

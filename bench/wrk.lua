@@ -1,7 +1,7 @@
 -- wrk script for the benchmark: replays a request file written by bench/run.py.
 --   wrk ... -s bench/wrk.lua -- REQUESTS TOKENS MODE
 -- REQUESTS: one request a line, tab-separated: method, path, token index or "-",
---           body kind ("json", "form" or "-"), body.
+--           body kind ("json", "form" or "-"), body, and an If-Match (optional).
 -- TOKENS:   one bearer token a line (index 0 is the first line).
 -- MODE:     "cycle" repeats the list; "once" sends each line once (an action that changes a
 --           candidate's state cannot be repeated), then the thread stops.
@@ -37,6 +37,7 @@ function init(args)
       if f[3] ~= "-" then headers["Authorization"] = "Bearer " .. tokens[tonumber(f[3]) + 1] end
       if f[4] == "json" then headers["Content-Type"] = "application/json" end
       if f[4] == "form" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
+      if f[6] ~= nil and f[6] ~= "" then headers["If-Match"] = f[6] end
       local body = nil
       if f[4] ~= "-" then body = f[5] end
       table.insert(reqs, wrk.format(f[1], f[2], headers, body))
