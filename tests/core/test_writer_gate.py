@@ -122,9 +122,9 @@ def test_a_rolled_back_or_failed_writer_leaves_the_gate(counter):
             conn.begin()
             conn.execute(text("UPDATE counter SET n = n + 1"))
             conn.rollback()
-        with pytest.raises(Exception):  # noqa: B017 - any error ends the transaction
-            with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
-                conn.execute(text("UPDATE no_such_table SET n = 1"))
+        with (pytest.raises(Exception),  # noqa: B017 - any error ends the transaction
+              engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin()):
+            conn.execute(text("UPDATE no_such_table SET n = 1"))
         errors: list = []
         _increment(counter, 3, errors)  # the gate is free again: no wait, no error
         assert errors == []
