@@ -317,7 +317,10 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
                 targets["withdraw"].append(str(cid))
                 targets["versions"][str(cid)] = version
             if s_state == "reviewing" and c_state == "qualified":
-                targets["sheet_pairs"] += [[judges.index(j), str(cid)] for j in panel]
+                # Not the panel's last judge, who never scores them (`@some_sheets` stops
+                # before): their sheets are never all in, so a sheet supersedes and is never
+                # refused as final (409 score_sheet_final) however long the scenario runs.
+                targets["sheet_pairs"] += [[judges.index(j), str(cid)] for j in panel[:-1]]
             if len(targets["read"]) < 20000 and rng.random() < .2:
                 targets["read"].append(str(cid))
         if counts and s_state != "drafting":
