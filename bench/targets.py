@@ -134,7 +134,8 @@ def measure(db, size: int, args) -> dict:
                                         duration=seconds)
                     runs[(sc, clients)].append(r)
                     bench.log(f"  {sc:12} c{clients:<3} {r['rps']:7.0f} req/s  p99"
-                              f" {r['p99_ms']:6.1f} ms  errors {r['errors']}")
+                              f" {r['p99_ms']:6.1f} ms  errors {r['errors']}"
+                              + (f" ({r['statuses']})" if r.get("statuses") else ""))
         out["closed"] = {f"{sc}@{c}": _combine(rs) for (sc, c), rs in runs.items()}
         out["open_loop"] = _open_loop(service, targets, toks, seconds + 2)
         bench.log(f"  open loop at {OPEN_RATE}/s: {out['open_loop']}")

@@ -59,19 +59,33 @@ function request()
   return reqs[idx]
 end
 
+local seen = {}
+statuses = ""  -- the non-2xx/3xx answers by status, "412=3 409=1", read by done()
+
 function response(status, headers, body)
   answered = answered + 1
+  if status >= 400 then
+    seen[status] = (seen[status] or 0) + 1
+    local parts = {}
+    for k, v in pairs(seen) do table.insert(parts, k .. "=" .. v) end
+    statuses = table.concat(parts, " ")
+  end
   if once and answered >= #reqs then wrk.thread:stop() end
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  by_status = {}
+  for _, t in ipairs(threads) do
+    local got = t:get("statuses")
+    if got ~= nil and got ~= "" then table.insert(by_status, got) end
+  end
   local seconds = summary.duration / 1e6
   io.write(string.format(
     '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,' ..
-    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d}\n',
+    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d,"statuses":"%s"}\n',
     summary.requests, seconds, summary.requests / seconds, latency:percentile(50) / 1000,
     latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     e.connect + e.read + e.write + e.status + e.timeout, e.status,
-    e.connect + e.read + e.write + e.timeout))
+    e.connect + e.read + e.write + e.timeout, table.concat(by_status, " ")))
 end
