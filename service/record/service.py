@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import String, case, cast, func, literal_column
+from sqlalchemy import String, Uuid, case, cast, func, literal_column
 from sqlmodel import Session, select
 
 from ..core.clock import Clock
@@ -458,70 +459,109 @@ def _rebuilt(session: Session, subject_type: str, subject_id: str, seq: int, pre
 
 
 class _Beside:
-    """A table read beside the chains, in the order of its subjects (`subject`, typed): each
+    """A table read beside the chains, in the order of its subjects, its ids as text (the
+    subject as the chain pass reads it: SQLite's 32 hex digits, PostgreSQL's text): each
     subject's rows are handed over when its chain ends, and those of subjects without a
     chain too, so that every row is seen once, in one pass of both."""
 
     def __init__(self, session: Session, columns: Sequence[Any], subject: Any, batch: int):
-        result = session.connection().execute(
-            select(*columns).order_by(subject)
-            .execution_options(stream_results=True, yield_per=batch))
-        self._rows: Iterator[Any] = iter(result)
-        self._name = subject.name
-        self._next = next(self._rows, None)
+        self.uuids = [isinstance(c.type, Uuid) for c in columns]
+        read = [cast(c, String).label(c.name) if is_uuid else c
+                for c, is_uuid in zip(columns, self.uuids, strict=True)]
+        self._at = [c.name for c in columns].index(subject.name)
+        result = session.connection().execute(select(*read).order_by(subject).execution_options(
+            stream_results=True, yield_per=batch))
+        self._batches = iter(result.partitions())
+        self._rows: Iterator[tuple] = iter(())
+        self._next = self._advance()
 
-    def before(self, subject_id: uuid.UUID | None) -> Iterator[Any]:
-        """The rows of subjects ordered before `subject_id` (every row left, with None)."""
-        while self._next is not None and (
-                subject_id is None or getattr(self._next, self._name) < subject_id):
+    def _advance(self) -> tuple | None:
+        row = next(self._rows, None)
+        if row is None and (batch := next(self._batches, None)):
+            self._rows = iter(batch)
+            row = next(self._rows, None)
+        return row
+
+    def before(self, subject: str | None) -> Iterator[tuple]:
+        """The rows of subjects ordered before `subject` (every row left, with None)."""
+        while self._next is not None and (subject is None or self._next[self._at] < subject):
             yield self._next
-            self._next = next(self._rows, None)
+            self._next = self._advance()
 
-    def of(self, subject_id: uuid.UUID) -> list[Any]:
-        """The rows of `subject_id` (after those before it were taken)."""
+    def of(self, subject: str) -> list[tuple]:
+        """The rows of `subject` (after those before it were taken)."""
         out = []
-        while self._next is not None and getattr(self._next, self._name) == subject_id:
+        while self._next is not None and self._next[self._at] == subject:
             out.append(self._next)
-            self._next = next(self._rows, None)
+            self._next = self._advance()
         return out
+
+    def waiting(self, subject: str) -> bool:
+        """Whether a row of `subject` or of one before it is next."""
+        return self._next is not None and self._next[self._at] <= subject
+
+
+def _dashed(value: str | None) -> str | None:
+    """A uuid as SQLite keeps it (32 hex digits) in its usual form, as str(UUID) writes it."""
+    if value is None or len(value) != 32:
+        return value
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
 
 
 class _RowCheck:
     """Every row of a covered table equals what its newest covering event recorded, and every
-    recorded row exists (see Coverage); the first difference is kept."""
+    recorded row exists (see Coverage); the first difference is kept. The rows are decoded as
+    the ORM would (each column's own result processing), but their ids as text, the form the
+    digests hold them in."""
 
     def __init__(self, session: Session, cov: Coverage, report: Report, batch: int):
         table = cov.table.__table__
         self.session, self.cov, self.report = session, cov, report
-        self.rows = _Beside(session, list(table.columns), table.c[cov.subject_column], batch)
+        dialect = session.connection().dialect
+        columns = list(table.columns)
+        self.rows = _Beside(session, columns, table.c[cov.subject_column], batch)
+        # the ids as str(UUID) writes them, as the digests hold them (SQLite keeps 32 digits)
+        self._dash = ([i for i, is_uuid in enumerate(self.rows.uuids) if is_uuid]
+                      if dialect.name == "sqlite" else [])
+        self._row_type = namedtuple(f"{cov.name}_row", [c.name for c in columns])  # type: ignore[misc]
         self.problem: BrokenLink | None = None
         self.prefix = cov.name + "/"
         report.details[cov.name] = 0
 
-    def subject(self, subject_id: uuid.UUID | None,
+    def subject(self, subject: str | None,
                 claims: Mapping[str, tuple[str, Any, int]], legacy: set[str]) -> None:
         """A chain of the covered subjects ended (None: every chain did)."""
         if self.problem is not None:
             return
-        for row in self.rows.before(subject_id):  # a subject without events
-            return self._check(row, {}, set())
-        if subject_id is None:
+        if subject is not None and not claims and not self.rows.waiting(subject):
+            return  # nothing recorded, nothing stored: the common case, at once
+        for raw in self.rows.before(subject):  # a subject without events
+            self._check(self._row(raw), {}, set())
+            return
+        if subject is None:
             return
         found = set()
-        for row in self.rows.of(subject_id):
-            found.add(self._check(row, claims, legacy))
+        for raw in self.rows.of(subject):
+            found.add(self._check(self._row(raw), claims, legacy))
             if self.problem is not None:
                 return
         for ref, (_, event_id, seq) in claims.items():
             if ref.startswith(self.prefix) and ref not in found:
-                self.problem = BrokenLink(uuid.UUID(event_id), self.cov.subject_type, subject_id, seq,
+                self.problem = BrokenLink(uuid.UUID(event_id), self.cov.subject_type,
+                                          uuid.UUID(subject), seq,
                                           f"{ref} recorded by this event is gone from the table")
                 return
+
+    def _row(self, raw: tuple) -> Any:
+        values = list(raw)
+        for i in self._dash:
+            values[i] = _dashed(values[i])
+        return self._row_type._make(values)
 
     def _check(self, row: Any, claims: Mapping[str, tuple[str, Any, int]],
                legacy: set[str]) -> str:
         cov, key = self.cov, getattr(row, self.cov.key)
-        ref, subject_id = f"{self.prefix}{key}", getattr(row, cov.subject_column)
+        ref, subject_id = f"{self.prefix}{key}", uuid.UUID(getattr(row, cov.subject_column))
         if ref in claims:
             digest, event_id, seq = claims[ref]
             fields = cov.fields(row)
@@ -554,24 +594,23 @@ class _StateCheck:
     def __init__(self, session: Session, cov: StateCoverage, report: Report, batch: int):
         table = cov.table.__table__
         self.cov, self.report = cov, report
-        self.id_name, self.state_name = cov.id_column, cov.state_column
         id_col, state_col = table.c[cov.id_column], table.c[cov.state_column]
         self.rows = _Beside(session, [id_col, state_col], id_col, batch)
         self.problem: BrokenLink | None = None
 
-    def subject(self, subject_id: uuid.UUID | None, recorded: str | None) -> None:
+    def subject(self, subject: str | None, recorded: str | None) -> None:
         """A chain of these subjects ended, its newest state `recorded` (None: every chain
         did)."""
         if self.problem is not None:
             return
-        for row in self.rows.before(subject_id):  # a subject without events
+        for row in self.rows.before(subject):  # a subject without events
             return self._check(row, None)
-        if subject_id is not None:
-            for row in self.rows.of(subject_id):
+        if subject is not None:
+            for row in self.rows.of(subject):
                 self._check(row, recorded)
 
-    def _check(self, row: Any, recorded: str | None) -> None:
-        subject_id, state = getattr(row, self.id_name), getattr(row, self.state_name)
+    def _check(self, row: tuple, recorded: str | None) -> None:
+        subject_id, state = uuid.UUID(row[0]), row[1]
         kind = self.cov.subject_type
         if recorded is None:
             self.problem = BrokenLink(None, kind, subject_id, 0,
@@ -626,11 +665,10 @@ def _verify_chains(session: Session, report: Report, batch: int,
                                   f"the chain ends at sequence {last_seq}, but the {name} saw it"
                                   f" reach {seq}: later events were removed")
         if current_type in typed:
-            assert key is not None
             for check in row_checks.get(current_type, ()):
-                check.subject(key[1], claims, legacy)
+                check.subject(current_raw, claims, legacy)
             for state_check in state_checks.get(current_type, ()):
-                state_check.subject(key[1], newest_state)
+                state_check.subject(current_raw, newest_state)
         return None
 
     def named(problem: str, seq: int) -> BrokenLink:
@@ -648,7 +686,7 @@ def _verify_chains(session: Session, report: Report, batch: int,
                     return
                 current_type, current_raw = subject_type, subject_raw
                 prev, expected_seq, keyed_seen, newest_state = GENESIS, 1, False, None
-                if anchor_sets or subject_type in typed:
+                if anchor_sets:
                     key = (subject_type, uuid.UUID(subject_raw))
                     anchors_here = _anchored(anchor_sets, key) if anchor_sets else []
                     auto_seq = auto[key][0] if auto and key in auto else 0
