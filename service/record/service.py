@@ -561,12 +561,12 @@ class _RowCheck:
     def _check(self, row: Any, claims: Mapping[str, tuple[str, Any, int]],
                legacy: set[str]) -> str:
         cov, key = self.cov, getattr(row, self.cov.key)
-        ref, subject_id = f"{self.prefix}{key}", uuid.UUID(getattr(row, cov.subject_column))
+        ref, subject = f"{self.prefix}{key}", getattr(row, cov.subject_column)
         if ref in claims:
             digest, event_id, seq = claims[ref]
             fields = cov.fields(row)
             if digest != row_digest(fields):
-                self.problem = BrokenLink(None, cov.subject_type, subject_id, seq,
+                self.problem = BrokenLink(None, cov.subject_type, uuid.UUID(subject), seq,
                                           f"{cov.name} {key} differs from what event"
                                           f" {uuid.UUID(event_id)} recorded:"
                                           f" {self._what(fields, uuid.UUID(event_id))}")
@@ -576,7 +576,7 @@ class _RowCheck:
         elif ref in legacy:
             self.report.rows_not_covered += 1
         else:
-            self.problem = BrokenLink(None, cov.subject_type, subject_id, 0,
+            self.problem = BrokenLink(None, cov.subject_type, uuid.UUID(subject), 0,
                                       f"{cov.name} {key} has no event that recorded it: it"
                                       " was written outside the service")
         return ref
@@ -610,19 +610,20 @@ class _StateCheck:
                 self._check(row, recorded)
 
     def _check(self, row: tuple, recorded: str | None) -> None:
-        subject_id, state = uuid.UUID(row[0]), row[1]
-        kind = self.cov.subject_type
+        state, kind = row[1], self.cov.subject_type
+        if recorded is not None and recorded == state:
+            self.report.subjects_checked += 1
+            return
+        subject_id = uuid.UUID(row[0])
         if recorded is None:
             self.problem = BrokenLink(None, kind, subject_id, 0,
                                       f"{kind} {subject_id} is '{state}' but has no event: it"
                                       " was written outside the service")
-        elif state != recorded:
+        else:
             self.problem = BrokenLink(None, kind, subject_id, 0,
                                       f"{kind} {subject_id} is '{state}', but its newest event"
                                       f" moved it to '{recorded}': the state was changed outside"
                                       " the service")
-        else:
-            self.report.subjects_checked += 1
 
 
 def _verify_chains(session: Session, report: Report, batch: int,
