@@ -5,10 +5,10 @@ subject's state, and checkpoints (taken by the service itself, or kept in a file
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 import json
 import uuid
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import String, cast, func, literal_column
+from sqlalchemy import String, Uuid, case, cast, func, literal_column
 from sqlmodel import Session, select
 
 from ..core.clock import Clock
@@ -263,35 +263,49 @@ def _pg_iso(c: str) -> str:
 
 
 def _sqlite_consistent() -> str:
-    def said(key: str) -> str:
-        return f"json_extract(event.body, '$.{key}')"
+    # the body's values, two json_extract calls of many paths each, against the columns as
+    # JSON arrays (ids without their dashes, as SQLite keeps them); json_valid first, so that
+    # a body or params that are not JSON make the event inconsistent, not the query fail
+    ids = ("id", "subject_id", "selection_id", "actor_id")
+    rest = ("subject_type", "seq", "action", "from_state", "to_state", "actor_role", "reason",
+            "request_id", "key_id", "occurred_at", "simulated_at", "params")
+    column = {"occurred_at": _sqlite_iso("event.occurred_at"),
+              "simulated_at": _sqlite_iso("event.simulated_at"), "params": "json(event.params)"}
 
-    def uid(key: str, op: str = "IS") -> str:
-        return f"replace({said(key)}, '-', '') {op} event.{key}"
+    def said(keys: Sequence[str]) -> str:
+        return "json_extract(event.body, " + ", ".join(f"'$.{k}'" for k in keys) + ")"
 
-    parts = [uid("id", "="), uid("subject_id", "="), uid("selection_id"), uid("actor_id"),
-             f"{said('seq')} = event.seq",
-             *(f"{said(k)} IS event.{k}" for k in (
-                 "subject_type", "action", "from_state", "to_state", "actor_role", "reason",
-                 "request_id", "key_id")),
-             f"{said('occurred_at')} = {_sqlite_iso('event.occurred_at')}",
-             f"{said('simulated_at')} IS {_sqlite_iso('event.simulated_at')}",
-             f"{said('params')} = json(event.params)"]
-    return "(event.body IS NOT NULL AND " + " AND ".join(parts) + ")"
+    def stored(keys: Sequence[str]) -> str:
+        return "json_array(" + ", ".join(column.get(k, f"event.{k}") for k in keys) + ")"
+
+    return (f"(CASE WHEN event.body IS NOT NULL AND json_valid(event.body)"
+            f" AND json_valid(event.params) THEN replace({said(ids)}, '-', '') = {stored(ids)}"
+            f" AND {said(rest)} = {stored(rest)} ELSE 0 END)")
 
 
 def _pg_consistent() -> str:
-    fields = ", ".join([
-        "'id', CAST(event.id AS TEXT)", "'subject_type', event.subject_type",
-        "'subject_id', CAST(event.subject_id AS TEXT)", "'seq', event.seq",
-        "'selection_id', CAST(event.selection_id AS TEXT)", "'action', event.action",
-        "'from_state', event.from_state", "'to_state', event.to_state",
-        "'actor_id', CAST(event.actor_id AS TEXT)", "'actor_role', event.actor_role",
-        "'reason', event.reason", "'params', CAST(event.params AS JSONB)",
-        "'request_id', event.request_id", f"'occurred_at', {_pg_iso('event.occurred_at')}",
-        f"'simulated_at', {_pg_iso('event.simulated_at')}", "'key_id', event.key_id"])
+    # the canonical JSON made again from the columns, in PostgreSQL's own process, and
+    # compared with the body as text: to_json quotes as the record's JSON does
+    def string(c: str) -> str:
+        return f"coalesce(CAST(to_json({c}) AS TEXT), 'null')"
+
+    def quoted(text: str) -> str:
+        return f"coalesce('\"' || {text} || '\"', 'null')"
+
+    fields = {
+        "action": string("event.action"), "actor_id": quoted("CAST(event.actor_id AS TEXT)"),
+        "actor_role": string("event.actor_role"), "from_state": string("event.from_state"),
+        "id": quoted("CAST(event.id AS TEXT)"), "key_id": string("event.key_id"),
+        "occurred_at": quoted(_pg_iso("event.occurred_at")),
+        "params": "CAST(event.params AS TEXT)", "reason": string("event.reason"),
+        "request_id": string("event.request_id"),
+        "selection_id": quoted("CAST(event.selection_id AS TEXT)"),
+        "seq": "CAST(event.seq AS TEXT)", "simulated_at": quoted(_pg_iso("event.simulated_at")),
+        "subject_id": quoted("CAST(event.subject_id AS TEXT)"),
+        "subject_type": string("event.subject_type"), "to_state": string("event.to_state")}
+    made = " || ',' || ".join(f"'\"{k}\":' || {v}" for k, v in sorted(fields.items()))
     return (f"(event.body IS NOT NULL AND event.key_id IS NOT NULL AND"
-            f" CAST(event.body AS JSONB) = jsonb_build_object({fields}))")
+            f" event.body = '{{' || {made} || '}}')")
 
 
 _CONSISTENT = {"sqlite": _sqlite_consistent(), "postgresql": _pg_consistent()}
@@ -353,102 +367,6 @@ def _body_matches(ev: Any, dashless: bool) -> bool:
         return False
 
 
-def _verify_chains(session: Session, report: Report, batch: int,
-                   anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None) -> None:
-    ring = record_keys.keyring()
-    # Raw rows, not ORM objects nor decoded values: an event that keeps the bytes it was
-    # hashed from costs one MAC over them and a comparison of its columns with them.
-    conn = session.connection()
-    dialect = conn.dialect.name
-    dashless = dialect == "sqlite"  # SQLite keeps ids as 32 hex digits
-    stmt = (select(*_raw_columns(dialect))
-            .order_by(Event.subject_type, Event.subject_id, Event.seq)
-            .execution_options(stream_results=True, yield_per=batch))
-    current: tuple[str, uuid.UUID] | None = None
-    current_raw: tuple[str, str] | None = None
-    prev, expected_seq, keyed_seen = GENESIS, 1, False
-    anchors_here: list[tuple[str, int, str]] = []
-    auto_seq = 0
-    seen: set[tuple[str, uuid.UUID]] = set()
-    keys = dict(ring.keys)
-
-    def cut_short(last_seq: int) -> BrokenLink | None:
-        assert current is not None
-        for name, seq, _ in anchors_here:
-            if seq > last_seq:
-                return BrokenLink(None, current[0], current[1], last_seq,
-                                  f"the chain ends at sequence {last_seq}, but the {name} saw it"
-                                  f" reach {seq}: later events were removed")
-        return None
-
-    rows: Iterator[Any] = conn.execute(stmt)
-    for ev in rows:
-        raw_key = (ev.subject_type, ev.subject_id)
-        if raw_key != current_raw:
-            if current is not None and (gap := cut_short(expected_seq - 1)):
-                report.broken = gap
-                return
-            current_raw = raw_key
-            key = (ev.subject_type, uuid.UUID(ev.subject_id))
-            current, prev, expected_seq, keyed_seen = key, GENESIS, 1, False
-            anchors_here = _anchored(anchor_sets, key) if anchor_sets else []
-            auto_seq = auto[key][0] if auto and key in auto else 0
-            if anchors_here:
-                seen.add(key)
-        problem = None
-        if ev.seq != expected_seq:
-            problem = f"expected sequence {expected_seq}, found {ev.seq}"
-        elif ev.prev_hash != prev:
-            problem = "prev_hash does not match the previous event's hash"
-        elif ev.key_id is None:
-            if keyed_seen:
-                problem = ("an event without a key id follows keyed events: it was written"
-                           " without the record's key")
-            elif auto is not None and ev.seq > auto_seq:
-                problem = ("an event without a key id after the automatic checkpoint: this"
-                           " service signs every new event; it was written without the key")
-            elif event_hash(_typed(ev), prev) != ev.hash:
-                problem = "hash does not match the event's content"
-        elif (key_bytes := keys.get(ev.key_id) or ring.key(ev.key_id)) is None:
-            problem = (f"signed with the record key '{ev.key_id}', which this service does not"
-                       " have (SELECTION_RECORD_KEYS or the key file)")
-        elif ev.body is None:  # written before events kept their body
-            if event_hash(_typed(ev), prev, key_bytes) != ev.hash:
-                problem = ("hash does not match the event's content (or the event was not made"
-                           " with the record's key)")
-        elif _link(prev, ev.body.encode(), key_bytes) != ev.hash:
-            problem = ("hash does not match the event's content (or the event was not made"
-                       " with the record's key)")
-        elif not ev.consistent and not _body_matches(ev, dashless):
-            problem = "hash does not match the event's content: its columns were changed"
-        if problem is None:
-            for name, seq, hash_ in anchors_here:
-                if seq == ev.seq and hash_ != ev.hash:
-                    problem = f"the hash differs from the {name}'s: the chain was rewritten"
-        if problem:
-            report.broken = BrokenLink(uuid.UUID(ev.id), ev.subject_type, current[1], ev.seq,
-                                       problem)
-            return
-        report.events += 1
-        if ev.key_id is None:
-            report.unkeyed_events += 1
-        else:
-            keyed_seen = True
-        if auto is not None and ev.seq > auto_seq:
-            report.events_after_checkpoint += 1
-        prev, expected_seq = ev.hash, expected_seq + 1
-    if current is not None and (gap := cut_short(expected_seq - 1)):
-        report.broken = gap
-        return
-    for name, anchors in anchor_sets:
-        for key, (seq, _) in anchors.items():
-            if key not in seen:
-                report.broken = BrokenLink(None, key[0], key[1], 0,
-                                           f"the {name} saw this chain reach sequence {seq};"
-                                           " the record no longer has it")
-                return
-
-
 def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     """Which of the row's fields differ from the same names in its event's params."""
     now = to_jsonable_python(dict(fields))
@@ -458,107 +376,396 @@ def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     return "; ".join(out)
 
 
-def _check_rows(session: Session, cov: Coverage, report: Report, chunk: int = 500) -> None:
-    """Every row of `cov` equals what its event recorded, and every recorded row exists.
-    Streams the rows (and then the events) ordered by subject, a chunk of subjects at once."""
-    table = cov.table.__table__
-    subject_col = table.c[cov.subject_column]
+def _driver_batches(session: Session, stmt: Any, batch: int) -> Iterator[list[tuple]]:
+    """The rows of `stmt` in batches, straight from the database driver (no result objects):
+    a server-side cursor on PostgreSQL, SQLite's own cursor, in the session's transaction."""
+    conn = session.connection()
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    cursor = (driver.cursor(name=f"verify_{uuid.uuid4().hex}")  # type: ignore[call-arg]
+              if conn.dialect.name == "postgresql" else driver.cursor())
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.itersize = batch
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield rows
+    finally:
+        cursor.close()
 
-    def check(subject_ids: list[uuid.UUID]) -> BrokenLink | None:
-        claims: dict[str, tuple[str, Any]] = {}
-        legacy: set[str] = set()
-        for ev in session.connection().execute(
-                select(Event.id, Event.subject_id, Event.seq, Event.params, Event.key_id)
-                .where(Event.subject_type == cov.subject_type,
-                       Event.subject_id.in_(subject_ids),  # type: ignore[attr-defined]
-                       Event.action.in_(cov.actions))  # type: ignore[attr-defined]
-                .order_by(Event.subject_id, Event.seq)):  # a row's newest event speaks for it
-            params = ev.params or {}
-            for ref, digest in (params.get("covers") or {}).items():
-                if ref.startswith(cov.name + "/"):
-                    claims[ref] = (digest, ev)
-            if ev.key_id is None and cov.legacy_ref and "covers" not in params:
-                legacy.add(f"{cov.name}/{params.get(cov.legacy_ref)}")
-        found: set[str] = set()
-        for row in session.connection().execute(
-                select(*table.columns).where(subject_col.in_(subject_ids))):
-            ref = f"{cov.name}/{getattr(row, cov.key)}"
-            found.add(ref)
-            subject_id = getattr(row, cov.subject_column)
-            fields = cov.fields(row)
-            if ref in claims:
-                digest, ev = claims[ref]
-                if digest != row_digest(fields):
-                    what = _diff(fields, ev.params) or "its deciding fields changed"
-                    return BrokenLink(None, cov.subject_type, subject_id, ev.seq,
-                                      f"{cov.name} {getattr(row, cov.key)} differs from what"
-                                      f" event {ev.id} recorded: {what}")
-                report.rows_checked += 1
-            elif ref in legacy:
-                report.rows_not_covered += 1
-            else:
-                return BrokenLink(None, cov.subject_type, subject_id, 0,
-                                  f"{cov.name} {getattr(row, cov.key)} has no event that"
-                                  " recorded it: it was written outside the service")
-        for ref, (_, ev) in claims.items():
-            if ref not in found:
-                return BrokenLink(ev.id, cov.subject_type, ev.subject_id, ev.seq,
-                                  f"{ref} recorded by this event is gone from the table")
+
+def _chain_stmt(dialect: str) -> Any:
+    """What the chain pass reads of each event, in chain order (the unique index on subject
+    and sequence): the link, the bytes hashed, whether the columns say what they say, the
+    state it moved to, and for the events that cover rows, what they cover."""
+    t = Event.__table__  # type: ignore[attr-defined]
+    actions = sorted({a for cov in _coverages for a in cov.actions})
+    covering = t.c.action.in_(actions) if actions else literal_column("1 = 0")
+    if dialect == "postgresql":
+        covers = func.json_extract_path_text(t.c.params, "covers")
+        kind = func.json_typeof(func.json_extract_path(t.c.params, "covers"))
+    else:  # params that are not JSON cover nothing (and their event is found inconsistent)
+        covering = covering & (func.json_valid(t.c.params) == 1)
+        covers = func.json_extract(t.c.params, "$.covers")
+        kind = func.json_type(t.c.params, "$.covers")
+    legacy = case((covering & t.c.key_id.is_(None) & kind.is_(None), cast(t.c.params, String)))
+    return (select(t.c.subject_type, cast(t.c.subject_id, String), t.c.seq, t.c.prev_hash,
+                   t.c.hash, t.c.key_id, t.c.body, t.c.to_state,
+                   literal_column(_CONSISTENT[dialect]), case((covering, t.c.action)),
+                   case((covering, cast(t.c.id, String))),
+                   case((covering & (kind == "object"), covers)), legacy)
+            .order_by(t.c.subject_type, t.c.subject_id, t.c.seq))
+
+
+def _claim(checks: Iterable[_RowCheck], action: str, covers: str | None,
+           legacy_params: str | None, event_raw: str, seq: int,
+           claims: dict[str, tuple[str, Any, int]], legacy: set[str]) -> None:
+    """What an event of a covering action says of the rows: their digests under "covers"
+    (the newest event of a row speaks for it), or, for an older unkeyed event without them,
+    the row it names."""
+    said = json.loads(covers) if covers else {}
+    params = json.loads(legacy_params) if legacy_params else None
+    for check in checks:
+        cov = check.cov
+        if action not in cov.actions:
+            continue
+        for ref, digest in said.items():
+            if ref.startswith(check.prefix):
+                claims[ref] = (digest, event_raw, seq)
+        if cov.legacy_ref and isinstance(params, dict):
+            legacy.add(f"{cov.name}/{params.get(cov.legacy_ref)}")
+
+
+def _one_event(session: Session, subject_type: str, subject_id: str, seq: int) -> Any:
+    """One event's columns as verification reads them, for the rare event whose body does not
+    speak for it (none, or its columns differ) and for naming a broken one."""
+    t = Event.__table__  # type: ignore[attr-defined]
+    dialect = session.connection().dialect.name
+    return session.connection().execute(
+        select(*_raw_columns(dialect)).where(
+            t.c.subject_type == subject_type, t.c.subject_id == uuid.UUID(subject_id),
+            t.c.seq == seq)).first()
+
+
+def _rebuilt(session: Session, subject_type: str, subject_id: str, seq: int, prev: str,
+             key: bytes | None) -> str | None:
+    """The hash of an event that keeps no body (or no key id), from its columns; None when
+    they cannot be read as the service wrote them (params that are not JSON)."""
+    try:
+        return event_hash(_typed(_one_event(session, subject_type, subject_id, seq)), prev, key)
+    except ValueError:
         return None
 
-    def run(ids: Iterable[Any]) -> BrokenLink | None:
-        pending: list[uuid.UUID] = []
-        last = None
-        for subject_id in ids:  # ordered: each subject once, a chunk of subjects at a time
-            if subject_id == last:
-                continue
-            last = subject_id
-            pending.append(subject_id)
-            if len(pending) >= chunk:
-                if problem := check(pending):
-                    return problem
-                pending = []
-        return check(pending) if pending else None
 
-    def stream(stmt):
-        return session.connection().execute(
-            stmt.execution_options(stream_results=True, yield_per=5000)).scalars()
+class _Beside:
+    """A table read beside the chains, in the order of its subjects, its ids as text (the
+    subject as the chain pass reads it: SQLite's 32 hex digits, PostgreSQL's text): each
+    subject's rows are handed over when its chain ends, and those of subjects without a
+    chain too, so that every row is seen once, in one pass of both."""
 
-    before = report.rows_checked
-    # The subjects with rows and the subjects whose events cover rows (those whose every row
-    # was removed too), merged in one ordered pass: each subject is checked once.
-    report.broken = run(heapq.merge(
-        stream(select(subject_col).order_by(subject_col)),
-        stream(select(Event.subject_id).where(Event.subject_type == cov.subject_type,
-                                              Event.action.in_(cov.actions))  # type: ignore[attr-defined]
-               .order_by(Event.subject_id))))
-    report.details[cov.name] = report.rows_checked - before
+    def __init__(self, session: Session, columns: Sequence[Any], subject: Any, batch: int):
+        self.uuids = [isinstance(c.type, Uuid) for c in columns]
+        read = [cast(c, String).label(c.name) if is_uuid else c
+                for c, is_uuid in zip(columns, self.uuids, strict=True)]
+        self._at = [c.name for c in columns].index(subject.name)
+        result = session.connection().execute(select(*read).order_by(subject).execution_options(
+            stream_results=True, yield_per=batch))
+        self._batches = iter(result.partitions())
+        self._rows: Iterator[tuple] = iter(())
+        self._next = self._advance()
+
+    def _advance(self) -> tuple | None:
+        row = next(self._rows, None)
+        if row is None and (batch := next(self._batches, None)):
+            self._rows = iter(batch)
+            row = next(self._rows, None)
+        return row
+
+    def before(self, subject: str | None) -> Iterator[tuple]:
+        """The rows of subjects ordered before `subject` (every row left, with None)."""
+        while self._next is not None and (subject is None or self._next[self._at] < subject):
+            yield self._next
+            self._next = self._advance()
+
+    def of(self, subject: str) -> list[tuple]:
+        """The rows of `subject` (after those before it were taken)."""
+        out = []
+        while self._next is not None and self._next[self._at] == subject:
+            out.append(self._next)
+            self._next = self._advance()
+        return out
+
+    def waiting(self, subject: str) -> bool:
+        """Whether a row of `subject` or of one before it is next."""
+        return self._next is not None and self._next[self._at] <= subject
 
 
-def _check_states(session: Session, cov: StateCoverage, report: Report) -> None:
-    """Every subject's state equals the to_state of its newest state-changing event."""
-    table = cov.table.__table__
-    id_col, state_col = table.c[cov.id_column], table.c[cov.state_column]
-    newest = (select(Event.to_state)
-              .where(Event.subject_type == cov.subject_type, Event.subject_id == id_col,
-                     Event.to_state.is_not(None))  # type: ignore[union-attr]
-              .order_by(Event.seq.desc()).limit(1)  # type: ignore[attr-defined]
-              .correlate(table).scalar_subquery())
-    stmt = (select(id_col, state_col, newest.label("recorded")).order_by(id_col)
-            .execution_options(stream_results=True, yield_per=5000))
-    for subject_id, state, recorded in session.connection().execute(stmt):
+def _dashed(value: str | None) -> str | None:
+    """A uuid as SQLite keeps it (32 hex digits) in its usual form, as str(UUID) writes it."""
+    if value is None or len(value) != 32:
+        return value
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
+class _RowCheck:
+    """Every row of a covered table equals what its newest covering event recorded, and every
+    recorded row exists (see Coverage); the first difference is kept. The rows are decoded as
+    the ORM would (each column's own result processing), but their ids as text, the form the
+    digests hold them in."""
+
+    def __init__(self, session: Session, cov: Coverage, report: Report, batch: int):
+        table = cov.table.__table__
+        self.session, self.cov, self.report = session, cov, report
+        dialect = session.connection().dialect
+        columns = list(table.columns)
+        self.rows = _Beside(session, columns, table.c[cov.subject_column], batch)
+        # the ids as str(UUID) writes them, as the digests hold them (SQLite keeps 32 digits)
+        self._dash = ([i for i, is_uuid in enumerate(self.rows.uuids) if is_uuid]
+                      if dialect.name == "sqlite" else [])
+        self._row_type = namedtuple(f"{cov.name}_row", [c.name for c in columns])  # type: ignore[misc]
+        self.problem: BrokenLink | None = None
+        self.prefix = cov.name + "/"
+        report.details[cov.name] = 0
+
+    def subject(self, subject: str | None,
+                claims: Mapping[str, tuple[str, Any, int]], legacy: set[str]) -> None:
+        """A chain of the covered subjects ended (None: every chain did)."""
+        if self.problem is not None:
+            return
+        if subject is not None and not claims and not self.rows.waiting(subject):
+            return  # nothing recorded, nothing stored: the common case, at once
+        for raw in self.rows.before(subject):  # a subject without events
+            self._check(self._row(raw), {}, set())
+            return
+        if subject is None:
+            return
+        found = set()
+        for raw in self.rows.of(subject):
+            found.add(self._check(self._row(raw), claims, legacy))
+            if self.problem is not None:
+                return
+        for ref, (_, event_id, seq) in claims.items():
+            if ref.startswith(self.prefix) and ref not in found:
+                self.problem = BrokenLink(uuid.UUID(event_id), self.cov.subject_type,
+                                          uuid.UUID(subject), seq,
+                                          f"{ref} recorded by this event is gone from the table")
+                return
+
+    def _row(self, raw: tuple) -> Any:
+        values = list(raw)
+        for i in self._dash:
+            values[i] = _dashed(values[i])
+        return self._row_type._make(values)
+
+    def _check(self, row: Any, claims: Mapping[str, tuple[str, Any, int]],
+               legacy: set[str]) -> str:
+        cov, key = self.cov, getattr(row, self.cov.key)
+        ref, subject = f"{self.prefix}{key}", getattr(row, cov.subject_column)
+        if ref in claims:
+            digest, event_id, seq = claims[ref]
+            fields = cov.fields(row)
+            if digest != row_digest(fields):
+                self.problem = BrokenLink(None, cov.subject_type, uuid.UUID(subject), seq,
+                                          f"{cov.name} {key} differs from what event"
+                                          f" {uuid.UUID(event_id)} recorded:"
+                                          f" {self._what(fields, uuid.UUID(event_id))}")
+                return ref
+            self.report.rows_checked += 1
+            self.report.details[cov.name] += 1
+        elif ref in legacy:
+            self.report.rows_not_covered += 1
+        else:
+            self.problem = BrokenLink(None, cov.subject_type, uuid.UUID(subject), 0,
+                                      f"{cov.name} {key} has no event that recorded it: it"
+                                      " was written outside the service")
+        return ref
+
+    def _what(self, fields: Mapping[str, Any], event_id: uuid.UUID) -> str:
+        params = self.session.connection().execute(
+            select(Event.params).where(Event.id == event_id)).scalar()
+        return _diff(fields, params or {}) or "its deciding fields changed"
+
+
+class _StateCheck:
+    """Every subject's state equals the to_state of its newest state-changing event; the
+    first that does not is kept."""
+
+    def __init__(self, session: Session, cov: StateCoverage, report: Report, batch: int):
+        table = cov.table.__table__
+        self.cov, self.report = cov, report
+        id_col, state_col = table.c[cov.id_column], table.c[cov.state_column]
+        self.rows = _Beside(session, [id_col, state_col], id_col, batch)
+        self.problem: BrokenLink | None = None
+
+    def subject(self, subject: str | None, recorded: str | None) -> None:
+        """A chain of these subjects ended, its newest state `recorded` (None: every chain
+        did)."""
+        if self.problem is not None:
+            return
+        for row in self.rows.before(subject):  # a subject without events
+            return self._check(row, None)
+        if subject is not None:
+            for row in self.rows.of(subject):
+                self._check(row, recorded)
+
+    def _check(self, row: tuple, recorded: str | None) -> None:
+        state, kind = row[1], self.cov.subject_type
+        if recorded is not None and recorded == state:
+            self.report.subjects_checked += 1
+            return
+        subject_id = uuid.UUID(row[0])
         if recorded is None:
-            report.broken = BrokenLink(None, cov.subject_type, subject_id, 0,
-                                       f"{cov.subject_type} {subject_id} is '{state}' but has no"
-                                       " event: it was written outside the service")
-            return
-        if state != recorded:
-            report.broken = BrokenLink(None, cov.subject_type, subject_id, 0,
-                                       f"{cov.subject_type} {subject_id} is '{state}', but its"
-                                       f" newest event moved it to '{recorded}': the state was"
-                                       " changed outside the service")
-            return
-        report.subjects_checked += 1
+            self.problem = BrokenLink(None, kind, subject_id, 0,
+                                      f"{kind} {subject_id} is '{state}' but has no event: it"
+                                      " was written outside the service")
+        else:
+            self.problem = BrokenLink(None, kind, subject_id, 0,
+                                      f"{kind} {subject_id} is '{state}', but its newest event"
+                                      f" moved it to '{recorded}': the state was changed outside"
+                                      " the service")
+
+
+def _verify_chains(session: Session, report: Report, batch: int,
+                   anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None) -> None:
+    """Every chain in one ordered pass of the raw rows: sequence, link, key, the MAC over the
+    bytes that were hashed and the columns against them, the checkpoints' heads; beside it,
+    the covered rows and the subjects' states, each table read once in subject order. A
+    chain's break is reported first, then a row's (in the order of `_coverages`), then a
+    state's."""
+    ring = record_keys.keyring()
+    dialect = session.connection().dialect.name
+    dashless = dialect == "sqlite"  # SQLite keeps ids as 32 hex digits
+    macs = {key_id: hmac.new(key, digestmod=hashlib.sha256) for key_id, key in ring.keys.items()}
+    row_checks: dict[str, list[_RowCheck]] = {}
+    for cov in _coverages:
+        row_checks.setdefault(cov.subject_type, []).append(_RowCheck(session, cov, report, batch))
+    state_checks: dict[str, list[_StateCheck]] = {}
+    for state_cov in _state_coverages:
+        state_checks.setdefault(state_cov.subject_type, []).append(
+            _StateCheck(session, state_cov, report, batch))
+    typed = set(row_checks) | set(state_checks)
+    seen: set[tuple[str, uuid.UUID]] = set()
+
+    current_type: str | None = None
+    current_raw: str | None = None
+    key: tuple[str, uuid.UUID] | None = None
+    prev, expected_seq, keyed_seen, newest_state = GENESIS, 1, False, None
+    anchors_here: list[tuple[str, int, str]] = []
+    auto_seq = 0
+    claims: dict[str, tuple[str, Any, int]] = {}
+    legacy: set[str] = set()
+
+    def chain_ended() -> BrokenLink | None:
+        """The chain just read is over: is it cut short? Then its rows and its state."""
+        assert current_type is not None and current_raw is not None
+        last_seq = expected_seq - 1
+        for name, seq, _ in anchors_here:
+            if seq > last_seq:
+                return BrokenLink(None, current_type, uuid.UUID(current_raw), last_seq,
+                                  f"the chain ends at sequence {last_seq}, but the {name} saw it"
+                                  f" reach {seq}: later events were removed")
+        if current_type in typed:
+            for check in row_checks.get(current_type, ()):
+                check.subject(current_raw, claims, legacy)
+            for state_check in state_checks.get(current_type, ()):
+                state_check.subject(current_raw, newest_state)
+        return None
+
+    def named(problem: str, seq: int) -> BrokenLink:
+        assert current_type is not None and current_raw is not None
+        ev = _one_event(session, current_type, current_raw, seq)
+        return BrokenLink(uuid.UUID(ev.id) if ev else None, current_type,
+                          uuid.UUID(current_raw), seq, problem)
+
+    for rows in _driver_batches(session, _chain_stmt(dialect), batch):
+        for (subject_type, subject_raw, seq, prev_hash, hash_, key_id, body, to_state,
+             consistent, action, event_raw, covers, legacy_params) in rows:
+            if subject_raw != current_raw or subject_type != current_type:
+                if current_raw is not None and (gap := chain_ended()):
+                    report.broken = gap
+                    return
+                current_type, current_raw = subject_type, subject_raw
+                prev, expected_seq, keyed_seen, newest_state = GENESIS, 1, False, None
+                if anchor_sets:
+                    key = (subject_type, uuid.UUID(subject_raw))
+                    anchors_here = _anchored(anchor_sets, key) if anchor_sets else []
+                    auto_seq = auto[key][0] if auto and key in auto else 0
+                    if anchors_here:
+                        seen.add(key)
+                if claims or legacy:
+                    claims, legacy = {}, set()
+            problem = None
+            if seq != expected_seq:
+                problem = f"expected sequence {expected_seq}, found {seq}"
+            elif prev_hash != prev:
+                problem = "prev_hash does not match the previous event's hash"
+            elif key_id is None:
+                if keyed_seen:
+                    problem = ("an event without a key id follows keyed events: it was written"
+                               " without the record's key")
+                elif auto is not None and seq > auto_seq:
+                    problem = ("an event without a key id after the automatic checkpoint: this"
+                               " service signs every new event; it was written without the key")
+                elif _rebuilt(session, subject_type, subject_raw, seq, prev, None) != hash_:
+                    problem = "hash does not match the event's content"
+            elif (mac := macs.get(key_id)) is None:
+                problem = (f"signed with the record key '{key_id}', which this service does not"
+                           " have (SELECTION_RECORD_KEYS or the key file)")
+            elif body is None:  # written before events kept their body
+                if _rebuilt(session, subject_type, subject_raw, seq, prev,
+                            ring.keys[key_id]) != hash_:
+                    problem = ("hash does not match the event's content (or the event was not"
+                               " made with the record's key)")
+            else:
+                m = mac.copy()
+                m.update(f"{prev}\n{body}".encode())
+                if m.hexdigest() != hash_:
+                    problem = ("hash does not match the event's content (or the event was not"
+                               " made with the record's key)")
+                elif not consistent and not _body_matches(
+                        _one_event(session, subject_type, subject_raw, seq), dashless):
+                    problem = "hash does not match the event's content: its columns were changed"
+            if problem is None and anchors_here:
+                for name, anchored_seq, anchored_hash in anchors_here:
+                    if anchored_seq == seq and anchored_hash != hash_:
+                        problem = f"the hash differs from the {name}'s: the chain was rewritten"
+            if problem:
+                report.broken = named(problem, seq)
+                return
+            report.events += 1
+            if key_id is None:
+                report.unkeyed_events += 1
+            else:
+                keyed_seen = True
+            if auto is not None and seq > auto_seq:
+                report.events_after_checkpoint += 1
+            if to_state is not None:
+                newest_state = to_state
+            if action is not None:  # an event of the actions that cover rows
+                _claim(row_checks.get(subject_type, ()), action, covers, legacy_params,
+                       event_raw, seq, claims, legacy)
+            prev, expected_seq = hash_, expected_seq + 1
+    if current_raw is not None and (gap := chain_ended()):
+        report.broken = gap
+        return
+    for name, anchors in anchor_sets:
+        for anchored, (seq, _) in anchors.items():
+            if anchored not in seen:
+                report.broken = BrokenLink(None, anchored[0], anchored[1], 0,
+                                           f"the {name} saw this chain reach sequence {seq};"
+                                           " the record no longer has it")
+                return
+    for checks in row_checks.values():
+        for check in checks:
+            check.subject(None, {}, set())
+    for state_list in state_checks.values():
+        for state_check in state_list:
+            state_check.subject(None, None)
+    by_cov = {id(c.cov): c.problem for cs in row_checks.values() for c in cs}
+    by_state = {id(c.cov): c.problem for cs in state_checks.values() for c in cs}
+    report.broken = next((p for p in [*(by_cov[id(c)] for c in _coverages),
+                                      *(by_state[id(c)] for c in _state_coverages)] if p), None)
 
 
 def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | None = None,
@@ -584,12 +791,6 @@ def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | Non
     if anchors:
         anchor_sets.append(("checkpoint", anchors))
     _verify_chains(session, report, batch, anchor_sets, auto)
-    for cov in _coverages:
-        if report.broken is None:
-            _check_rows(session, cov, report)
-    for state_cov in _state_coverages:
-        if report.broken is None:
-            _check_states(session, state_cov, report)
     return report
 
 

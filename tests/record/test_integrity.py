@@ -478,3 +478,81 @@ def test_an_event_without_its_body_verifies_from_its_columns(client, admin, make
     _sql("UPDATE event SET reason = 'x' WHERE id = :id", id=_db_id(head.id))
     code, out = _verify(capsys)
     assert code == 1 and f"event {head.id}" in out, out
+
+
+# ---------------------------------------------------------------- one pass, in subject order
+def _unrecorded_candidate(selection_id: str, candidate_id: uuid.UUID) -> uuid.UUID:
+    """A candidate written straight into the table with a chosen id (so it sorts first or
+    last among the record's chains), without any event."""
+    from service.nomination.models import Candidate
+
+    with open_session(write=True) as session:
+        session.add(Candidate(id=candidate_id, selection_id=uuid.UUID(selection_id),
+                              state="qualified", full_name="王五",
+                              identity_key=uuid.uuid4().hex))
+        session.commit()
+    return candidate_id
+
+
+@pytest.mark.parametrize("candidate_id", [uuid.UUID(int=1), uuid.UUID(int=2**128 - 1)],
+                         ids=["before_every_chain", "after_every_chain"])
+def test_a_row_or_state_of_a_subject_without_any_event_is_found_wherever_it_sorts(
+        client, admin, make_selection, make_candidate, make_user, capsys, candidate_id):
+    """The deciding rows and the states are read beside the chains, in subject order: a
+    subject with no chain at all is found before the first chain and after the last."""
+    sel = make_selection()
+    for _ in range(3):
+        make_candidate(sel["id"], state="qualified", recorded=True)
+    assert _verify(capsys)[0] == 0
+    cid = _unrecorded_candidate(sel["id"], candidate_id)
+    judge, _ = make_user("judge")
+    sheet_id = uuid.uuid4()
+    with get_engine().begin() as conn:
+        conn.execute(ScoreSheet.__table__.insert().values(  # type: ignore[attr-defined]
+            id=sheet_id, selection_id=uuid.UUID(sel["id"]), candidate_id=cid,
+            judge_id=judge.id, version=1, scores={"a": 90.0}, total=90.0, comment="",
+            created_at=datetime.now(UTC)))
+    code, out = _verify(capsys)  # the row comes before the state
+    assert code == 1, out
+    assert f"score_sheet {sheet_id} has no event that recorded it" in out
+    _sql("DELETE FROM score_sheet WHERE id = :id", id=_db_id(sheet_id))
+    code, out = _verify(capsys)
+    assert code == 1 and f"candidate {cid} is 'qualified' but has no event" in out
+
+
+def test_a_broken_chain_is_named_before_a_changed_row(decided, capsys):
+    """Chains first, then the deciding rows, then the states: the first break named is the
+    chain's, whatever else was changed."""
+    s = decided
+    with open_session() as session:
+        sheet = session.exec(select(ScoreSheet).where(
+            ScoreSheet.candidate_id == uuid.UUID(s.c["li"]))).first()
+    head = _head(s.sel)
+    _sql("UPDATE score_sheet SET total = 10 WHERE id = :id", id=_db_id(sheet.id))
+    _sql("UPDATE candidate SET state = 'appointed' WHERE id = :id", id=_db_id(s.c["chen"]))
+    _sql("UPDATE event SET reason = 'x' WHERE id = :id", id=_db_id(head.id))
+    code, out = _verify(capsys)
+    assert code == 1 and f"event {head.id}" in out, out
+    _sql("UPDATE event SET reason = :r WHERE id = :id", r=head.reason, id=_db_id(head.id))
+    code, out = _verify(capsys)
+    assert code == 1 and f"score_sheet {sheet.id}" in out, out
+
+
+@pytest.mark.parametrize("column", ["body", "params"])
+def test_an_event_whose_body_or_params_are_not_json_is_named(client, admin, make_selection,
+                                                             capsys, column):
+    """A body (or, where the database lets it, params) that is not JSON at all is a broken
+    event named by verification, on the command line and over HTTP, not a failure."""
+    if column == "params" and IS_POSTGRES:
+        pytest.skip("PostgreSQL's json column refuses text that is not JSON")
+    sel = make_selection()
+    head = _head(sel["id"])
+    assert _sql(f"UPDATE event SET {column} = 'not json {{' WHERE id = :id",
+                id=_db_id(head.id)) == 1
+    code, out = _verify(capsys)
+    assert code == 1, out
+    assert f"event {head.id}" in out and "does not match the event's content" in out
+    r = client.get("/api/v1/admin/record/verification", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["intact"] is False
+    assert r.json()["first_broken"]["event_id"] == str(head.id)
