@@ -356,6 +356,18 @@ def _enums() -> dict[str, dict[str, Any]]:
         "NotificationState": {"type": "string", "enum": ["queued", "sent", "failed",
                                                          "undeliverable"],
                               "description": "Where an outcome email stands", "examples": ["sent"]},
+        # An event's action: a workflow action, or the record's own work (an event that is no
+        # transition: a score sheet, a login, a template edited), which the catalogue labels
+        # (`record_action`; tests/core/test_catalogue.py holds every one the code writes to it).
+        "RecordAction": {"type": "string", "enum": list(dict.fromkeys(
+            [t.action for m in WORKFLOW.machines.values() for t in m.transitions]
+            + i18n.msgids("record_action"))),
+            "description": "An event's action: a workflow action (`WorkflowAction`), or other work"
+            " the record keeps (a score sheet submitted, a login, a template edited…)",
+            "examples": ["publish"]},
+        "SubjectType": {"type": "string", "enum": sorted(record.SUBJECT_TYPES),
+                        "description": "The kind of subject an event belongs to (its chain)",
+                        "examples": ["candidate"]},
         "WebhookMessageType": {"type": "string", "enum": [*EVENT_TYPES, PING],
                                "description": "A webhook message's type: an event type, or the"
                                " ping of a subscription", "examples": ["outcome.decided"]},
@@ -364,6 +376,11 @@ def _enums() -> dict[str, dict[str, Any]]:
 
 FIELD_ENUMS: dict[tuple[str, str], str] = {
     ("EventPublic", "actor_role"): "ActorRole",
+    ("EventPublic", "action"): "RecordAction",
+    ("EventPublic", "subject_type"): "SubjectType",
+    ("WebhookData", "action"): "RecordAction",
+    ("WebhookData", "subject_type"): "SubjectType",
+    ("BrokenLinkPublic", "subject_type"): "SubjectType",
     ("WebhookData", "actor_role"): "ActorRole",
     ("ActionOption", "refusal_code"): "ProblemCode",
     ("NotificationPublic", "state"): "NotificationState",
