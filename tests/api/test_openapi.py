@@ -130,6 +130,49 @@ def _untyped(node, path):
             yield from _untyped(value, path)
 
 
+# What makes a schema say what its value is; one with none of these is `unknown` to
+# openapi-typescript and `Any` to openapi-python-client.
+TYPED = {"type", "$ref", "anyOf", "oneOf", "allOf"}
+
+
+def _value_schemas(node, path):
+    """Each schema of a value under `node` (properties, items, values, branches)."""
+    if not isinstance(node, dict):
+        return
+    yield path, node
+    for name, value in (node.get("properties") or {}).items():
+        yield from _value_schemas(value, [*path, name])
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            yield from _value_schemas(node[key], [*path, key])
+    for key in ("anyOf", "oneOf", "allOf"):
+        for i, value in enumerate(node.get(key) or []):
+            yield from _value_schemas(value, [*path, key, str(i)])
+
+
+def test_every_value_in_the_document_has_a_type():
+    doc = app.openapi()
+    untyped = []
+    for name, schema in doc["components"]["schemas"].items():
+        for path, node in _value_schemas(schema, [name]):
+            branch = len(path) >= 2 and path[-2] in ("anyOf", "oneOf", "allOf")
+            # a branch of a combination may only add constraints to the typed whole; a
+            # property it names must still say its type (an enum without one is `unknown`)
+            if not TYPED & set(node) and not (branch and "properties" in node or
+                                              branch and "required" in node):
+                untyped.append(".".join(path))
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                if not TYPED & set(p["schema"]):
+                    untyped.append(f"{method} {path} {p['name']}")
+            for status, resp in op["responses"].items():
+                for media, content in resp.get("content", {}).items():
+                    if not TYPED & set(content.get("schema", {})):
+                        untyped.append(f"{method} {path} {status} {media}")
+    assert untyped == []
+
+
 def test_every_object_in_the_document_is_typed():
     doc = app.openapi()
     found = set()
