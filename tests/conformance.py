@@ -2,6 +2,10 @@
 during the test suite, by operation, status and code (tests/conftest.py installs the
 recorder on the app and checks at the end of the session).
 
+Servers the suite starts as processes (tests/reliability/_live.py) run the app through
+`recorded_app`, which appends what they answer to a file in `TEST_PROBLEMS_DIR`; the check
+reads those too.
+
 A request is the document's operation whose path template and method it matches (a literal
 segment before a parameter: `…/actions/publish` is `selection_publish`). A request that no
 operation serves (a path no route has, a method a path does not serve, a preflight, a name
@@ -12,6 +16,7 @@ operation (service/openapi/codes.py, `OUTSIDE_OPERATIONS`).
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -33,13 +38,23 @@ class Served:
 
 
 SERVED: set[Served] = set()
+DIR_ENV = "TEST_PROBLEMS_DIR"
+
+
+def _keep_in_file(served: Served) -> None:
+    """A server process's answer, appended to its own file (read by `undeclared`)."""
+    path = Path(os.environ[DIR_ENV]) / f"served-{os.getpid()}.jsonl"
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps([served.method, served.path, served.status, served.code]) + "\n")
 
 
 class ProblemRecorder:
-    """ASGI middleware keeping every problem answer (status ≥ 400) in `SERVED`."""
+    """ASGI middleware keeping every problem answer (status ≥ 400) in `SERVED`, or, in a
+    server process, in its file."""
 
-    def __init__(self, app):
+    def __init__(self, app, to_file: bool = False):
         self.app = app
+        self.keep = _keep_in_file if to_file else SERVED.add
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -54,11 +69,33 @@ class ProblemRecorder:
             elif message["type"] == "http.response.body" and seen["status"] >= 400:
                 seen["body"] += message.get("body", b"")
                 if not message.get("more_body"):
-                    SERVED.add(Served(scope["method"], scope["path"], seen["status"],
-                                      _code(seen["body"]) if seen["problem"] else None))
+                    self.keep(Served(scope["method"], scope["path"], seen["status"],
+                                     _code(seen["body"]) if seen["problem"] else None))
             await send(message)
 
         await self.app(scope, receive, keep)
+
+
+def recorded_app():
+    """The app for a server process of the suite (`uvicorn --factory`), recording what it
+    answers."""
+    from service.main import app
+
+    app.add_middleware(ProblemRecorder, to_file=True)
+    return app
+
+
+def _from_files() -> set[Served]:
+    found = set()
+    folder = os.environ.get(DIR_ENV)
+    for path in sorted(Path(folder).glob("served-*.jsonl")) if folder else ():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                method, where, status, code = json.loads(line)
+            except ValueError:  # the last line of a server killed while writing it
+                continue
+            found.add(Served(method, where, status, code))
+    return found
 
 
 def _code(body: bytes) -> str | None:
@@ -121,7 +158,7 @@ def undeclared() -> list[str]:
 
     outside = {code for _status, code in OUTSIDE_OPERATIONS}
     wrong = set()
-    for s in SERVED:
+    for s in SERVED | _from_files():
         op = operation_of(s.method, s.path)
         if s.code is None:
             wrong.add(f"{s.method} {s.path} → {s.status} without a problem code")

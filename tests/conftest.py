@@ -85,9 +85,12 @@ def pytest_configure(config) -> None:
     """Record every problem the app answers in this process (tests/conformance.py)."""
     from service.main import app
 
-    from .conformance import ProblemRecorder
+    from .conformance import DIR_ENV, ProblemRecorder
 
     app.add_middleware(ProblemRecorder)
+    folder = _TMP / "served-problems"
+    folder.mkdir(exist_ok=True)
+    os.environ[DIR_ENV] = str(folder)  # where the servers the suite starts write theirs
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:
