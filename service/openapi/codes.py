@@ -115,7 +115,7 @@ class _Direct:
     found: set[tuple[Found, tuple[type, ...]]] = field(default_factory=set)
     calls: list[tuple[Any, ast.Call | None, tuple[type, ...]]] = field(default_factory=list)
     templates: list[tuple[int, ast.JoinedStr, type]] = field(default_factory=list)
-    actions: set[str] = field(default_factory=set)
+    actions: set[tuple[str, tuple[type, ...]]] = field(default_factory=set)
 
 
 def _ours(obj: Any) -> bool:
@@ -244,10 +244,32 @@ def _direct(fn: types.FunctionType) -> _Direct:
                           else _MISSING)
                 if inspect.isfunction(handed) and _ours(handed):
                     out.calls.append((handed, None, caught))
-                name = _literal(arg)
-                if isinstance(name, str) and name in ACTION_NAMES and _takes_action(target):
-                    out.actions.add(name)
+                if _takes_action(target):
+                    out.actions |= {(a, caught) for a in _action_names(arg, names, node)}
     return out
+
+
+def _action_names(expr: ast.AST, names: _Resolver, function: ast.AST) -> set[str]:
+    """The actions an argument can name: a literal, either branch of a conditional, the
+    values of the mapping it is looked up in, or what its local name is assigned."""
+    if isinstance(expr, ast.Constant):
+        return {expr.value} & ACTION_NAMES if isinstance(expr.value, str) else set()
+    if isinstance(expr, ast.IfExp):
+        return _action_names(expr.body, names, function) | _action_names(
+            expr.orelse, names, function)
+    if isinstance(expr, ast.Subscript):
+        mapping = names.expr(expr.value)
+        if isinstance(mapping, dict):
+            return {v for v in mapping.values() if isinstance(v, str)} & ACTION_NAMES
+        return set()
+    if isinstance(expr, ast.Name) and expr.id in names.local:
+        found: set[str] = set()
+        for sub in ast.walk(function):
+            if isinstance(sub, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == expr.id for t in sub.targets):
+                found |= _action_names(sub.value, names, function)
+        return found
+    return set()
 
 
 def _takes_action(target: Any) -> bool:
@@ -349,12 +371,14 @@ def _reached_from(fn: types.FunctionType, caught_too: bool) -> frozenset[Found]:
                         if code:
                             sub.add((status, code, cls))
             found |= {f for f in sub if caught_too or not _caught(f, caught)}
-        for action in sorted(direct.actions):
+        for action, caught in sorted(direct.actions, key=lambda a: a[0]):
+            sub = set()
             for machine, t in _transitions(action):
-                found |= transition_codes(machine, t)
+                sub |= transition_codes(machine, t)
                 for f in _action_functions(machine, action):
                     for callee in _functions(f):
-                        found |= _reached_from(callee, caught_too)
+                        sub |= _reached_from(callee, caught_too)
+            found |= {f for f in sub if caught_too or not _caught(f, caught)}
     finally:
         _IN_PROGRESS.discard(key)
     _REACHED[key] = frozenset(found)
