@@ -45,7 +45,6 @@ from . import codes
 
 REF = "#/components/schemas/"
 JSON = "application/json"
-CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 WRITES = ("post", "put", "patch", "delete")
 
 

@@ -41,7 +41,7 @@ from ..workflow import WORKFLOW, WorkflowError
 from ..workflow.engine import Guard, GuardRefused, ReasonRequired, Refusal, UnknownAction
 
 SERVICE = Path(__file__).resolve().parents[1]
-CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
+CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 Code = tuple[int, str]  # (HTTP status, problem code)
 Found = tuple[int, str, type | None]  # and the class of the error that carries it
 
@@ -113,8 +113,10 @@ class _Direct:
     the actions it names."""
 
     found: set[tuple[Found, tuple[type, ...]]] = field(default_factory=set)
-    calls: list[tuple[Any, ast.Call | None, tuple[type, ...]]] = field(default_factory=list)
-    templates: list[tuple[int, ast.JoinedStr, type]] = field(default_factory=list)
+    calls: list[tuple[Any, dict[str, Any], tuple[type, ...]]] = field(default_factory=list)
+    templates: list[tuple[int, ast.expr, type]] = field(default_factory=list)
+    # errors built by calling a parameter (`error(…)`): the class is the caller's argument
+    by_parameter: list[tuple[str, ast.Call]] = field(default_factory=list)
     actions: set[tuple[str, tuple[type, ...]]] = field(default_factory=set)
 
 
@@ -146,6 +148,7 @@ class _Resolver:
             params = inspect.signature(fn).parameters
         except (TypeError, ValueError):
             params = {}
+        self.parameters = set(params)
         self.defaults = {n: p.default for n, p in params.items()
                          if p.default is not inspect.Parameter.empty}
         qual = fn.__qualname__.split(".")
@@ -201,7 +204,7 @@ def _error_code(cls: type, call: ast.Call) -> tuple[Any, Any]:
     kw = {k.arg: k.value for k in call.keywords}
     status = _literal(kw.get("status_code")) or cls.status_code
     code = kw.get("code", cls.code)
-    if isinstance(code, ast.AST) and not isinstance(code, ast.JoinedStr):
+    if isinstance(code, ast.AST) and not isinstance(code, ast.JoinedStr | ast.BinOp):
         code = _literal(code)
     return status, code
 
@@ -237,13 +240,15 @@ def _direct(fn: types.FunctionType) -> _Direct:
                 out.found.add((built, caught))
             elif isinstance(built, list):
                 out.templates.extend(built)
+            if isinstance(call.func, ast.Name) and call.func.id in names.parameters:
+                out.by_parameter.append((call.func.id, call))
             if target is not _MISSING:
-                out.calls.append((target, call, caught))
+                out.calls.append((target, _bound(target, call, names), caught))
             for arg in [*call.args, *(k.value for k in call.keywords)]:
                 handed = (_target(names.expr(arg)) if isinstance(arg, ast.Name | ast.Attribute)
                           else _MISSING)
                 if inspect.isfunction(handed) and _ours(handed):
-                    out.calls.append((handed, None, caught))
+                    out.calls.append((handed, {}, caught))
                 if _takes_action(target):
                     out.actions |= {(a, caught) for a in _action_names(arg, names, node)}
     return out
@@ -284,7 +289,7 @@ def _construction(target: Any, call: ast.Call) -> Found | list | None:
     template when it is made of the function's parameters."""
     if isinstance(target, type) and issubclass(target, errors.ServiceError):
         status, code = _error_code(target, call)
-        if isinstance(code, ast.JoinedStr):
+        if isinstance(code, ast.JoinedStr | ast.BinOp):
             return [(status, code, target)]
         return (status, code, target) if isinstance(code, str) else None
     if isinstance(target, type) and issubclass(target, WorkflowError):
@@ -298,37 +303,46 @@ def _construction(target: Any, call: ast.Call) -> Found | list | None:
     return None
 
 
-def _bound(fn: types.FunctionType, call: ast.Call) -> dict[str, Any]:
-    """The literal arguments of a call of `fn`, by parameter name."""
+def _bound(fn: Any, call: ast.Call, names: _Resolver) -> dict[str, Any]:
+    """The arguments of a call of `fn` by parameter name, as the caller's names resolve them
+    (a literal, a constant, a class)."""
     try:
-        names = list(inspect.signature(fn).parameters)
+        params = list(inspect.signature(fn).parameters) if inspect.isfunction(fn) else []
     except (TypeError, ValueError):
         return {}
     out = {}
     for i, arg in enumerate(call.args):
-        if isinstance(arg, ast.Starred):
+        if isinstance(arg, ast.Starred) or i >= len(params):
             break
-        if i < len(names):
-            out[names[i]] = _literal(arg)
+        out[params[i]] = _value(arg, names)
     for k in call.keywords:
         if k.arg:
-            out[k.arg] = _literal(k.value)
+            out[k.arg] = _value(k.value, names)
     return out
 
 
-def _fill(template: ast.JoinedStr, values: dict[str, Any]) -> str | None:
-    parts = []
-    for piece in template.values:
-        if isinstance(piece, ast.Constant):
-            parts.append(str(piece.value))
-        elif isinstance(piece, ast.FormattedValue) and isinstance(piece.value, ast.Name):
-            value = values.get(piece.value.id)
-            if not isinstance(value, str):
-                return None
-            parts.append(value)
-        else:
-            return None
-    return "".join(parts)
+def _value(node: ast.expr, names: _Resolver) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    return names.expr(node) if isinstance(node, ast.Name | ast.Attribute) else _MISSING
+
+
+def _fill(template: ast.expr, values: dict[str, Any]) -> str | None:
+    """A code written as an f-string or a sum of texts, with the parameters' values."""
+    if isinstance(template, ast.Constant):
+        return template.value if isinstance(template.value, str) else None
+    if isinstance(template, ast.Name):
+        value = values.get(template.id)
+        return value if isinstance(value, str) else None
+    if isinstance(template, ast.FormattedValue):
+        return _fill(template.value, values)
+    if isinstance(template, ast.BinOp) and isinstance(template.op, ast.Add):
+        left, right = _fill(template.left, values), _fill(template.right, values)
+        return left + right if left is not None and right is not None else None
+    if isinstance(template, ast.JoinedStr):
+        parts = [_fill(piece, values) for piece in template.values]
+        return "".join(parts) if all(p is not None for p in parts) else None  # type: ignore[arg-type]
+    return None
 
 
 # ---------------------------------------------------------------- following the calls
@@ -361,14 +375,20 @@ def _reached_from(fn: types.FunctionType, caught_too: bool) -> frozenset[Found]:
     try:
         direct = _direct(fn)
         found = {f for f, caught in direct.found if caught_too or not _caught(f, caught)}
-        for target, call, caught in direct.calls:
+        for target, bound, caught in direct.calls:
             sub: set[Found] = set()
             for callee in _functions(target):
                 sub |= _reached_from(callee, caught_too)
-                if call is not None:
-                    for status, template, cls in _direct(callee).templates:
-                        code = _fill(template, _bound(callee, call))
-                        if code:
+                own = _direct(callee)
+                for status, template, cls in own.templates:
+                    code = _fill(template, bound)
+                    if code:
+                        sub.add((status, code, cls))
+                for parameter, call in own.by_parameter:
+                    cls = bound.get(parameter)
+                    if isinstance(cls, type) and issubclass(cls, errors.ServiceError):
+                        status, code = _error_code(cls, call)
+                        if isinstance(code, str):
                             sub.add((status, code, cls))
             found |= {f for f in sub if caught_too or not _caught(f, caught)}
         for action, caught in sorted(direct.actions, key=lambda a: a[0]):
@@ -465,8 +485,8 @@ def _name(func: ast.expr) -> str:
 
 @cache
 def written_codes() -> frozenset[Code]:
-    """Every (status, code) written anywhere in the service, as text: the error classes, each
-    `code=` given where an error is built, each `problem_response(status, code, …)`, the
+    """Every (status, code) written anywhere in the service, as text: each error built (its
+    `code=`, or its class's), each `problem_response(status, code, …)`, the
     framework's statuses, the guards' refusals (answered as 409), and `{what}_not_found` of
     every subject loaded by id. What the operations answer must cover it."""
     found: set[Code] = set()
@@ -477,8 +497,6 @@ def written_codes() -> frozenset[Code]:
 
     classes = {c.__name__: c for c in _subclasses(errors.ServiceError)}
     classes["ServiceError"] = errors.ServiceError
-    for cls in classes.values():
-        add(cls.status_code, cls.code)
     for cls in _subclasses(WorkflowError):
         if "code" in cls.__dict__:
             add(cls.status, cls.code)
@@ -490,9 +508,9 @@ def written_codes() -> frozenset[Code]:
                 continue
             func = _name(node.func)
             kw = {k.arg: k.value for k in node.keywords}
-            if func in classes and "code" in kw:
+            if func in classes:
                 status = _literal(kw.get("status_code")) or classes[func].status_code
-                add(status, _literal(kw["code"]))
+                add(status, _literal(kw["code"]) if "code" in kw else classes[func].code)
             elif func == "problem_response" and len(node.args) >= 2:
                 add(_literal(node.args[0]), _literal(node.args[1]))
             elif func == "load_visible" and node.args:
