@@ -31,7 +31,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from fastapi import params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
@@ -47,14 +46,15 @@ Found = tuple[int, str, type | None]  # and the class of the error that carries 
 
 # Codes answered where no operation of the document is: a path no route serves, a method a
 # path does not serve, a refused CORS preflight, a name after `…/actions/` that is no action
-# (the document lists one operation per action; the route behind them answers any name), and
-# the failure no input may cause.
+# or cannot be one (the document lists one operation per action; the route behind them
+# answers any name), and the failure no input may cause.
 OUTSIDE_OPERATIONS: dict[Code, str] = {
     (404, "not_found"): "a path no route serves",
     (405, "method_not_allowed"): "a method the path does not serve"
                                  " (components.responses.MethodNotAllowed)",
     (400, "cors_refused"): "a CORS preflight from an origin not allowed",
     (404, "unknown_action"): "a name after `…/actions/` that is no action of the machine",
+    (422, "validation_error"): "a name after `…/actions/` longer than any action's (64)",
     (500, "internal_error"): "an unexpected failure, never the answer to an input",
 }
 
@@ -564,8 +564,8 @@ def operation_codes(route: APIRoute, method: str, action: tuple[str, str] | None
                   (413, "payload_too_large")}  # a body over the limit
     elif route.body_field is not None:
         found.add((413, "payload_too_large"))
-    if route.body_field is not None and isinstance(route.body_field.field_info, params.Form):
-        found.add((400, "bad_request"))  # a form the framework cannot parse
+    if route.body_field is not None:
+        found.add((400, "bad_request"))  # a body the framework cannot parse
     if _reads_input(route.dependant):
         found.add((422, "validation_error"))
         if "cursor" in _query_names(route.dependant):
