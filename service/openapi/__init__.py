@@ -190,7 +190,7 @@ def _source(endpoint: Any) -> str:
     except (OSError, TypeError):
         return ""
     module = inspect.getmodule(endpoint)
-    called = {codes._name(n.func) for n in ast.walk(ast.parse(inspect.cleandoc("\n" + text)))
+    called = {codes.call_name(n.func) for n in ast.walk(ast.parse(inspect.cleandoc("\n" + text)))
               if isinstance(n, ast.Call)}
     for name in sorted(called):
         helper = getattr(module, name, None)
@@ -304,14 +304,14 @@ def _problem_codes(schema: dict[str, Any], app: FastAPI) -> None:
         route, action = _route_of(routes, path, method, op)
         for found in codes.operation_codes(route, method, action, caught_too=True).values():
             every |= found
-        for status, found in codes.operation_codes(route, method, action).items():
+        answered = codes.operation_codes(route, method, action)
+        for status, found in answered.items():
             response = op["responses"].setdefault(str(status), {
                 "description": DESCRIBED.get(status, "Error")})
             sets.setdefault((status, tuple(sorted(found))), []).append(
                 (op["operationId"], response))
-        answered = {str(s) for s in codes.operation_codes(route, method, action)}
         for status in op["responses"]:
-            if status.isdigit() and int(status) >= 400 and status not in answered:
+            if status.isdigit() and int(status) >= 400 and int(status) not in answered:
                 raise ValueError(f"{op['operationId']} declares {status}, which nothing it"
                                  " runs answers")
         op["responses"] = dict(sorted(op["responses"].items()))

@@ -4,17 +4,21 @@ An operation answers a code when something it runs builds the error that carries
 `ServiceError` (its class's code, or the `code=` it is given), an engine refusal, a guard's
 `Refusal`, a `problem_response(status, code, …)`. What an operation runs is followed from its
 endpoint and its dependencies through every call whose target can be named from where it is
-written (a function of the service, a class, a method of `self`, a parameter's default), and
-the functions passed along as callbacks. What no call names is added from what is known of
-the operation: an action's guards, facts, effect and follow-up (from the transition table and
-the subject's kind); the Idempotency-Key of a POST; the handlers that turn a busy database, a
-concurrent write or an unstorable value into a problem; validation where a request carries
+written (a function of the service, a class, a method of `self`, a parameter's default or
+the class a caller passes for it), and the functions passed along as callbacks; a code made
+of a function's parameters (`f"{what}_not_found"`, `"not_a_" + role`) takes the caller's
+arguments, and what a call makes inside a `try` that catches it is not answered. What no call
+names is added from what is known of the operation: the guards, facts, effect and follow-up
+of an action it names or runs (from the transition table and the subject's kind); the
+Idempotency-Key of a POST; the handlers that turn a busy database, a concurrent write, an
+unstorable value or an unparsable body into a problem; validation where a request carries
 parameters or a body.
 
-The result is what the document declares per operation and status. It is proven from both
-sides: every code the whole service writes is answered by some operation or is one of the few
-answered outside every operation (`OUTSIDE_OPERATIONS`), and, during the test suite, every
-code actually served is declared for its operation and status (tests/conftest.py).
+The result is what the document declares per operation and status. It is checked from both
+sides: every code written anywhere in the service is in `ProblemCode` (answered by some
+operation, carried in a body, or answered outside every operation: `OUTSIDE_OPERATIONS`),
+and every problem the service answers during the test suite is declared for its operation
+and status (tests/conformance.py).
 """
 
 from __future__ import annotations
@@ -443,7 +447,7 @@ def _refusal_literals() -> frozenset[str]:
     found = set()
     for tree in _trees():
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and _name(node.func) == "Refusal" and node.args
+            if (isinstance(node, ast.Call) and call_name(node.func) == "Refusal" and node.args
                     and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)):
                 found.add(node.args[0].value)
@@ -475,7 +479,8 @@ def _trees() -> tuple[ast.Module, ...]:
                  if "migrations" not in p.parts)
 
 
-def _name(func: ast.expr) -> str:
+def call_name(func: ast.expr) -> str:
+    """The name a call is written with (`f(…)`, `x.f(…)`: `f`)."""
     if isinstance(func, ast.Name):
         return func.id
     if isinstance(func, ast.Attribute):
@@ -506,7 +511,7 @@ def written_codes() -> frozenset[Code]:
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue
-            func = _name(node.func)
+            func = call_name(node.func)
             kw = {k.arg: k.value for k in node.keywords}
             if func in classes:
                 status = _literal(kw.get("status_code")) or classes[func].status_code
