@@ -81,6 +81,38 @@ def _drop_pg_database() -> None:
     eng.dispose()
 
 
+def pytest_configure(config) -> None:
+    """Record every problem the app answers in this process (tests/conformance.py)."""
+    from service.main import app
+
+    from .conformance import DIR_ENV, ProblemRecorder
+
+    app.add_middleware(ProblemRecorder)
+    folder = _TMP / "served-problems"
+    folder.mkdir(exist_ok=True)
+    os.environ[DIR_ENV] = str(folder)  # where the servers the suite starts write theirs
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    """Fail the run when a problem was answered that openapi/openapi.json does not declare
+    for its operation and status."""
+    from .conformance import undeclared
+
+    wrong = undeclared()
+    session.config._undeclared_problems = wrong
+    if wrong and exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say which answers the document does not declare."""
+    wrong = getattr(config, "_undeclared_problems", [])
+    if wrong:
+        terminalreporter.section("problems answered that openapi/openapi.json does not declare")
+        for line in wrong:
+            terminalreporter.line(line)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def migrated_database() -> Iterator[None]:
     """The schema, created once by the migrations themselves."""

@@ -27,4 +27,9 @@ export async function mistakes(): Promise<void> {
   await api.POST("/api/v1/candidates/{candidate_id}/actions/withdraw", { params: cand, body: {} }); // wrong: reason required
   // An action of another machine:
   await api.POST("/api/v1/selections/{selection_id}/actions/consent", { params: sel }); // wrong: a candidate's action
+  // A problem code the operation never answers (each operation's error `code` is the union of
+  // its own codes):
+  const { error } = await api.GET("/api/v1/selections/{selection_id}", { params: sel });
+  if (error?.code === "selection_not_found") console.log("gone");
+  if (error?.code === "publicity_not_ended") console.log("never"); // wrong: reading a selection never answers it
 }

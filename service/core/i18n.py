@@ -142,6 +142,11 @@ def _(msgid: str, /, lang: Lang | None = None, **params: Any) -> str:
 gettext = _
 
 
+def msgids(context: str) -> list[str]:
+    """Every identifier the catalogue labels in a context (e.g. `record_action`), in order."""
+    return [key for ctx, key in CATALOGUES[DEFAULT] if ctx == context and key]
+
+
 def label(context: str, value: str | None, lang: Lang | None = None) -> str | None:
     """The label of an identifier (`label("Outcome", "reserve")` → 储备人选); the English
     label when the language has none, the identifier itself when neither has."""

@@ -31,6 +31,7 @@ from .models import Notification, NotificationTemplate, Objection
 
 # The committee's outcomes and what else ends a candidacy before the decision (told when the
 # decision is finished), then the later changes (told when each happens).
+TEMPLATE = record.subject_type("template")  # each outcome email's template, per language
 OUTCOMES = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "withdrawn",
             "confirmed", "dismissed", "revoked", "appointment_withdrawn", "reserve_expired",
             "reserve_used", "backfilled", "not_elected", "not_approved")
@@ -293,7 +294,7 @@ def set_template(session: Session, outcome: str, language: str, subject: str, bo
         outcome=outcome, language=language, subject=subject, body=body)
     row.subject, row.body, row.updated_by, row.updated_at = subject, body, user.id, utcnow()
     session.add(row)
-    record.append(session, subject_type="template", subject_id=uuid.uuid5(
+    record.append(session, subject_type=TEMPLATE, subject_id=uuid.uuid5(
         uuid.NAMESPACE_URL, f"selection-service:template:{outcome}:{language}"),
         selection_id=None, action="edit_template", author=record.Author(user.id, "admin"),
         clock=clock, params={"outcome": outcome, "language": language, "subject": subject,

@@ -33,7 +33,7 @@ from . import notifications
 from .models import Objection, ObjectionWork
 from .schemas import InvestigationRecordParams, ObjectionCreate, StartInvestigationParams
 
-SUBJECT = "objection"
+SUBJECT = record.subject_type("objection")
 CANDIDATE = "candidate"
 PENDING = ("received", "investigating")
 CONCLUSIONS = {"conclude_upheld": "upheld", "conclude_partly_upheld": "partly_upheld",

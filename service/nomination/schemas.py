@@ -154,8 +154,10 @@ class NominationCreate(Strict):
     # `allOf`: the same constraint as a bare `oneOf` beside `properties`, but client generators
     # (openapi-python-client) read a bare `oneOf` as a union and drop the properties.
     model_config = ConfigDict(extra="forbid", json_schema_extra={"allOf": [{"oneOf": [
-        {"properties": {"kind": {"const": "reserve_pool"}}, "required": ["reserve_entry_id"]},
-        {"properties": {"kind": {"enum": [k for k in NominatingBody if k != "reserve_pool"]}},
+        {"properties": {"kind": {"type": "string", "const": "reserve_pool"}},
+         "required": ["reserve_entry_id"]},
+        {"properties": {"kind": {"type": "string",
+                                 "enum": [k for k in NominatingBody if k != "reserve_pool"]}},
          "required": ["nominee"], "not": {"required": ["reserve_entry_id"]}},
     ]}], "example": {
         "kind": "party_organization", "body_name": "机关党委",

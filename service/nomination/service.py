@@ -35,7 +35,7 @@ from .schemas import (
     ProfilePublic,
 )
 
-SUBJECT = "candidate"
+SUBJECT = record.subject_type("candidate")
 # verify-record checks every candidate's state against its newest event
 record.cover(record.StateCoverage(subject_type=SUBJECT, table=Candidate))
 

@@ -42,6 +42,18 @@ def on_append(listener: Listener) -> Listener:
     return listener
 
 
+# The kinds of subject the record keeps chains of events for, each registered beside the code
+# that writes its events (`SUBJECT = record.subject_type("candidate")`): the document's
+# `SubjectType` is this set, and `append` takes no other.
+SUBJECT_TYPES: set[str] = set()
+
+
+def subject_type(name: str) -> str:
+    """Register a kind of subject of the record; returns its name."""
+    SUBJECT_TYPES.add(name)
+    return name
+
+
 @dataclass(frozen=True)
 class Author:
     """Who did it: a user (None for the system itself) and the role they acted in."""
@@ -166,6 +178,8 @@ def append(
     params: dict[str, Any] | None = None,
 ) -> Event:
     """Append one event to the subject's chain, in the caller's transaction."""
+    if subject_type not in SUBJECT_TYPES:
+        raise ValueError(f"{subject_type!r} is not a registered subject type of the record")
     last = session.exec(
         select(Event.seq, Event.hash)
         .where(Event.subject_type == subject_type, Event.subject_id == subject_id)

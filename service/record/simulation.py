@@ -18,7 +18,7 @@ from ..core.errors import Conflict, Forbidden, InvalidInput
 from ..core.models import SimulatedClock, User
 from . import service as record
 
-SUBJECT = "clock"
+SUBJECT = record.subject_type("clock")
 SUBJECT_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:clock")
 # The simulated time stays where every date the service computes from it (periods of working
 # days, trial months, years in the reserve pool, tokens' expiry) is still representable.

@@ -25,6 +25,7 @@ from ..record import service as record
 from ..record import simulation
 
 router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
+CALENDAR = record.subject_type("calendar")  # the calendar's overrides, one chain
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")
 Day = Annotated[IsoDate, Path(description="The day, e.g. 2027-01-01", examples=["2027-01-01"])]
 
@@ -78,7 +79,7 @@ def set_calendar_override(
     row = row or CalendarOverride(day=day, workday=data.workday)
     row.workday, row.note, row.created_by = data.workday, data.note, admin.id
     session.add(row)
-    record.append(session, subject_type="calendar", subject_id=CALENDAR_ID, selection_id=None,
+    record.append(session, subject_type=CALENDAR, subject_id=CALENDAR_ID, selection_id=None,
                   action="set_override", author=record.Author(admin.id, "admin"), clock=clock,
                   params={"day": day, "workday": data.workday, "note": data.note,
                           "before": before})
@@ -96,7 +97,7 @@ def delete_calendar_override(
     if row is None:
         raise NotFound("No override for {day}.", code="override_not_found", params={"day": day})
     session.delete(row)
-    record.append(session, subject_type="calendar", subject_id=CALENDAR_ID, selection_id=None,
+    record.append(session, subject_type=CALENDAR, subject_id=CALENDAR_ID, selection_id=None,
                   action="remove_override", author=record.Author(admin.id, "admin"),
                   clock=clock, params={"day": day, "workday": row.workday, "note": row.note})
 

@@ -26,7 +26,7 @@ from .schemas import (
     reconcile_posts,
 )
 
-SUBJECT = "selection"
+SUBJECT = record.subject_type("selection")
 # verify-record checks every selection's state against its newest event
 record.cover(record.StateCoverage(subject_type=SUBJECT, table=Selection))
 

@@ -24,7 +24,7 @@ from ..workflow.roles import ADMIN, NOMINATOR
 from . import sessions
 from .schemas import UserCreate, UserUpdate
 
-SUBJECT = "user"
+SUBJECT = record.subject_type("user")
 
 
 def get(*, session: Session, user_id: uuid.UUID) -> User:

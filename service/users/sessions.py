@@ -22,7 +22,7 @@ from ..core.errors import Unauthorized
 from ..core.models import RefreshToken, User, utcnow
 from ..record import service as record
 
-SUBJECT = "user"
+SUBJECT = record.subject_type("user")
 
 
 def _digest(token: str) -> str:

@@ -46,7 +46,7 @@ from .schemas import (
 
 log = logging.getLogger(__name__)
 
-SUBJECT = "webhook"
+SUBJECT = record.subject_type("webhook")
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: 24 to 64 bytes
 PING = "webhook.ping"

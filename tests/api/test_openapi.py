@@ -22,8 +22,20 @@ def test_served_document_is_the_committed_one_over_http(client):
     assert r.json() == json.loads(COMMITTED.read_text())
 
 
-def test_every_error_response_is_problem_json_with_the_problem_schema():
+def _problem_codes(doc: dict, response: dict) -> list[str]:
+    """The `code` enum of an error response's problem schema (a named `Problem…` schema: the
+    Problem, with `code` narrowed to the operation's codes for that status)."""
+    schema = response["content"]["application/problem+json"]["schema"]
+    component = doc["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    base, narrowed = component["allOf"]
+    assert base == {"$ref": "#/components/schemas/Problem"}
+    assert narrowed["required"] == ["code"]
+    return narrowed["properties"]["code"]["enum"]
+
+
+def test_every_error_response_is_problem_json_with_its_own_codes():
     doc = app.openapi()
+    every = set(doc["components"]["schemas"]["ProblemCode"]["enum"])
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             assert op.get("operationId"), (method, path)
@@ -31,9 +43,58 @@ def test_every_error_response_is_problem_json_with_the_problem_schema():
             for status, resp in op["responses"].items():
                 if int(status) >= 400:
                     assert list(resp["content"]) == ["application/problem+json"], (path, status)
-                    assert resp["content"]["application/problem+json"]["schema"] == {
-                        "$ref": "#/components/schemas/Problem"
-                    }
+                    codes = _problem_codes(doc, resp)
+                    assert codes and set(codes) <= every, (path, status)
+                    assert resp["description"].endswith(
+                        "Codes: " + ", ".join(f"`{c}`" for c in codes)), (path, status)
+
+
+def test_each_operation_declares_the_codes_it_can_answer_and_no_others():
+    doc = app.openapi()
+    ops = {o["operationId"]: o for ops in doc["paths"].values() for o in ops.values()}
+
+    def codes(op_id: str, status: int) -> list[str]:
+        return _problem_codes(doc, ops[op_id]["responses"][str(status)])
+
+    assert codes("read_selection", 404) == ["selection_not_found"]
+    assert codes("read_candidate", 404) == ["candidate_not_found"]
+    assert codes("list_selections", 401) == ["invalid_token", "not_authenticated"]
+    assert "404" not in ops["list_selections"]["responses"]
+    assert "409" not in ops["read_selection"]["responses"]
+    assert codes("list_selections", 422) == ["invalid_cursor", "validation_error"]
+    assert "invalid_cursor" not in codes("create_selection", 422)
+    assert "invalid_idempotency_key" in codes("create_selection", 422)
+    # an action: its guards' refusals and the engine's, not another action's
+    publish = codes("selection_publish", 409)
+    assert {"job_description_incomplete", "action_not_allowed_in_state"} <= set(publish)
+    assert "publicity_not_ended" not in publish
+    assert "publicity_not_ended" in codes("selection_close_nominations", 409)
+    assert "reason_required" in codes("selection_cancel", 422)
+    assert "reason_required" not in codes("selection_publish", 422)
+    assert "428" in ops["selection_publish"]["responses"]
+    assert codes("login", 429) == ["too_many_attempts"]
+    assert codes("login", 401) == ["invalid_credentials"]
+    assert codes("refresh", 401) == ["invalid_refresh_token", "refresh_token_reused"]
+
+
+def test_the_codes_declared_are_those_of_the_problem_code_enum():
+    from service.openapi import codes
+
+    doc = app.openapi()
+    declared = set()
+    for ops in doc["paths"].values():
+        for op in ops.values():
+            for status, resp in op["responses"].items():
+                if int(status) >= 400:
+                    declared |= set(_problem_codes(doc, resp))
+    outside = {code for _status, code in codes.OUTSIDE_OPERATIONS}
+    every = set(doc["components"]["schemas"]["ProblemCode"]["enum"])
+    # the codes of the enum are those some operation answers, those answered outside every
+    # operation, and those only carried in a body (a batch's item that failed alone)
+    assert every - declared - outside == {"exception_not_for_a_fail"}
+    assert declared | outside <= every
+    # and every code written anywhere in the service is one of them
+    assert {code for _status, code in codes.written_codes()} <= every
 
 
 def test_operation_ids_are_unique_and_stable():
@@ -67,6 +128,49 @@ def _untyped(node, path):
     elif isinstance(node, list):
         for value in node:
             yield from _untyped(value, path)
+
+
+# What makes a schema say what its value is; one with none of these is `unknown` to
+# openapi-typescript and `Any` to openapi-python-client.
+TYPED = {"type", "$ref", "anyOf", "oneOf", "allOf"}
+
+
+def _value_schemas(node, path):
+    """Each schema of a value under `node` (properties, items, values, branches)."""
+    if not isinstance(node, dict):
+        return
+    yield path, node
+    for name, value in (node.get("properties") or {}).items():
+        yield from _value_schemas(value, [*path, name])
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            yield from _value_schemas(node[key], [*path, key])
+    for key in ("anyOf", "oneOf", "allOf"):
+        for i, value in enumerate(node.get(key) or []):
+            yield from _value_schemas(value, [*path, key, str(i)])
+
+
+def test_every_value_in_the_document_has_a_type():
+    doc = app.openapi()
+    untyped = []
+    for name, schema in doc["components"]["schemas"].items():
+        for path, node in _value_schemas(schema, [name]):
+            branch = len(path) >= 2 and path[-2] in ("anyOf", "oneOf", "allOf")
+            # a branch of a combination may only add constraints to the typed whole; a
+            # property it names must still say its type (an enum without one is `unknown`)
+            if not TYPED & set(node) and not (branch and "properties" in node or
+                                              branch and "required" in node):
+                untyped.append(".".join(path))
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                if not TYPED & set(p["schema"]):
+                    untyped.append(f"{method} {path} {p['name']}")
+            for status, resp in op["responses"].items():
+                for media, content in resp.get("content", {}).items():
+                    if not TYPED & set(content.get("schema", {})):
+                        untyped.append(f"{method} {path} {status} {media}")
+    assert untyped == []
 
 
 def test_every_object_in_the_document_is_typed():
@@ -116,8 +220,8 @@ def test_a_refused_action_answers_a_code_its_operation_lists(client, admin, make
     r = client.post(f"/api/v1/selections/{sel['id']}/actions/close_nominations", headers=admin)
     assert r.status_code == 409
     assert r.json()["code"] == "action_not_allowed_in_state"
-    assert r.json()["code"] in op["responses"]["409"]["x-problem-codes"]
-    assert "publicity_not_ended" in op["responses"]["409"]["x-problem-codes"]
+    assert r.json()["code"] in _problem_codes(doc, op["responses"]["409"])
+    assert "publicity_not_ended" in _problem_codes(doc, op["responses"]["409"])
     assert r.json()["code"] in doc["components"]["schemas"]["ProblemCode"]["enum"]
 
 

@@ -66,6 +66,11 @@ def test_fields_with_known_values_are_enums():
         ("WebhookData", "kind"): "NominationKind",
         ("WebhookData", "outcome"): "OutcomeName",
         ("WebhookPayload", "type"): "WebhookMessageType",
+        ("EventPublic", "action"): "RecordAction",
+        ("EventPublic", "subject_type"): "SubjectType",
+        ("WebhookData", "action"): "RecordAction",
+        ("WebhookData", "subject_type"): "SubjectType",
+        ("BrokenLinkPublic", "subject_type"): "SubjectType",
     }
     for (component, field), enum in expected.items():
         assert _ref_in(_component(component)["properties"][field]) == enum, (component, field)
@@ -83,3 +88,32 @@ def test_the_state_filter_accepts_a_state_and_refuses_another_word(client, admin
     assert client.get("/api/v1/selections?state=drafting", headers=admin).status_code == 200
     r = client.get("/api/v1/selections?state=draft", headers=admin)
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
+
+
+def test_an_events_action_and_subject_type_are_the_closed_sets_the_service_writes():
+    from service.record import service as record
+    from service.workflow import MACHINES
+    from tests.core.test_catalogue import _recorded_actions_in_source
+
+    actions = _component("RecordAction")["enum"]
+    # every workflow action, and every other action the code writes to the record
+    assert {t.action for m in MACHINES for t in m.transitions} <= set(actions)
+    assert _recorded_actions_in_source() <= set(actions)
+    assert len(actions) == len(set(actions))
+    assert set(_component("SubjectType")["enum"]) == record.SUBJECT_TYPES == {
+        "selection", "candidate", "objection", "user", "calendar", "clock", "template",
+        "webhook"}
+
+
+def test_the_record_takes_no_subject_type_the_document_does_not_list():
+    import uuid
+
+    import pytest
+
+    from service.core.clock import real_clock
+    from service.core.db import open_session
+    from service.record import service as record
+
+    with open_session(write=True) as s, pytest.raises(ValueError, match="registered"):
+        record.append(s, subject_type="meeting", subject_id=uuid.uuid4(), selection_id=None,
+                      action="set_clock", author=record.SYSTEM, clock=real_clock())

@@ -93,7 +93,7 @@ def test_a_wrong_action_or_wrong_params_do_not_compile(typescript):
     source = (typescript / "wrong-actions.ts").read_text().splitlines()
     marked = {n for n, line in enumerate(source, 1)
               if "// wrong:" in line and not line.lstrip().startswith("//")}
-    assert len(marked) == 5
+    assert len(marked) == 6
     tsc = str(typescript / "node_modules" / ".bin" / "tsc")
     r = _run([tsc, "-p", "tsconfig.wrong.json"], typescript)
     assert r.returncode != 0, "tsc accepted the wrong calls"
@@ -108,3 +108,4 @@ def test_a_wrong_action_or_wrong_params_do_not_compile(typescript):
     assert "'start_day' does not exist" in by_line[lines[2]]
     assert "reason" in by_line[lines[3]]
     assert "actions/consent" in by_line[lines[4]]
+    assert "'\"publicity_not_ended\"'" in by_line[lines[5]] and "no overlap" in by_line[lines[5]]

@@ -45,7 +45,10 @@ CONTEXT_OF_SCHEMA = {"Outcome": "outcome", "OutcomeName": "outcome", "RecordedOu
 WORKFLOW_ENUMS = {"SelectionState", "CandidateState", "ObjectionState", "SubjectState",
                   "SelectionAction", "CandidateAction", "ObjectionAction", "WorkflowAction",
                   # problem codes are identifiers; a person reads the problem's title and detail
-                  "ProblemCode"}
+                  "ProblemCode",
+                  # an event's action: the table's, or the record's own work, whose labels are
+                  # the `record_action` entries (test_every_recorded_action_has_labels)
+                  "RecordAction"}
 
 
 def _text(node) -> str | None:

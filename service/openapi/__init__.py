@@ -8,8 +8,9 @@ client needs and the routes do not say one by one:
 * the response headers (ETag, Location, Content-Disposition, Retry-After, Idempotent-Replayed,
   X-Request-ID, Content-Language) and request headers (Accept-Language, Idempotency-Key,
   If-None-Match) where they apply, and the 413, 429 and 503 answers;
-* the problem `code` as an enum of every code the service answers, and per error response
-  the codes that status carries (for an action's 409: the engine's and its guards');
+* per operation, its error statuses, each with the codes that operation can answer there as
+  the `code` enum of a shared named problem schema (read from the code the operation runs:
+  service/openapi/codes.py), and `ProblemCode`, every code the service answers;
 * request fields with a default as optional in every generator (no `default` keyword left in
   a schema a request reaches: openapi-typescript reads a default as "always present").
 """
@@ -22,30 +23,28 @@ import inspect
 import json
 import re
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic.json_schema import models_json_schema
 
-from . import facts  # noqa: F401  (registers the selection's and the candidate's kind)
-from .core import errors, i18n, idempotency
-from .core.schemas import MERGE_PATCH_OF, NOT_BLANK
-from .followup import objections  # noqa: F401  (registers the objection's kind)
-from .record import actions
-from .record import service as record
-from .routers.common import ACTIONS_OF
-from .webhooks.schemas import EVENT_TYPES
-from .webhooks.service import PING
-from .workflow import WORKFLOW, WorkflowError
-from .workflow.engine import Guard, GuardRefused
-from .workflow.roles import ROLES
+from .. import facts  # noqa: F401  (registers the selection's and the candidate's kind)
+from ..core import errors, i18n, idempotency
+from ..core.schemas import MERGE_PATCH_OF, NOT_BLANK
+from ..followup import objections  # noqa: F401  (registers the objection's kind)
+from ..record import actions
+from ..record import service as record
+from ..routers.common import ACTIONS_OF
+from ..webhooks.schemas import EVENT_TYPES
+from ..webhooks.service import PING
+from ..workflow import WORKFLOW
+from ..workflow.roles import ROLES
+from . import codes
 
 REF = "#/components/schemas/"
 JSON = "application/json"
-CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
 WRITES = ("post", "put", "patch", "delete")
 
 
@@ -53,9 +52,9 @@ def refine(schema: dict[str, Any], app: FastAPI) -> None:
     """Complete FastAPI's document in place (see the module's docstring)."""
     components = schema.setdefault("components", {})
     _expand_actions(schema)
+    _problem_codes(schema, app)
     _declare_headers(schema, app)
-    _declare_statuses(schema)
-    _problem_codes(schema)
+    _method_not_allowed(schema)
     _field_enums(schema)
     _merge_patches(schema)
     _optional_defaults(schema)
@@ -179,17 +178,8 @@ def _header_ref(name: str) -> dict[str, str]:
 
 
 def _endpoints(app: FastAPI) -> dict[tuple[str, str], Any]:
-    """(path, method) → the route's endpoint, as written (its wrappers unwrapped); included
-    routers' routes too (FastAPI keeps them behind an entry of their own)."""
-    from fastapi import routing
-
-    out = {}
-    for ctx in routing.iter_route_contexts(app.routes):
-        route = ctx.original_route
-        if isinstance(route, APIRoute):
-            for method in ctx.methods:
-                out[(ctx.path, method.lower())] = inspect.unwrap(route.endpoint)
-    return out
+    """(path, method) → the route's endpoint, as written (its wrappers unwrapped)."""
+    return {key: inspect.unwrap(route.endpoint) for key, route in _routes(app).items()}
 
 
 def _source(endpoint: Any) -> str:
@@ -200,7 +190,7 @@ def _source(endpoint: Any) -> str:
     except (OSError, TypeError):
         return ""
     module = inspect.getmodule(endpoint)
-    called = {_name(n.func) for n in ast.walk(ast.parse(inspect.cleandoc("\n" + text)))
+    called = {codes.call_name(n.func) for n in ast.walk(ast.parse(inspect.cleandoc("\n" + text)))
               if isinstance(n, ast.Call)}
     for name in sorted(called):
         helper = getattr(module, name, None)
@@ -261,179 +251,135 @@ def _declare_headers(schema: dict[str, Any], app: FastAPI) -> None:
 
 
 # ---------------------------------------------------------------- statuses
-def _declare_statuses(schema: dict[str, Any]) -> None:
-    """413 wherever a body is read, 422 on every POST (its Idempotency-Key), 503 everywhere (a
-    busy database), 405 said once."""
-    problem = {"content": {errors.PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF + "Problem"}}}}
-    described = {413: "Request body too large", 422: "Invalid input (field errors listed)",
-                 503: "The database is busy or unreachable, or the service is not ready;"
-                 " nothing was changed"}
-    for _path, method, op in _operations(schema):
-        # a write reads its body, if any; a POST also its Idempotency-Key
-        wanted = [503] + ([413] if "requestBody" in op or method in WRITES else []) + (
-            [422] if method == "post" else [])
-        for status in wanted:
-            response = op["responses"].setdefault(str(status), {
-                "description": described[status], **copy.deepcopy(problem)})
-            response.setdefault("headers", {})["X-Request-ID"] = _header_ref("X-Request-ID")
-            if status == 503:
-                response["headers"]["Retry-After"] = _header_ref("Retry-After")
-        op["responses"] = dict(sorted(op["responses"].items()))
+def _method_not_allowed(schema: dict[str, Any]) -> None:
+    """405, said once: any path answers it to a method it does not serve."""
     schema["components"].setdefault("responses", {})["MethodNotAllowed"] = {
         "description": "Any path answers 405 `method_not_allowed` to a method it does not"
         " serve; `Allow` lists those it does",
-        "headers": {"Allow": _header_ref("Allow")}, **copy.deepcopy(problem)}
+        "headers": {"Allow": _header_ref("Allow")},
+        "content": {errors.PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF + "Problem"}}}}
 
 
 # ---------------------------------------------------------------- problem codes
-def _problem_codes(schema: dict[str, Any]) -> None:
-    by_status = codes_by_status()
-    every = sorted({c for codes in by_status.values() for c in codes})
+def _routes(app: FastAPI) -> dict[tuple[str, str], APIRoute]:
+    """(path, method) → the route; included routers' routes too (FastAPI keeps them behind an
+    entry of their own)."""
+    from fastapi import routing
+
+    out = {}
+    for ctx in routing.iter_route_contexts(app.routes):
+        if isinstance(ctx.original_route, APIRoute):
+            for method in ctx.methods:
+                out[(ctx.path, method.lower())] = ctx.original_route
+    return out
+
+
+def _route_of(routes: dict[tuple[str, str], APIRoute], path: str, method: str,
+              op: dict[str, Any]) -> tuple[APIRoute, tuple[str, str] | None]:
+    if op.get("x-action"):
+        template = re.sub(r"/actions/[a-z_]+$", "/actions/{action}", path)
+        return routes[(template, method)], (op["x-machine"], op["x-action"])
+    return routes[(path, method)], None
+
+
+DESCRIBED = {400: "Bad request", 401: "Not authenticated (missing, expired or invalid token)",
+             403: "The caller's roles do not permit this", 404: "Not found",
+             409: "Conflicts with the current state",
+             412: "If-Match does not match the current ETag",
+             413: "Request body too large", 422: "Invalid input (field errors listed)",
+             428: "If-Match is required here and was not sent", 429: "Too many attempts",
+             503: "The database is busy or unreachable, or the service is not ready;"
+                  " nothing was changed"}
+
+
+def _problem_codes(schema: dict[str, Any], app: FastAPI) -> None:
+    """Per operation and status, the codes that operation can answer (service/openapi/codes.py),
+    as the `code` enum of a named problem schema shared by every response with the same codes;
+    `ProblemCode`, every code the service answers."""
     comps = schema["components"]["schemas"]
-    comps["ProblemCode"] = {"type": "string", "enum": every, "title": "ProblemCode",
+    routes = _routes(app)
+    every = {code for status, code in codes.OUTSIDE_OPERATIONS}
+    sets: dict[tuple[int, tuple[str, ...]], list[tuple[str, dict[str, Any]]]] = {}
+    for path, method, op in _operations(schema):
+        route, action = _route_of(routes, path, method, op)
+        for found in codes.operation_codes(route, method, action, caught_too=True).values():
+            every |= found
+        answered = codes.operation_codes(route, method, action)
+        for status, found in answered.items():
+            response = op["responses"].setdefault(str(status), {
+                "description": DESCRIBED.get(status, "Error")})
+            sets.setdefault((status, tuple(sorted(found))), []).append(
+                (op["operationId"], response))
+        for status in op["responses"]:
+            if status.isdigit() and int(status) >= 400 and int(status) not in answered:
+                raise ValueError(f"{op['operationId']} declares {status}, which nothing it"
+                                 " runs answers")
+        op["responses"] = dict(sorted(op["responses"].items()))
+    comps["ProblemCode"] = {"type": "string", "enum": sorted(every), "title": "ProblemCode",
                             "description": "Every stable error code the service answers",
                             "examples": ["action_not_allowed_in_state"]}
     comps["Problem"]["properties"]["code"] = {
         "$ref": REF + "ProblemCode", "description": "Stable machine-readable error code"}
-    engine = {c.code: c.status for c in _subclasses(WorkflowError) if "code" in c.__dict__}
-    for _path, _method, op in _operations(schema):
-        action = op.get("x-action")
-        transition = (WORKFLOW.machines[op["x-machine"]].transition(action) if action else None)
-        for status, response in op["responses"].items():
-            if not status.isdigit() or int(status) < 400:
-                continue
-            codes = set(by_status.get(int(status), ()))
-            if transition is not None and int(status) == GuardRefused.status:
-                codes = {c for c, s in engine.items() if s == GuardRefused.status}
-                for guard in transition.guards:
-                    codes |= guard_codes(guard)
-            if codes:
-                response["x-problem-codes"] = sorted(codes)
-                listed = ", ".join(f"`{c}`" for c in sorted(codes))
-                base = response.get("description", "").split("\n\nCodes: ")[0]
-                response["description"] = f"{base}\n\nCodes: {listed}"
-
-
-def _subclasses(cls: type) -> Iterator[type]:
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _subclasses(sub)
-
-
-SERVICE = Path(__file__).resolve().parent
-
-
-@cache
-def _refusal_literals() -> frozenset[str]:
-    """The codes written as `Refusal("code", …)` anywhere in the service."""
-    found = set()
-    for tree in _trees():
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and _name(node.func) == "Refusal" and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)):
-                found.add(node.args[0].value)
-    return frozenset(found)
-
-
-def guard_codes(guard: Guard) -> set[str]:
-    """The refusal codes a guard can answer: the `Refusal` codes its function writes, and the
-    code a guard factory was given (`_none_in(…, code, …)`)."""
-    codes: set[str] = set()
-    fn = guard.check
-    stack = [fn.__code__]
-    while stack:
-        code = stack.pop()
-        for const in code.co_consts:
-            if isinstance(const, str) and const in _refusal_literals():
-                codes.add(const)
-            elif inspect.iscode(const):
-                stack.append(const)
-    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
-        if name == "code" and isinstance(cell.cell_contents, str):
-            codes.add(cell.cell_contents)
-    return codes
-
-
-@cache
-def _trees() -> tuple[ast.Module, ...]:
-    return tuple(ast.parse(p.read_text(encoding="utf-8")) for p in sorted(SERVICE.rglob("*.py"))
-                 if "migrations" not in p.parts)
-
-
-def _name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
-
-
-def _literal(node: ast.expr | None) -> Any:
-    return node.value if isinstance(node, ast.Constant) else None
-
-
-@cache
-def codes_by_status() -> dict[int, frozenset[str]]:
-    """Every problem code the service can answer, by HTTP status, read from the code itself:
-    the error classes (the service's and the engine's), each `code=` given where an error is
-    raised, each `problem_response(status, code, …)`, the framework's statuses, the guards'
-    refusals (answered as 409), and `{what}_not_found` of every subject loaded by id."""
-    found: dict[int, set[str]] = {}
-
-    def add(status: int | None, code: Any) -> None:
-        if isinstance(status, int) and isinstance(code, str) and CODE.match(code):
-            found.setdefault(status, set()).add(code)
-
-    classes = {c.__name__: c for c in _subclasses(errors.ServiceError)}
-    classes["ServiceError"] = errors.ServiceError
-    for cls in classes.values():
-        add(cls.status_code, cls.code)
-    for cls in _subclasses(WorkflowError):
-        if "code" in cls.__dict__:
-            add(cls.status, cls.code)
-    for status, (code, _title) in errors._HTTP_CODES.items():
-        add(status, code)
-    for code in _refusal_literals():
-        add(GuardRefused.status, code)
-    for machine in WORKFLOW.machines.values():
-        for t in machine.transitions:
-            for guard in t.guards:
-                for code in guard_codes(guard):
-                    add(GuardRefused.status, code)
-    for tree in _trees():
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
-                continue
-            func = _name(node.func)
-            kw = {k.arg: k.value for k in node.keywords}
-            if func in classes and "code" in kw:
-                status = _literal(kw.get("status_code")) or classes[func].status_code
-                add(status, _literal(kw["code"]))
-            elif func == "problem_response" and len(node.args) >= 2:
-                add(_literal(node.args[0]), _literal(node.args[1]))
-            elif func == "load_visible" and node.args:
-                add(404, f"{_literal(node.args[-1])}_not_found")
-    return {s: frozenset(c) for s, c in sorted(found.items())}
+    for (status, found), users in sorted(sets.items()):
+        # Named for its codes when they are one or two, else for its first operation.
+        name = "Problem" + ("Or".join(_camel(c) for c in found) if len(found) <= 2
+                            else f"{status}{_camel(min(o for o, _r in users))}")
+        listed = ", ".join(f"`{c}`" for c in found)
+        comps[name] = {
+            "title": name,
+            "description": f"A problem answered with {status}: `code` is one of {listed}",
+            "example": {"type": errors.TYPE_BASE + found[0], "title": HTTPStatus(status).phrase,
+                        "status": status, "detail": DESCRIBED.get(status, "Error") + ".",
+                        "code": found[0]},
+            "allOf": [{"$ref": REF + "Problem"}, {
+                "type": "object", "required": ["code"],
+                "properties": {"code": {"type": "string", "enum": list(found)}}}],
+        }
+        for _o, response in users:
+            base = response.get("description", "").split("\n\nCodes: ")[0]
+            response["description"] = f"{base}\n\nCodes: {listed}"
+            response["content"] = {errors.PROBLEM_MEDIA_TYPE: {"schema": {"$ref": REF + name}}}
+            response.setdefault("headers", {})["X-Request-ID"] = _header_ref("X-Request-ID")
 
 
 # ---------------------------------------------------------------- closed sets of responses
 # Response fields whose values the service fixes, though the model keeps a plain `str` (the
 # stored column): each becomes its enum here, so that a generated client has a union of
 # literals. The agreement tests check every answer against these schemas.
-ENUMS: dict[str, dict[str, Any]] = {
-    "ActorRole": {"type": "string", "enum": [*ROLES, record.SYSTEM.role],
-                  "description": "The role an actor acted in, or `system` (the service itself:"
-                  " a deadline, an email sender)", "examples": ["admin"]},
-    "NotificationState": {"type": "string", "enum": ["queued", "sent", "failed",
-                                                     "undeliverable"],
-                          "description": "Where an outcome email stands", "examples": ["sent"]},
-    "WebhookMessageType": {"type": "string", "enum": [*EVENT_TYPES, PING],
-                           "description": "A webhook message's type: an event type, or the"
-                           " ping of a subscription", "examples": ["outcome.decided"]},
-}
+def _enums() -> dict[str, dict[str, Any]]:
+    """The closed sets, made when the document is (every step has registered its own)."""
+    return {
+        "ActorRole": {"type": "string", "enum": [*ROLES, record.SYSTEM.role],
+                      "description": "The role an actor acted in, or `system` (the service itself:"
+                      " a deadline, an email sender)", "examples": ["admin"]},
+        "NotificationState": {"type": "string", "enum": ["queued", "sent", "failed",
+                                                         "undeliverable"],
+                              "description": "Where an outcome email stands", "examples": ["sent"]},
+        # An event's action: a workflow action, or the record's own work (an event that is no
+        # transition: a score sheet, a login, a template edited), which the catalogue labels
+        # (`record_action`; tests/core/test_catalogue.py holds every one the code writes to it).
+        "RecordAction": {"type": "string", "enum": list(dict.fromkeys(
+            [t.action for m in WORKFLOW.machines.values() for t in m.transitions]
+            + i18n.msgids("record_action"))),
+            "description": "An event's action: a workflow action (`WorkflowAction`), or other work"
+            " the record keeps (a score sheet submitted, a login, a template edited…)",
+            "examples": ["publish"]},
+        "SubjectType": {"type": "string", "enum": sorted(record.SUBJECT_TYPES),
+                        "description": "The kind of subject an event belongs to (its chain)",
+                        "examples": ["candidate"]},
+        "WebhookMessageType": {"type": "string", "enum": [*EVENT_TYPES, PING],
+                               "description": "A webhook message's type: an event type, or the"
+                               " ping of a subscription", "examples": ["outcome.decided"]},
+    }
+
+
 FIELD_ENUMS: dict[tuple[str, str], str] = {
     ("EventPublic", "actor_role"): "ActorRole",
+    ("EventPublic", "action"): "RecordAction",
+    ("EventPublic", "subject_type"): "SubjectType",
+    ("WebhookData", "action"): "RecordAction",
+    ("WebhookData", "subject_type"): "SubjectType",
+    ("BrokenLinkPublic", "subject_type"): "SubjectType",
     ("WebhookData", "actor_role"): "ActorRole",
     ("ActionOption", "refusal_code"): "ProblemCode",
     ("NotificationPublic", "state"): "NotificationState",
@@ -445,7 +391,7 @@ FIELD_ENUMS: dict[tuple[str, str], str] = {
 
 def _field_enums(schema: dict[str, Any]) -> None:
     comps = schema["components"]["schemas"]
-    for name, enum in ENUMS.items():
+    for name, enum in _enums().items():
         comps[name] = {"title": name, **copy.deepcopy(enum)}
     for (component, field), enum in FIELD_ENUMS.items():
         prop = comps[component]["properties"][field]
