@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel
 
 from ..core import i18n
 from ..core.clock import Clock
-from ..core.errors import InvalidInput
+from ..core.errors import field_errors, invalid_input
 from ..core.models import User, utcnow
 from ..workflow import WORKFLOW, Actor, Context, Decision, GuardRefused, Option
 from . import service as record
@@ -124,15 +124,9 @@ def _validate_params(kind: SubjectKind, action: str, raw: dict[str, Any]) -> Bas
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        errors = [
-            {"field": ".".join(["body", "params", *map(str, err["loc"])]),
-             "message": err["msg"], "type": err["type"]}
-            for err in e.errors()
-        ]
-        raise InvalidInput(
-            "The parameters of '{action}' are not valid: {field}: {message}",
-            errors=errors, params={"action": action, "field": errors[0]['field'], "message": errors[0]['message']},
-        ) from None
+        raise invalid_input(field_errors(e.errors(), ("body", "params")),
+                            "The parameters of '{action}' are not valid: {field}: {message}",
+                            {"action": action}) from None
 
 
 def run(

@@ -27,6 +27,7 @@ from ..core.errors import (
     NotFound,
     RuleRefused,
     ServiceError,
+    invalid_input,
     problem_of,
     refuse_future_date,
 )
@@ -367,12 +368,12 @@ def _check_scores(scores: dict[str, float], criteria: list) -> None:
                "type": "unknown_criterion"} for k in scores if k not in keys]
     errors += [{"field": f"body.scores.{c.key}", "message": "missing", "type": "missing"}
                for c in criteria if c.key not in scores]
-    errors += [{"field": f"body.scores.{c.key}", "message": f"must be between 0 and"
-                f" {c.max_score:g}", "type": "out_of_range"}
+    errors += [{"field": f"body.scores.{c.key}", "message": "must be between 0 and {max}",
+                "params": {"max": c.max_score}, "type": "out_of_range"}
                for c in criteria if c.key in scores
                and not (math.isfinite(scores[c.key]) and 0 <= scores[c.key] <= c.max_score)]
     if errors:
-        raise InvalidInput("{field}: {message}", errors=errors, params={"field": errors[0]['field'], "message": errors[0]['message']})
+        raise invalid_input(errors)
 
 
 def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCreate, user: User,

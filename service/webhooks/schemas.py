@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from ..core.schemas import Sparse, Stripped, SubjectState
+from ..core.schemas import Sparse, Stripped, SubjectState, invalid
 
 # ---------------------------------------------------------------- event types
 EVENT_TYPES: dict[str, tuple[str, str]] = {
@@ -54,10 +54,10 @@ EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT
 
 def _check_url(url: HttpUrl) -> HttpUrl:
     if url.username or url.password:
-        raise ValueError("credentials in the URL would be shown to every admin; the"
-                         " signature authenticates the sender")
+        raise invalid("url_credentials", "credentials in the URL would be shown to every"
+                      " admin; the signature authenticates the sender")
     if url.fragment:
-        raise ValueError("a URL with a #fragment is not sent to the server")
+        raise invalid("url_fragment", "a URL with a #fragment is not sent to the server")
     return url
 
 
