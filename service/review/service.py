@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import (
     Conflict,
@@ -32,6 +33,7 @@ from ..core.errors import (
     refuse_future_date,
 )
 from ..core.models import User, utcnow
+from ..nomination import eligibility
 from ..nomination.models import Candidate
 from ..record import actions
 from ..record import service as record
@@ -213,12 +215,7 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
 def eligibility_failed(candidate: Candidate, lang: str) -> list[dict[str, Any]]:
     """The machine-checked requirements the candidate's eligibility report shows failed,
     named in `lang`, each with its code."""
-    en = lang == "en"
-    return [{"requirement": i["requirement"],
-             "label": i.get("label_en", i["label"]) if en else i["label"],
-             "required": i.get("required_en", i["required"]) if en else i["required"],
-             "found": i.get("found_en", i["found"]) if en else i["found"]}
-            for i in (candidate.eligibility or {}).get("items", []) if not i.get("passed")]
+    return eligibility.failed(candidate.eligibility, i18n.as_lang(lang))
 
 
 def on_pass_prereview(call: actions.ActionCall) -> dict[str, Any] | None:
@@ -227,9 +224,11 @@ def on_pass_prereview(call: actions.ActionCall) -> dict[str, Any] | None:
     exception = getattr(call.params, "exception", None)
     if exception is None:
         return None
-    failed = {f["requirement"]: f for f in eligibility_failed(call.subject, "zh-CN")}
+    # as the report stores them (codes and numbers), read in each reader's language
+    items = {i["requirement"]: i for i in (call.subject.eligibility or {}).get("items", [])}
     return {"exception": {**exception.model_dump(mode="json"), "by": str(call.user.id),
-                          "excepted": [failed[c] for c in exception.requirements]}}
+                          "excepted": [{k: v for k, v in items[c].items() if k != "passed"}
+                                       for c in exception.requirements]}}
 
 
 def prereview_exceptions(session: Session, selection_id: uuid.UUID) -> dict[uuid.UUID, dict]:
@@ -574,7 +573,8 @@ def flags(session: Session, selection_id: uuid.UUID
           ) -> tuple[dict[uuid.UUID, ExceptionFlag], dict[uuid.UUID, list[CorrectionFlag]]]:
     """What every result of the selection is flagged with: passes by exception (破格) and
     scores resting on corrected sheets (更正)."""
-    exceptions = {k: ExceptionFlag.model_validate(v)
+    exceptions = {k: ExceptionFlag.model_validate({**v, "excepted": [
+                      eligibility.render_item({"passed": False, **i}) for i in v.get("excepted", [])]})
                   for k, v in prereview_exceptions(session, selection_id).items()}
     return exceptions, _correction_flags(session, selection_id)
 

@@ -179,5 +179,6 @@ def test_a_validators_own_message_reads_in_the_language_with_the_fields_named(
                               "Content-Type": "application/merge-patch+json"})
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["message"] == (
-        "党委会的到会比例是应到会委员中须实到的比例：不低于 1/2（0.5）、不高于 1，不能是 0.3")
+        "指应到会委员中须实到会的比例，应不低于 1/2（0.5）、不高于 1，不能是 0.3")
+    assert r.json()["detail"].startswith("党委会到会比例（body.settings.committee_quorum）：指")
     assert "Value error" not in r.text and "值无效" not in r.text
