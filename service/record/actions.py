@@ -137,11 +137,13 @@ def run(
     *,
     user: User,
     clock: Clock,
-    reason: str | None,
+    reason: str | dict[str, Any] | None,
     raw_params: dict[str, Any],
     event_params: dict[str, Any] | None = None,
 ) -> record.Event:
-    """Run `action` on a locked subject; return the event written."""
+    """Run `action` on a locked subject; return the event written. `reason` is a person's
+    text, or one the service writes (`i18n.said(…)`), read in each reader's language."""
+    written, reason = reason, i18n.read(reason, i18n.DEFAULT) if reason is not None else None
     actor = actor_of(user)
     state = subject.state  # type: ignore[attr-defined]
     # Unknown action, wrong state or wrong role come before any judgement of the input.
@@ -170,7 +172,7 @@ def run(
         clock=clock,
         from_state=state,
         to_state=decision.target,
-        reason=reason,
+        reason=written,
         params={**params.model_dump(mode="json"), **(event_params or {}), **extra},
     )
     follow = kind.after.get(action)

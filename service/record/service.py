@@ -20,6 +20,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import String, cast, func, literal_column
 from sqlmodel import Session, select
 
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.pagination import keyset_page
 from . import keys as record_keys
@@ -162,10 +163,15 @@ def append(
     clock: Clock,
     from_state: str | None = None,
     to_state: str | None = None,
-    reason: str | None = None,
+    reason: str | dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event to the subject's chain, in the caller's transaction."""
+    """Append one event to the subject's chain, in the caller's transaction. A reason the
+    service writes itself (`i18n.said(…)`) is stored in the catalogue's default language,
+    and, under `params.reason_said`, as its msgid and parameters for every other reader."""
+    if isinstance(reason, dict):
+        params = {**(params or {}), "reason_said": reason}
+        reason = i18n.read(reason, i18n.DEFAULT)
     last = session.exec(
         select(Event.seq, Event.hash)
         .where(Event.subject_type == subject_type, Event.subject_id == subject_id)
@@ -193,6 +199,13 @@ def append(
 
 
 _EVENT_INSERT = Event.__table__.insert()  # type: ignore[attr-defined]
+
+
+def reason_in(event: Any, lang: i18n.Lang | None = None) -> str:
+    """An event's reason as a person reads it: one the service wrote (`params.reason_said`)
+    in `lang`, a person's as they wrote it."""
+    said = (event.params or {}).get("reason_said")
+    return i18n.read(said, lang) if said else (event.reason or "")
 
 
 @dataclass(frozen=True)
@@ -263,20 +276,20 @@ def _pg_iso(c: str) -> str:
 
 
 def _sqlite_consistent() -> str:
-    def said(key: str) -> str:
+    def in_body(key: str) -> str:
         return f"json_extract(event.body, '$.{key}')"
 
     def uid(key: str, op: str = "IS") -> str:
-        return f"replace({said(key)}, '-', '') {op} event.{key}"
+        return f"replace({in_body(key)}, '-', '') {op} event.{key}"
 
     parts = [uid("id", "="), uid("subject_id", "="), uid("selection_id"), uid("actor_id"),
-             f"{said('seq')} = event.seq",
-             *(f"{said(k)} IS event.{k}" for k in (
+             f"{in_body('seq')} = event.seq",
+             *(f"{in_body(k)} IS event.{k}" for k in (
                  "subject_type", "action", "from_state", "to_state", "actor_role", "reason",
                  "request_id", "key_id")),
-             f"{said('occurred_at')} = {_sqlite_iso('event.occurred_at')}",
-             f"{said('simulated_at')} IS {_sqlite_iso('event.simulated_at')}",
-             f"{said('params')} = json(event.params)"]
+             f"{in_body('occurred_at')} = {_sqlite_iso('event.occurred_at')}",
+             f"{in_body('simulated_at')} IS {_sqlite_iso('event.simulated_at')}",
+             f"{in_body('params')} = json(event.params)"]
     return "(event.body IS NOT NULL AND " + " AND ".join(parts) + ")"
 
 

@@ -78,7 +78,8 @@ class PrereviewParams(Strict):
         missing = [i.value for i in PrereviewItem if i not in v]
         if missing:
             raise invalid("judgements_missing", "a judgement is missing for: {items}",
-                          items=[i18n.label("PrereviewItem", i) for i in missing])
+                          items=[i18n._("{label} ({code})", label=i18n.label(
+                              "PrereviewItem", i), code=i) for i in missing])
         return v
 
 
@@ -473,6 +474,15 @@ class ScoreSheetPublic(BaseModel):
         " (更正) made after the sheets were unsealed")
     corrected: bool = Field(default=False, description="This version is a correction (更正)")
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _correction_said(self):
+        # a correction's version keeps the judge's reason; it reads as a correction in the
+        # reader's language (rows written before kept the Chinese 更正： in front)
+        if self.correction_id and self.supersede_reason:
+            self.supersede_reason = i18n._("Correction: {reason}",
+                                           reason=self.supersede_reason.removeprefix("更正："))
+        return self
 
 
 class ScoreSheetCorrectionCreate(Strict):

@@ -525,7 +525,7 @@ def decide_correction(*, session: Session, candidate: Candidate, correction_id: 
         new = ScoreSheet(selection_id=sheet.selection_id, candidate_id=candidate.id,
                          judge_id=corr.judge_id, version=sheet.version + 1, scores=corr.scores,
                          total=corr.total, comment=corr.comment,
-                         supersede_reason=f"更正：{corr.reason}", correction_id=corr.id)
+                         supersede_reason=corr.reason, correction_id=corr.id)
         session.add(new)
         session.flush()
         corr.status, corr.new_sheet_id = "approved", new.id
@@ -1029,16 +1029,17 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                             needs_majority=d.outcome in ("appointed", "reserve"))
         results.append(d.model_dump(mode="json") | {"members_voting": voters})
     meeting = store_meeting(session, selection, data, results, user)
-    votes = "赞成{f}、反对{a}、弃权{b}"
     for d in data.decisions:
         cand = _candidate_of(session, selection, d.candidate_id, lock=True)
         if d.outcome == "postponed":
             _candidate_event(session, cand, "committee_postpone", user, ADMIN, clock,
                              {"meeting_id": meeting.id, "reason": d.reason})
             continue
-        tally = votes.format(f=d.votes_for, a=d.votes_against, b=d.abstentions)
-        reason = d.reason or (f"党委会审核（{tally}），决定不符合" if d.outcome == "not_qualified"
-                              else None)
+        reason = d.reason or (i18n.said(
+            "Decided not qualified by the party committee (for {votes_for}, against"
+            " {votes_against}, abstaining {abstentions}).", votes_for=d.votes_for,
+            votes_against=d.votes_against, abstentions=d.abstentions)
+            if d.outcome == "not_qualified" else None)
         actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, _OUTCOME_ACTION[d.outcome], user=user,
                     clock=clock, reason=reason,
                     raw_params={"post": d.post} if d.outcome == "appointed" else {},

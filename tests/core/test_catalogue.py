@@ -30,7 +30,7 @@ ERRORS = {c.__name__ for c in _all_subclasses(ServiceError)} | {
     c.__name__ for c in vars(engine).values()
     if isinstance(c, type) and issubclass(c, engine.WorkflowError)} | {"LoginsBusy"}
 TEXT_AT = {"Refusal": 1, "problem_response": 3, "_none_in": 2, "_some_in": 2, "_": 0,
-           "gettext": 0, "invalid": 1}
+           "gettext": 0, "invalid": 1, "said": 0}
 # Latin words a Chinese text may hold: names of standards and things typed as they are.
 ALLOWED_LATIN = {"ETag", "API", "JSON", "UTF", "NUL", "SMTP", "ID", "UUID", "UTC", "CSV",
                  "HTTP", "HTTPS", "OAuth2", "URL", "CORS", "Bearer", "ISO", "YYYY", "MM",

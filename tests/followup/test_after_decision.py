@@ -172,7 +172,7 @@ def test_a_reserve_is_told_when_the_entry_expires_and_when_a_later_selection_use
     assert "第二党支部书记公开选拔" in by_to[PEOPLE["wang"]["email"]].get_content()
     assert "储备人选被推荐" in by_to[PEOPLE["wang"]["email"]]["Subject"]
     assert "储备期满" in by_to[PEOPLE["chen"]["email"]]["Subject"]
-    assert "2026-10-01" in by_to[PEOPLE["chen"]["email"]].get_content()
+    assert "储备期至 2026年10月1日" in by_to[PEOPLE["chen"]["email"]].get_content()
 
 
 # ================================================================ 3. what actually happened
