@@ -196,6 +196,17 @@ def test_every_enum_value_of_the_openapi_document_has_labels():
     assert not wrong, "enum values without proper labels:\n" + "\n".join(wrong)
 
 
+def test_every_webhook_event_type_is_described_in_both_languages():
+    from service.webhooks.schemas import EVENT_TYPES
+
+    wrong = [f"  msgctxt 'webhook_event_type' msgid {t!r}: {why}" for t in EVENT_TYPES
+             if (why := ("no English description"
+                         if not i18n.translation(t, "en", "webhook_event_type")
+                         else _problems_of(t, i18n.translation(t, "zh-CN", "webhook_event_type"),
+                                           i18n.translation(t, "en", "webhook_event_type"))))]
+    assert not wrong, "webhook event types without descriptions:\n" + "\n".join(wrong)
+
+
 def test_every_state_and_action_of_the_workflow_is_labelled():
     wrong = []
     for m in MACHINES:

@@ -267,6 +267,11 @@ def test_event_types_are_listed_and_bad_input_is_refused(client, admin, receiver
                                           "nomination.received", "outcome.decided",
                                           "notification.failed"]
     assert all(t["description_zh"] and t["description_en"] for t in types)
+    decided = next(t for t in types if t["type"] == "outcome.decided")
+    assert decided["description"] == decided["description_zh"] == "党委会作出决定：上岗使用、储备人选或不符合"
+    en = _ok(client.get("/api/v1/webhook-event-types", headers={**admin, "Accept-Language": "en"}))
+    assert next(t for t in en if t["type"] == "outcome.decided")["description"] == (
+        "The party committee decided a candidate's outcome: appointed, reserve or not qualified")
 
     def refused(body: dict[str, Any], field: str) -> None:
         p = _problem(client.post(HOOKS, json=body, headers=admin), 422, "validation_error")
