@@ -303,6 +303,18 @@ def set_template(session: Session, outcome: str, language: str, subject: str, bo
                              "body": body})
 
 
+def message(kind: str, language: str, **values: Any) -> dict[str, str]:
+    """The subject, body and language of an email that is not an outcome (a claim code, an
+    objection's receipt), from the catalogue's `email_subject` / `email_body` in `language`
+    (`zh` or `en`), its placeholders filled (dates in the language's long form)."""
+    lang = i18n.as_lang(language)
+    said = {k: i18n.format_date_long(v, lang) if isinstance(v, date) else v
+            for k, v in values.items()}
+    return {"subject": (i18n.label("email_subject", kind, lang) or "").format(**said),
+            "body": (i18n.label("email_body", kind, lang) or "").format(**said),
+            "language": "en" if lang == "en" else "zh"}
+
+
 def enqueue_message(session: Session, candidate: Candidate, *, kind: str, key: str, to: str,
                     subject: str, body: str, language: str = "zh") -> Notification:
     """Write an email that is not an outcome (a claim code, say) to the same outbox, sent by

@@ -226,6 +226,11 @@ def test_an_objection_is_acknowledged_investigated_and_concluded_holding_the_app
     send_due(settings)
     acks = [(r, m) for r, m in inbox.messages() if r == ["objector@example.org"]]
     assert len(acks) == 1 and o["id"] in acks[0][1].get_content()
+    # in the objector's language alone (they wrote in Chinese), from the catalogue
+    ack = acks[0][1]
+    assert ack["Subject"] == "【机关第一党支部】任职前公示异议受理回执"
+    assert "受理（编号" in ack.get_content() and "received" not in ack.get_content()
+    assert ack.get_content().rstrip().endswith("机关第一党支部组织部门")
     assert len(inbox.envelopes) == 2  # the outcome email and one acknowledgement
     # the acknowledgement is in the objection's record; the candidate's never names the objector
     o_events = _ok(f.get(f"{OBJ}/{o['id']}/events"))["items"]
