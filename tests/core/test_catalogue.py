@@ -207,6 +207,28 @@ def test_every_webhook_event_type_is_described_in_both_languages():
     assert not wrong, "webhook event types without descriptions:\n" + "\n".join(wrong)
 
 
+def test_every_label_reads_alike_in_both_languages():
+    """Every label of the catalogues (an entry with a msgctxt: an email's subject and body, a
+    column, a field, a webhook type…) exists in both languages with the same placeholders,
+    its Chinese not the English and without stray Latin words; pydantic's own messages
+    (`validation`) have no English entry: pydantic's English is used."""
+    labels = {lang: {k: v for k, v in i18n.CATALOGUES[lang].items()
+                     if k[0] and k[0] != "validation"} for lang in ("zh-CN", "en")}
+    zh, en = labels["zh-CN"], labels["en"]
+    assert ("email_body", "claim_code") in zh and ("webhook_event_type", "outcome.decided") in zh
+    wrong = [f"  msgctxt {k[0]!r} msgid {k[1]!r}: only in {'zh-CN' if k in zh else 'en'}"
+             for k in sorted(set(zh) ^ set(en))]
+    for k in sorted(set(zh) & set(en)):
+        if zh[k] == en[k] and k[0] != "field":  # a field's English name is its identifier
+            wrong.append(f"  msgctxt {k[0]!r} msgid {k[1]!r}: the zh-CN text is the English one")
+        elif _fields(zh[k]) != _fields(en[k]):
+            wrong.append(f"  msgctxt {k[0]!r} msgid {k[1]!r}: placeholders differ:"
+                         f" {sorted(_fields(zh[k]))} vs {sorted(_fields(en[k]))}")
+        elif bad := latin_words(zh[k]):
+            wrong.append(f"  msgctxt {k[0]!r} msgid {k[1]!r}: Latin words in zh-CN: {bad}")
+    assert not wrong, "labels that do not read alike:\n" + "\n".join(wrong)
+
+
 def test_every_state_and_action_of_the_workflow_is_labelled():
     wrong = []
     for m in MACHINES:
