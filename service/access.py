@@ -335,12 +335,11 @@ def request_claim(*, session: Session, selection: Selection, candidate_id: uuid.
     session.add(claim)
     notifications.enqueue_message(
         session, cand, kind="claim_code", key=f"claim:{claim.id}", to=email,
-        subject=f"【{selection.organization}】认领推荐记录的验证码 / Your claim code",
-        body=(f"{cand.full_name}同志：\n\n有账号（{user.username}）申请认领您在“{selection.title}”"
-              f"中的推荐记录。验证码：{code}，{CLAIM_MINUTES} 分钟内有效。如非本人操作，请忽略并告知"
-              f"组织部门。\n\nAn account ({user.username}) asks to claim your nomination in"
-              f" this selection. Code: {code}, valid for {CLAIM_MINUTES} minutes. If this was"
-              f" not you, ignore it and tell the organization department."))
+        **notifications.message("claim_code", notifications.language_of(session, cand),
+                                organization=selection.organization,
+                                full_name=cand.full_name, username=user.username,
+                                selection_title=selection.title, code=code,
+                                minutes=CLAIM_MINUTES))
     masked = _masked(email)
     record.append(session, subject_type="candidate", subject_id=cand.id,
                   selection_id=cand.selection_id, action="request_claim",

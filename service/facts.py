@@ -78,8 +78,8 @@ def _close_nominations(call: ActionCall) -> dict[str, Any]:
     for cand in call.session.exec(select(Candidate).where(
             Candidate.selection_id == sel.id, Candidate.state == "nominated").with_for_update()):
         actions.run(call.session, CANDIDATE_KIND, cand, "lapse", user=call.user,
-                    clock=call.clock, reason=i18n.text(notifications.SYSTEM_REASONS["lapse"],
-                                                      lang="zh-CN"), raw_params={})
+                    clock=call.clock, reason=i18n.said(notifications.SYSTEM_REASONS["lapse"]),
+                    raw_params={})
         lapsed.append(str(cand.id))
     nominations.recheck_all(session=call.session, selection=sel, author=call.author,
                             clock=call.clock)

@@ -73,3 +73,81 @@ def pdf_text(pdf: str) -> tuple[str, int]:
     out = subprocess.run([tool, "-layout", pdf, "-"], capture_output=True, check=True)
     text = out.stdout.decode("utf-8")
     return text, text.count("\f")
+
+
+def _chromedriver() -> str:
+    """chromedriver's executable (Debian's `chromium-driver`), or skip (fail under
+    REQUIRE_BROWSER=1)."""
+    chromium()
+    found = shutil.which("chromedriver")
+    if found:
+        return found
+    message = "no chromedriver on PATH (Debian: apt-get install chromium-driver)"
+    if os.environ.get("REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{message}, and REQUIRE_BROWSER=1")
+    pytest.skip(message)
+
+
+def download(url: str, folder: str, *, headers: dict[str, str] | None = None,
+             languages: str = "zh-CN,zh", timeout: float = 60) -> list[str]:
+    """The names of the files the browser saves when it opens `url` (a download), letting it
+    save into `folder` as a person's browser saves into theirs (CDP
+    Browser.setDownloadBehavior, driven through chromedriver). The browser's languages are
+    `languages` (what it sends as Accept-Language: a Chinese user's by default); `headers`
+    go with the request (Network.setExtraHTTPHeaders), e.g. the Authorization a front end
+    sends."""
+    import time
+
+    import httpx
+
+    from tests.reliability._live import free_port
+
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        driver = subprocess.Popen([_chromedriver(), f"--port={port}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=timeout) as wd:
+                for _ in range(100):
+                    try:
+                        if wd.get("/status").json()["value"]["ready"]:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    time.sleep(0.1)
+                session = wd.post("/session", json={"capabilities": {"alwaysMatch": {
+                    "goog:chromeOptions": {"binary": chromium(),
+                                           "prefs": {"intl.accept_languages": languages},
+                                           "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                        "--no-first-run", "--disable-background-networking",
+                        "--disable-component-update", "--disable-sync",
+                        "--disable-dev-shm-usage", f"--user-data-dir={profile}",
+                        f"--host-resolver-rules={OFFLINE}"]}}}}).json()["value"]
+                sid = session["sessionId"]
+
+                def cdp(cmd: str, **params) -> None:
+                    r = wd.post(f"/session/{sid}/goog/cdp/execute",
+                                json={"cmd": cmd, "params": params})
+                    assert r.status_code == 200, r.text
+
+                try:
+                    cdp("Browser.setDownloadBehavior", behavior="allow", downloadPath=folder)
+                    if headers:
+                        cdp("Network.enable")
+                        cdp("Network.setExtraHTTPHeaders", headers=headers)
+                    # a download ends the navigation without a page: not an error here
+                    wd.post(f"/session/{sid}/url", json={"url": url})
+                    deadline = time.monotonic() + timeout
+                    while time.monotonic() < deadline:
+                        names = sorted(os.listdir(folder))
+                        if names and not any(n.endswith(".crdownload") for n in names):
+                            return names
+                        time.sleep(0.2)
+                    return sorted(os.listdir(folder))
+                finally:
+                    wd.delete(f"/session/{sid}")
+        finally:
+            driver.terminate()
+            driver.wait(timeout=10)

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..workflow import WorkflowError
 from . import i18n
-from .schemas import NO_NUL, NOT_BLANK
+from .schemas import NO_NUL, NOT_BLANK, FieldName
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +177,16 @@ def problem_of(exc: ServiceError | WorkflowError) -> Problem:
                        details=exc.details or None)
     return Problem(type=TYPE_BASE + exc.code, title=i18n.title(exc.title), status=exc.status_code,
                    detail=i18n.refusal_text(exc.template, exc.params), code=exc.code,
-                   details=exc.details or None, errors=exc.errors)
+                   details=exc.details or None, errors=_said(exc.errors))
+
+
+def _said(errors: list[dict[str, Any]] | None) -> list[dict[str, str]] | None:
+    """A service's field errors in the request's language: each `message` is a msgid (its
+    `params`, if any, fill it)."""
+    if not errors:
+        return errors
+    return [{**{k: v for k, v in e.items() if k != "params"},
+             "message": i18n.text(e["message"], e.get("params"))} for e in errors]
 
 
 def problem_response(
@@ -205,7 +214,7 @@ def problem_response(
     if request is not None:
         body["instance"] = request.url.path
     if errors:
-        body["errors"] = errors
+        body["errors"] = _said(errors)
     if details:
         body["details"] = jsonable_encoder(details)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE,
@@ -259,17 +268,47 @@ def _message(kind: str, english: str, ctx: dict[str, Any]) -> str:
         return english
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+def custom_message(ctx: dict[str, Any], loc: list[str]) -> str:
+    """A validator's own message (`service.core.schemas.invalid`) in the request's language:
+    its msgid from the catalogue, each field it names read as a field is."""
+    base = loc[:-1] if ctx.get("_beside") else loc
+
+    def said(v: Any) -> Any:
+        if isinstance(v, FieldName):
+            return field_label(".".join([*base, v]))
+        return [said(x) for x in v] if isinstance(v, list) else v
+
+    values = {k: said(v) for k, v in ctx.items() if not k.startswith("_")}
+    return i18n.text(ctx["_msgid"], values)
+
+
+def field_errors(errors: list[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """pydantic's errors as the `errors` of a problem, in the request's language: each field's
+    dotted path (after `prefix`), its message, its type."""
     out = []
-    for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
+    for err in errors:
+        loc = [*prefix, *(str(p) for p in err.get("loc", ()))]
         kind, message = str(err.get("type", "value_error")), str(err.get("msg", "invalid"))
         ctx = dict(err.get("ctx") or {})
+        if "_msgid" in ctx:
+            out.append({"field": ".".join(loc), "message": custom_message(ctx, loc),
+                        "type": kind})
+            continue
         if kind == "string_pattern_mismatch":
             kind, message = _TEXT_RULES.get(ctx.get("pattern"), (kind, message))
         out.append({"field": ".".join(loc), "message": _message(kind, message, ctx),
                     "type": kind})
     return out
+
+
+def invalid_input(errors: list[dict[str, str]], detail: str = "{field}: {message}",
+                  params: dict[str, Any] | None = None) -> InvalidInput:
+    """422 for input a service validated itself (`field_errors`), its detail naming the first
+    field as a person reads it."""
+    errors = _said(errors) or []
+    first = errors[0] if errors else {"field": "", "message": "invalid"}
+    return InvalidInput(detail, errors=errors, params={
+        **(params or {}), "field": field_label(first["field"]), "message": first["message"]})
 
 
 def field_label(path: str) -> str:
@@ -311,7 +350,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError):
-        errors = _field_errors(exc)
+        errors = field_errors(exc.errors())
         first = errors[0] if errors else {"field": "", "message": "invalid"}
         detail = (i18n.text("{field}: {message}", {"field": field_label(first["field"]),
                                                     "message": first["message"]})

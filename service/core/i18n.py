@@ -19,6 +19,7 @@ of the current request lives in a context variable set by a middleware.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -145,6 +146,28 @@ gettext = _
 def msgids(context: str) -> list[str]:
     """Every identifier the catalogue labels in a context (e.g. `record_action`), in order."""
     return [key for ctx, key in CATALOGUES[DEFAULT] if ctx == context and key]
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def said(msgid: str, /, **params: Any) -> dict[str, Any]:
+    """A text the service writes into the record or a row for people, kept as its msgid and
+    parameters (JSON) so that each reader reads it in their own language (`read`)."""
+    from pydantic_core import to_jsonable_python
+
+    return {"msgid": msgid, "params": to_jsonable_python(params)}
+
+
+def read(value: Any, lang: Lang | None = None) -> str:
+    """A stored text as a person reads it: a `said` text in `lang` (ISO dates in the long
+    form), any other text as it was written."""
+    if isinstance(value, Mapping) and isinstance(value.get("msgid"), str):
+        params = {k: _dt.date.fromisoformat(v) if isinstance(v, str) and _ISO_DAY.fullmatch(v)
+                  else state_label("candidate", v, lang) if k == "candidate_state"
+                  else v for k, v in (value.get("params") or {}).items()}
+        return text(value["msgid"], params, lang)
+    return "" if value is None else str(value)
 
 
 def label(context: str, value: str | None, lang: Lang | None = None) -> str | None:

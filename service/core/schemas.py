@@ -19,6 +19,7 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from ..workflow.roles import ROLES
 from ..workflow.table import MACHINES
@@ -50,6 +51,22 @@ EMAIL = rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+$"
 EMAIL_WITH_DOMAIN = rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+\.{_ADDRESS_CHAR}+$"
 
 
+class FieldName(str):
+    """A field named in a validator's message: read as its name in the reader's language with
+    its JSON path beside it (出生日期（body.nominee.birth_date）), like the field of any error."""
+
+
+def invalid(code: str, message: str, /, *, beside: bool = False,
+            **params: Any) -> PydanticCustomError:
+    """A validator's refusal, for a person: `code` is the field error's stable `type`,
+    `message` the English sentence with `{name}` placeholders, the catalogue's msgid (the
+    answer is in the reader's language, service/core/errors.py). Fields it names are given as
+    `FieldName`s: children of the object refused, or, with `beside`, of the field's own parent
+    (a field validator naming the fields beside it)."""
+    return PydanticCustomError(code, message,
+                               {**params, "_msgid": message, "_beside": beside})
+
+
 def _strip(value: str) -> str:
     return value.strip()
 
@@ -73,8 +90,11 @@ def _iso(pattern: re.Pattern[str], what: str):
         if isinstance(value, (date, datetime)):
             return value
         if not isinstance(value, str) or not pattern.match(value):
-            raise ValueError(f"must be an ISO 8601 {what}, e.g. "
-                             + ("2026-09-30" if what == "date" else "2026-09-30T09:00:00+08:00"))
+            if what == "date":
+                raise invalid("date_parsing", "must be an ISO 8601 date, e.g. {example}",
+                              example="2026-09-30")
+            raise invalid("datetime_parsing", "must be an ISO 8601 date and time, e.g. {example}",
+                          example="2026-09-30T09:00:00+08:00")
         return value
     return check
 
@@ -82,7 +102,7 @@ def _iso(pattern: re.Pattern[str], what: str):
 def _json_integer(value: Any) -> Any:
     """JSON's integers: 5 and 5.0 (JSON Schema counts 5.0 as an integer), never "5" or true."""
     if isinstance(value, (bool, str)):
-        raise ValueError("must be a JSON integer")
+        raise invalid("int_type", "must be a JSON integer")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
@@ -90,7 +110,7 @@ def _json_integer(value: Any) -> Any:
 
 def _json_number(value: Any) -> Any:
     if isinstance(value, (bool, str)):
-        raise ValueError("must be a JSON number")
+        raise invalid("float_type", "must be a JSON number")
     return value
 
 
@@ -321,9 +341,11 @@ class ClockSet(Strict):
     @model_validator(mode="after")
     def _one(self):
         if (self.day is None) == (self.at is None):
-            raise ValueError("give exactly one of `day` or `at`")
+            raise invalid("one_of_day_or_at", "give exactly one of {day} or {at}",
+                          day=FieldName("day"), at=FieldName("at"))
         if self.at is not None and self.at.tzinfo is None:
-            raise ValueError("`at` needs a time zone, e.g. 2026-09-30T09:00:00+08:00")
+            raise invalid("timezone_aware", "{at} needs a time zone, e.g. {example}",
+                          at=FieldName("at"), example="2026-09-30T09:00:00+08:00")
         return self
 
 

@@ -175,12 +175,13 @@ def on_backfill(call: ActionCall, appoint) -> dict[str, Any]:
     if entry is not None:
         entry.backfilled_on = date.fromisoformat(cand.appointment["decided_on"])
         call.session.add(entry)
-    label = i18n.state_label(CANDIDATE_MACHINE, left.state, "zh-CN")
     return {**out, "appointment": cand.appointment,
             "vacancy": {"post": code, "vacated_by": vacated_by, "cause": left.state},
             "rank_order": [str(i) for i in order], "position": order.index(cand.id) + 1,
             "reserve_entry_id": entry.id if entry else None,
-            "detail": f"递补{left.full_name}同志（{label}）出缺的{post_name(selections.post_of(selection, code))}"}
+            "detail": i18n.said("Fills the post {post} left vacant by {name} ({candidate_state})",
+                                post=post_name(selections.post_of(selection, code)),
+                                name=left.full_name, candidate_state=left.state)}
 
 
 def record_meeting(*, session: Session, selection: Selection, data: BackfillMeetingCreate,

@@ -12,6 +12,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Any
 
+from ..core import i18n
 from ..core.errors import InvalidInput, refuse_future_date
 from ..nomination.models import Candidate
 from ..record import actions
@@ -65,9 +66,11 @@ def after_election(call: ActionCall, event: record.Event) -> None:
         return
     actions.run(call.session, actions.kind_of(CANDIDATE_MACHINE), call.subject, "fail_election",
                 user=call.user, clock=call.clock,
-                reason=f"支部党员大会选举得赞成票{e['votes_for']}票，未超过实到会有选举权党员"
-                       f"{e['present_with_vote']}人的半数规则（须{e['votes_needed']}票）"
-                       f"（not elected: {e['votes_for']} votes for, {e['votes_needed']} needed）",
+                reason=i18n.said(
+                    "Not elected by the branch's general meeting: {votes_for} votes for, not"
+                    " more than half of the {present} members present with a vote ({needed}"
+                    " needed).", votes_for=e["votes_for"], present=e["present_with_vote"],
+                    needed=e["votes_needed"]),
                 raw_params={})
 
 
@@ -75,8 +78,10 @@ def on_fail_election(call: ActionCall) -> dict[str, Any]:
     """Not elected: the election cited, the post vacant."""
     e = (call.subject.appointment or {}).get("election") or {}
     return {**vacancy_of(call), "election": e,
-            "detail": f"支部党员大会选举 {e.get('held_on')}：赞成{e.get('votes_for')}票，"
-                      f"实到{e.get('present_with_vote')}人"}
+            "detail": i18n.said("The branch's general meeting of {held_on}: {votes_for} votes"
+                                " for, {present} present", held_on=e.get("held_on"),
+                                votes_for=e.get("votes_for"),
+                                present=e.get("present_with_vote"))}
 
 
 def _approval(call: ActionCall, approved: bool) -> dict[str, Any]:

@@ -82,9 +82,10 @@ def template(session: Session, outcome: str, language: str) -> tuple[str, str, b
             i18n.label("email_body", outcome, lang) or "", False)
 
 
-def outcome_of(session: Session, candidate: Candidate) -> tuple[str, str, str] | None:
+def outcome_of(session: Session, candidate: Candidate,
+               lang: i18n.Lang | None = None) -> tuple[str, str, str] | None:
     """(outcome, action, reason) for a candidate whose story in the selection has an end:
-    the action that ended it and the reason given."""
+    the action that ended it and the reason given (one the service wrote, in `lang`)."""
     outcome = _OUTCOME_OF_STATE.get(candidate.state)
     if outcome is None:
         return None
@@ -95,7 +96,8 @@ def outcome_of(session: Session, candidate: Candidate) -> tuple[str, str, str] |
         Event.to_state == candidate.state, Event.from_state != Event.to_state)
         .order_by(Event.seq.desc())).first()  # type: ignore[attr-defined]
     action = ev.action if ev else ""
-    return _OUTCOME_OF_ACTION.get(action, outcome), action, (ev.reason or "") if ev else ""
+    return (_OUTCOME_OF_ACTION.get(action, outcome), action,
+            record.reason_in(ev, lang) if ev else "")
 
 
 def _post_values(selection: Selection, candidate: Candidate) -> dict[str, str]:
@@ -140,12 +142,12 @@ def render(session: Session, candidate: Candidate, language: str, *,
     """(outcome, subject, body) of the candidate's outcome email in a language; `change`
     (outcome, gate text, reason) tells of a later change instead."""
     if change is None:
-        found = outcome_of(session, candidate)
+        found = outcome_of(session, candidate, i18n.as_lang(language))
         if found is None:
             raise Conflict("The candidate is '{state}': there is no outcome to tell yet.", code="no_outcome_yet", params={"state": candidate.state})
         outcome, action, reason = found
         gate = i18n.label("gate_of_action", action, i18n.as_lang(language)) if action else ""
-        if action in SYSTEM_REASONS:
+        if action in SYSTEM_REASONS:  # events written before their reasons were kept as said
             reason = i18n.text(SYSTEM_REASONS[action], lang=i18n.as_lang(language))
     else:
         outcome, gate, reason = change
@@ -202,8 +204,8 @@ def enqueue_change(session: Session, candidate: Candidate, event: Event, *, outc
     language = language or language_of(session, candidate)
     params = dict(event.params or {})
     gate = _assessment_text(params, language) if "assessment" in params else (
-        params.get("detail") or "")
-    reason = event.reason or params.get("detail_reason") or ""
+        i18n.read(params.get("detail"), i18n.as_lang(language)))
+    reason = record.reason_in(event, i18n.as_lang(language)) or params.get("detail_reason") or ""
     _, subject, body = render(session, candidate, language, change=(outcome, gate, reason))
     return _queue(session, candidate, key=key, outcome=outcome, subject=subject, body=body,
                   language=language, clock=clock, author=author,
@@ -253,9 +255,10 @@ def resend(session: Session, n: Notification, candidate: Candidate, *, user: Use
         ev = session.get(Event, uuid.UUID(n.dedupe_key.removeprefix("change:")))
         params = dict(ev.params or {})
         gate = _assessment_text(params, lang) if "assessment" in params else (
-            params.get("detail") or "")
+            i18n.read(params.get("detail"), i18n.as_lang(lang)))
         _, n.subject, n.body = render(session, candidate, lang, change=(
-            n.outcome, gate, ev.reason or params.get("detail_reason") or ""))
+            n.outcome, gate, record.reason_in(ev, i18n.as_lang(lang))
+            or params.get("detail_reason") or ""))
     elif n.outcome in OUTCOMES:
         _, n.subject, n.body = render(session, candidate, lang)
     else:
@@ -301,6 +304,18 @@ def set_template(session: Session, outcome: str, language: str, subject: str, bo
                              "body": body})
 
 
+def message(kind: str, language: str, **values: Any) -> dict[str, str]:
+    """The subject, body and language of an email that is not an outcome (a claim code, an
+    objection's receipt), from the catalogue's `email_subject` / `email_body` in `language`
+    (`zh` or `en`), its placeholders filled (dates in the language's long form)."""
+    lang = i18n.as_lang(language)
+    said = {k: i18n.format_date_long(v, lang) if isinstance(v, date) else v
+            for k, v in values.items()}
+    return {"subject": (i18n.label("email_subject", kind, lang) or "").format(**said),
+            "body": (i18n.label("email_body", kind, lang) or "").format(**said),
+            "language": "en" if lang == "en" else "zh"}
+
+
 def enqueue_message(session: Session, candidate: Candidate, *, kind: str, key: str, to: str,
                     subject: str, body: str, language: str = "zh") -> Notification:
     """Write an email that is not an outcome (a claim code, say) to the same outbox, sent by
@@ -323,7 +338,7 @@ def chain_of(session: Session, n: Notification, candidate: Candidate
     return "candidate", candidate.id, candidate.state
 
 
-def tell_reserve(session: Session, entry: ReserveEntry, *, outcome: str, detail: str,
+def tell_reserve(session: Session, entry: ReserveEntry, *, outcome: str, detail: dict[str, Any],
                  clock: Clock, author: record.Author, cites: dict[str, Any],
                  key: str) -> Notification | None:
     """A reserve's entry expired (储备期满) or was used in a later selection: recorded in the
@@ -336,9 +351,11 @@ def tell_reserve(session: Session, entry: ReserveEntry, *, outcome: str, detail:
                           selection_id=cand.selection_id, action=outcome, author=author,
                           clock=clock, from_state=cand.state, to_state=cand.state,
                           params={"reserve_entry_id": entry.id, "detail": detail, **cites})
-    _, subject, body = render(session, cand, "zh", change=(outcome, "", detail))
+    language = language_of(session, cand)
+    _, subject, body = render(session, cand, language, change=(
+        outcome, "", i18n.read(detail, i18n.as_lang(language))))
     return _queue(session, cand, key=key, outcome=outcome, subject=subject, body=body,
-                  language="zh", clock=clock, author=author,
+                  language=language, clock=clock, author=author,
                   cites={"event_id": event.id, "event_action": outcome})
 
 
@@ -348,8 +365,8 @@ def tell_expired_reserves(session: Session, *, clock: Clock, user: User) -> int:
     for entry in session.exec(select(ReserveEntry).where(ReserveEntry.expires_on < clock.today())
                               .order_by(ReserveEntry.expires_on, ReserveEntry.id)):
         if tell_reserve(session, entry, outcome="reserve_expired",
-                        detail=f"储备期至 {entry.expires_on.isoformat()}（until"
-                               f" {entry.expires_on.isoformat()}）", clock=clock,
+                        detail=i18n.said("In the reserve pool until {until}",
+                                         until=entry.expires_on), clock=clock,
                         author=record.Author(user.id, "admin"),
                         cites={"expires_on": entry.expires_on.isoformat()},
                         key=f"reserve_expired:{entry.id}"):
@@ -366,7 +383,8 @@ def tell_reserve_used(session: Session, nomination: Nomination, candidate: Candi
     entry = session.get(ReserveEntry, nomination.reserve_entry_id)
     selection = session.get(Selection, candidate.selection_id)
     return tell_reserve(session, entry, outcome="reserve_used",
-                        detail=f"“{selection.title}”（{selection.organization}）", clock=clock,
+                        detail=i18n.said("“{title}” ({organization})", title=selection.title,
+                                         organization=selection.organization), clock=clock,
                         author=author, cites={"selection_id": selection.id,
                                               "candidate_id": candidate.id},
                         key=f"reserve_used:{entry.id}:{candidate.id}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import InvalidInput, NotFound, refuse_future_date
 from ..core.models import User, utcnow
@@ -73,14 +74,10 @@ def receive(session: Session, cand: Candidate, data: ObjectionCreate, clock: Clo
         selection = session.get(Selection, cand.selection_id)
         n = notifications.enqueue_message(
             session, cand, kind="objection_ack", key=f"objection_ack:{o.id}", to=data.contact,
-            subject=f"【{selection.organization}】任职前公示异议受理回执 / Your objection is received",
-            body=(f"您好：\n\n您对任职前公示对象{cand.full_name}同志提出的异议已于"
-                  f"{clock.today().isoformat()}受理（编号 {o.id}），组织部门将组织调查核实，并对您的"
-                  "身份和联系方式严格保密。\n\n"
-                  f"Your objection to the proposed appointment of {cand.full_name} was received"
-                  f" on {clock.today().isoformat()} (number {o.id}). It will be investigated;"
-                  " your identity and contact are kept confidential."
-                  f"\n\n{selection.organization}党委组织部门"))
+            **notifications.message(
+                "objection_ack", "en" if i18n.current() == "en" else "zh",
+                organization=selection.organization, full_name=cand.full_name,
+                received_on=clock.today(), number=o.id))
         record.append(session, subject_type=SUBJECT, subject_id=o.id,
                       selection_id=cand.selection_id, action="acknowledge_objection",
                       author=record.Author(None, "system"), clock=clock, from_state=o.state,

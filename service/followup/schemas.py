@@ -19,7 +19,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from ..core import calendar as workcal
 from ..core import examples as ex
@@ -27,6 +26,7 @@ from ..core import i18n
 from ..core.schemas import (
     NOT_BLANK,
     CandidateState,
+    FieldName,
     IsoDate,
     JsonFloat,
     JsonInt,
@@ -39,6 +39,7 @@ from ..core.schemas import (
     StateLabelled,
     Strict,
     Stripped,
+    invalid,
 )
 from ..review.schemas import Recusal
 from ..selection.schemas import PostCode
@@ -415,8 +416,9 @@ class AssessmentParams(Strict):
     def _counts(self):
         total = self.excellent + self.competent + self.basically_competent + self.incompetent
         if total > self.taking_part:
-            raise ValueError(f"the appraisal counts add up to {total}, more than the"
-                             f" {self.taking_part} taking part")
+            raise invalid("counts_do_not_add_up", "the appraisal counts add up to {total},"
+                          " more than the {taking_part} taking part", total=total,
+                          taking_part=self.taking_part)
         return self
 
 
@@ -751,7 +753,9 @@ class ElectionParams(Strict):
     def _present(cls, v: int, info: ValidationInfo) -> int:
         due = info.data.get("members_due")
         if due is not None and v > due:
-            raise _count_error(f"present_with_vote ({v}) is more than members_due ({due})")
+            raise invalid("counts_do_not_add_up", "{present} ({v}) is more than {due} ({n})",
+                          beside=True, present=FieldName("present_with_vote"), v=v,
+                          due=FieldName("members_due"), n=due)
         return v
 
     @field_validator("ballots_returned")
@@ -759,8 +763,10 @@ class ElectionParams(Strict):
     def _returned(cls, v: int, info: ValidationInfo) -> int:
         issued = info.data.get("present_with_vote")
         if issued is not None and v > issued:
-            raise _count_error(f"ballots_returned ({v}) is more than the ballots issued, one"
-                               f" to each of present_with_vote ({issued}): the count is void")
+            raise invalid("counts_do_not_add_up", "{returned} ({v}) is more than the ballots"
+                          " issued, one to each of {present} ({n}): the count is void",
+                          beside=True, returned=FieldName("ballots_returned"), v=v,
+                          present=FieldName("present_with_vote"), n=issued)
         return v
 
     @field_validator("ballots_invalid")
@@ -778,13 +784,10 @@ def _adds_up(v: int, info: ValidationInfo, parts: tuple[str, ...], total: str) -
     """The field `v` closes a sum: `parts` (it among them) add up to `total`."""
     d = {**info.data, info.field_name: v}
     if {*parts, total} <= d.keys() and sum(d[p] for p in parts) != d[total]:
-        raise _count_error(" + ".join(f"{p} ({d[p]})" for p in parts)
-                           + f" is not {total} ({d[total]})")
+        raise invalid("counts_do_not_add_up", "{parts} add up to {sum}, not {total} ({n})",
+                      beside=True, parts=[FieldName(p) for p in parts],
+                      sum=sum(d[p] for p in parts), total=FieldName(total), n=d[total])
     return v
-
-
-def _count_error(message: str) -> PydanticCustomError:
-    return PydanticCustomError("counts_do_not_add_up", message)
 
 
 class ApprovalParams(Strict):

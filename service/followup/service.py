@@ -344,7 +344,8 @@ def after_assessment(call: ActionCall, event: record.Event) -> None:
         return
     actions.run(call.session, actions.kind_of(CANDIDATE_MACHINE), call.subject, "dismiss",
                 user=call.user, clock=call.clock,
-                reason=f"试用期满考核结果为不称职（final assessment: incompetent）：{a.branch_opinion}",
+                reason=i18n.said("The trial's final assessment is incompetent: {opinion}",
+                                 opinion=a.branch_opinion),
                 raw_params={})
 
 

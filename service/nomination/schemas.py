@@ -18,10 +18,12 @@ from pydantic import (
 )
 
 from ..core import examples as ex
+from ..core import i18n
 from ..core.schemas import (
     EMAIL_WITH_DOMAIN,
     CandidateState,
     CandidateStateLabelled,
+    FieldName,
     IsoDate,
     LongText,
     Name,
@@ -29,6 +31,7 @@ from ..core.schemas import (
     Sparse,
     Strict,
     Stripped,
+    invalid,
 )
 from ..selection.schemas import EducationLevel, PostCode
 
@@ -121,15 +124,20 @@ class Profile(Strict):
         for name in ("birth_date", "party_joined_on", "work_started_on"):
             value = getattr(self, name)
             if value is not None and value > today:
-                raise ValueError(f"{name} is in the future")
+                raise invalid("date_in_future", "{field} is in the future",
+                              field=FieldName(name))
+        born = FieldName("birth_date")
         if self.birth_date > _years_before(today, MIN_AGE):
-            raise ValueError(f"birth_date makes the person younger than {MIN_AGE}")
+            raise invalid("too_young", "{born} makes the person younger than {age}",
+                          born=born, age=MIN_AGE)
         if self.birth_date < _years_before(today, 100):
-            raise ValueError("birth_date is more than 100 years ago")
+            raise invalid("too_old", "{born} is more than 100 years ago", born=born)
         if self.party_joined_on < _years_before(self.birth_date, -MIN_AGE):
-            raise ValueError(f"party_joined_on is before the person was {MIN_AGE}")
+            raise invalid("joined_too_young", "{joined} is before the person was {age}",
+                          joined=FieldName("party_joined_on"), age=MIN_AGE)
         if self.work_started_on and self.work_started_on.year < self.birth_date.year + 14:
-            raise ValueError("work_started_on is before the person was 14")
+            raise invalid("worked_too_young", "{started} is before the person was 14",
+                          started=FieldName("work_started_on"))
         if self.national_id:
             _check_national_id(self.national_id, self.birth_date)
         return self
@@ -142,9 +150,11 @@ _ID_CHECK = "10X98765432"
 def _check_national_id(value: str, birth_date: date) -> None:
     total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != value[17]:
-        raise ValueError("national_id has a wrong check digit")
+        raise invalid("national_id_check_digit", "{id} has a wrong check digit",
+                      id=FieldName("national_id"))
     if value[6:14] != birth_date.strftime("%Y%m%d"):
-        raise ValueError("national_id does not match birth_date")
+        raise invalid("national_id_birth_date", "{id} does not match {born}",
+                      id=FieldName("national_id"), born=FieldName("birth_date"))
 
 
 class NominationCreate(Strict):
@@ -186,9 +196,12 @@ class NominationCreate(Strict):
     @model_validator(mode="after")
     def _body_named(self):
         if (self.kind == NominationKind.reserve_pool) != (self.reserve_entry_id is not None):
-            raise ValueError("reserve_entry_id goes with kind reserve_pool, and only with it")
+            raise invalid("reserve_entry_with_kind",
+                          "{entry} goes with the kind {kind}, and only with it",
+                          entry=FieldName("reserve_entry_id"),
+                          kind=i18n.label("NominatingBody", "reserve_pool"))
         if self.nominee is None and self.reserve_entry_id is None:
-            raise ValueError("nominee is required")
+            raise invalid("missing", "{nominee} is required", nominee=FieldName("nominee"))
         return self
 
 

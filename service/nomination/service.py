@@ -283,7 +283,8 @@ def detail(session: Session, candidate: Candidate, *, full: bool = True) -> Cand
     out = CandidateDetail(
         **candidate.model_dump(include={"id", "selection_id", "full_name", "state", "version",
                                         "created_at", "updated_at", "user_id", "profile",
-                                        "eligible", "eligibility"}),
+                                        "eligible"}),
+        eligibility=eligibility.render(candidate.eligibility),
         posts=selections.stood_for(session.get(Selection, candidate.selection_id),
                                    candidate.post_codes),
         nominations=[NominationPublic.model_validate(n, from_attributes=True) for n in noms],

@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel
 
 from ..core import i18n
 from ..core.clock import Clock
-from ..core.errors import InvalidInput
+from ..core.errors import field_errors, invalid_input
 from ..core.models import User, utcnow
 from ..workflow import WORKFLOW, Actor, Context, Decision, GuardRefused, Option
 from . import service as record
@@ -124,15 +124,9 @@ def _validate_params(kind: SubjectKind, action: str, raw: dict[str, Any]) -> Bas
     try:
         return model.model_validate(raw)
     except ValidationError as e:
-        errors = [
-            {"field": ".".join(["body", "params", *map(str, err["loc"])]),
-             "message": err["msg"], "type": err["type"]}
-            for err in e.errors()
-        ]
-        raise InvalidInput(
-            "The parameters of '{action}' are not valid: {field}: {message}",
-            errors=errors, params={"action": action, "field": errors[0]['field'], "message": errors[0]['message']},
-        ) from None
+        raise invalid_input(field_errors(e.errors(), ("body", "params")),
+                            "The parameters of '{action}' are not valid: {field}: {message}",
+                            {"action": action}) from None
 
 
 def run(
@@ -143,11 +137,13 @@ def run(
     *,
     user: User,
     clock: Clock,
-    reason: str | None,
+    reason: str | dict[str, Any] | None,
     raw_params: dict[str, Any],
     event_params: dict[str, Any] | None = None,
 ) -> record.Event:
-    """Run `action` on a locked subject; return the event written."""
+    """Run `action` on a locked subject; return the event written. `reason` is a person's
+    text, or one the service writes (`i18n.said(…)`), read in each reader's language."""
+    written, reason = reason, i18n.read(reason, i18n.DEFAULT) if reason is not None else None
     actor = actor_of(user)
     state = subject.state  # type: ignore[attr-defined]
     # Unknown action, wrong state or wrong role come before any judgement of the input.
@@ -176,7 +172,7 @@ def run(
         clock=clock,
         from_state=state,
         to_state=decision.target,
-        reason=reason,
+        reason=written,
         params={**params.model_dump(mode="json"), **(event_params or {}), **extra},
     )
     follow = kind.after.get(action)

@@ -112,9 +112,15 @@ class EventPublic(BaseModel):
         " events that are not workflow actions")
     to_state_label: str | None = Field(default=None,
                                        description="The new state's label, " + LABEL_DOC)
+    reason_label: str | None = Field(
+        default=None, description="The reason as a person reads it: one the service wrote"
+        " itself (a committee's tally, a lapse, a failed election; its msgid and parameters in"
+        " `params.reason_said`) " + LABEL_DOC + "; a person's reason as they wrote it")
 
     @model_validator(mode="after")
     def _label(self):
         self.action_label = i18n.action_label(self.subject_type, self.action)
         self.to_state_label = i18n.state_label(self.subject_type, self.to_state)
+        said = (self.params or {}).get("reason_said")
+        self.reason_label = i18n.read(said) if said else self.reason
         return self

@@ -20,6 +20,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import String, Uuid, case, cast, func, literal_column
 from sqlmodel import Session, select
 
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.pagination import keyset_page
 from . import keys as record_keys
@@ -174,12 +175,17 @@ def append(
     clock: Clock,
     from_state: str | None = None,
     to_state: str | None = None,
-    reason: str | None = None,
+    reason: str | dict[str, Any] | None = None,
     params: dict[str, Any] | None = None,
 ) -> Event:
-    """Append one event to the subject's chain, in the caller's transaction."""
+    """Append one event to the subject's chain, in the caller's transaction. A reason the
+    service writes itself (`i18n.said(…)`) is stored in the catalogue's default language,
+    and, under `params.reason_said`, as its msgid and parameters for every other reader."""
     if subject_type not in SUBJECT_TYPES:
         raise ValueError(f"{subject_type!r} is not a registered subject type of the record")
+    if isinstance(reason, dict):
+        params = {**(params or {}), "reason_said": reason}
+        reason = i18n.read(reason, i18n.DEFAULT)
     last = session.exec(
         select(Event.seq, Event.hash)
         .where(Event.subject_type == subject_type, Event.subject_id == subject_id)
@@ -207,6 +213,13 @@ def append(
 
 
 _EVENT_INSERT = Event.__table__.insert()  # type: ignore[attr-defined]
+
+
+def reason_in(event: Any, lang: i18n.Lang | None = None) -> str:
+    """An event's reason as a person reads it: one the service wrote (`params.reason_said`)
+    in `lang`, a person's as they wrote it."""
+    said = (event.params or {}).get("reason_said")
+    return i18n.read(said, lang) if said else (event.reason or "")
 
 
 @dataclass(frozen=True)
@@ -286,15 +299,15 @@ def _sqlite_consistent() -> str:
     column = {"occurred_at": _sqlite_iso("event.occurred_at"),
               "simulated_at": _sqlite_iso("event.simulated_at"), "params": "json(event.params)"}
 
-    def said(keys: Sequence[str]) -> str:
+    def in_body(keys: Sequence[str]) -> str:
         return "json_extract(event.body, " + ", ".join(f"'$.{k}'" for k in keys) + ")"
 
     def stored(keys: Sequence[str]) -> str:
         return "json_array(" + ", ".join(column.get(k, f"event.{k}") for k in keys) + ")"
 
     return (f"(CASE WHEN event.body IS NOT NULL AND json_valid(event.body)"
-            f" AND json_valid(event.params) THEN replace({said(ids)}, '-', '') = {stored(ids)}"
-            f" AND {said(rest)} = {stored(rest)} ELSE 0 END)")
+            f" AND json_valid(event.params) THEN replace({in_body(ids)}, '-', '') = {stored(ids)}"
+            f" AND {in_body(rest)} = {stored(rest)} ELSE 0 END)")
 
 
 def _pg_consistent() -> str:

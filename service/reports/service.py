@@ -24,7 +24,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -409,8 +409,20 @@ def _csv_cell(col: Column, v: Any) -> str:
     if col.kind == "date":
         return v.isoformat()
     if col.kind == "datetime":
-        return v.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return local_time(v).isoformat(timespec="seconds")
     return defuse(str(v))
+
+
+def local_time(v: datetime) -> datetime:
+    """A moment in the selection's time zone (the setting `time_zone`, Asia/Shanghai by
+    default), as the table writes it: with its offset, e.g. 2026-09-30T10:15:00+08:00."""
+    return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(i18n.time_zone())
+
+
+def _offset(v: datetime) -> str:
+    """+08:00 for a moment in China: the offset an XLSX time cell shows beside the time."""
+    off = v.strftime("%z")
+    return f"{off[:3]}:{off[3:]}" if off else "Z"
 
 
 def header_row(header: str) -> list[str]:
@@ -457,7 +469,9 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
                 continue
             cell = ws.cell(row=r, column=k)
             if col.kind == "datetime":
-                cell.value = v.astimezone(UTC).replace(tzinfo=None)
+                # a spreadsheet's time has no zone: the local time, its offset in the format
+                local = local_time(v)
+                cell.value = local.replace(tzinfo=None, microsecond=0)
             elif col.kind in ("number", "integer", "date"):
                 cell.value = v
             else:
@@ -466,7 +480,9 @@ def candidates_xlsx(session: Session, selection: Selection, *, header: str = "la
                 cell.data_type = "s"
                 if cell.value.startswith(_FORMULA_START):
                     cell.quotePrefix = True
-            if col.kind in formats:
+            if col.kind == "datetime":
+                cell.number_format = f'{formats["datetime"]}"{_offset(local)}"'
+            elif col.kind in formats:
                 cell.number_format = formats[col.kind]
     for k, col in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(k)].width = col.width

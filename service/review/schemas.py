@@ -18,10 +18,12 @@ from pydantic import (
 )
 
 from ..core import examples as ex
+from ..core import i18n
 from ..core.errors import Problem
 from ..core.schemas import (
     CandidateState,
     CandidateStateLabelled,
+    FieldName,
     IsoDate,
     IsoDateTime,
     JsonFloat,
@@ -33,6 +35,7 @@ from ..core.schemas import (
     Strict,
     Stripped,
     Text,
+    invalid,
 )
 from ..selection.schemas import InterviewCriterion, PostCode, check_criteria
 
@@ -74,7 +77,9 @@ class PrereviewParams(Strict):
     def _all_items(cls, v):
         missing = [i.value for i in PrereviewItem if i not in v]
         if missing:
-            raise ValueError(f"judgements missing for: {', '.join(missing)}")
+            raise invalid("judgements_missing", "a judgement is missing for: {items}",
+                          items=[i18n._("{label} ({code})", label=i18n.label(
+                              "PrereviewItem", i), code=i) for i in missing])
         return v
 
 
@@ -99,7 +104,7 @@ class PrereviewException(Strict):
     @classmethod
     def _once(cls, v):
         if len(v) != len(set(v)):
-            raise ValueError("each requirement is named once")
+            raise invalid("requirement_repeated", "each requirement is named once")
         return v
 
 
@@ -413,7 +418,8 @@ class DeclarationCreate(Strict):
     @model_validator(mode="after")
     def _other_explained(self):
         if self.conflict == ConflictKind.other and not self.note:
-            raise ValueError("a conflict of kind 'other' needs a note")
+            raise invalid("note_required", "{note} is required for a conflict of kind “{kind}”",
+                          kind=i18n.label("ConflictKind", "other"), note=FieldName("note"))
         return self
 
 
@@ -468,6 +474,15 @@ class ScoreSheetPublic(BaseModel):
         " (更正) made after the sheets were unsealed")
     corrected: bool = Field(default=False, description="This version is a correction (更正)")
     created_at: datetime
+
+    @model_validator(mode="after")
+    def _correction_said(self):
+        # a correction's version keeps the judge's reason; it reads as a correction in the
+        # reader's language (rows written before kept the Chinese 更正： in front)
+        if self.correction_id and self.supersede_reason:
+            self.supersede_reason = i18n._("Correction: {reason}",
+                                           reason=self.supersede_reason.removeprefix("更正："))
+        return self
 
 
 class ScoreSheetCorrectionCreate(Strict):
@@ -737,7 +752,9 @@ class Appraisal(Strict):
     def _adds_up(self):
         total = self.excellent + self.competent + self.basically_competent + self.incompetent
         if total > self.participants:
-            raise ValueError(f"{total} votes from {self.participants} participants")
+            raise invalid("counts_do_not_add_up",
+                          "the votes add up to {total}, more than the {participants}"
+                          " participants", total=total, participants=self.participants)
         return self
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import (
     Conflict,
@@ -27,10 +28,12 @@ from ..core.errors import (
     NotFound,
     RuleRefused,
     ServiceError,
+    invalid_input,
     problem_of,
     refuse_future_date,
 )
 from ..core.models import User, utcnow
+from ..nomination import eligibility
 from ..nomination.models import Candidate
 from ..record import actions
 from ..record import service as record
@@ -212,12 +215,7 @@ def prereview_batch(*, session: Session, selection: Selection, data: PrereviewBa
 def eligibility_failed(candidate: Candidate, lang: str) -> list[dict[str, Any]]:
     """The machine-checked requirements the candidate's eligibility report shows failed,
     named in `lang`, each with its code."""
-    en = lang == "en"
-    return [{"requirement": i["requirement"],
-             "label": i.get("label_en", i["label"]) if en else i["label"],
-             "required": i.get("required_en", i["required"]) if en else i["required"],
-             "found": i.get("found_en", i["found"]) if en else i["found"]}
-            for i in (candidate.eligibility or {}).get("items", []) if not i.get("passed")]
+    return eligibility.failed(candidate.eligibility, i18n.as_lang(lang))
 
 
 def on_pass_prereview(call: actions.ActionCall) -> dict[str, Any] | None:
@@ -226,9 +224,11 @@ def on_pass_prereview(call: actions.ActionCall) -> dict[str, Any] | None:
     exception = getattr(call.params, "exception", None)
     if exception is None:
         return None
-    failed = {f["requirement"]: f for f in eligibility_failed(call.subject, "zh-CN")}
+    # as the report stores them (codes and numbers), read in each reader's language
+    items = {i["requirement"]: i for i in (call.subject.eligibility or {}).get("items", [])}
     return {"exception": {**exception.model_dump(mode="json"), "by": str(call.user.id),
-                          "excepted": [failed[c] for c in exception.requirements]}}
+                          "excepted": [{k: v for k, v in items[c].items() if k != "passed"}
+                                       for c in exception.requirements]}}
 
 
 def prereview_exceptions(session: Session, selection_id: uuid.UUID) -> dict[uuid.UUID, dict]:
@@ -367,12 +367,12 @@ def _check_scores(scores: dict[str, float], criteria: list) -> None:
                "type": "unknown_criterion"} for k in scores if k not in keys]
     errors += [{"field": f"body.scores.{c.key}", "message": "missing", "type": "missing"}
                for c in criteria if c.key not in scores]
-    errors += [{"field": f"body.scores.{c.key}", "message": f"must be between 0 and"
-                f" {c.max_score:g}", "type": "out_of_range"}
+    errors += [{"field": f"body.scores.{c.key}", "message": "must be between 0 and {max}",
+                "params": {"max": c.max_score}, "type": "out_of_range"}
                for c in criteria if c.key in scores
                and not (math.isfinite(scores[c.key]) and 0 <= scores[c.key] <= c.max_score)]
     if errors:
-        raise InvalidInput("{field}: {message}", errors=errors, params={"field": errors[0]['field'], "message": errors[0]['message']})
+        raise invalid_input(errors)
 
 
 def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCreate, user: User,
@@ -525,7 +525,7 @@ def decide_correction(*, session: Session, candidate: Candidate, correction_id: 
         new = ScoreSheet(selection_id=sheet.selection_id, candidate_id=candidate.id,
                          judge_id=corr.judge_id, version=sheet.version + 1, scores=corr.scores,
                          total=corr.total, comment=corr.comment,
-                         supersede_reason=f"更正：{corr.reason}", correction_id=corr.id)
+                         supersede_reason=corr.reason, correction_id=corr.id)
         session.add(new)
         session.flush()
         corr.status, corr.new_sheet_id = "approved", new.id
@@ -573,7 +573,8 @@ def flags(session: Session, selection_id: uuid.UUID
           ) -> tuple[dict[uuid.UUID, ExceptionFlag], dict[uuid.UUID, list[CorrectionFlag]]]:
     """What every result of the selection is flagged with: passes by exception (破格) and
     scores resting on corrected sheets (更正)."""
-    exceptions = {k: ExceptionFlag.model_validate(v)
+    exceptions = {k: ExceptionFlag.model_validate({**v, "excepted": [
+                      eligibility.render_item({"passed": False, **i}) for i in v.get("excepted", [])]})
                   for k, v in prereview_exceptions(session, selection_id).items()}
     return exceptions, _correction_flags(session, selection_id)
 
@@ -1049,16 +1050,17 @@ def record_meeting(*, session: Session, selection: Selection, data: CommitteeMee
                             needs_majority=d.outcome in ("appointed", "reserve"))
         results.append(d.model_dump(mode="json") | {"members_voting": voters})
     meeting = store_meeting(session, selection, data, results, user)
-    votes = "赞成{f}、反对{a}、弃权{b}"
     for d in data.decisions:
         cand = _candidate_of(session, selection, d.candidate_id, lock=True)
         if d.outcome == "postponed":
             _candidate_event(session, cand, "committee_postpone", user, ADMIN, clock,
                              {"meeting_id": meeting.id, "reason": d.reason})
             continue
-        tally = votes.format(f=d.votes_for, a=d.votes_against, b=d.abstentions)
-        reason = d.reason or (f"党委会审核（{tally}），决定不符合" if d.outcome == "not_qualified"
-                              else None)
+        reason = d.reason or (i18n.said(
+            "Decided not qualified by the party committee (for {votes_for}, against"
+            " {votes_against}, abstaining {abstentions}).", votes_for=d.votes_for,
+            votes_against=d.votes_against, abstentions=d.abstentions)
+            if d.outcome == "not_qualified" else None)
         actions.run(session, actions.kind_of(CANDIDATE_MACHINE), cand, _OUTCOME_ACTION[d.outcome], user=user,
                     clock=clock, reason=reason,
                     raw_params={"post": d.post} if d.outcome == "appointed" else {},

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from ..core import i18n
 from ..core.deps import (
     AdminUser,
     ClockDep,
@@ -54,10 +55,12 @@ types_router = APIRouter(route_class=TransactionalRoute, tags=["webhooks"])
 @types_router.get("/api/v1/webhook-event-types", response_model=list[EventTypeInfo],
                   responses=problems(401, 403))
 def list_webhook_event_types(admin: AdminUser) -> list[EventTypeInfo]:
-    """The event types a subscription can ask for, in Chinese and English. Every new
-    subscription is also sent one `webhook.ping`."""
-    return [EventTypeInfo(type=t, description_zh=zh, description_en=en)
-            for t, (zh, en) in EVENT_TYPES.items()]
+    """The event types a subscription can ask for, each described in the reader's language
+    (and in Chinese and English). Every new subscription is also sent one `webhook.ping`."""
+    return [EventTypeInfo(type=t, description=i18n.label("webhook_event_type", t),
+                          description_zh=i18n.label("webhook_event_type", t, "zh-CN"),
+                          description_en=i18n.label("webhook_event_type", t, "en"))
+            for t in EVENT_TYPES]
 
 
 @router.post("", status_code=201, response_model=WebhookCreated,

@@ -24,6 +24,7 @@ from ..core import calendar as workcal
 from ..core import examples as ex
 from ..core.schemas import (
     MERGE_PATCH_OF,
+    FieldName,
     IsoDate,
     JsonFloat,
     JsonInt,
@@ -33,6 +34,7 @@ from ..core.schemas import (
     Strict,
     Stripped,
     Text,
+    invalid,
 )
 
 
@@ -132,7 +134,7 @@ class JobDescription(Strict):
     def _unique_keys(cls, v: list[JudgedRequirement]):
         keys = [r.key for r in v]
         if len(keys) != len(set(keys)):
-            raise ValueError("each judged requirement appears once")
+            raise invalid("judged_requirement_repeated", "each judged requirement appears once")
         return v
 
 
@@ -158,10 +160,11 @@ def check_criteria(v: list[InterviewCriterion] | None):
         return v
     keys = [c.key for c in v]
     if len(keys) != len(set(keys)):
-        raise ValueError("criterion keys must be unique")
+        raise invalid("criterion_repeated", "criterion keys must be unique")
     total = sum(c.weight for c in v)
     if abs(total - 100) > 1e-6:
-        raise ValueError(f"criterion weights must add up to 100, not {total:g}")
+        raise invalid("weights_do_not_add_up", "criterion weights must add up to 100, not {total}",
+                      total=round(total, 6))
     return v
 
 
@@ -230,17 +233,18 @@ class SelectionSettings(Strict):
     @classmethod
     def _quorum(cls, v: Any):
         if isinstance(v, int | float) and not isinstance(v, bool) and not 0.5 <= v <= 1:
-            raise ValueError(f"committee_quorum is the fraction of the members who should attend"
-                             f" that must be present: at least 1/2 (0.5) and at most 1, not {v:g}")
+            raise invalid("quorum_out_of_range", "the committee's quorum is the fraction of"
+                          " the members who should attend that must be present: at least 1/2"
+                          " (0.5) and at most 1, not {value}", value=v)
         return v
 
     @field_validator("committee_majority", mode="before")
     @classmethod
     def _majority(cls, v: Any):
         if isinstance(v, int | float) and not isinstance(v, bool) and not 0.5 <= v < 1:
-            raise ValueError(f"committee_majority is the fraction of the members who should attend"
-                             f" that a decision must exceed: at least 1/2 (0.5) and below 1,"
-                             f" not {v:g}")
+            raise invalid("majority_out_of_range", "the committee's majority is the fraction"
+                          " of the members who should attend that a decision must exceed: at"
+                          " least 1/2 (0.5) and below 1, not {value}", value=v)
         return v
     mentor_meeting_interval_days: JsonInt = Field(
         default=30, ge=7, le=366, description="The mentor meets the appointee at least this"
@@ -266,7 +270,8 @@ class SelectionSettings(Strict):
     @model_validator(mode="after")
     def _odd(self):
         if self.judges_odd and self.min_judges % 2 == 0:
-            raise ValueError("min_judges must be odd when judges_odd is true")
+            raise invalid("judges_not_odd", "{min_judges} must be odd when {odd} is true",
+                          min_judges=FieldName("min_judges"), odd=FieldName("judges_odd"))
         return self
 
 
@@ -311,10 +316,10 @@ def check_named_posts(v: list[NamedPost] | None):
         return v
     codes = [p.code for p in v]
     if len(codes) != len(set(codes)):
-        raise ValueError("post codes must be unique")
+        raise invalid("post_repeated", "post codes must be unique")
     names = [(p.branch, p.title) for p in v]
     if len(names) != len(set(names)):
-        raise ValueError("each post (branch and title) appears once")
+        raise invalid("post_repeated", "each post (branch and title) appears once")
     return v
 
 
@@ -327,8 +332,9 @@ def reconcile_posts(organization: str, posts: int | None, named: list[NamedPost]
         return n, default_posts(organization, n)
     total = sum(p.count for p in named)
     if posts is not None and posts != total:
-        raise ValueError(f"posts ({posts}) must equal the total of the named posts' counts"
-                         f" ({total}), or be left out")
+        raise invalid("posts_mismatch", "{posts} ({given}) must equal the total of the counts"
+                      " of {named} ({total}), or be left out", posts=FieldName("posts"),
+                      given=posts, named=FieldName("named_posts"), total=total)
     return total, [p.model_dump() for p in named]
 
 

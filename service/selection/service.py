@@ -8,11 +8,19 @@ from datetime import date, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlmodel import Session
 
 from ..core import calendar as workcal
 from ..core.clock import Clock
-from ..core.errors import Conflict, InvalidInput
+from ..core.errors import (
+    Conflict,
+    InvalidInput,
+    custom_message,
+    field_errors,
+    field_label,
+    invalid_input,
+)
 from ..core.models import User, utcnow
 from ..record import service as record
 from ..record.actions import ActionCall
@@ -136,7 +144,8 @@ def resolve_posts(selection: Selection, codes: list[str] | None, *, field: str) 
     if unknown:
         raise InvalidInput(
             "Not a post of this selection: {unknown} (its posts: {known}).", code="unknown_post",
-            errors=[{"field": field, "message": f"unknown post {c}", "type": "unknown_post"}
+            errors=[{"field": field, "message": "unknown post {code}", "params": {"code": c},
+                     "type": "unknown_post"}
                     for c in unknown], details={"unknown": unknown, "posts": known}, params={"unknown": ', '.join(unknown), "known": ', '.join(known)})
     return list(dict.fromkeys(codes))
 
@@ -160,10 +169,11 @@ def _posts_change(selection: Selection, data: SelectionUpdate, changes: dict) ->
         named = [NamedPost.model_validate({**selection.named_posts[0], "count": data.posts})]
     try:
         total, rows = reconcile_posts(selection.organization, data.posts, named)
-    except ValueError as e:
-        raise InvalidInput(str(e), code="posts_mismatch",
-                           errors=[{"field": "body.posts", "message": str(e),
-                                    "type": "posts_mismatch"}]) from None
+    except PydanticCustomError as e:
+        message = custom_message(e.context or {}, ["body"])
+        raise InvalidInput("{field}: {message}", code="posts_mismatch", params={
+            "field": field_label("body.posts"), "message": message}, errors=[
+            {"field": "body.posts", "message": message, "type": "posts_mismatch"}]) from None
     return {"posts": total, "named_posts": rows}
 
 
@@ -178,10 +188,7 @@ def _validated(name: str, value: dict) -> dict:
     try:
         return _DOCUMENTS[name].model_validate(value).model_dump(mode="json")
     except ValidationError as e:
-        errors = [{"field": ".".join(["body", name, *map(str, err["loc"])]),
-                   "message": err["msg"], "type": err["type"]} for err in e.errors()]
-        raise InvalidInput("{field}: {message}",
-                           errors=errors, params={"field": errors[0]['field'], "message": errors[0]['message']}) from None
+        raise invalid_input(field_errors(e.errors(), ("body", name))) from None
 
 
 # ---------------------------------------------------------------- action parameters and effects

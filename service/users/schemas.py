@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from ..core import examples as ex
-from ..core.schemas import EMAIL, NO_NUL, Role, Strict, Stripped
+from ..core.schemas import EMAIL, NO_NUL, FieldName, Role, Strict, Stripped, invalid
 from ..workflow.roles import ROLES
 
 # ---------------------------------------------------------------- users and auth
@@ -56,9 +56,12 @@ def _body_goes_with_role(roles, body) -> None:
     if roles is None:
         return
     if "nominator" in roles and body is None:
-        raise ValueError("a nominator belongs to a body: give nominating_body")
+        raise invalid("nominating_body_required", "a nominator belongs to a body: give {body}",
+                      body=FieldName("nominating_body"))
     if "nominator" not in roles and body is not None:
-        raise ValueError("nominating_body is for users with the nominator role")
+        raise invalid("nominating_body_not_allowed",
+                      "{body} is only for users with the nominator role",
+                      body=FieldName("nominating_body"))
 
 
 class LoginForm(BaseModel):

@@ -16,28 +16,13 @@ from pydantic import (
     field_validator,
 )
 
-from ..core.schemas import Sparse, Stripped, SubjectState
+from ..core.schemas import LABEL_DOC, Sparse, Stripped, SubjectState, invalid
 
 # ---------------------------------------------------------------- event types
-EVENT_TYPES: dict[str, tuple[str, str]] = {
-    "candidate.state_changed": (
-        "参选人状态变化（含新参选人产生，此时 from_state 为空）",
-        "A candidate's state changed (a new candidate too, with from_state null)"),
-    "selection.state_changed": (
-        "选拔状态变化（发布、截止推荐、提交党委会、完成决定、结束、取消；含创建）",
-        "A selection's state changed (published, nominations closed, submitted, decided,"
-        " closed, cancelled; created too)"),
-    "nomination.received": (
-        "收到推荐或本人报名",
-        "A nomination (by a body or members jointly) or a self-application arrived"),
-    "outcome.decided": (
-        "党委会作出决定：上岗使用、储备人选或不符合",
-        "The party committee decided a candidate's outcome: appointed, reserve or"
-        " not qualified"),
-    "notification.failed": (
-        "结果通知邮件多次投递失败，已放弃",
-        "An outcome email could not be delivered and was given up"),
-}
+# Each type's description for a person is the catalogue's `webhook_event_type` label.
+EVENT_TYPES: tuple[str, ...] = ("candidate.state_changed", "selection.state_changed",
+                                "nomination.received", "outcome.decided",
+                                "notification.failed")
 EventType = Literal[
     "candidate.state_changed", "selection.state_changed", "nomination.received",
     "outcome.decided", "notification.failed",
@@ -54,10 +39,10 @@ EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT
 
 def _check_url(url: HttpUrl) -> HttpUrl:
     if url.username or url.password:
-        raise ValueError("credentials in the URL would be shown to every admin; the"
-                         " signature authenticates the sender")
+        raise invalid("url_credentials", "credentials in the URL would be shown to every"
+                      " admin; the signature authenticates the sender")
     if url.fragment:
-        raise ValueError("a URL with a #fragment is not sent to the server")
+        raise invalid("url_fragment", "a URL with a #fragment is not sent to the server")
     return url
 
 
@@ -155,13 +140,16 @@ class WebhookSecret(BaseModel):
 
 
 class EventTypeInfo(BaseModel):
-    """A webhook event type, described in Chinese and English."""
+    """A webhook event type, described in the reader's language, and in Chinese and English."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
-        "type": "outcome.decided", "description_zh": "党委会作出决定：上岗使用、储备人选或不符合",
-        "description_en": "The party committee decided a candidate's outcome"}})
+        "type": "outcome.decided", "description": "党委会作出决定：上岗使用、储备人选或不符合",
+        "description_zh": "党委会作出决定：上岗使用、储备人选或不符合",
+        "description_en": "The party committee decided a candidate's outcome: appointed,"
+        " reserve or not qualified"}})
 
     type: str
+    description: str = Field(description="What the type tells of, " + LABEL_DOC)
     description_zh: str
     description_en: str
 

@@ -18,12 +18,13 @@ from sqlmodel import Session, col, select
 
 from .. import __version__
 from ..config import Settings
+from ..core import i18n
 from ..core.clock import current_clock
 from ..core.db import open_session
 from ..core.models import utcnow
 from ..record import service as record
 from .models import WebhookAttempt, WebhookDelivery, WebhookSubscription
-from .service import body_of, iso_utc, record_change, sign, signing_secrets
+from .service import body_of, iso_utc, record_change, sign, signing_secrets, stored_reason
 
 if TYPE_CHECKING:  # httpx is imported when there is something to send, not by every worker
     import httpx
@@ -129,13 +130,15 @@ def _disable(session: Session, sub: WebhookSubscription, d: WebhookDelivery,
              settings: Settings) -> None:
     sub.active = False
     sub.disabled_at = utcnow()
-    sub.disabled_reason = (f"The receiver answered 410 Gone to {d.id} at"
-                           f" {iso_utc(sub.disabled_at)}.")
+    said = i18n.said("The receiver answered 410 Gone to {delivery} at {at}.", delivery=d.id,
+                     at=iso_utc(sub.disabled_at))
+    sub.disabled_reason = stored_reason(said)
     sub.version += 1
     sub.updated_at = sub.disabled_at
     session.add(sub)
     record_change(session, sub, "disable_webhook", record.SYSTEM, current_clock(session, settings),
-            {"reason": sub.disabled_reason, "delivery_id": d.id, "status_code": 410})
+            {"reason": i18n.read(said, "en"), "reason_said": said, "delivery_id": d.id,
+             "status_code": 410})
 
 
 def _finish(session: Session, sub: WebhookSubscription, d: WebhookDelivery, out: _Outcome,

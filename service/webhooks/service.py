@@ -29,6 +29,7 @@ from sqlalchemy import JSON, Uuid, bindparam, delete, text
 from sqlmodel import Session, col, select
 
 from ..config import Settings
+from ..core import i18n
 from ..core.clock import Clock
 from ..core.errors import Conflict, NotFound
 from ..core.models import User, UTCDateTime, utcnow
@@ -187,6 +188,24 @@ def body_of(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def stored_reason(said: dict[str, Any]) -> str:
+    """Why a subscription is inactive, as its row keeps it: the text's msgid and parameters
+    (`i18n.said`), as JSON, so that each admin reads it in their language."""
+    return json.dumps(said, ensure_ascii=False, sort_keys=True)
+
+
+def reason_of(stored: str | None) -> str | None:
+    """A subscription's `disabled_reason` in the reader's language; one stored as plain
+    English before reads as its translation, or as it was written."""
+    if stored is None:
+        return None
+    try:
+        said = json.loads(stored)
+    except ValueError:
+        return i18n.text(stored)
+    return i18n.read(said) if isinstance(said, dict) else stored
+
+
 def public(sub: WebhookSubscription, now: datetime | None = None) -> WebhookPublic:
     """The subscription without its secret."""
     now = now or utcnow()
@@ -194,7 +213,8 @@ def public(sub: WebhookSubscription, now: datetime | None = None) -> WebhookPubl
     rotating = until if sub.previous_secret and until and until > now else None
     return WebhookPublic(id=sub.id, url=sub.url, event_types=list(sub.event_types),
                          description=sub.description, active=sub.active,
-                         disabled_reason=sub.disabled_reason, disabled_at=sub.disabled_at,
+                         disabled_reason=reason_of(sub.disabled_reason),
+                         disabled_at=sub.disabled_at,
                          secret_rotating_until=rotating, version=sub.version,
                          created_at=sub.created_at, updated_at=sub.updated_at)
 
@@ -240,7 +260,8 @@ def create(*, session: Session, data: WebhookCreate, user: User, clock: Clock
                               description=data.description, active=data.active,
                               secret=new_secret(), created_by=user.id)
     if not sub.active:
-        sub.disabled_reason, sub.disabled_at = "Created inactive by an administrator.", utcnow()
+        sub.disabled_reason = stored_reason(i18n.said("Created inactive by an administrator."))
+        sub.disabled_at = utcnow()
     session.add(sub)
     session.flush()
     _ping(session, sub, clock)
@@ -289,7 +310,8 @@ def update(*, session: Session, sub: WebhookSubscription, data: WebhookUpdate, u
         if sub.active:
             sub.disabled_reason = sub.disabled_at = None
         else:
-            sub.disabled_reason, sub.disabled_at = "Disabled by an administrator.", utcnow()
+            sub.disabled_reason = stored_reason(i18n.said("Disabled by an administrator."))
+            sub.disabled_at = utcnow()
     sub.version += 1
     sub.updated_at = utcnow()
     session.add(sub)
@@ -366,7 +388,8 @@ def redeliver(*, session: Session, sub: WebhookSubscription, delivery: WebhookDe
     has it can tell) and the same body."""
     if not sub.active:
         raise Conflict("The subscription is inactive; activate it first (PATCH active: true).",
-                       code="webhook_inactive", details={"disabled_reason": sub.disabled_reason})
+                       code="webhook_inactive",
+                       details={"disabled_reason": reason_of(sub.disabled_reason)})
     if delivery.status == "pending" and not delivery.attempts:
         raise Conflict("The delivery is already queued and not tried yet.",
                        code="delivery_already_pending")

@@ -155,11 +155,10 @@ def _eligibility_met_or_exception(ctx: Context) -> Refusal | None:
     missing = [f for f in failed if f["requirement"] not in excepted]
     if not missing:
         return None
+    # the facts name each requirement in the reader's language already
     sep, form = (("；", "{label}（{requirement}）：要求 {required}，本人 {found}") if zh else
                  ("; ", "{label} ({requirement}): required {required}, found {found}"))
-    listed = sep.join(form.format(**(f if zh else {
-        **f, "label": f.get("label_en", f["label"]), "required": f.get("required_en", f["required"]),
-        "found": f.get("found_en", f["found"])})) for f in missing)
+    listed = sep.join(form.format(**f) for f in missing)
     return Refusal("requirement_not_met",
                    "Requirements of the job description not met: {listed}. Passing needs an"
                    " admin's explicit exception (破格, params.exception) naming the requirements"

@@ -30,7 +30,7 @@ ERRORS = {c.__name__ for c in _all_subclasses(ServiceError)} | {
     c.__name__ for c in vars(engine).values()
     if isinstance(c, type) and issubclass(c, engine.WorkflowError)} | {"LoginsBusy"}
 TEXT_AT = {"Refusal": 1, "problem_response": 3, "_none_in": 2, "_some_in": 2, "_": 0,
-           "gettext": 0}
+           "gettext": 0, "invalid": 1, "said": 0}
 # Latin words a Chinese text may hold: names of standards and things typed as they are.
 ALLOWED_LATIN = {"ETag", "API", "JSON", "UTF", "NUL", "SMTP", "ID", "UUID", "UTC", "CSV",
                  "HTTP", "HTTPS", "OAuth2", "URL", "CORS", "Bearer", "ISO", "YYYY", "MM",
@@ -70,6 +70,15 @@ def _sources():
 fstrings: list[str] = []  # where a text for people is an f-string, which no catalogue can key
 
 
+def _is_errors(node) -> bool:
+    """`errors=[…]`, `errors = […]` or `errors += […]`: the field errors of a problem."""
+    if isinstance(node, ast.keyword):
+        return node.arg == "errors"
+    targets = node.targets if isinstance(node, ast.Assign) else (
+        [node.target] if isinstance(node, ast.AugAssign) else [])
+    return any(isinstance(t, ast.Name) and t.id == "errors" for t in targets)
+
+
 def _written_texts() -> dict[str, str]:
     """msgid → where the code writes it: details, refusals, `_()` texts and titles."""
     found: dict[str, str] = {}
@@ -91,6 +100,17 @@ def _written_texts() -> dict[str, str]:
                 for kw in node.keywords:
                     if kw.arg == "title" and (t := _text(kw.value)):
                         found.setdefault(t, where)
+            if _is_errors(node):  # field errors given with a problem: {"field": …, "message": …}
+                for d in ast.walk(node):
+                    keys = [_text(k) for k in d.keys if k is not None] if isinstance(
+                        d, ast.Dict) else []
+                    if "message" not in keys:
+                        continue
+                    value = d.values[keys.index("message")]
+                    if t := _text(value):
+                        found.setdefault(t, f"{path}:{d.lineno}")
+                    elif isinstance(value, ast.JoinedStr):
+                        fstrings.append(f"{path}:{d.lineno}")
             elif isinstance(node, ast.Assign) and any(
                     isinstance(x, ast.Name) and x.id == "title" for x in node.targets) and (
                     t := _text(node.value)):
@@ -179,6 +199,39 @@ def test_every_enum_value_of_the_openapi_document_has_labels():
     assert not wrong, "enum values without proper labels:\n" + "\n".join(wrong)
 
 
+def test_every_webhook_event_type_is_described_in_both_languages():
+    from service.webhooks.schemas import EVENT_TYPES
+
+    wrong = [f"  msgctxt 'webhook_event_type' msgid {t!r}: {why}" for t in EVENT_TYPES
+             if (why := ("no English description"
+                         if not i18n.translation(t, "en", "webhook_event_type")
+                         else _problems_of(t, i18n.translation(t, "zh-CN", "webhook_event_type"),
+                                           i18n.translation(t, "en", "webhook_event_type"))))]
+    assert not wrong, "webhook event types without descriptions:\n" + "\n".join(wrong)
+
+
+def test_every_label_reads_alike_in_both_languages():
+    """Every label of the catalogues (an entry with a msgctxt: an email's subject and body, a
+    column, a field, a webhook type…) exists in both languages with the same placeholders,
+    its Chinese not the English and without stray Latin words; pydantic's own messages
+    (`validation`) have no English entry: pydantic's English is used."""
+    labels = {lang: {k: v for k, v in i18n.CATALOGUES[lang].items()
+                     if k[0] and k[0] != "validation"} for lang in ("zh-CN", "en")}
+    zh, en = labels["zh-CN"], labels["en"]
+    assert ("email_body", "claim_code") in zh and ("webhook_event_type", "outcome.decided") in zh
+    wrong = [f"  msgctxt {k[0]!r} msgid {k[1]!r}: only in {'zh-CN' if k in zh else 'en'}"
+             for k in sorted(set(zh) ^ set(en))]
+    for k in sorted(set(zh) & set(en)):
+        if zh[k] == en[k] and k[0] != "field":  # a field's English name is its identifier
+            wrong.append(f"  msgctxt {k[0]!r} msgid {k[1]!r}: the zh-CN text is the English one")
+        elif _fields(zh[k]) != _fields(en[k]):
+            wrong.append(f"  msgctxt {k[0]!r} msgid {k[1]!r}: placeholders differ:"
+                         f" {sorted(_fields(zh[k]))} vs {sorted(_fields(en[k]))}")
+        elif bad := latin_words(zh[k]):
+            wrong.append(f"  msgctxt {k[0]!r} msgid {k[1]!r}: Latin words in zh-CN: {bad}")
+    assert not wrong, "labels that do not read alike:\n" + "\n".join(wrong)
+
+
 def test_every_state_and_action_of_the_workflow_is_labelled():
     wrong = []
     for m in MACHINES:
@@ -225,6 +278,22 @@ def test_every_recorded_action_has_labels():
     assert not wrong, "recorded actions without labels:\n" + "\n".join(wrong)
     assert i18n.action_label("candidate", "nominate", "en") == "Nominated by a body"
     assert i18n.action_label("candidate", "nominate", "zh-CN") == "推荐"
+
+
+def test_every_validator_speaks_through_the_catalogue():
+    """A validator refuses with `invalid(code, "English msgid", …)` (service/core/schemas.py),
+    which the answer reads from the catalogue in the reader's language; a bare ValueError or
+    PydanticCustomError would reach a Chinese reader as 值无效：<English>."""
+    bare = [f"  {path}:{node.lineno}" for path, tree in _sources()
+            if path.name == "schemas.py" for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and _name(node.func) in (
+                "ValueError", "PydanticCustomError", "AssertionError")
+            # invalid() itself makes the PydanticCustomError
+            and not (path.parts[-2:] == ("core", "schemas.py")
+                     and _name(node.func) == "PydanticCustomError")]
+    assert not bare, ("validators raising a text outside the catalogue (use invalid()):\n"
+                      + "\n".join(bare))
+    assert "{born} makes the person younger than {age}" in _written_texts()
 
 
 def test_no_text_for_people_is_an_f_string():

@@ -149,3 +149,36 @@ def test_a_wrong_password_is_titled_as_such(client):
                     headers=EN)
     assert (r.json()["title"], r.json()["detail"]) == (
         "Invalid credentials", "Incorrect username or password.")
+
+
+def test_a_validators_own_message_reads_in_the_language_with_the_fields_named(
+        client, admin, make_selection):
+    """A rule a validator checks (not pydantic's own) reads in the reader's language, the
+    fields it names by their names with their JSON paths — never 值无效：<English>."""
+    body = {"title": "第一党支部书记公开选拔", "organization": "机关第一党支部",
+            "job_description": {"duties": ["主持支部全面工作"]},
+            "settings": {"min_judges": 8, "judges_odd": True}}
+    zh = client.post(SEL, json=body, headers={**admin, **ZH})
+    en = client.post(SEL, json=body, headers={**admin, **EN})
+    assert zh.status_code == en.status_code == 422
+    [err_zh], [err_en] = zh.json()["errors"], en.json()["errors"]
+    assert err_zh["field"] == err_en["field"] == "body.settings"
+    assert err_zh["type"] == err_en["type"] == "judges_not_odd"
+    assert err_zh["message"] == ("评委须为奇数（body.settings.judges_odd）为 true 时，"
+                                 "评委最少人数（body.settings.min_judges）须为奇数")
+    assert zh.json()["detail"] == "选拔设置（body.settings）：" + err_zh["message"]
+    assert err_en["message"] == ("body.settings.min_judges must be odd when"
+                                 " body.settings.judges_odd is true")
+
+    # a rule of one field, checked when a change is merged in
+    sel = make_selection()
+    url = f"{SEL}/{sel['id']}"
+    etag = client.get(url, headers=admin).headers["etag"]
+    r = client.patch(url, json={"settings": {"committee_quorum": 0.3}},
+                     headers={**admin, **ZH, "If-Match": etag,
+                              "Content-Type": "application/merge-patch+json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["message"] == (
+        "指应到会委员中须实到会的比例，应不低于 1/2（0.5）、不高于 1，不能是 0.3")
+    assert r.json()["detail"].startswith("党委会到会比例（body.settings.committee_quorum）：指")
+    assert "Value error" not in r.text and "值无效" not in r.text

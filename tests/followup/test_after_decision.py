@@ -172,7 +172,7 @@ def test_a_reserve_is_told_when_the_entry_expires_and_when_a_later_selection_use
     assert "第二党支部书记公开选拔" in by_to[PEOPLE["wang"]["email"]].get_content()
     assert "储备人选被推荐" in by_to[PEOPLE["wang"]["email"]]["Subject"]
     assert "储备期满" in by_to[PEOPLE["chen"]["email"]]["Subject"]
-    assert "2026-10-01" in by_to[PEOPLE["chen"]["email"]].get_content()
+    assert "储备期至 2026年10月1日" in by_to[PEOPLE["chen"]["email"]].get_content()
 
 
 # ================================================================ 3. what actually happened
@@ -226,6 +226,11 @@ def test_an_objection_is_acknowledged_investigated_and_concluded_holding_the_app
     send_due(settings)
     acks = [(r, m) for r, m in inbox.messages() if r == ["objector@example.org"]]
     assert len(acks) == 1 and o["id"] in acks[0][1].get_content()
+    # in the objector's language alone (they wrote in Chinese), from the catalogue
+    ack = acks[0][1]
+    assert ack["Subject"] == "【机关第一党支部】任职前公示异议受理回执"
+    assert "受理（编号" in ack.get_content() and "received" not in ack.get_content()
+    assert ack.get_content().rstrip().endswith("机关第一党支部组织部门")
     assert len(inbox.envelopes) == 2  # the outcome email and one acknowledgement
     # the acknowledgement is in the objection's record; the candidate's never names the objector
     o_events = _ok(f.get(f"{OBJ}/{o['id']}/events"))["items"]

@@ -245,7 +245,7 @@ def test_not_elected_leaves_the_post_vacant_and_the_backfill_is_elected_too(flow
     assert "14" in fail["reason"] and fail["params"]["vacancy"]["post"] == "p1"
     assert send_due(settings) == 1
     msg = inbox.messages()[before][1]
-    assert "选举未当选" in msg["Subject"] and "赞成13票" in msg.get_content()
+    assert "选举未当选" in msg["Subject"] and "赞成 13 票，实到 27 人" in msg.get_content()
     assert _ok(f.get(f"{SEL}/{f.sel}/vacancies"))[0]["cause"] == "not_elected"
     _ok(_backfill(f, [_vote(f, "wang")]), 201)
     f.advance(10)

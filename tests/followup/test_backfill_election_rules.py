@@ -133,7 +133,9 @@ def test_the_election_count_adds_up_ballot_by_ballot(flow):
 
     # 27 present, 10 for, 1 against, 1 abstaining: 15 ballots unaccounted for
     p = refused({**ELECTION, "votes_for": 10}, "abstentions")
-    assert "ballots_valid (27)" in p["detail"]
+    assert p["detail"].endswith("：赞成票（body.params.votes_for）、反对票（body.params.votes_against）"
+                                "和弃权票（body.params.abstentions）合计 12，而有效票"
+                                "（body.params.ballots_valid）为 27")
     refused({**ELECTION, "ballots_returned": 28, "ballots_valid": 28, "votes_for": 26},
             "ballots_returned")
     refused({**ELECTION, "ballots_invalid": 1}, "ballots_invalid")

@@ -61,6 +61,9 @@ def _code_sent_to(address: str) -> str:
                                                       Notification.to_address == address)
                            .order_by(Notification.created_at)))
     assert rows, f"no claim code sent to {address}"
+    # in the nominee's own language (Chinese unless they chose English), never both
+    said = rows[-1]
+    assert said.language == "zh" and "分钟内有效" in said.body and "valid for" not in said.body
     return re.search(r"\b(\d{6})\b", rows[-1].body).group(1)
 
 

@@ -14,6 +14,7 @@ import pytest
 from sqlmodel import select
 
 from service.core.db import open_session
+from service.nomination.models import Candidate
 from service.record.models import Event
 
 SEL = "/api/v1/selections"
@@ -625,6 +626,48 @@ def test_each_candidate_gets_an_eligibility_report(client, admin, as_role, publi
     assert ev[0]["params"]["eligible"] is False
 
 
+def test_the_eligibility_report_reads_in_the_readers_language(client, admin, as_role,
+                                                              published):
+    """The report is stored as codes and numbers and read in each reader's language; a
+    report stored in the older form, with its texts in it, reads as it was stored."""
+    nom = _body(as_role, "administration", "行政办公会")
+    zhou = _nominate(client, nom, published["id"], ZHOU, "administration", "行政办公会")
+    cand = zhou["candidate"]["id"]
+    zh = _candidate(client, admin, cand)["eligibility"]["items"]
+    en = client.get(f"{CAND}/{cand}", headers={**admin, "Accept-Language": "en"}).json()[
+        "eligibility"]["items"]
+    age_zh, age_en = (next(i for i in items if i["requirement"] == "max_age")
+                      for items in (zh, en))
+    assert (age_zh["label"], age_zh["required"], age_zh["found"]) == ("年龄", "≤ 45 岁", "51 岁")
+    assert (age_en["label"], age_en["required"], age_en["found"]) == (
+        "Age", "≤ 45 years old", "51 years old")
+    edu_en = next(i for i in en if i["requirement"] == "min_education")
+    assert edu_en["required"] == "Bachelor or above"
+    with open_session() as s:
+        stored = s.get(Candidate, uuid.UUID(cand)).eligibility
+    assert {"requirement": "max_age", "asked": 45, "shown": 51, "passed": False} in stored["items"]
+
+    # a report stored with its texts (both languages, or Chinese alone) is still read
+    old = {**stored, "items": [
+        {"requirement": "max_age", "label": "年龄", "required": "≤ 45 岁", "found": "51 岁",
+         "passed": False, "label_en": "Age", "required_en": "≤ 45 years old",
+         "found_en": "51 years old"},
+        {"requirement": "min_education", "label": "最低学历", "required": "本科及以上",
+         "found": "本科", "passed": True}]}
+    with open_session(write=True) as s:
+        row = s.get(Candidate, uuid.UUID(cand))
+        row.eligibility = old
+        s.add(row)
+        s.commit()
+    en = client.get(f"{CAND}/{cand}", headers={**admin, "Accept-Language": "en"}).json()[
+        "eligibility"]["items"]
+    assert en == [{"requirement": "max_age", "label": "Age", "required": "≤ 45 years old",
+                   "found": "51 years old", "passed": False},
+                  {"requirement": "min_education", "label": "最低学历", "required": "本科及以上",
+                   "found": "本科", "passed": True}]
+    assert _candidate(client, admin, cand)["eligibility"]["items"][0]["found"] == "51 岁"
+
+
 # ---------------------------------------------------------------- refusals
 def test_nominations_cannot_close_before_the_period_ends(client, admin, published):
     body = _assert_problem(_act_selection(client, admin, published["id"], "close_nominations"),
@@ -675,19 +718,19 @@ def test_nominations_on_a_drafting_selection_are_refused(client, admin, as_role,
 @pytest.mark.parametrize("change, field, words", [
     ({"nominee": {**LI, "birth_date": _years_ago(12), "national_id": None,
                   "party_joined_on": _years_ago(1), "work_started_on": None}},
-     "body.nominee", "younger than 18"),
+     "body.nominee", "本人未满 18 周岁"),
     ({"nominee": {**LI, "birth_date": (date.today() + timedelta(days=30)).isoformat(),
-                  "national_id": None}}, "body.nominee", "future"),
+                  "national_id": None}}, "body.nominee", "出生日期（body.nominee.birth_date）晚于今天"),
     ({"kind": "ministry_of_magic"}, "body.kind", None),
     ({"kind": "self_application"}, "body.kind", None),
     ({"body_name": "机" * 201}, "body.body_name", None),
     ({"body_name": ""}, "body.body_name", None),
     ({"body_name": "   "}, "body.body_name", None),
     ({"nominee": {**LI, "national_id": _bad_check_digit(LI["national_id"])}},
-     "body.nominee", "check digit"),
+     "body.nominee", "身份证号（body.nominee.national_id）的校验位不正确"),
     ({"nominee": {**LI, "national_id": _national_id("1988-05-13")}}, "body.nominee",
-     "birth_date"),
-    ({"nominee": {**LI, "party_joined_on": "1999-01-01"}}, "body.nominee", "before the person"),
+     "与出生日期（body.nominee.birth_date）不一致"),
+    ({"nominee": {**LI, "party_joined_on": "1999-01-01"}}, "body.nominee", "早于本人年满 18 周岁"),
     ({"nominee": {**LI, "education": "kindergarten"}}, "body.nominee.education", None),
     ({"nominee": {**LI, "salary": 1}}, "body.nominee.salary", None),
 ])

@@ -17,6 +17,7 @@ import re
 import uuid
 from datetime import date, datetime
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -42,7 +43,7 @@ ZH_HEADERS = ["候选人编号", "姓名", "状态代码", "状态", "环节代�
               "入党时间", "参加工作时间", "工作单位", "现任职务", "推荐情况", "资格条件",
               "身份证号（脱敏）", "破格", "面议得分", "评分更正", "面议排名", "党委会决定代码",
               "党委会决定",
-              "登记时间（UTC）"]
+              "登记时间"]
 LI_STATE_EN = "To be appointed (pre-appointment publicity)"
 KEYS = ["id", "full_name", "state", "state_label", "gate", "gate_label", "gender", "education",
         "party_joined_on", "work_started_on", "unit", "current_post", "nominated_by",
@@ -214,7 +215,11 @@ def _check_candidates_csv_chinese_by_default_english_on_request(s: Story) -> Non
     assert float(li["interview_score"]) == pytest.approx(expected_result("li")["score"],
                                                          abs=0.011)
     assert li["eligible"] == "符合"
-    datetime.strptime(li["created_at"], "%Y-%m-%d %H:%M:%S")
+    # a time in the selection's time zone, with its offset (ISO 8601), the same moment
+    created = datetime.fromisoformat(li["created_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00", li["created_at"])
+    stored = datetime.fromisoformat(s.get(f"/api/v1/candidates/{li['id']}").json()["created_at"])
+    assert created == stored.replace(microsecond=0)
     assert by_name["王芳"]["nominated_by"] == "个人报名"
     assert (by_name["赵强"]["gate"], by_name["赵强"]["outcome"]) == ("interview", "")
     assert (by_name["周国庆"]["gate"], by_name["孙悟空"]["gate"]) == ("prereview", "nomination")
@@ -281,6 +286,11 @@ def _check_candidates_xlsx_has_typed_cells_a_frozen_header_and_the_funnel(s: Sto
     assert li[col["party_joined_on"]].value == datetime(2012, 7, 1)  # a date cell
     assert li[col["party_joined_on"]].is_date
     assert li[col["created_at"]].is_date
+    assert li[col["created_at"]].number_format == 'yyyy-mm-dd hh:mm:ss"+08:00"'
+    stored = datetime.fromisoformat(s.get(f"/api/v1/candidates/{li[col['id']].value}").json()[
+        "created_at"])
+    assert li[col["created_at"]].value == stored.astimezone(ZoneInfo("Asia/Shanghai")).replace(
+        tzinfo=None, microsecond=0)
     assert li[col["state"]].value == "appointed"
     assert rows["孙悟空"][col["interview_score"]].value is None
     evil = rows[EVIL]

@@ -122,14 +122,21 @@ def test_an_ineligible_candidate_passes_only_as_a_reasoned_exception(story, clie
     exc = ev["params"]["exception"]
     assert (exc["requirements"], exc["reason"]) == (["max_age"], EXCEPTION["reason"])
     assert exc["by"] == ev["actor_id"]
-    assert exc["excepted"] == [{"requirement": "max_age", "label": "年龄", "required": "≤ 45 岁",
-                                "found": "50 岁"}]
+    # what the requirement asked and what was found, as codes and numbers: each reader
+    # reads them in their own language
+    assert exc["excepted"] == [{"requirement": "max_age", "asked": 45, "shown": 50}]
 
     # flagged in the ranking, the evaluation, the report and the exports
     s.appoint_panel()
     entries = {e["candidate_id"]: e for e in _ok(s.get(f"{SEL}/{s.sel}/ranking"))["entries"]}
     assert entries[s.c["old"]]["exception"]["reason"] == EXCEPTION["reason"]
     assert entries[s.c["li"]]["exception"] is None
+    assert entries[s.c["old"]]["exception"]["excepted"] == [
+        {"requirement": "max_age", "label": "年龄", "required": "≤ 45 岁", "found": "50 岁"}]
+    en = client.get(f"{SEL}/{s.sel}/ranking", headers={**s.admin, "Accept-Language": "en"})
+    assert {e["candidate_id"]: e for e in en.json()["entries"]}[s.c["old"]]["exception"][
+        "excepted"] == [{"requirement": "max_age", "label": "Age", "required": "≤ 45 years old",
+                         "found": "50 years old"}]
     assert _ok(s.get(f"{CAND}/{s.c['old']}/evaluation"))["exception"]["requirements"] \
         == ["max_age"]
     assert "破格" in s.get(f"{CAND}/{s.c['old']}/evaluation.html").text
@@ -339,10 +346,10 @@ def test_the_committee_quorum_and_majority_are_settings(story):
 
 
 @pytest.mark.parametrize("settings, field, words", [
-    ({"committee_quorum": 0.4}, "committee_quorum", "at least 1/2"),
-    ({"committee_quorum": 1.2}, "committee_quorum", "at most 1"),
-    ({"committee_majority": 1}, "committee_majority", "below 1"),
-    ({"committee_majority": 0.3}, "committee_majority", "at least 1/2"),
+    ({"committee_quorum": 0.4}, "committee_quorum", "应不低于 1/2"),
+    ({"committee_quorum": 1.2}, "committee_quorum", "不高于 1，不能是 1.2"),
+    ({"committee_majority": 1}, "committee_majority", "且小于 1，不能是 1"),
+    ({"committee_majority": 0.3}, "committee_majority", "应不低于 1/2"),
     ({"eligibility_reference_on": "2026-13-01"}, "eligibility_reference_on", "日期"),
 ])
 def test_committee_fractions_and_the_reference_date_are_validated(client, admin, make_selection,

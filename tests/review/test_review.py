@@ -487,9 +487,9 @@ def test_interview_preparation_and_criteria_change_until_the_first_score(story):
 
 
 @pytest.mark.parametrize("criteria, words", [
-    (_reweighted(20, 30, 35, 10), "100"),
+    (_reweighted(20, 30, 35, 10), "须为 100，现为 95"),
     (_reweighted(20, 30, 35, 25), "100"),
-    ([{**DEFAULT_CRITERIA[2], "weight": 50}, {**DEFAULT_CRITERIA[2], "weight": 50}], "unique"),
+    ([{**DEFAULT_CRITERIA[2], "weight": 50}, {**DEFAULT_CRITERIA[2], "weight": 50}], "不能重复"),
 ], ids=["95", "110", "duplicate-key"])
 def test_interview_criteria_weights_must_add_up_to_100(story, criteria, words):
     s = story.reviewing()
@@ -936,8 +936,18 @@ def test_submission_committee_meeting_and_finishing_the_decision(story):
         assert (p["votes_for"], p["votes_against"], p["abstentions"]) == votes
         assert (p["members_due"], p["members_present"]) == (9, 7)
         assert p["meeting_id"] == meeting["id"]
-    assert "不符合" in s.events("chen")[-1]["reason"]
-    assert "赞成1" in s.events("chen")[-1]["reason"]
+    # the reason the service writes: in the catalogue's default form, and read in the
+    # reader's language, the numbers kept as numbers
+    chen = s.events("chen")[-1]
+    assert chen["reason"] == chen["reason_label"] == "党委会审核（赞成 1、反对 4、弃权 1），决定不符合。"
+    assert chen["params"]["reason_said"]["params"] == {
+        "votes_for": 1, "votes_against": 4, "abstentions": 1}
+    en = s.client.get(f"{CAND}/{s.c['chen']}/events",
+                      headers={**s.admin, "Accept-Language": "en"}).json()["items"][-1]
+    assert en["reason"] == chen["reason"]  # as recorded, and hashed
+    assert en["reason_label"] == ("Decided not qualified by the party committee (for 1, against"
+                                  " 4, abstaining 1).")
+    assert s.events("li")[-1]["reason_label"] is None  # no reason, none made up
     ev = s.selection_events()[-1]
     assert ev["action"] == "record_committee_meeting"
     assert ev["params"]["meeting_id"] == meeting["id"]

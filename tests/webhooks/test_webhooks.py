@@ -267,6 +267,11 @@ def test_event_types_are_listed_and_bad_input_is_refused(client, admin, receiver
                                           "nomination.received", "outcome.decided",
                                           "notification.failed"]
     assert all(t["description_zh"] and t["description_en"] for t in types)
+    decided = next(t for t in types if t["type"] == "outcome.decided")
+    assert decided["description"] == decided["description_zh"] == "党委会作出决定：上岗使用、储备人选或不符合"
+    en = _ok(client.get("/api/v1/webhook-event-types", headers={**admin, "Accept-Language": "en"}))
+    assert next(t for t in en if t["type"] == "outcome.decided")["description"] == (
+        "The party committee decided a candidate's outcome: appointed, reserve or not qualified")
 
     def refused(body: dict[str, Any], field: str) -> None:
         p = _problem(client.post(HOOKS, json=body, headers=admin), 422, "validation_error")
@@ -311,7 +316,7 @@ def test_patch_merges_checks_if_match_and_is_recorded(client, admin, receiver, s
     out = _ok(client.patch(url, json={"active": False, "url": None},
                            headers={**admin, "If-Match": r.headers["etag"]}))
     assert (out["active"], out["disabled_reason"], out["url"]) == (
-        False, "Disabled by an administrator.", receiver.url)
+        False, "已由管理员停用。", receiver.url)
     _problem(client.patch(url, json={"event_types": ["nope"]}, headers=admin), 422)
     _problem(client.patch(url, json={"colour": "red"}, headers=admin), 422)
     _problem(client.get(f"{HOOKS}/{uuid.uuid4()}", headers=admin), 404, "webhook_not_found")
@@ -476,8 +481,12 @@ def test_410_disables_the_subscription_and_an_admin_brings_it_back(client, admin
     assert send() == 0
     url = f"{HOOKS}/{hook['id']}"
     off = _ok(client.get(url, headers=admin))
-    assert off["active"] is False and "410" in off["disabled_reason"]
     [ping] = deliveries(client, admin, hook["id"])
+    # why, in the reader's language
+    assert off["active"] is False and off["disabled_reason"].startswith("接收方于 ")
+    assert f"对消息 {ping['id']} 答复 HTTP 410" in off["disabled_reason"]
+    en = _ok(client.get(url, headers={**admin, "Accept-Language": "en"}))["disabled_reason"]
+    assert en.startswith(f"The receiver answered 410 Gone to {ping['id']} at ")
     assert (ping["status"], ping["last_status_code"]) == ("failed", 410)
     assert "410" in ping["last_error"]
     with open_session() as s:
