@@ -17,16 +17,20 @@ CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 OFFLINE = "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
-def chromium() -> str:
-    """The browser's executable, or skip (fail under REQUIRE_BROWSER=1)."""
-    for name in CANDIDATES:
+def _executable(names: tuple[str, ...], missing: str) -> str:
+    """The first of `names` on PATH, or skip with `missing` (fail under REQUIRE_BROWSER=1)."""
+    for name in names:
         found = shutil.which(name)
         if found:
             return found
-    message = "no Chromium on PATH (Debian: apt-get install chromium)"
     if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{message}, and REQUIRE_BROWSER=1")
-    pytest.skip(message)
+        pytest.fail(f"{missing}, and REQUIRE_BROWSER=1")
+    pytest.skip(missing)
+
+
+def chromium() -> str:
+    """The browser's executable, or skip (fail under REQUIRE_BROWSER=1)."""
+    return _executable(CANDIDATES, "no Chromium on PATH (Debian: apt-get install chromium)")
 
 
 def _run(url: str, *flags: str, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
@@ -79,13 +83,8 @@ def _chromedriver() -> str:
     """chromedriver's executable (Debian's `chromium-driver`), or skip (fail under
     REQUIRE_BROWSER=1)."""
     chromium()
-    found = shutil.which("chromedriver")
-    if found:
-        return found
-    message = "no chromedriver on PATH (Debian: apt-get install chromium-driver)"
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{message}, and REQUIRE_BROWSER=1")
-    pytest.skip(message)
+    return _executable(("chromedriver",),
+                       "no chromedriver on PATH (Debian: apt-get install chromium-driver)")
 
 
 def download(url: str, folder: str, *, headers: dict[str, str] | None = None,

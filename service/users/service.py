@@ -309,10 +309,6 @@ def reset_password(*, username: str, password: str | None, clock: Clock) -> str 
     administrator can log in at once. Returns the generated password when none was given."""
     generated = None if password else generate_password()
     data = UserUpdate(password=password or generated)
-    with open_session() as session:
-        if by_username(session=session, username=username) is None:
-            raise NotFound("No user named '{username}'.", code="user_not_found",
-                           params={"username": username})
     password_hash = hash_password(data.password or "")
     with open_session(write=True) as session:
         user = by_username(session=session, username=username)
