@@ -4,12 +4,15 @@ subject's state, and checkpoints (taken by the service itself, or kept in a file
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import queue
+import threading
 import uuid
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -109,9 +112,14 @@ def sealed(values: Mapping[str, Any], key: bytes) -> tuple[str, str]:
     return body.decode(), _link(values["prev_hash"], body, key)
 
 
+# json.dumps(…, sort_keys=True, ensure_ascii=False, separators=(",", ":")), its encoder made
+# once rather than at each call
+_canonical_text = json.JSONEncoder(sort_keys=True, ensure_ascii=False,
+                                   separators=(",", ":")).encode
+
+
 def _canonical_json(value: Any) -> bytes:
-    return json.dumps(to_jsonable_python(value), sort_keys=True, ensure_ascii=False,
-                      separators=(",", ":")).encode()
+    return _canonical_text(to_jsonable_python(value)).encode()
 
 
 def row_digest(fields: Mapping[str, Any]) -> str:
@@ -394,6 +402,17 @@ def _body_matches(ev: Any, dashless: bool) -> bool:
         return False
 
 
+def _keyed(key: bytes) -> Any:
+    """An HMAC-SHA256 keyed once with `key`, to be copied for each event: OpenSSL's own
+    object where there is one (its copy, update and hexdigest in C, without the wrapper of
+    `hmac.new`)."""
+    try:
+        from _hashlib import hmac_new
+    except ImportError:  # a Python built without OpenSSL
+        return hmac.new(key, digestmod=hashlib.sha256)
+    return hmac_new(key, digestmod="sha256")
+
+
 def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     """Which of the row's fields differ from the same names in its event's params."""
     now = to_jsonable_python(dict(fields))
@@ -403,22 +422,62 @@ def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     return "; ".join(out)
 
 
-def _driver_batches(session: Session, stmt: Any, batch: int) -> Iterator[list[tuple]]:
+def _driver_batches(session: Session, stmt: Any, batch: int, ahead: int = 2,
+                   described: Callable[[Sequence[Any]], None] | None = None
+                   ) -> Generator[list[tuple], None, None]:
     """The rows of `stmt` in batches, straight from the database driver (no result objects):
-    a server-side cursor on PostgreSQL, SQLite's own cursor, in the session's transaction."""
+    a server-side cursor on PostgreSQL, SQLite's own cursor, in the session's transaction.
+
+    The batches are read on a thread of their own, up to `ahead` of the one being checked:
+    the database's work for a batch (SQLite's, which runs without the GIL; PostgreSQL's, in
+    its own process) then overlaps the Python that checks the one before, and memory stays
+    that of a few batches. With `ahead` 0, on the caller's thread, and `described` is
+    called with the cursor's description before the first batch."""
     conn = session.connection()
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     driver = conn.connection.driver_connection
     assert driver is not None
     cursor = (driver.cursor(name=f"verify_{uuid.uuid4().hex}")  # type: ignore[call-arg]
               if conn.dialect.name == "postgresql" else driver.cursor())
+    if conn.dialect.name == "postgresql":
+        cursor.itersize = batch
+    if not ahead:
+        try:
+            cursor.execute(sql)
+            if described is not None:
+                described(cursor.description)
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        finally:
+            cursor.close()
+        return
+    ready: queue.Queue[list[tuple] | BaseException] = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            cursor.execute(sql)
+            while not stop.is_set():
+                rows = cursor.fetchmany(batch)
+                ready.put(rows)
+                if not rows:
+                    return
+        except BaseException as e:  # handed to the reader of the batches, raised there
+            ready.put(e)
+
+    reader = threading.Thread(target=read, name="verify-read", daemon=True)
+    reader.start()
     try:
-        if conn.dialect.name == "postgresql":
-            cursor.itersize = batch
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(batch):
+        while (rows := ready.get()):
+            if isinstance(rows, BaseException):
+                raise rows
             yield rows
     finally:
+        stop.set()
+        while reader.is_alive():  # a reader waiting to hand over a batch is let go
+            with contextlib.suppress(queue.Empty):
+                ready.get(timeout=0.05)
+        reader.join()
         cursor.close()
 
 
@@ -496,18 +555,36 @@ class _Beside:
         read = [cast(c, String).label(c.name) if is_uuid else c
                 for c, is_uuid in zip(columns, self.uuids, strict=True)]
         self._at = [c.name for c in columns].index(subject.name)
-        result = session.connection().execute(select(*read).order_by(subject).execution_options(
-            stream_results=True, yield_per=batch))
-        self._batches = iter(result.partitions())
+        # the driver's rows, each column decoded as the ORM decodes it (its type's own
+        # result processing), without a result object per row
+        dialect = session.connection().dialect
+        self._decode: list[tuple[int, Callable[[Any], Any]]] = []
+
+        def described(description: Sequence[Any]) -> None:
+            self._decode = [
+                (i, p) for i, (c, d) in enumerate(zip(columns, description, strict=True))
+                if not self.uuids[i]
+                and (p := c.type.dialect_impl(dialect).result_processor(dialect, d[1]))]
+
+        self._batches = _driver_batches(session, select(*read).order_by(subject), batch, ahead=0,
+                                        described=described)
         self._rows: Iterator[tuple] = iter(())
         self._next = self._advance()
 
     def _advance(self) -> tuple | None:
         row = next(self._rows, None)
         if row is None and (batch := next(self._batches, None)):
+            if self._decode:
+                batch = [self._decoded(r) for r in batch]
             self._rows = iter(batch)
             row = next(self._rows, None)
         return row
+
+    def _decoded(self, raw: tuple) -> tuple:
+        row = list(raw)
+        for i, process in self._decode:
+            row[i] = process(row[i])
+        return tuple(row)
 
     def before(self, subject: str | None) -> Iterator[tuple]:
         """The rows of subjects ordered before `subject` (every row left, with None)."""
@@ -526,6 +603,10 @@ class _Beside:
     def waiting(self, subject: str) -> bool:
         """Whether a row of `subject` or of one before it is next."""
         return self._next is not None and self._next[self._at] <= subject
+
+    def close(self) -> None:
+        """Stop reading (the cursor is closed)."""
+        self._batches.close()
 
 
 def _dashed(value: str | None) -> str | None:
@@ -660,17 +741,31 @@ def _verify_chains(session: Session, report: Report, batch: int,
     the covered rows and the subjects' states, each table read once in subject order. A
     chain's break is reported first, then a row's (in the order of `_coverages`), then a
     state's."""
+    row_checks: dict[str, list[_RowCheck]] = {}
+    state_checks: dict[str, list[_StateCheck]] = {}
+    try:
+        for cov in _coverages:
+            row_checks.setdefault(cov.subject_type, []).append(
+                _RowCheck(session, cov, report, batch))
+        for state_cov in _state_coverages:
+            state_checks.setdefault(state_cov.subject_type, []).append(
+                _StateCheck(session, state_cov, report, batch))
+        _walk(session, report, batch, anchor_sets, auto, row_checks, state_checks)
+    finally:  # the tables read beside the chains, read to the end or not
+        for check in [*(c for cs in row_checks.values() for c in cs),
+                      *(c for cs in state_checks.values() for c in cs)]:
+            check.rows.close()
+
+
+def _walk(session: Session, report: Report, batch: int,
+          anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None,
+          row_checks: Mapping[str, list[_RowCheck]],
+          state_checks: Mapping[str, list[_StateCheck]]) -> None:
+    """The pass of `_verify_chains`, its tables beside the chains opened."""
     ring = record_keys.keyring()
     dialect = session.connection().dialect.name
     dashless = dialect == "sqlite"  # SQLite keeps ids as 32 hex digits
-    macs = {key_id: hmac.new(key, digestmod=hashlib.sha256) for key_id, key in ring.keys.items()}
-    row_checks: dict[str, list[_RowCheck]] = {}
-    for cov in _coverages:
-        row_checks.setdefault(cov.subject_type, []).append(_RowCheck(session, cov, report, batch))
-    state_checks: dict[str, list[_StateCheck]] = {}
-    for state_cov in _state_coverages:
-        state_checks.setdefault(state_cov.subject_type, []).append(
-            _StateCheck(session, state_cov, report, batch))
+    macs = {key_id: _keyed(key) for key_id, key in ring.keys.items()}
     typed = set(row_checks) | set(state_checks)
     seen: set[tuple[str, uuid.UUID]] = set()
 
