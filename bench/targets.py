@@ -214,7 +214,8 @@ def lines(m: dict) -> list[str]:
     v = m["verify"]
     line(v["events_per_s"] >= 100_000 and not v["broken"],
          f"verify-record {v['events_per_s']:,} events/s over {v['events']:,} events"
-         f" (≥ 100,000), peak RSS {v['peak_rss_mb']} MB")
+         f" (≥ 100,000; the steps' import {v.get('import_s', '?')} s apart), peak RSS"
+         f" {v['peak_rss_mb']} MB")
     lc = m["list_c1"]
     line(lc["p95_ms"] < 20, f"list p95 {lc['p95_ms']:.1f} ms at 1 client (< 20)")
     rss = max(m["rss_mb"], *m["login16"]["rss_mb"])
