@@ -522,6 +522,10 @@ def _chain_stmt(dialect: str) -> Any:
             .order_by(t.c.subject_type, t.c.subject_id, t.c.seq))
 
 
+def _pg_id(v: str | None) -> str:
+    return "null" if v is None else f'"{v}"'  # a uuid's text: hex digits and dashes
+
+
 def _pg_time(v: str | None) -> str:
     """A time as PostgreSQL writes a UTC timestamp ('YYYY-MM-DD HH:MM:SS[.f…]', trailing
     zeros of the fraction left off), as the canonical JSON holds it (its isoformat())."""
@@ -543,17 +547,15 @@ def _pg_canonical(subject_type: str, subject_id: str, seq: int, key_id: str,
     params is a JSON string, number or null, so a body equal to it says what the columns
     say."""
     q = _quote
-    # a uuid's text is hex digits and dashes: quoted as it is
-    actor = "null" if actor_id is None else f'"{actor_id}"'
-    selection = "null" if selection_id is None else f'"{selection_id}"'
-    return (f'{{"action":{q(action)},"actor_id":{actor},"actor_role":{q(actor_role)},'
+    return (f'{{"action":{q(action)},"actor_id":{_pg_id(actor_id)},'
+            f'"actor_role":{q(actor_role)},'
             f'"from_state":{"null" if from_state is None else q(from_state)},'
-            f'"id":"{id_}","key_id":{q(key_id)},"occurred_at":{_pg_time(occurred_at)},'
+            f'"id":{_pg_id(id_)},"key_id":{q(key_id)},"occurred_at":{_pg_time(occurred_at)},'
             f'"params":{params},"reason":{"null" if reason is None else q(reason)},'
             f'"request_id":{"null" if request_id is None else q(request_id)},'
-            f'"selection_id":{selection},"seq":{seq:d},'
-            f'"simulated_at":{"null" if simulated_at is None else _pg_time(simulated_at)},'
-            f'"subject_id":"{subject_id}","subject_type":{q(subject_type)},'
+            f'"selection_id":{_pg_id(selection_id)},"seq":{seq:d},'
+            f'"simulated_at":{_pg_time(simulated_at)},"subject_id":{_pg_id(subject_id)},'
+            f'"subject_type":{q(subject_type)},'
             f'"to_state":{"null" if to_state is None else q(to_state)}}}')
 
 
