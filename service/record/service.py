@@ -403,15 +403,6 @@ def _body_matches(ev: Any, dashless: bool) -> bool:
         return False
 
 
-def _said(body: str, subject_type: str, subject_id: str, seq: int, key_id: str,
-          to_state: str | None, columns: Sequence[Any]) -> bool:
-    """Whether the body is the canonical JSON of the columns (PostgreSQL's text of them)."""
-    try:
-        return _pg_canonical(subject_type, subject_id, seq, key_id, to_state, *columns) == body
-    except (TypeError, ValueError):  # a column not as the service writes it: look again
-        return False
-
-
 def _keyed(key: bytes) -> Any:
     """An HMAC-SHA256 keyed once with `key`, to be copied for each event: OpenSSL's own
     object where there is one (its copy, update and hexdigest in C, without the wrapper of
@@ -506,57 +497,12 @@ def _chain_stmt(dialect: str) -> Any:
         covers = func.json_extract(t.c.params, "$.covers")
         kind = func.json_type(t.c.params, "$.covers")
     legacy = case((covering & t.c.key_id.is_(None) & kind.is_(None), cast(t.c.params, String)))
-    if dialect == "postgresql":  # the columns as text, for _pg_canonical, in Python
-        consistent = literal_column("NULL")
-        columns = [cast(t.c.id, String), cast(t.c.selection_id, String), t.c.action,
-                   t.c.from_state, cast(t.c.actor_id, String), t.c.actor_role, t.c.reason,
-                   cast(t.c.params, String), t.c.request_id,
-                   *(cast(func.timezone("UTC", c), String)
-                     for c in (t.c.occurred_at, t.c.simulated_at))]
-    else:
-        consistent, columns = literal_column(_CONSISTENT[dialect]), []
     return (select(t.c.subject_type, cast(t.c.subject_id, String), t.c.seq, t.c.prev_hash,
-                   t.c.hash, t.c.key_id, t.c.body, t.c.to_state, consistent,
-                   case((covering, t.c.action)), case((covering, cast(t.c.id, String))),
-                   case((covering & (kind == "object"), covers)), legacy, *columns)
+                   t.c.hash, t.c.key_id, t.c.body, t.c.to_state,
+                   literal_column(_CONSISTENT[dialect]), case((covering, t.c.action)),
+                   case((covering, cast(t.c.id, String))),
+                   case((covering & (kind == "object"), covers)), legacy)
             .order_by(t.c.subject_type, t.c.subject_id, t.c.seq))
-
-
-def _pg_id(v: str | None) -> str:
-    return "null" if v is None else f'"{v}"'  # a uuid's text: hex digits and dashes
-
-
-def _pg_time(v: str | None) -> str:
-    """A time as PostgreSQL writes a UTC timestamp ('YYYY-MM-DD HH:MM:SS[.f…]', trailing
-    zeros of the fraction left off), as the canonical JSON holds it (its isoformat())."""
-    if v is None:
-        return "null"
-    if len(v) < 19 or v[10] != " " or v[4] != "-" or (len(v) > 19 and v[19] != "."):
-        raise ValueError(v)
-    return _quote(f"{v[:10]}T{v[11:].ljust(26 - 11, '0') if len(v) > 19 else v[11:]}+00:00")
-
-
-def _pg_canonical(subject_type: str, subject_id: str, seq: int, key_id: str,
-                  to_state: str | None, id_: str, selection_id: str | None, action: str,
-                  from_state: str | None, actor_id: str | None, actor_role: str,
-                  reason: str | None, params: str, request_id: str | None,
-                  occurred_at: str, simulated_at: str | None) -> str:
-    """An event's canonical JSON made again from its columns as PostgreSQL's text: each
-    value quoted as json.dumps(ensure_ascii=False) quotes it (json's own C function), params
-    as stored (the service stores the canonical form, core.db.json_text). Every value but
-    params is a JSON string, number or null, so a body equal to it says what the columns
-    say."""
-    q = _quote
-    return (f'{{"action":{q(action)},"actor_id":{_pg_id(actor_id)},'
-            f'"actor_role":{q(actor_role)},'
-            f'"from_state":{"null" if from_state is None else q(from_state)},'
-            f'"id":{_pg_id(id_)},"key_id":{q(key_id)},"occurred_at":{_pg_time(occurred_at)},'
-            f'"params":{params},"reason":{"null" if reason is None else q(reason)},'
-            f'"request_id":{"null" if request_id is None else q(request_id)},'
-            f'"selection_id":{_pg_id(selection_id)},"seq":{seq:d},'
-            f'"simulated_at":{_pg_time(simulated_at)},"subject_id":{_pg_id(subject_id)},'
-            f'"subject_type":{q(subject_type)},'
-            f'"to_state":{"null" if to_state is None else q(to_state)}}}')
 
 
 def _claim(checks: Iterable[_RowCheck], action: str, covers: str | None,
@@ -901,7 +847,7 @@ def _walk(session: Session, report: Report, batch: int,
 
     for rows in _driver_batches(session, _chain_stmt(dialect), batch):
         for (subject_type, subject_raw, seq, prev_hash, hash_, key_id, body, to_state,
-             consistent, action, event_raw, covers, legacy_params, *columns) in rows:
+             consistent, action, event_raw, covers, legacy_params) in rows:
             if subject_raw != current_raw or subject_type != current_type:
                 if current_raw is not None and (gap := chain_ended()):
                     report.broken = gap
@@ -944,10 +890,8 @@ def _walk(session: Session, report: Report, batch: int,
                 if m.hexdigest() != hash_:
                     problem = ("hash does not match the event's content (or the event was not"
                                " made with the record's key)")
-                elif not consistent and not (columns and _said(
-                        body, subject_type, subject_raw, seq, key_id, to_state, columns)) \
-                        and not _body_matches(
-                            _one_event(session, subject_type, subject_raw, seq), dashless):
+                elif not consistent and not _body_matches(
+                        _one_event(session, subject_type, subject_raw, seq), dashless):
                     problem = "hash does not match the event's content: its columns were changed"
             if problem is None and anchors_here:
                 for name, anchored_seq, anchored_hash in anchors_here:
