@@ -123,6 +123,22 @@ def test_a_score_rewritten_in_sql_is_found(decided, capsys):
     assert code == 1 and f"score_sheet/{sheet.id}" in out and "gone" in out
 
 
+def test_a_row_stored_in_another_json_form_still_verifies(decided, capsys):
+    """A row's digest is made first from its JSON column's text as the service stores it;
+    the same values written another way (spaces, another order) are decoded and match."""
+    s = decided
+    with open_session() as session:
+        sheet = session.exec(select(ScoreSheet).where(
+            ScoreSheet.candidate_id == uuid.UUID(s.c["li"]))
+            .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+    assert len(sheet.scores) > 1
+    other = json.dumps(dict(reversed(list(sheet.scores.items()))), indent=1)
+    assert _sql("UPDATE score_sheet SET scores = :scores WHERE id = :id", scores=other,
+                id=_db_id(sheet.id)) == 1
+    code, out = _verify(capsys)
+    assert code == 0, out
+
+
 def test_a_state_or_a_vote_set_in_sql_is_found(decided, capsys):
     s = decided
     assert s.state("chen") == "not_qualified"
