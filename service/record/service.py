@@ -423,6 +423,13 @@ def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     return "; ".join(out)
 
 
+def _sqlite_serialized() -> bool:
+    """Whether this Python's SQLite serializes the calls on one connection (threadsafety 3)."""
+    import sqlite3
+
+    return sqlite3.threadsafety == 3
+
+
 def _driver_batches(session: Session, stmt: Any, batch: int, ahead: int = 2,
                    described: Callable[[Sequence[Any]], None] | None = None
                    ) -> Generator[list[tuple], None, None]:
@@ -442,6 +449,8 @@ def _driver_batches(session: Session, stmt: Any, batch: int, ahead: int = 2,
               if conn.dialect.name == "postgresql" else driver.cursor())
     if conn.dialect.name == "postgresql":
         cursor.itersize = batch
+    elif not _sqlite_serialized():  # one connection on two threads needs SQLite's mutex
+        ahead = 0
     if not ahead:
         try:
             cursor.execute(sql)
