@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import exists, or_
+from sqlalchemy import bindparam, exists, or_
 from sqlmodel import Session, select
 
 from .config import Settings
@@ -138,14 +138,18 @@ def get_current_candidate(
 CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
 
 
+# Built once: on the path of every action, building the statement cost a third of its read.
+_CANDIDATE_TO_CHANGE = (select(Candidate, Selection)
+                        .join(Selection, Selection.id == Candidate.selection_id)  # type: ignore[arg-type]
+                        .where(Candidate.id == bindparam("candidate_id"))
+                        .with_for_update(of=Candidate))  # type: ignore[arg-type]
+
+
 def candidate_to_change(session: Session, user: User, candidate_id: uuid.UUID) -> Candidate:
     """The candidate, locked for a write, read with its selection in the same statement (the
     selection is not locked; what the action reads of it comes from the session); 404 when
     missing or not visible."""
-    row = session.exec(select(Candidate, Selection)
-                       .join(Selection, Selection.id == Candidate.selection_id)  # type: ignore[arg-type]
-                       .where(Candidate.id == candidate_id)
-                       .with_for_update(of=Candidate)).first()  # type: ignore[arg-type]
+    row = session.exec(_CANDIDATE_TO_CHANGE, params={"candidate_id": candidate_id}).first()
     if row is None or not candidate_visible(user, row[0], session):
         raise NotFound("No candidate with id {candidate_id}.", code="candidate_not_found", params={"candidate_id": candidate_id})
     # The session's identity map holds its objects weakly: kept here, the selection is what

@@ -36,15 +36,19 @@ def real_clock() -> Clock:
     return Clock(real_now=datetime.now(UTC))
 
 
+_SIMULATED = select(SimulatedClock.simulated_at, SimulatedClock.set_at).where(
+    SimulatedClock.id == 1)
+
+
 def current_clock(session: Session, settings: Settings) -> Clock:
     """The clock for this request: simulated when a simulation is set (development only;
     service/record/simulation.py sets it)."""
     clock = real_clock()
     if settings.environment != "development":
         return clock
-    # two columns, not the ORM object: every write in development mode asks
-    row = session.exec(select(SimulatedClock.simulated_at, SimulatedClock.set_at)
-                       .where(SimulatedClock.id == 1)).first()
+    # two columns on the session's connection, not the ORM: every write in development
+    # mode asks
+    row = session.connection().execute(_SIMULATED).first()
     if row is None:
         return clock
     simulated_at, set_at = row

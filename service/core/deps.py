@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from ..config import Settings, get_settings
@@ -69,10 +70,14 @@ def principal_of(settings: Settings, token: str | None) -> Principal:
         raise Unauthorized("The token is invalid or has expired.", code="invalid_token") from e
 
 
+# Built once (`session.get` builds its statement on every call): the account, by its key.
+_ACCOUNT = select(User).where(User.id == bindparam("id"))
+
+
 def user_of(session: Session, principal: Principal) -> User:
     """The principal's account as it is now; 401 when it is gone, inactive, or the token is
     outdated (its version bumped by a password change, a role change or a logout)."""
-    user = session.get(User, principal.user_id)
+    user = session.exec(_ACCOUNT, params={"id": principal.user_id}).first()
     if user is None or not user.is_active or principal.token_version != user.token_version:
         raise Unauthorized(
             "The token is no longer valid for this account; log in again.", code="invalid_token"

@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import JSON, String, Uuid, case, cast, func, literal_column
+from sqlalchemy import JSON, String, Uuid, bindparam, case, cast, func, literal_column
 from sqlmodel import Session, select
 
 from ..core import i18n
@@ -195,12 +195,10 @@ def append(
     if isinstance(reason, dict):
         params = {**(params or {}), "reason_said": reason}
         reason = i18n.read(reason, i18n.DEFAULT)
-    last = session.exec(
-        select(Event.seq, Event.hash)
-        .where(Event.subject_type == subject_type, Event.subject_id == subject_id)
-        .order_by(Event.seq.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    ).first()
+    # The chain's head, on the session's connection: the events are plain INSERTs on it, so
+    # it sees every one, and the ORM has nothing to add (nor to flush first).
+    last = session.connection().execute(
+        _CHAIN_HEAD, {"subject_type": subject_type, "subject_id": subject_id}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     ring = record_keys.keyring()
     values = {
@@ -222,6 +220,11 @@ def append(
 
 
 _EVENT_INSERT = Event.__table__.insert()  # type: ignore[attr-defined]
+_CHAIN_HEAD = (select(Event.seq, Event.hash)
+               .where(Event.subject_type == bindparam("subject_type"),
+                      Event.subject_id == bindparam("subject_id"))
+               .order_by(Event.seq.desc())  # type: ignore[attr-defined]
+               .limit(1))
 
 
 def reason_in(event: Any, lang: i18n.Lang | None = None) -> str:

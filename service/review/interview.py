@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 from sqlmodel import Session, select
 
 from ..core import i18n
@@ -96,6 +96,21 @@ class SessionState:
         return self.appearances.get(str(candidate_id)) or Appearance()
 
 
+# The columns the session's state is made of, in the record's order; built once (a score
+# sheet reads them).
+_SESSION_COLUMNS = select(Event.action, Event.params, Event.actor_id, Event.subject_id)
+_SESSION_ORDER = (Event.occurred_at, Event.seq)
+_SESSION_OF_SELECTION = _SESSION_COLUMNS.where(
+    Event.selection_id == bindparam("selection_id"),
+    Event.action.in_(ACTIONS)).order_by(*_SESSION_ORDER)  # type: ignore[attr-defined]
+_SESSION_OF_CANDIDATE = _SESSION_COLUMNS.where(or_(  # each side read through the subjects' index
+    and_(Event.subject_type == "selection", Event.subject_id == bindparam("selection_id"),
+         Event.action.in_(SELECTION_ACTIONS)),  # type: ignore[attr-defined]
+    and_(Event.subject_type == "candidate", Event.subject_id == bindparam("candidate_id"),
+         Event.action.in_(CANDIDATE_ACTIONS)))  # type: ignore[attr-defined]
+).order_by(*_SESSION_ORDER)
+
+
 def state_of(session: Session, selection_id: uuid.UUID,
              candidate_id: uuid.UUID | None = None) -> SessionState:
     """The selection's interview session, read from its events in the record's order; with
@@ -103,15 +118,11 @@ def state_of(session: Session, selection_id: uuid.UUID,
     candidate's, two reads by subject, instead of every candidate's: a score sheet reads
     this, and a selection holds thousands of sheets)."""
     st = SessionState()
-    which: Any = and_(Event.selection_id == selection_id,
-                      Event.action.in_(ACTIONS))  # type: ignore[attr-defined]
-    if candidate_id is not None:  # each side read through the subjects' index
-        which = or_(and_(Event.subject_type == "selection", Event.subject_id == selection_id,
-                         Event.action.in_(SELECTION_ACTIONS)),  # type: ignore[attr-defined]
-                    and_(Event.subject_type == "candidate", Event.subject_id == candidate_id,
-                         Event.action.in_(CANDIDATE_ACTIONS)))  # type: ignore[attr-defined]
-    rows = session.exec(select(Event).where(which)
-                        .order_by(Event.occurred_at, Event.seq))  # type: ignore[arg-type]
+    if candidate_id is None:
+        rows = session.exec(_SESSION_OF_SELECTION, params={"selection_id": selection_id})
+    else:
+        rows = session.exec(_SESSION_OF_CANDIDATE,
+                            params={"selection_id": selection_id, "candidate_id": candidate_id})
     for ev in rows:
         p = ev.params
         if ev.action == BRIEFING:

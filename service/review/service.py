@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from ..core import i18n
@@ -247,14 +248,31 @@ def prereview_exceptions(session: Session, selection_id: uuid.UUID) -> dict[uuid
 
 
 # ---------------------------------------------------------------- gate 2: the interview
+# The statements a score sheet makes, built once.
+_PANEL_IDS = select(PanelMember.user_id).where(
+    PanelMember.selection_id == bindparam("selection_id")).order_by(
+    PanelMember.appointed_at, PanelMember.user_id)
+_JUDGE_DECLARATION = select(Declaration).where(
+    Declaration.candidate_id == bindparam("candidate_id"),
+    Declaration.user_id == bindparam("user_id"), Declaration.capacity == JUDGE)
+_CURRENT_SHEET = select(ScoreSheet).where(
+    ScoreSheet.candidate_id == bindparam("candidate_id"),
+    ScoreSheet.judge_id == bindparam("judge_id")).order_by(
+    ScoreSheet.version.desc())  # type: ignore[attr-defined]
+_RECUSED_JUDGES = select(Declaration.user_id).where(
+    Declaration.candidate_id == bindparam("candidate_id"), Declaration.capacity == JUDGE,
+    Declaration.conflict != "none")
+_SHEET_JUDGES = select(ScoreSheet.judge_id).where(
+    ScoreSheet.candidate_id == bindparam("candidate_id"))
+
+
 def panel_ids(session: Session, selection_id: uuid.UUID) -> list[uuid.UUID]:
     """The judges on the selection's panel (read once per transaction: who may see a
     candidate and who may score them ask the same; appointing a panel forgets it)."""
     known = session.info.setdefault(_PANEL, {})
     if selection_id not in known:
-        known[selection_id] = list(session.exec(select(PanelMember.user_id).where(
-            PanelMember.selection_id == selection_id).order_by(PanelMember.appointed_at,
-                                                               PanelMember.user_id)))
+        known[selection_id] = list(session.exec(_PANEL_IDS,
+                                                params={"selection_id": selection_id}))
     return list(known[selection_id])
 
 
@@ -387,9 +405,8 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
         raise Conflict("The candidate is '{state}'; only candidates who passed the pre-review and wait "
                        "for the interview result are scored.",
                        code="not_being_interviewed", details={"state": candidate.state}, params={"state": candidate.state})
-    mine = session.exec(select(Declaration).where(
-        Declaration.candidate_id == candidate.id, Declaration.user_id == user.id,
-        Declaration.capacity == JUDGE)).first()
+    mine = session.exec(_JUDGE_DECLARATION,
+                        params={"candidate_id": candidate.id, "user_id": user.id}).first()
     if mine is None:
         raise Conflict("Declare first whether you have a conflict with this candidate"
                        " (POST …/declarations).", code="declaration_required")
@@ -398,9 +415,7 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
                         code="recused")
     criteria = settings_of(selection).interview_criteria
     _check_scores(data.scores, criteria)
-    previous = session.exec(select(ScoreSheet).where(
-        ScoreSheet.candidate_id == candidate.id, ScoreSheet.judge_id == user.id)
-        .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+    previous = _current_sheet(session, candidate.id, user.id)
     if previous is not None and _sheets_complete(session, selection, candidate):
         raise Conflict("The sheets for this candidate are all in and unsealed: a sheet is final"
                        " now. An obvious slip is corrected by a correction that you ask for"
@@ -445,9 +460,8 @@ def _correctable(selection: Selection, candidate: Candidate) -> None:
 
 def _current_sheet(session: Session, candidate_id: uuid.UUID, judge_id: uuid.UUID
                    ) -> ScoreSheet | None:
-    return session.exec(select(ScoreSheet).where(
-        ScoreSheet.candidate_id == candidate_id, ScoreSheet.judge_id == judge_id)
-        .order_by(ScoreSheet.version.desc())).first()  # type: ignore[attr-defined]
+    return session.exec(_CURRENT_SHEET,
+                        params={"candidate_id": candidate_id, "judge_id": judge_id}).first()
 
 
 def request_correction(*, session: Session, candidate: Candidate,
@@ -609,11 +623,8 @@ def _sheets_complete(session: Session, selection: Selection, candidate: Candidat
     """Whether every sheet of the candidate is in (as `_aggregate` counts it), read for that
     candidate alone."""
     panel = set(panel_ids(session, selection.id))
-    recused = {d.user_id for d in session.exec(select(Declaration).where(
-        Declaration.candidate_id == candidate.id, Declaration.capacity == JUDGE))
-        if d.conflict != "none"}
-    judges = set(session.exec(select(ScoreSheet.judge_id).where(
-        ScoreSheet.candidate_id == candidate.id)))
+    recused = set(session.exec(_RECUSED_JUDGES, params={"candidate_id": candidate.id}))
+    judges = set(session.exec(_SHEET_JUDGES, params={"candidate_id": candidate.id}))
     expected = _expected(panel, recused, candidate, bool(judges))
     return expected > 0 and len((judges & panel) - recused) >= expected
 
