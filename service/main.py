@@ -245,24 +245,38 @@ def warm_routes(app: FastAPI) -> None:
             build()
 
 
+def in_process_senders(settings: Any) -> tuple[Any, Any]:
+    """The modules of the senders that run in this process, imported (None for one that
+    does not run here): the email sender's when SMTP is configured and it runs in-process,
+    the webhook sender's when it does. `serve` calls it before forking its workers, so that
+    they find these imported already."""
+    from .outbox.poller import Poller  # noqa: F401  (the lifespan's, imported with them)
+
+    mailer = webhooks = None
+    if settings.mail_sender_in_process and settings.smtp_host:
+        from .outbox import mailer
+    if settings.webhook_sender_in_process:
+        from .webhooks import sender as webhooks
+    return mailer, webhooks
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Build the routes; start the email sender with the app when SMTP is configured and it
     runs in-process, and the webhook sender when it runs in-process."""
-    from .outbox import mailer
     from .outbox.poller import Poller
     from .record import service as record_service
-    from .webhooks import sender as webhooks
 
     warm_routes(app)
     settings = get_settings()
+    mailer, webhooks = in_process_senders(settings)
     sender = None
-    if settings.mail_sender_in_process and settings.smtp_host:
+    if mailer:
         sender = Poller("mail-sender", settings.mail_poll_seconds,
                         lambda: mailer.send_due(settings))
         sender.start()
     hooks = None
-    if settings.webhook_sender_in_process:
+    if webhooks:
         hooks = Poller("webhook-sender", settings.webhook_poll_seconds,
                        lambda: webhooks.send_due(settings))
         hooks.start()
