@@ -211,7 +211,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from .config import get_settings
     from .core.db import get_engine
-    from .main import app, warm_routes
+    from .main import app, in_process_senders, warm_routes
     from .record.service import checkpoint_round
 
     def first_checkpoint() -> None:
@@ -228,11 +228,20 @@ def _serve(args: argparse.Namespace) -> None:
                             # X-Forwarded-For is believed by the app itself, from
                             # SELECTION_TRUSTED_PROXIES only (service/core/forwarded.py);
                             # uvicorn's own rule (127.0.0.1) is off.
-                            proxy_headers=False)
+                            proxy_headers=False,
+                            # The API has no WebSocket route: no WebSocket protocol is loaded
+                            # (the `websockets` package took a quarter of a second of each
+                            # worker's start); an Upgrade request is answered as plain HTTP.
+                            ws="none")
     if args.workers <= 1:
         threading.Thread(target=first_checkpoint, name="first-checkpoint", daemon=True).start()
         uvicorn.Server(config).run()
         return
+    # What each worker would import and prepare as it starts, done once here and shared by
+    # the forks: uvicorn's protocol and event loop (uvloop), the lifespan's senders.
+    config.load()
+    config.get_loop_factory()
+    in_process_senders(get_settings())
     sock = config.bind_socket()
     workers: set[int] = set()
     stopping = False

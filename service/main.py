@@ -11,7 +11,6 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
@@ -22,6 +21,7 @@ from .config import get_settings
 from .core.errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
 from .core.forwarded import ForwardedForMiddleware
 from .core.i18n import LanguageMiddleware
+from .core.routing import operation_id, serve_routes
 from .record.service import request_id_var
 from .routers import (
     auth,
@@ -187,10 +187,6 @@ class BodyLimitMiddleware:
         await self.app(scope, counting_receive, send)
 
 
-def _operation_id(route: APIRoute) -> str:
-    return route.name
-
-
 def _models(cls: type[BaseModel] = BaseModel):
     """Every pydantic model class defined so far."""
     for sub in cls.__subclasses__():
@@ -239,33 +235,48 @@ def _problem_openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def warm_routes(app: FastAPI) -> None:
-    """Build every included router's routes now. FastAPI builds them when the first request
-    reaches each router (about a second per process for this API): done here, before the
-    app answers, readiness means the whole API is ready and no first user pays for it."""
+    """Build every included router's routes now. FastAPI builds an included router's routes
+    when the first request reaches it: done here, before the app answers, readiness means
+    the whole API is ready and no first user pays for it. (The API's own routes are the
+    app's since `serve_routes`, built as they are defined; this holds for any other.)"""
     for route in app.router.routes:
         build = getattr(route, "effective_candidates", None)
         if callable(build):
             build()
 
 
+def in_process_senders(settings: Any) -> tuple[Any, Any]:
+    """The modules of the senders that run in this process, imported (None for one that
+    does not run here): the email sender's when SMTP is configured and it runs in-process,
+    the webhook sender's when it does. `serve` calls it before forking its workers, so that
+    they find these imported already."""
+    from .outbox.poller import Poller  # noqa: F401  (the lifespan's, imported with them)
+
+    mailer = webhooks = None
+    if settings.mail_sender_in_process and settings.smtp_host:
+        from .outbox import mailer
+    if settings.webhook_sender_in_process:
+        from .webhooks import sender as webhooks
+    return mailer, webhooks
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI):
     """Build the routes; start the email sender with the app when SMTP is configured and it
     runs in-process, and the webhook sender when it runs in-process."""
-    from .outbox import mailer
     from .outbox.poller import Poller
     from .record import service as record_service
-    from .webhooks import sender as webhooks
 
     warm_routes(app)
     settings = get_settings()
+    mailer, webhooks = in_process_senders(settings)
     sender = None
-    if settings.mail_sender_in_process and settings.smtp_host:
+    if mailer:
         sender = Poller("mail-sender", settings.mail_poll_seconds,
                         lambda: mailer.send_due(settings))
         sender.start()
     hooks = None
-    if settings.webhook_sender_in_process:
+    if webhooks:
         hooks = Poller("webhook-sender", settings.webhook_poll_seconds,
                        lambda: webhooks.send_due(settings))
         hooks.start()
@@ -293,17 +304,17 @@ def create_app() -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         openapi_tags=TAGS,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         separate_input_output_schemas=False,
     )
     install_handlers(app)
     # Every request is matched against the routes in this order, one by one: the busiest
     # (an action on a candidate, a score sheet, the lists) come first. No two routes match
     # the same request (tests/api/test_routes.py), so the order changes nothing else.
-    for r in (health, auth, candidates, review, nominations, selections, followup, users,
-              public, calendar, record, workflow, webhooks, reports):
-        app.include_router(r.router)
-    app.include_router(webhooks.types_router)
+    serve_routes(app, *(r.router for r in (health, auth, candidates, review, nominations,
+                                           selections, followup, users, public, calendar,
+                                           record, workflow, webhooks, reports)),
+                 webhooks.types_router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     # Always in place, and outside every layer that answers on its own (the body limit's
     # 413), so that an allowed origin reads every answer, errors too; inside the language

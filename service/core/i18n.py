@@ -1,8 +1,8 @@
 """Languages: Chinese (zh-CN, the default) and English, from one message catalogue.
 
 Every text the service writes for a person comes from the gettext catalogues in
-`service/locale/<zh_CN|en>/LC_MESSAGES/messages.po`, read with Babel when the module is
-imported (no compile step, so a clean clone and the container image work as they are).
+`service/locale/<zh_CN|en>/LC_MESSAGES/messages.po`, read when the module is imported (no
+compile step, so a clean clone and the container image work as they are).
 
 Two kinds of entry:
 - sentences (problem details, refusals, warnings, report texts): the msgid is the English
@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.lists import format_list
-from babel.messages.pofile import read_po
 
 from ..workflow import MACHINES
 
@@ -45,12 +44,76 @@ lang_var: ContextVar[Lang] = ContextVar("lang", default=DEFAULT)
 tz_var: ContextVar[str] = ContextVar("time_zone", default=DEFAULT_TIME_ZONE)
 
 
-def _load(lang: Lang) -> dict[tuple[str | None, str], str]:
-    path = LOCALE_DIR / BABEL_LOCALE[lang] / "LC_MESSAGES" / "messages.po"
+_PO_ESCAPE = re.compile(r"\\([\\trn\"abfv])")
+_PO_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _po_string(quoted: str) -> str:
+    """One quoted line of a .po file as the text it stands for (Babel's unescaping)."""
+    inner = quoted[1:-1]
+    if "\\" not in inner:
+        return inner
+    return _PO_ESCAPE.sub(lambda m: _PO_ESCAPES.get(m.group(1), m.group(1)), inner)
+
+
+def read_catalogue(path: Path) -> dict[tuple[str | None, str], str]:
+    """A .po file's translated entries, (msgctxt, msgid) → msgstr, fuzzy ones and the header
+    left out: what Babel's `read_po` gives of the form these files have (entries of msgctxt,
+    msgid and msgstr, each perhaps continued on quoted lines, with comment lines), read in a
+    tenth of its time. Any other form (plurals, obsolete entries) is handed to Babel."""
+    out: dict[tuple[str | None, str], str] = {}
+    entry: dict[str, list[str]] = {}
+    fuzzy = False
+    current: list[str] | None = None
+
+    def end() -> None:
+        nonlocal fuzzy, current
+        if "msgid" in entry:
+            msgid, msgstr = "".join(entry["msgid"]), "".join(entry.get("msgstr", ()))
+            context = "".join(entry["msgctxt"]) if "msgctxt" in entry else None
+            if msgid and msgstr and not fuzzy:
+                out[(context, msgid)] = msgstr
+        entry.clear()
+        fuzzy, current = False, None
+
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line:
+            end()
+        elif line.startswith("#~") or line.startswith("msgid_plural") or line.startswith(
+                "msgstr["):
+            return _read_with_babel(path)
+        elif line.startswith("#"):
+            if "msgid" in entry and current is entry.get("msgstr"):
+                end()  # a comment after a msgstr begins the next entry
+            if line.startswith("#,") and "fuzzy" in (f.strip() for f in line[2:].split(",")):
+                fuzzy = True
+        elif line.startswith('"'):
+            if current is None:
+                return _read_with_babel(path)
+            current.append(_po_string(line))
+        else:
+            keyword, _, rest = line.partition(" ")
+            if keyword not in ("msgctxt", "msgid", "msgstr"):
+                return _read_with_babel(path)
+            if keyword in entry or (keyword != "msgstr" and "msgstr" in entry):
+                end()  # a new entry without a blank line or comment before it
+            current = entry[keyword] = [_po_string(rest.strip())]
+    end()
+    return out
+
+
+def _read_with_babel(path: Path) -> dict[tuple[str | None, str], str]:
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as f:
-        catalog = read_po(f, locale=BABEL_LOCALE[lang])
+        catalog = read_po(f)
     return {(m.context, m.id): m.string for m in catalog
             if m.id and isinstance(m.id, str) and m.string and not m.fuzzy}
+
+
+def _load(lang: Lang) -> dict[tuple[str | None, str], str]:
+    return read_catalogue(LOCALE_DIR / BABEL_LOCALE[lang] / "LC_MESSAGES" / "messages.po")
 
 
 CATALOGUES: dict[Lang, dict[tuple[str | None, str], str]] = {lang: _load(lang)

@@ -12,10 +12,10 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlmodel import Session, select
 
@@ -23,6 +23,9 @@ from ..core import i18n
 from ..core.i18n import _
 from ..core.models import User
 from ..record.models import Event
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -42,10 +45,17 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
-ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                  trim_blocks=True, lstrip_blocks=True)
-ENV.filters["css_string"] = _css_string
-ENV.globals.update(_=_, label=i18n.label, fmt=fmt)
+@cache
+def environment() -> Environment:
+    """The templates' environment, made at the first page: Jinja2 is imported then, not by
+    every start of a service that may never print one."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters["css_string"] = _css_string
+    env.globals.update(_=_, label=i18n.label, fmt=fmt)
+    return env
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ def render(template: str, *, made: Made, heading: str, organization: str,
     if record:
         footer += " · " + _("record {hash}", hash=record[:16])
     title = f"{heading} — {selection_title}" if selection_title else heading
-    return ENV.get_template(template).render(
+    return environment().get_template(template).render(
         lang=i18n.current(), title=title, heading=heading, organization=organization,
         selection_title=selection_title, letterhead=" · ".join(
             x for x in (organization, selection_title) if x),

@@ -2,21 +2,21 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import Depends, Form, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..config import Settings
 from ..core.deps import ClockDep, CurrentUser, SessionDep, SettingsDep
 from ..core.errors import InvalidInput, problems
 from ..core.forwarded import client_address
-from ..core.routing import TransactionalRoute, answer_once, in_one_hop, json_response
+from ..core.routing import answer_once, api_router, in_one_hop, json_response
 from ..core.security import create_token
 from ..record.service import Author
 from ..users import service as users
 from ..users import sessions
 from ..users.schemas import LoginForm, OwnSettings, RefreshRequest, Token, UserPublic, UserUpdate
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/auth", tags=["auth"])
+router = api_router(prefix="/api/v1/auth", tags=["auth"])
 
 
 async def _grant_type_sent(request: Request) -> None:

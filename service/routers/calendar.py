@@ -4,14 +4,14 @@ import uuid
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import Path, Query
 from sqlmodel import select
 
 from ..core import calendar as workcal
 from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDep
 from ..core.errors import InvalidInput, NotFound, problems
 from ..core.models import CalendarOverride
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..core.schemas import (
     ClockAdvance,
     ClockSet,
@@ -24,7 +24,7 @@ from ..core.schemas import (
 from ..record import service as record
 from ..record import simulation
 
-router = APIRouter(route_class=TransactionalRoute, tags=["calendar and clock"])
+router = api_router(tags=["calendar and clock"])
 CALENDAR = record.subject_type("calendar")  # the calendar's overrides, one chain
 CALENDAR_ID = uuid.uuid5(uuid.NAMESPACE_URL, "selection-service:calendar")
 Day = Annotated[IsoDate, Path(description="The day, e.g. 2027-01-01", examples=["2027-01-01"])]

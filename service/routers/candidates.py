@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import Body, Request, Response
 from sqlmodel import Session
 
 from .. import facts
@@ -30,7 +30,7 @@ from ..core.deps import (
 )
 from ..core.errors import NOT_MODIFIED, NotFound, problems
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
+from ..core.routing import api_router, in_one_hop, json_response, one_hop, subject_etag
 from ..nomination import service as nominations
 from ..nomination.schemas import CandidateDetail, CandidatePublic
 from ..record import actions
@@ -39,7 +39,7 @@ from ..selection.models import Selection
 from . import common
 from .common import ActionName, EventsCursor, Limit
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/candidates", tags=["candidates"])
+router = api_router(prefix="/api/v1/candidates", tags=["candidates"])
 KIND = "candidate"
 
 

@@ -3,7 +3,7 @@ mentor and records, and the reserve pool."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response
+from fastapi import Body, Depends, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
@@ -24,7 +24,7 @@ from ..core.deps import (
 from ..core.errors import NOT_MODIFIED, NotFound, problems
 from ..core.models import User
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute, subject_etag
+from ..core.routing import api_router, subject_etag
 from ..core.schemas import NO_NUL, IsoDate
 from ..followup import backfill, notifications, objections
 from ..followup import service as followup
@@ -62,7 +62,7 @@ from ..workflow.roles import ADMIN, CANDIDATE, COMMITTEE, MENTOR
 from . import common
 from .common import ActionName, EventsCursor, Limit, NotificationId, ObjectionId
 
-router = APIRouter(route_class=TransactionalRoute, tags=["step 4: follow-up"])
+router = api_router(tags=["step 4: follow-up"])
 CAND = "/api/v1/candidates/{candidate_id}"
 Outcome = Annotated[Literal[notifications.OUTCOMES], Path(
     description="The outcome the email announces", examples=["appointed"])]

@@ -1,15 +1,14 @@
 """Liveness and readiness."""
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..core.db import get_engine
 from ..core.errors import ServiceError, problems
 from ..core.migrate import newest_revision, stored_revision
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 
-router = APIRouter(route_class=TransactionalRoute, tags=["health"])
+router = api_router(tags=["health"])
 
 
 class Health(BaseModel):

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from sqlmodel import select
 
 from .. import access
@@ -11,7 +11,7 @@ from ..core.deps import AdminUser, ClockDep, CurrentUser, SessionDep, SettingsDe
 from ..core.errors import problems
 from ..core.models import User
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..core.schemas import NO_NUL, CandidateState
 from ..followup import notifications
 from ..nomination import service as nominations
@@ -38,7 +38,7 @@ from ..workflow.roles import ADMIN, CANDIDATE, NOMINATOR
 from .common import Cursor, Limit
 from .selections import CreatedFrom, CreatedTo
 
-router = APIRouter(route_class=TransactionalRoute, tags=["step 2: publicity and nomination"])
+router = api_router(tags=["step 2: publicity and nomination"])
 Nominator = Annotated[User, Depends(require_roles(ADMIN, NOMINATOR))]
 Applicant = Annotated[User, Depends(require_roles(CANDIDATE))]
 CandidateStateFilter = Annotated[CandidateState | None, Query(

@@ -2,7 +2,6 @@
 
 import uuid
 
-from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
@@ -11,14 +10,14 @@ from ..core import i18n
 from ..core.deps import ClockDep, SelectionId, SessionDep, SettingsDep
 from ..core.errors import NotFound, problems
 from ..core.pagination import Page, keyset_page
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..reports import pages
 from ..selection import service as selections
 from ..selection.models import Selection
 from ..selection.schemas import PublicSelection
 from .common import Cursor, Limit
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/public", tags=["public"])
+router = api_router(prefix="/api/v1/public", tags=["public"])
 
 HOW_TO_APPLY = (
     "Nominations: party, administrative, trade-union and youth-league organizations, or party"

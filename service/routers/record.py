@@ -4,15 +4,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.deps import AdminUser, ClockDep, SessionDep
 from ..core.errors import problems
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..record import service as record
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/admin/record",
+router = api_router(prefix="/api/v1/admin/record",
                    tags=["record"])
 
 

@@ -5,20 +5,20 @@ those the committee never sees)."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from ..access import CurrentSelection, check_submitted_to_committee
 from ..core.deps import AdminUser, ClockDep, SessionDep, require_roles
 from ..core.errors import problems
 from ..core.models import User
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..reports import pages
 from ..reports import service as reports
 from ..reports.schemas import SelectionReport
 from ..workflow.roles import ADMIN, COMMITTEE, JUDGE
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections/{selection_id}",
+router = api_router(prefix="/api/v1/selections/{selection_id}",
                    tags=["reports"])
 ReportReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
 SheetReader = Annotated[User, Depends(require_roles(ADMIN, JUDGE))]

@@ -3,7 +3,7 @@ ranking, inspection teams and records, committee meetings."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import Depends, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, select
 
@@ -30,7 +30,7 @@ from ..core.deps import (
 )
 from ..core.errors import Conflict, Forbidden, NotFound, problems
 from ..core.models import User
-from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
+from ..core.routing import api_router, in_one_hop, json_response, one_hop
 from ..reports import pages
 from ..review import interview
 from ..review import service as review
@@ -70,7 +70,7 @@ from ..selection.models import Selection
 from ..workflow.roles import ADMIN, COMMITTEE, INSPECTOR, JUDGE
 from .common import CorrectionId, MeetingId
 
-router = APIRouter(route_class=TransactionalRoute, tags=["step 3: reviews and decision"])
+router = api_router(tags=["step 3: reviews and decision"])
 Judge = Annotated[User, Depends(require_roles(JUDGE))]
 Inspector = Annotated[User, Depends(require_roles(INSPECTOR))]
 Reviewer = Annotated[User, Depends(require_roles(JUDGE, INSPECTOR))]

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import Body, Depends, Query, Request, Response
 from sqlmodel import Session
 
 from .. import access, facts
@@ -27,7 +27,7 @@ from ..core.deps import (
 from ..core.errors import NOT_MODIFIED, problems
 from ..core.models import User
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop, subject_etag
+from ..core.routing import api_router, in_one_hop, json_response, one_hop, subject_etag
 from ..core.schemas import NO_NUL, IsoDate, SelectionState
 from ..record import actions
 from ..record.schemas import ActionOptions, ActionRequest, EventPublic
@@ -37,7 +37,7 @@ from ..workflow.roles import ADMIN, COMMITTEE
 from . import common
 from .common import ActionName, Cursor, EventsCursor, Limit
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/selections", tags=["step 1: selections"])
+router = api_router(prefix="/api/v1/selections", tags=["step 1: selections"])
 KIND = "selection"
 RecordReader = Annotated[User, Depends(require_roles(ADMIN, COMMITTEE))]
 SelectionStateFilter = Annotated[

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import Depends, Request, Response
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
@@ -24,7 +24,7 @@ from ..core.deps import (
 from ..core.errors import NOT_MODIFIED, problems
 from ..core.models import User
 from ..core.pagination import Page, keyset_page
-from ..core.routing import TransactionalRoute, in_one_hop, json_response, one_hop
+from ..core.routing import api_router, in_one_hop, json_response, one_hop
 from ..core.security import hash_password
 from ..record.service import Author
 from ..users import service as users
@@ -32,7 +32,7 @@ from ..users.schemas import UserCreate, UserCreated, UserPublic, UserUpdate
 from ..workflow.roles import ADMIN
 from .common import Cursor, Limit, UserId
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/users", tags=["users"])
+router = api_router(prefix="/api/v1/users", tags=["users"])
 AdminPrincipal = Annotated[Principal, Depends(principal_with_roles(ADMIN))]
 
 # A password is hashed before the transaction that stores it (on the hashing threads, one

@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from ..core import i18n
 from ..core.deps import (
@@ -18,7 +18,7 @@ from ..core.deps import (
 )
 from ..core.errors import NOT_MODIFIED, problems
 from ..core.pagination import Page
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..webhooks import service as webhooks
 from ..webhooks.schemas import (
     EVENT_TYPES,
@@ -33,7 +33,7 @@ from ..webhooks.schemas import (
 )
 from .common import Cursor, Limit
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/webhooks", tags=["webhooks"])
+router = api_router(prefix="/api/v1/webhooks", tags=["webhooks"])
 KIND = "webhook"
 DeliveryId = Annotated[str, Path(max_length=40, pattern=r"^msg_[0-9a-f]{32}$",
                                  description="The delivery's id, its `webhook-id` header",
@@ -49,7 +49,7 @@ def _public(sub, response: Response) -> WebhookPublic:
 
 # Beside the subscriptions, not under them: `/webhooks/{webhook_id}` would otherwise also
 # match the name, and a method the types do not take would answer 422 instead of 405.
-types_router = APIRouter(route_class=TransactionalRoute, tags=["webhooks"])
+types_router = api_router(tags=["webhooks"])
 
 
 @types_router.get("/api/v1/webhook-event-types", response_model=list[EventTypeInfo],

@@ -1,17 +1,16 @@
 """The workflow, described from the transition table (JSON and Mermaid)."""
 
-from fastapi import APIRouter
 
 from .. import facts
 from ..core import i18n
-from ..core.routing import TransactionalRoute
+from ..core.routing import api_router
 from ..core.schemas import MachineInfo, StateInfo, TransitionInfo, WorkflowInfo
 from ..followup.objections import OBJECTION_KIND
 from ..workflow import WORKFLOW
 from ..workflow.diagram import mermaid
 from ..workflow.roles import ROLES
 
-router = APIRouter(route_class=TransactionalRoute, prefix="/api/v1/workflow", tags=["workflow"])
+router = api_router(prefix="/api/v1/workflow", tags=["workflow"])
 _KINDS = {k.machine: k for k in (facts.SELECTION_KIND, facts.CANDIDATE_KIND, OBJECTION_KIND)}
 
 

@@ -318,3 +318,41 @@ def test_the_latin_check_tells_words_from_names():
     assert latin_words("请先登录（POST /api/v1/auth/token）；ETag 不符") == []
     assert latin_words("状态：confirmed") == ["confirmed"]
     assert latin_words("请提供 supersede_reason") == []
+
+
+def test_the_catalogues_read_as_babel_reads_them(tmp_path):
+    """The service's own reading of the .po files (no Babel at start) gives what Babel's
+    `read_po` gives, entry for entry and in order: the shipped catalogues, and an entry of
+    every form they may take (context, continued and escaped lines, fuzzy, no blank line)."""
+    sample = tmp_path / "messages.po"
+    sample.write_text(r'''# header
+#, fuzzy
+msgid ""
+msgstr ""
+"Language: en\n"
+
+#: a.py:1
+#, python-format, fuzzy
+msgid "not translated yet"
+msgstr "x"
+
+msgctxt "Outcome"
+msgid "passed"
+msgstr "通过"
+msgid "multi"
+msgstr ""
+"line one\n"
+"say \"hi\"\t\\ end"
+#, fuzzy
+msgid "fz"
+msgstr "y"
+msgid "empty"
+msgstr ""
+''', encoding="utf-8")
+    paths = [*SERVICE.glob("locale/*/LC_MESSAGES/messages.po"), sample]
+    assert len(paths) == 3
+    for path in paths:
+        assert list(i18n.read_catalogue(path).items()) == list(
+            i18n._read_with_babel(path).items()), path
+    assert i18n.read_catalogue(sample) == {("Outcome", "passed"): "通过",
+                                           (None, "multi"): 'line one\nsay "hi"\t\\ end'}
