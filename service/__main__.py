@@ -254,8 +254,6 @@ def _serve(args: argparse.Namespace) -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         get_engine().dispose(close=False)  # a pool of its own, whatever the parent holds
-        if os.environ.get("XSWITCH"):  # EXPERIMENT
-            sys.setswitchinterval(float(os.environ["XSWITCH"]))
         code = 0
         try:
             uvicorn.Server(config).run(sockets=[sock])
