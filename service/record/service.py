@@ -195,8 +195,12 @@ def append(
     if isinstance(reason, dict):
         params = {**(params or {}), "reason_said": reason}
         reason = i18n.read(reason, i18n.DEFAULT)
-    # The chain's head, on the session's connection: the events are plain INSERTs on it, so
-    # it sees every one, and the ORM has nothing to add (nor to flush first).
+    # The subject's pending changes are written first: their UPDATE takes its row's lock, so
+    # that a second writer of the same subject waits here, and then reads the head the first
+    # one wrote (on PostgreSQL a subject read without FOR UPDATE, such as an account, has no
+    # other lock). The head itself is read on the session's connection: the events are plain
+    # INSERTs on it, so it sees every one.
+    session.flush()
     last = session.connection().execute(
         _CHAIN_HEAD, {"subject_type": subject_type, "subject_id": subject_id}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
