@@ -28,6 +28,7 @@ from ..selection.models import Selection
 from ..selection.schemas import post_name
 from ..selection.service import stood_for
 from .models import Notification, NotificationTemplate, Objection
+from .schemas import PLACEHOLDERS
 
 # The committee's outcomes and what else ends a candidacy before the decision (told when the
 # decision is finished), then the later changes (told when each happens).
@@ -36,8 +37,6 @@ OUTCOMES = ("appointed", "reserve", "not_qualified", "lapsed", "declined", "with
             "confirmed", "dismissed", "revoked", "appointment_withdrawn", "reserve_expired",
             "reserve_used", "backfilled", "not_elected", "not_approved")
 LANGUAGES = ("zh", "en")
-PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
-                "reason", "post", "branch")
 
 # The default subject and body of each outcome's email live in the catalogue
 # (service/locale, contexts `email_subject` and `email_body`); an admin's template replaces them.
@@ -57,7 +56,15 @@ CHANGES = {"confirm": "confirmed", "dismiss": "dismissed", "revoke": "revoked",
 
 
 def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    """The placeholders of a template; ValueError for a malformed one, or one with a
+    conversion or a format (`{full_name!r}`, `{gate:>5}`): a placeholder is its name."""
+    names = set()
+    for _, name, spec, conversion in string.Formatter().parse(text):
+        if name is not None:
+            if spec or conversion:
+                raise ValueError(f"{{{name}}} takes no conversion or format")
+            names.add(name)
+    return names
 
 
 def check_template(subject: str, body: str) -> None:

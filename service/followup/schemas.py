@@ -25,6 +25,7 @@ from ..core import examples as ex
 from ..core import i18n
 from ..core.schemas import (
     NOT_BLANK,
+    STRIPPED_SPACE,
     CandidateState,
     FieldName,
     IsoDate,
@@ -119,6 +120,20 @@ class TemplatePublic(OutcomeLabelled):
     customised: bool
 
 
+# The placeholders an outcome email's template may use, each written `{name}`; `{{` and `}}`
+# are a brace itself, and no other brace may appear. The document's pattern says so to a
+# client (a template the document accepts, the service accepts); the service itself refuses
+# the rest with its own problem, which names what is wrong (`notifications.check_template`:
+# `template_placeholder`, `template_malformed`), after the blank and NUL checks of the
+# fields. The pattern's first two classes are disjoint: matching is linear in every engine.
+PLACEHOLDERS = ("full_name", "selection_title", "organization", "outcome_label", "gate",
+                "reason", "post", "branch")
+_TEMPLATE_PIECE = r"\{\{|\}\}|\{(?:" + "|".join(PLACEHOLDERS) + r")\}"
+TEMPLATE_TEXT = (rf"^[{STRIPPED_SPACE}]*(?:[^\u0000{{}}{STRIPPED_SPACE}]|{_TEMPLATE_PIECE})"
+                 rf"(?:[^\u0000{{}}]|{_TEMPLATE_PIECE})*$")
+_AS_DOCUMENTED = Field(json_schema_extra={"pattern": TEMPLATE_TEXT})
+
+
 class TemplateSet(Strict):
     """An outcome email's text; placeholders: {full_name}, {selection_title}, {organization},
     {outcome_label}, {gate}, {reason}."""
@@ -127,9 +142,10 @@ class TemplateSet(Strict):
         "subject": "【{organization}】党支部书记公开选拔结果通知：{outcome_label}",
         "body": "{full_name}同志：\n\n您在“{selection_title}”中的结果为：{outcome_label}。"}})
 
-    subject: Stripped(300, min_length=1)
+    subject: Annotated[Stripped(300, min_length=1), _AS_DOCUMENTED]
     # kept as written (its line breaks and indentation are the email's), but never blank
-    body: Annotated[str, StringConstraints(min_length=1, max_length=10000, pattern=NOT_BLANK)]
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10000, pattern=NOT_BLANK),
+                    _AS_DOCUMENTED]
 
 
 class PublicAppointment(BaseModel):

@@ -580,6 +580,10 @@ def test_templates_are_listed_checked_and_an_edit_changes_the_email(flow, as_rol
                                 "body": "{full_name}：{foo}"}), 422, "template_placeholder")
     assert p["details"]["unknown"] == ["foo"]
     _problem(flow.put(url, {"subject": "结果 {", "body": "x"}), 422, "template_malformed")
+    # a placeholder is its name alone, as the document's pattern says
+    _problem(flow.put(url, {"subject": "结果", "body": "{full_name!r}"}), 422,
+             "template_malformed")
+    _problem(flow.put(url, {"subject": "结果 {gate:>5}", "body": "x"}), 422, "template_malformed")
     _problem(flow.put(f"{TEMPLATES}/postponed/zh", {"subject": "x", "body": "y"}), 422)
     _problem(flow.put(url, {"subject": "结果", "body": "正文"}, as_role("committee")), 403)
     assert not any(r["customised"] for r in _ok(flow.get(TEMPLATES)))
