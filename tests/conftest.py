@@ -140,13 +140,15 @@ def empty_tables() -> None:
     from sqlalchemy import text
     from sqlmodel import SQLModel
 
-    from service.core.db import get_engine
+    from service.core.db import WRITE, get_engine
 
     from .record_guard import unguarded
 
-    # DELETE, not TRUNCATE: on a few rows it is much cheaper on PostgreSQL too.
+    # DELETE, not TRUNCATE: on a few rows it is much cheaper on PostgreSQL too. A writing
+    # transaction, as the service's are: on SQLite it waits its turn in the writers' gate
+    # (a deferred one that then wrote met the app's own writers at SQLite's lock, and lost).
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with get_engine().begin() as conn, unguarded(conn):  # the append-only guard would refuse
+    with get_engine().execution_options(**{WRITE: True}).begin() as conn, unguarded(conn):
         for t in tables:
             conn.execute(text(f'DELETE FROM "{t}"'))
 
