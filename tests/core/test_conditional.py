@@ -5,9 +5,9 @@ list carries its subject's ETag; older selections keep the setting they have."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
+
+from service.core.clock import real_clock
 
 API = "/api/v1"
 STRICT = {"settings": {"require_if_match": True}}
@@ -20,7 +20,7 @@ def strict_selection(client, admin, make_selection):
 
 def _publish(client, admin, sel_id, headers=None):
     return client.post(f"{API}/selections/{sel_id}/actions/publish",
-                       json={"params": {"start_on": date.today().isoformat()}},
+                       json={"params": {"start_on": real_clock().today().isoformat()}},
                        headers={**admin, **(headers or {})})
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from service.core.clock import real_clock
 from service.core.db import open_session
 from service.nomination.models import Candidate
 from service.record.models import Event
@@ -181,7 +182,7 @@ def _keys(value: Any) -> set[str]:
 
 
 def _years_ago(years: int, *, plus_days: int = 0) -> str:
-    today = date.today()  # Profile checks against the real date, not the simulated one
+    today = real_clock().today()  # Profile checks against the real date, not the simulated one
     try:
         d = today.replace(year=today.year - years)
     except ValueError:
@@ -719,7 +720,7 @@ def test_nominations_on_a_drafting_selection_are_refused(client, admin, as_role,
     ({"nominee": {**LI, "birth_date": _years_ago(12), "national_id": None,
                   "party_joined_on": _years_ago(1), "work_started_on": None}},
      "body.nominee", "本人未满 18 周岁"),
-    ({"nominee": {**LI, "birth_date": (date.today() + timedelta(days=30)).isoformat(),
+    ({"nominee": {**LI, "birth_date": (real_clock().today() + timedelta(days=30)).isoformat(),
                   "national_id": None}}, "body.nominee", "出生日期（body.nominee.birth_date）晚于今天"),
     ({"kind": "ministry_of_magic"}, "body.kind", None),
     ({"kind": "self_application"}, "body.kind", None),

@@ -78,18 +78,19 @@ def test_listing_candidates_does_not_grow_with_candidates_or_nominations(
 
 def test_public_announcements_do_not_grow_with_selections(client, admin, make_selection):
     """The public list: the same statements for 1 or 20 publicized selections."""
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from sqlalchemy import update
 
+    from service.core.clock import real_clock
     from service.core.db import open_session
     from service.selection.models import Selection
 
     def publicize(ids):
         with open_session(write=True) as s:
             s.exec(update(Selection).where(Selection.id.in_(ids)).values(
-                state="publicizing", publicity_start_on=date.today(),
-                publicity_end_on=date.today() + timedelta(days=7)))
+                state="publicizing", publicity_start_on=real_clock().today(),
+                publicity_end_on=real_clock().today() + timedelta(days=7)))
             s.commit()
 
     publicize([uuid.UUID(make_selection()["id"])])
