@@ -41,9 +41,8 @@ async def login(
     logins are refused for a while (429); when too many logins wait at once, 503
     `logins_busy` with Retry-After."""
     client = client_address(request)
-    user = await users.log_in(settings=settings, username=form.username,
-                              password=form.password, client=client)
-    refresh = await run_in_threadpool(sessions.start, settings=settings, user=user)
+    user, refresh = await users.log_in(settings=settings, username=form.username,
+                                       password=form.password, client=client)
     # RFC 6749 5.1; nor kept for a replay
     return await answer_once(request, _tokens(settings, user, refresh))
 

@@ -72,68 +72,84 @@ def _locked_rows(own: Session, keys: list[str]) -> dict[str, LoginThrottle]:
     return {r.key: r for r in rows}
 
 
-def _count_attempt(settings: Settings, username: str, client: str) -> None:
-    """Count this attempt as a failure in advance, or 429 when a limit is reached."""
+def _count_attempt(own: Session, settings: Settings, username: str, client: str) -> None:
+    """Count this attempt as a failure in advance, or 429 when a limit is reached (the
+    transaction rolled back, and so nothing counted)."""
     keys = _keys(username, client)
     limits = {"pair": settings.login_max_failures_per_account_address,
               "account": settings.login_max_failures_per_account,
               "address": settings.login_max_failures_per_client}
     window = timedelta(minutes=settings.login_window_minutes)
     now = utcnow()
-    with open_session(write=True) as own:
-        rows = _locked_rows(own, list(keys.values()))
-        for row in rows.values():
-            if row.window_started_at + window <= now:  # a new window: start counting again
-                row.failures, row.window_started_at = 0, now
-        pair = rows[keys["pair"]]
-        trusted = (pair.last_success_at is not None and pair.last_success_at
-                   + timedelta(days=settings.login_trusted_days) > now)
-        full = [kind for kind, key in keys.items() if rows[key].failures >= limits[kind]
-                and not (kind == "address" and trusted)]
-        if full:
-            own.rollback()
-            wait = max(1, int(max((rows[keys[k]].window_started_at + window - now)
-                                  .total_seconds() for k in full)))
-            raise ServiceError("Too many failed logins; wait before trying again.",
-                               status_code=429, code="too_many_attempts",
-                               title="Too many attempts", headers={"Retry-After": str(wait)},
-                               details={"retry_after_seconds": wait})
-        for row in rows.values():
-            row.failures += 1
-            own.add(row)
-        own.commit()
+    rows = _locked_rows(own, list(keys.values()))
+    for row in rows.values():
+        if row.window_started_at + window <= now:  # a new window: start counting again
+            row.failures, row.window_started_at = 0, now
+    pair = rows[keys["pair"]]
+    trusted = (pair.last_success_at is not None and pair.last_success_at
+               + timedelta(days=settings.login_trusted_days) > now)
+    full = [kind for kind, key in keys.items() if rows[key].failures >= limits[kind]
+            and not (kind == "address" and trusted)]
+    if full:
+        own.rollback()
+        wait = max(1, int(max((rows[keys[k]].window_started_at + window - now)
+                              .total_seconds() for k in full)))
+        raise ServiceError("Too many failed logins; wait before trying again.",
+                           status_code=429, code="too_many_attempts",
+                           title="Too many attempts", headers={"Retry-After": str(wait)},
+                           details={"retry_after_seconds": wait})
+    for row in rows.values():
+        row.failures += 1
+        own.add(row)
+    own.flush()
 
 
-def _give_back(username: str, client: str, user_id: uuid.UUID | None = None,
-               new_hash: str | None = None) -> None:
+def _give_back(own: Session, username: str, client: str) -> None:
     """A login succeeded: its pair starts again from nothing and is remembered as trusted;
-    the attempt counted in advance is taken off the account's and the address's counts; a
-    hash made again with today's parameters replaces the stored one."""
+    the attempt counted in advance is taken off the account's and the address's counts. The
+    rows are locked in the order the counting locks them (by key), then written in plain
+    statements."""
     keys = _keys(username, client)
+    own.exec(select(LoginThrottle.key)  # type: ignore[call-overload]
+             .where(LoginThrottle.key.in_(sorted(keys.values())))  # type: ignore[attr-defined]
+             .order_by(LoginThrottle.key).with_for_update())
+    own.exec(sql_update(LoginThrottle)  # type: ignore[call-overload]
+             .where(LoginThrottle.key.in_([keys["account"], keys["address"]]),  # type: ignore[attr-defined]
+                    LoginThrottle.failures > 0)
+             .values(failures=LoginThrottle.failures - 1))
+    now = utcnow()
+    insert = pg_insert if own.get_bind().dialect.name == "postgresql" else sqlite_insert
+    own.exec(insert(LoginThrottle)  # type: ignore[call-overload]
+             .values(key=keys["pair"], failures=0, window_started_at=now, last_success_at=now)
+             .on_conflict_do_update(index_elements=["key"],
+                                    set_={"failures": 0, "last_success_at": now}))
+
+
+def _succeeded(settings: Settings, username: str, client: str, user: User,
+               new_hash: str | None) -> sessions.Issued:
+    """In one transaction: the counts given back, a hash made again with today's parameters
+    stored in place of the old one, and the login's first refresh token."""
     with open_session(write=True) as own:
-        if user_id is not None and new_hash is not None:
-            own.exec(sql_update(User).where(User.id == user_id)  # type: ignore[call-overload]
+        if new_hash is not None:
+            own.exec(sql_update(User).where(User.id == user.id)  # type: ignore[call-overload]
                      .values(password_hash=new_hash))
-        rows = _locked_rows(own, list(keys.values()))
-        rows[keys["pair"]].failures = 0
-        rows[keys["pair"]].last_success_at = utcnow()
-        for kind in ("account", "address"):
-            rows[keys[kind]].failures = max(0, rows[keys[kind]].failures - 1)
-        for row in rows.values():
-            own.add(row)
+        _give_back(own, username, client)
+        issued = sessions.begin(own, settings, user)
         own.commit()
+    return issued
 
 
 async def log_in(*, settings: Settings, username: str, password: str, client: str
-                 ) -> User:
-    """The active user with these credentials, or 401 (the same answer for every failure);
-    429 while a throttle holds (see above); 503 `logins_busy` when no hashing slot frees in
-    time (nothing counted then).
+                 ) -> tuple[User, sessions.Issued]:
+    """The active user with these credentials and the first refresh token of their login
+    (see `sessions`), or 401 (the same answer for every failure); 429 while a throttle holds
+    (see above); 503 `logins_busy` when no hashing slot frees in time (nothing counted then).
 
     The counters are in the database (so every replica sees them), written in short
     transactions of their own that survive the refused request. The password is checked
     between them, in no transaction: a login never holds a lock while it hashes. A stored
-    hash with other parameters than today's is replaced on success (the same password)."""
+    hash with other parameters than today's is replaced on success (the same password), in
+    the transaction that gives the count back and starts the login."""
     async with hashing_slot(settings.login_wait_seconds):
         user = await run_in_threadpool(_count_and_find, settings, username, client)
         ok, new_hash = await run_in_threadpool(
@@ -141,15 +157,16 @@ async def log_in(*, settings: Settings, username: str, password: str, client: st
     if not ok or user is None or not user.is_active:
         raise Unauthorized("Incorrect username or password.", code="invalid_credentials",
                            title="Invalid credentials")
-    await run_in_threadpool(_give_back, username, client, user.id if new_hash else None,
-                            new_hash)
-    return user
+    issued = await run_in_threadpool(_succeeded, settings, username, client, user, new_hash)
+    return user, issued
 
 
 def _count_and_find(settings: Settings, username: str, client: str) -> User | None:
-    _count_attempt(settings, username, client)
-    with open_session() as session:
-        return by_username(session=session, username=username)
+    with open_session(write=True) as own:
+        _count_attempt(own, settings, username, client)
+        user = by_username(session=own, username=username)
+        own.commit()
+    return user
 
 
 def _public_fields(user: User) -> dict:

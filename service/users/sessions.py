@@ -49,13 +49,10 @@ def _issue(session: Session, settings: Settings, user: User, *, family_id: uuid.
     return Issued(token, int((expires_at - now).total_seconds()))
 
 
-def start(*, settings: Settings, user: User) -> Issued:
-    """A new family for a login, in a transaction of its own; its first refresh token."""
-    with open_session(write=True) as session:
-        issued = _issue(session, settings, user, family_id=uuid.uuid4(),
-                        family_expires_at=utcnow() + timedelta(hours=settings.session_hours))
-        session.commit()
-    return issued
+def begin(session: Session, settings: Settings, user: User) -> Issued:
+    """A new family for a login, in the login's transaction; its first refresh token."""
+    return _issue(session, settings, user, family_id=uuid.uuid4(),
+                  family_expires_at=utcnow() + timedelta(hours=settings.session_hours))
 
 
 def _invalid() -> Unauthorized:
