@@ -6,7 +6,8 @@
 -- MODE:     "cycle" repeats the list; "once" sends each line once (an action that changes a
 --           candidate's state cannot be repeated), then the thread stops.
 -- Each thread takes every n-th line, so no two threads send the same line. done() prints one
--- JSON line: requests, seconds, rps, latency percentiles (ms), errors (incl. non-2xx/3xx).
+-- JSON line: requests, seconds, rps, latency percentiles (ms), errors (incl. non-2xx/3xx), and
+-- last_line, the highest index in REQUESTS sent (the threads' shares do not end together).
 
 local threads = {}
 local counter = 0
@@ -23,13 +24,15 @@ local function split(line)
   return out
 end
 
-local reqs, idx, once, sent, answered, stopping = {}, 0, false, 0, 0, false
+local reqs, idx, once, sent, answered, stopping, step = {}, 0, false, 0, 0, false, 1
+last_line = -1  -- the index in REQUESTS of the last line this thread sent, read by done()
 
 function init(args)
   local tokens = {}
   for line in io.lines(args[2]) do table.insert(tokens, line) end
   once = args[3] == "once"
   local n, i = tonumber(args[4] or "1"), 0
+  step = n
   for line in io.lines(args[1]) do
     if i % n == tid then
       local f = split(line)
@@ -56,6 +59,7 @@ function request()
     idx = 1
   end
   sent = sent + 1
+  last_line = math.max(last_line, (idx - 1) * step + tid)
   return reqs[idx]
 end
 
@@ -76,16 +80,18 @@ end
 function done(summary, latency, requests)
   local e = summary.errors
   by_status = {}
+  local last = -1
   for _, t in ipairs(threads) do
+    last = math.max(last, t:get("last_line") or -1)
     local got = t:get("statuses")
     if got ~= nil and got ~= "" then table.insert(by_status, got) end
   end
   local seconds = summary.duration / 1e6
   io.write(string.format(
     '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,' ..
-    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d,"statuses":"%s"}\n',
+    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d,"statuses":"%s","last_line":%d}\n',
     summary.requests, seconds, summary.requests / seconds, latency:percentile(50) / 1000,
     latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     e.connect + e.read + e.write + e.status + e.timeout, e.status,
-    e.connect + e.read + e.write + e.timeout, table.concat(by_status, " ")))
+    e.connect + e.read + e.write + e.timeout, table.concat(by_status, " "), last))
 end
