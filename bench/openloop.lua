@@ -34,11 +34,8 @@ function setup(thread)  -- in wrk's main state, once for each thread before it s
   table.insert(threads, thread)
 end
 
-local function split(line)
-  local out = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do table.insert(out, field) end
-  return out
-end
+-- bench/requests.lua, beside this script
+local requests = dofile((debug.getinfo(1, "S").source:sub(2):match("^(.*/)") or "./") .. "requests.lua")
 
 local lines, interval, start = {}, 0, nil
 local claimed, sent, answered, errors, late = 0, 0, 0, 0, 0
@@ -47,24 +44,9 @@ statuses = ""   -- the non-2xx/3xx answers by status, "412=3 409=1"
 counts = {0, 0, 0, 0, 0}  -- lines, answered, errors, late, the last answer's time (us)
 
 function init(args)
-  local tokens = {}
-  for line in io.lines(args[2]) do table.insert(tokens, line) end
-  local n, i = tonumber(args[4] or "1"), 0
+  local n = tonumber(args[4] or "1")
   interval = 1e6 * n / tonumber(args[3])
-  for line in io.lines(args[1]) do
-    if i % n == tid then
-      local f = split(line)
-      local headers = {}
-      if f[3] ~= "-" then headers["Authorization"] = "Bearer " .. tokens[tonumber(f[3]) + 1] end
-      if f[4] == "json" then headers["Content-Type"] = "application/json" end
-      if f[4] == "form" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
-      if f[6] ~= nil and f[6] ~= "" then headers["If-Match"] = f[6] end
-      local body = nil
-      if f[4] ~= "-" then body = f[5] end
-      table.insert(lines, {f[1], f[2], headers, body})
-    end
-    i = i + 1
-  end
+  lines = requests.read(args[1], args[2], n, tid)
   -- thread t's requests fall between thread t-1's: together, one every 1/RATE s
   start = first + tid * 1e6 / tonumber(args[3])
   counts = {#lines, 0, 0, 0, start}

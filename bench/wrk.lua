@@ -18,34 +18,17 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
-local function split(line)
-  local out = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do table.insert(out, field) end
-  return out
-end
+-- bench/requests.lua, beside this script
+local requests = dofile((debug.getinfo(1, "S").source:sub(2):match("^(.*/)") or "./") .. "requests.lua")
 
 local reqs, idx, once, sent, answered, stopping, step = {}, 0, false, 0, 0, false, 1
 last_line = -1  -- the index in REQUESTS of the last line this thread sent, read by done()
 
 function init(args)
-  local tokens = {}
-  for line in io.lines(args[2]) do table.insert(tokens, line) end
   once = args[3] == "once"
-  local n, i = tonumber(args[4] or "1"), 0
-  step = n
-  for line in io.lines(args[1]) do
-    if i % n == tid then
-      local f = split(line)
-      local headers = {}
-      if f[3] ~= "-" then headers["Authorization"] = "Bearer " .. tokens[tonumber(f[3]) + 1] end
-      if f[4] == "json" then headers["Content-Type"] = "application/json" end
-      if f[4] == "form" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
-      if f[6] ~= nil and f[6] ~= "" then headers["If-Match"] = f[6] end
-      local body = nil
-      if f[4] ~= "-" then body = f[5] end
-      table.insert(reqs, wrk.format(f[1], f[2], headers, body))
-    end
-    i = i + 1
+  step = tonumber(args[4] or "1")
+  for _, r in ipairs(requests.read(args[1], args[2], step, tid)) do
+    table.insert(reqs, wrk.format(r[1], r[2], r[3], r[4]))
   end
 end
 
