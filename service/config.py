@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         default=24, gt=0, description="…and at least this often while events are written")
     record_checkpoint_poll_seconds: float = Field(
         default=60, gt=0, description="How often serve looks whether a checkpoint is due")
+    verify_processes: int = Field(
+        default=0, ge=0, description="Processes that verify a record of 20,000 events or more"
+        " at once (0: one per core)")
     token_minutes: int = Field(default=15, ge=1, le=24 * 60,
                                description="An access token's lifetime; a browser renews it"
                                " with its refresh token (POST /auth/refresh)")

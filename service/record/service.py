@@ -9,13 +9,17 @@ import hashlib
 import hmac
 import json
 import math
+import multiprocessing
+import os
 import queue
+import re
 import threading
 import uuid
 from collections import namedtuple
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +28,7 @@ from pydantic_core import to_jsonable_python
 from sqlalchemy import JSON, String, Uuid, bindparam, case, cast, func, literal_column
 from sqlmodel import Session, select
 
+from ..config import get_settings
 from ..core import i18n
 from ..core.clock import Clock
 from ..core.pagination import keyset_page
@@ -269,6 +274,25 @@ class Report:
     details: dict[str, int] = field(default_factory=dict)
 
 
+# A part of the record, by its subjects' ids: from the first (inclusive; None: the lowest) to
+# the second (exclusive; None: past the highest). The whole record is (None, None).
+Bounds = tuple[uuid.UUID | None, uuid.UUID | None]
+WHOLE: Bounds = (None, None)
+
+
+def _within(column: Any, bounds: Bounds) -> list[Any]:
+    """The conditions that keep a subject column within `bounds`."""
+    lo, hi = bounds
+    return [*([column >= lo] if lo is not None else []), *([column < hi] if hi is not None else [])]
+
+
+def _holds(bounds: Bounds, subject_id: uuid.UUID) -> bool:
+    """Whether a subject's id is within `bounds` (a uuid's order is that of its 16 bytes, the
+    order of both databases)."""
+    lo, hi = bounds
+    return (lo is None or subject_id >= lo) and (hi is None or subject_id < hi)
+
+
 def _anchored(anchor_sets: Sequence[tuple[str, Anchors]], key: tuple[str, uuid.UUID]
               ) -> list[tuple[str, int, str]]:
     return [(name, *a[key]) for name, a in anchor_sets if key in a]
@@ -498,10 +522,11 @@ def _driver_batches(session: Session, stmt: Any, batch: int, ahead: int = 2,
         cursor.close()
 
 
-def _chain_stmt(dialect: str) -> Any:
-    """What the chain pass reads of each event, in chain order (the unique index on subject
-    and sequence): the link, the bytes hashed, whether the columns say what they say, the
-    state it moved to, and for the events that cover rows, what they cover."""
+def _chain_stmt(dialect: str, bounds: Bounds = WHOLE) -> Any:
+    """What the chain pass reads of each event of the subjects within `bounds`, in chain order
+    (the unique index on subject and sequence): the link, the bytes hashed, whether the
+    columns say what they say, the state it moved to, and for the events that cover rows,
+    what they cover."""
     t = Event.__table__  # type: ignore[attr-defined]
     actions = sorted({a for cov in _coverages for a in cov.actions})
     covering = t.c.action.in_(actions) if actions else literal_column("1 = 0")
@@ -518,6 +543,7 @@ def _chain_stmt(dialect: str) -> Any:
                    literal_column(_CONSISTENT[dialect]), case((covering, t.c.action)),
                    case((covering, cast(t.c.id, String))),
                    case((covering & (kind == "object"), covers)), legacy)
+            .where(*_within(t.c.subject_id, bounds))
             .order_by(t.c.subject_type, t.c.subject_id, t.c.seq))
 
 
@@ -567,7 +593,8 @@ class _Beside:
     subject's rows are handed over when its chain ends, and those of subjects without a
     chain too, so that every row is seen once, in one pass of both."""
 
-    def __init__(self, session: Session, columns: Sequence[Any], subject: Any, batch: int):
+    def __init__(self, session: Session, columns: Sequence[Any], subject: Any, batch: int,
+                 bounds: Bounds = WHOLE):
         self.uuids = [isinstance(c.type, Uuid) for c in columns]
         self.json = [isinstance(c.type, JSON) for c in columns]
         read = [cast(c, String).label(c.name) if is_uuid or is_json else c
@@ -579,7 +606,7 @@ class _Beside:
             self.description = description
 
         # the driver's rows as they come (ids and JSON as text), no result object per row
-        self._batches = _driver_batches(session, select(*read).order_by(subject), batch, ahead=0,
+        self._batches = _driver_batches(session, select(*read).where(*_within(subject, bounds)).order_by(subject), batch, ahead=0,
                                         described=described)
         self._rows: Iterator[tuple] = iter(())
         self._next = self._advance()
@@ -661,12 +688,13 @@ class _RowCheck:
     decoded as the ORM would (each column's own result processing); the ids as text, the
     form the digests hold them in."""
 
-    def __init__(self, session: Session, cov: Coverage, report: Report, batch: int):
+    def __init__(self, session: Session, cov: Coverage, report: Report, batch: int,
+                 bounds: Bounds = WHOLE):
         table = cov.table.__table__
         self.session, self.cov, self.report = session, cov, report
         self.dialect = session.connection().dialect
         self.columns = list(table.columns)
-        self.rows = _Beside(session, self.columns, table.c[cov.subject_column], batch)
+        self.rows = _Beside(session, self.columns, table.c[cov.subject_column], batch, bounds)
         # the ids as str(UUID) writes them, as the digests hold them (SQLite keeps 32 digits)
         self._dash = ([i for i, is_uuid in enumerate(self.rows.uuids) if is_uuid]
                       if self.dialect.name == "sqlite" else [])
@@ -760,11 +788,12 @@ class _StateCheck:
     """Every subject's state equals the to_state of its newest state-changing event; the
     first that does not is kept."""
 
-    def __init__(self, session: Session, cov: StateCoverage, report: Report, batch: int):
+    def __init__(self, session: Session, cov: StateCoverage, report: Report, batch: int,
+                 bounds: Bounds = WHOLE):
         table = cov.table.__table__
         self.cov, self.report = cov, report
         id_col, state_col = table.c[cov.id_column], table.c[cov.state_column]
-        self.rows = _Beside(session, [id_col, state_col], id_col, batch)
+        self.rows = _Beside(session, [id_col, state_col], id_col, batch, bounds)
         self.problem: BrokenLink | None = None
 
     def subject(self, subject: str | None, recorded: str | None) -> None:
@@ -795,23 +824,31 @@ class _StateCheck:
                                       " the service")
 
 
+# Which of two problems is reported, the lower first: a chain's break (0, in the order of
+# the chains' subject types), then a chain that the checkpoints anchor and the record no
+# longer has (1), then a row's, in the order of `_coverages`, then a state's (2, 3, …).
+Rank = tuple[int, str]
+
+
 def _verify_chains(session: Session, report: Report, batch: int,
-                   anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None) -> None:
-    """Every chain in one ordered pass of the raw rows: sequence, link, key, the MAC over the
-    bytes that were hashed and the columns against them, the checkpoints' heads; beside it,
-    the covered rows and the subjects' states, each table read once in subject order. A
-    chain's break is reported first, then a row's (in the order of `_coverages`), then a
-    state's."""
+                   anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None,
+                   keys: Mapping[str, bytes], bounds: Bounds = WHOLE) -> Rank | None:
+    """Every chain of the subjects within `bounds` in one ordered pass of the raw rows:
+    sequence, link, key, the MAC over the bytes that were hashed and the columns against
+    them, the checkpoints' heads; beside it, the covered rows and the subjects' states, each
+    table read once in subject order. The first problem by its `Rank` is reported; the rank
+    is returned."""
     row_checks: dict[str, list[_RowCheck]] = {}
     state_checks: dict[str, list[_StateCheck]] = {}
     try:
         for cov in _coverages:
             row_checks.setdefault(cov.subject_type, []).append(
-                _RowCheck(session, cov, report, batch))
+                _RowCheck(session, cov, report, batch, bounds))
         for state_cov in _state_coverages:
             state_checks.setdefault(state_cov.subject_type, []).append(
-                _StateCheck(session, state_cov, report, batch))
-        _walk(session, report, batch, anchor_sets, auto, row_checks, state_checks)
+                _StateCheck(session, state_cov, report, batch, bounds))
+        return _walk(session, report, batch, anchor_sets, auto, row_checks, state_checks,
+                     keys, bounds)
     finally:  # the tables read beside the chains, read to the end or not
         for check in [*(c for cs in row_checks.values() for c in cs),
                       *(c for cs in state_checks.values() for c in cs)]:
@@ -821,12 +858,12 @@ def _verify_chains(session: Session, report: Report, batch: int,
 def _walk(session: Session, report: Report, batch: int,
           anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None,
           row_checks: Mapping[str, list[_RowCheck]],
-          state_checks: Mapping[str, list[_StateCheck]]) -> None:
+          state_checks: Mapping[str, list[_StateCheck]], keys: Mapping[str, bytes],
+          bounds: Bounds) -> Rank | None:
     """The pass of `_verify_chains`, its tables beside the chains opened."""
-    ring = record_keys.keyring()
     dialect = session.connection().dialect.name
     dashless = dialect == "sqlite"  # SQLite keeps ids as 32 hex digits
-    macs = {key_id: _keyed(key) for key_id, key in ring.keys.items()}
+    macs = {key_id: _keyed(key) for key_id, key in keys.items()}
     typed = set(row_checks) | set(state_checks)
     seen: set[tuple[str, uuid.UUID]] = set()
 
@@ -861,13 +898,13 @@ def _walk(session: Session, report: Report, batch: int,
         return BrokenLink(uuid.UUID(ev.id) if ev else None, current_type,
                           uuid.UUID(current_raw), seq, problem)
 
-    for rows in _driver_batches(session, _chain_stmt(dialect), batch):
+    for rows in _driver_batches(session, _chain_stmt(dialect, bounds), batch):
         for (subject_type, subject_raw, seq, prev_hash, hash_, key_id, body, to_state,
              consistent, action, event_raw, covers, legacy_params) in rows:
             if subject_raw != current_raw or subject_type != current_type:
                 if current_raw is not None and (gap := chain_ended()):
                     report.broken = gap
-                    return
+                    return 0, gap.subject_type
                 current_type, current_raw = subject_type, subject_raw
                 prev, expected_seq, keyed_seen, newest_state = GENESIS, 1, False, None
                 if anchor_sets:
@@ -897,7 +934,7 @@ def _walk(session: Session, report: Report, batch: int,
                            " have (SELECTION_RECORD_KEYS or the key file)")
             elif body is None:  # written before events kept their body
                 if _rebuilt(session, subject_type, subject_raw, seq, prev,
-                            ring.keys[key_id]) != hash_:
+                            keys[key_id]) != hash_:
                     problem = ("hash does not match the event's content (or the event was not"
                                " made with the record's key)")
             else:
@@ -915,7 +952,7 @@ def _walk(session: Session, report: Report, batch: int,
                         problem = f"the hash differs from the {name}'s: the chain was rewritten"
             if problem:
                 report.broken = named(problem, seq)
-                return
+                return 0, subject_type
             report.events += 1
             if key_id is None:
                 report.unkeyed_events += 1
@@ -931,14 +968,14 @@ def _walk(session: Session, report: Report, batch: int,
             prev, expected_seq = hash_, expected_seq + 1
     if current_raw is not None and (gap := chain_ended()):
         report.broken = gap
-        return
+        return 0, gap.subject_type
     for name, anchors in anchor_sets:
         for anchored, (seq, _) in anchors.items():
-            if anchored not in seen:
+            if anchored not in seen and _holds(bounds, anchored[1]):
                 report.broken = BrokenLink(None, anchored[0], anchored[1], 0,
                                            f"the {name} saw this chain reach sequence {seq};"
                                            " the record no longer has it")
-                return
+                return 1, ""
     for checks in row_checks.values():
         for check in checks:
             check.subject(None, {}, set())
@@ -947,16 +984,21 @@ def _walk(session: Session, report: Report, batch: int,
             state_check.subject(None, None)
     by_cov = {id(c.cov): c.problem for cs in row_checks.values() for c in cs}
     by_state = {id(c.cov): c.problem for cs in state_checks.values() for c in cs}
-    report.broken = next((p for p in [*(by_cov[id(c)] for c in _coverages),
-                                      *(by_state[id(c)] for c in _state_coverages)] if p), None)
+    found = [*(by_cov[id(c)] for c in _coverages), *(by_state[id(c)] for c in _state_coverages)]
+    for rank, problem in enumerate(found, start=2):
+        if problem is not None:
+            report.broken = problem
+            return rank, ""
+    return None
 
 
 def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | None = None,
-                  automatic: bool = True) -> Report:
+                  automatic: bool = True, processes: int | None = None) -> Report:
     """Verify the whole record, streaming: every chain (keyed links, sequence), against the
     newest automatic checkpoint (and `anchors`, the heads of a checkpoint file, if given);
     then every row that decides an outcome against its event, and every subject's state
-    against its newest event. Stops at the first problem."""
+    against its newest event. Stops at the first problem. A large record is verified by
+    `processes` at once (None: SELECTION_VERIFY_PROCESSES; see PARALLEL_FROM)."""
     report = Report()
     anchor_sets: list[tuple[str, Anchors]] = []
     auto: Anchors | None = None
@@ -973,8 +1015,128 @@ def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | Non
                                 auto))
     if anchors:
         anchor_sets.append(("checkpoint", anchors))
-    _verify_chains(session, report, batch, anchor_sets, auto)
+    keys = dict(record_keys.keyring().keys)
+    processes = _processes(session, processes)
+    if processes < 2:
+        _verify_chains(session, report, batch, anchor_sets, auto, keys)
+        return report
+    _verify_in_parts(session, report, _Part(
+        url=session.get_bind().url.render_as_string(hide_password=False),
+        settings=get_settings(), snapshot=_exported_snapshot(session), batch=batch,
+        anchor_sets=anchor_sets, auto=auto, keys=keys, bounds=WHOLE), processes)
     return report
+
+
+# The record verified by several processes at once. The subjects' ids are uuid4s, so equal
+# ranges of the id space hold about equal shares of the chains; each range is verified alone,
+# its chains with its subjects' rows and states (no check crosses two subjects), and the
+# first problem of all by its rank is reported. A record of fewer events than PARALLEL_FROM
+# is verified in this process: starting others would cost more than they save.
+PARALLEL_FROM = 20_000
+
+
+@dataclass(frozen=True)
+class _Part:
+    """What a process needs to verify one range of the record."""
+
+    url: str                     # the database, as the caller's session reaches it
+    settings: Any                # the caller's Settings (SQLite's engine is made from them)
+    snapshot: str | None         # PostgreSQL: the caller's snapshot, so every part reads it
+    batch: int
+    anchor_sets: Sequence[tuple[str, Anchors]]
+    auto: Anchors | None
+    keys: Mapping[str, bytes]
+    bounds: Bounds
+
+
+def _processes(session: Session, wanted: int | None) -> int:
+    """How many processes verify the record: `wanted` (None: the setting, 0 there: one per
+    core), or one for a small record or one in memory (no other process can open it)."""
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" and bind.url.database in (None, "", ":memory:"):
+        return 1
+    n = get_settings().verify_processes if wanted is None else wanted
+    n = n or len(os.sched_getaffinity(0))
+    if n < 2:
+        return 1
+    events = session.exec(select(func.count()).select_from(Event)).one()  # type: ignore[call-overload]
+    return n if events >= PARALLEL_FROM else 1
+
+
+def _exported_snapshot(session: Session) -> str | None:
+    """On PostgreSQL, the session's snapshot, exported for the parts to read the same moment
+    (valid while the session's transaction lasts); SQLite has none to share, and each part's
+    transaction reads its own moment, which is sound because no check crosses two subjects."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return str(session.connection().exec_driver_sql("SELECT pg_export_snapshot()").scalar())
+
+
+def _verify_in_parts(session: Session, report: Report, whole: _Part, n: int) -> None:
+    """Verify `n` ranges of the record, the first in this process, on `session`, the others
+    each in a process of its own, and merge what they found into `report`. The others are
+    forked from this process when it runs no other thread (the CLI); otherwise from a fork
+    server that imported the steps once (a serving worker has threads, and a fork of a
+    threaded process may inherit a lock some thread held)."""
+    edges = [None, *(uuid.UUID(int=(i << 128) // n) for i in range(1, n)), None]
+    parts = [replace(whole, bounds=(edges[i], edges[i + 1])) for i in range(n)]
+    context = multiprocessing.get_context(_start_method())
+    if context.get_start_method() == "forkserver":
+        context.set_forkserver_preload(["service.facts"])
+    with ProcessPoolExecutor(max_workers=n - 1, mp_context=context) as pool:
+        others = [pool.submit(_verify_part, part) for part in parts[1:]]
+        here = Report()
+        rank = _verify_chains(session, here, whole.batch, whole.anchor_sets, whole.auto,
+                              whole.keys, parts[0].bounds)
+        found = [(here, rank), *(f.result() for f in others)]
+    first: tuple[tuple[Rank, int], BrokenLink | None] | None = None
+    for i, (part, rank) in enumerate(found):
+        report.events += part.events
+        report.unkeyed_events += part.unkeyed_events
+        report.rows_checked += part.rows_checked
+        report.rows_not_covered += part.rows_not_covered
+        report.subjects_checked += part.subjects_checked
+        report.events_after_checkpoint += part.events_after_checkpoint
+        for name, count in part.details.items():
+            report.details[name] = report.details.get(name, 0) + count
+        if rank is not None and (first is None or (rank, i) < first[0]):
+            first = ((rank, i), part.broken)
+    report.broken = first[1] if first else None
+
+
+def _start_method() -> str:
+    """How the parts' processes start: forked from this one when it runs no other thread."""
+    return "fork" if threading.active_count() == 1 else "forkserver"
+
+
+_SNAPSHOT_ID = re.compile(r"[0-9A-Fa-f-]+")
+
+
+def _verify_part(part: _Part) -> tuple[Report, Rank | None]:
+    """One range of the record, verified in a process of its own on a connection of its own;
+    what it found, and the rank of its first problem."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from ..core.db import json_text, make_engine
+
+    if part.snapshot is None:
+        engine = make_engine(part.settings, part.url)
+    else:  # the snapshot is set first in a transaction that keeps it (REPEATABLE READ)
+        assert _SNAPSHOT_ID.fullmatch(part.snapshot)
+        engine = create_engine(part.url, poolclass=NullPool, json_serializer=json_text,
+                               isolation_level="REPEATABLE READ")
+    report = Report()
+    try:
+        with Session(engine) as session:
+            if part.snapshot is not None:
+                session.connection().exec_driver_sql(
+                    f"SET TRANSACTION SNAPSHOT '{part.snapshot}'")
+            rank = _verify_chains(session, report, part.batch, part.anchor_sets, part.auto,
+                                  part.keys, part.bounds)
+    finally:
+        engine.dispose()
+    return report, rank
 
 
 def verify(session: Session, *, batch: int = 2000, anchors: Anchors | None = None,

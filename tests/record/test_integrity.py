@@ -42,6 +42,20 @@ def _sql(statement: str, **params) -> int:
         return conn.execute(text(statement), params).rowcount
 
 
+@pytest.fixture(autouse=True, params=[None, "fork", "forkserver"],
+                ids=["one process", "three forked parts", "three parts from the fork server"])
+def parts(request, monkeypatch) -> int:
+    """Each attack is found by the verification in one process, and in three ranges of the
+    subjects' ids, each verified by a process of its own, as a record of PARALLEL_FROM events
+    or more is verified: forked (as the CLI does) or from the fork server (as a serving
+    worker does)."""
+    monkeypatch.setattr(record, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(get_settings(), "verify_processes", 1 if request.param is None else 3)
+    if request.param is not None:
+        monkeypatch.setattr(record, "_start_method", lambda: request.param)
+    return get_settings().verify_processes
+
+
 def _verify(capsys) -> tuple[int, str]:
     code = main(["verify-record"])
     return code, capsys.readouterr().out
