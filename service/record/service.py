@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import JSON, String, Uuid, bindparam, case, cast, func, literal_column
+from sqlalchemy import inspect as sa_inspect
 from sqlmodel import Session, select
 
 from ..config import get_settings
@@ -205,7 +206,7 @@ def append(
     # one wrote (on PostgreSQL a subject read without FOR UPDATE, such as an account, has no
     # other lock). The head itself is read on the session's connection: the events are plain
     # INSERTs on it, so it sees every one.
-    session.flush()
+    _write_pending(session)
     last = session.connection().execute(
         _CHAIN_HEAD, {"subject_type": subject_type, "subject_id": subject_id}).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -226,6 +227,45 @@ def append(
     for listener in _listeners:  # the webhook outbox, in the event's transaction
         listener(session, event)
     return event
+
+
+def _write_pending(session: Session) -> None:
+    """The session's pending changes, written. The common case, an action's subject (one
+    row changed, nothing added or deleted), is one UPDATE of its changed columns, without
+    the ORM's unit of work; anything else is the session's flush. Either way the ORM then
+    holds the values as written: its commit writes nothing again."""
+    if session.new or session.deleted:
+        session.flush()
+        return
+    dirty = session.dirty
+    if not dirty:
+        return
+    if len(dirty) > 1:
+        session.flush()
+        return
+    obj = next(iter(dirty))
+    state = sa_inspect(obj)
+    mapper = state.mapper
+    table = mapper.local_table
+    if len(mapper.tables) != 1 or mapper.relationships:
+        session.flush()
+        return
+    unmodified = state.unmodified
+    changed = tuple(attr for attr in mapper.column_attrs if attr.key not in unmodified)
+    if changed:
+        stmt = _UPDATES.get((table, changed))
+        if stmt is None:
+            stmt = _UPDATES[(table, changed)] = table.update().where(
+                *(c == bindparam(f"pk_{c.key}") for c in mapper.primary_key)).values(
+                {attr.columns[0].key: bindparam(attr.columns[0].key) for attr in changed})
+        values = {attr.columns[0].key: state.dict[attr.key] for attr in changed}
+        for c in mapper.primary_key:
+            values[f"pk_{c.key}"] = state.dict[mapper.get_property_by_column(c).key]
+        session.connection().execute(stmt, values)
+    state._commit_all(state.dict, session.identity_map)  # what the flush does when done
+
+
+_UPDATES: dict[tuple[Any, tuple[Any, ...]], Any] = {}  # one per table and changed columns
 
 
 _EVENT_INSERT = Event.__table__.insert()  # type: ignore[attr-defined]
