@@ -227,7 +227,10 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.name = name
         env = {k: v for k, v in os.environ.items() if not k.startswith("SELECTION_")}
+        # production mode, as the service is deployed: the keys given (the record's in the
+        # data directory, where the seeding made it), no simulated clock asked for
         env.update({"SELECTION_DATABASE_URL": url, "SELECTION_SECRET_KEY": SECRET,
+                    "SELECTION_ENVIRONMENT": "production",
                     "SELECTION_DATA_DIR": str(DATA / "run-data"),
                     "SELECTION_MAIL_SENDER_IN_PROCESS": "false",
                     "SELECTION_WEBHOOK_SENDER_IN_PROCESS": "false", "PYTHONUNBUFFERED": "1"})

@@ -19,7 +19,17 @@ from sqlmodel import Session, select
 from .config import Settings
 from .core.clock import Clock
 from .core.db import open_session
-from .core.deps import CandidateId, CurrentUser, SelectionId, SessionDep, load_visible
+from .core.deps import (
+    CandidateId,
+    CurrentUser,
+    Principal,
+    SelectionId,
+    SessionDep,
+    account_now,
+    check_roles,
+    load_visible,
+    user_of,
+)
 from .core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .core.filters import created_between, text_contains
 from .core.models import User, utcnow
@@ -139,23 +149,30 @@ CurrentCandidate = Annotated[Candidate, Depends(get_current_candidate)]
 
 
 # Built once: on the path of every action, building the statement cost a third of its read.
-_CANDIDATE_TO_CHANGE = (select(Candidate, Selection)
+_CANDIDATE_TO_CHANGE = (select(Candidate, Selection, User)
                         .join(Selection, Selection.id == Candidate.selection_id)  # type: ignore[arg-type]
+                        .outerjoin(User, User.id == bindparam("user_id"))  # type: ignore[arg-type]
                         .where(Candidate.id == bindparam("candidate_id"))
                         .with_for_update(of=Candidate))  # type: ignore[arg-type]
 
 
-def candidate_to_change(session: Session, user: User, candidate_id: uuid.UUID) -> Candidate:
-    """The candidate, locked for a write, read with its selection in the same statement (the
-    selection is not locked; what the action reads of it comes from the session); 404 when
-    missing or not visible."""
-    row = session.exec(_CANDIDATE_TO_CHANGE, params={"candidate_id": candidate_id}).first()
+def candidate_to_change(session: Session, principal: Principal, candidate_id: uuid.UUID,
+                        *roles: str) -> tuple[User, Candidate]:
+    """The caller's account and the candidate, locked for a write, read with its selection
+    in one statement (the selection is not locked; what the action reads of it comes from
+    the session). In the order a caller meets them: 401 when the token no longer holds, 403
+    without one of `roles` (if given), 404 when the candidate is missing or not visible."""
+    row = session.exec(_CANDIDATE_TO_CHANGE, params={"candidate_id": candidate_id,
+                                                     "user_id": principal.user_id}).first()
+    user = account_now(row[2], principal) if row else user_of(session, principal)
+    if roles:
+        check_roles(user, *roles)
     if row is None or not candidate_visible(user, row[0], session):
         raise NotFound("No candidate with id {candidate_id}.", code="candidate_not_found", params={"candidate_id": candidate_id})
     # The session's identity map holds its objects weakly: kept here, the selection is what
     # `session.get(Selection, …)` finds for the rest of the transaction, without a query.
     session.info.setdefault("access.held", []).append(row[1])
-    return row[0]
+    return user, row[0]
 
 
 # ---------------------------------------------------------------- the selections, listed

@@ -77,7 +77,13 @@ _ACCOUNT = select(User).where(User.id == bindparam("id"))
 def user_of(session: Session, principal: Principal) -> User:
     """The principal's account as it is now; 401 when it is gone, inactive, or the token is
     outdated (its version bumped by a password change, a role change or a logout)."""
-    user = session.exec(_ACCOUNT, params={"id": principal.user_id}).first()
+    return account_now(session.exec(_ACCOUNT, params={"id": principal.user_id}).first(),
+                       principal)
+
+
+def account_now(user: User | None, principal: Principal) -> User:
+    """The principal's account as read (None: not found), when the token still holds for it;
+    401 when it is gone, inactive, or the token is outdated."""
     if user is None or not user.is_active or principal.token_version != user.token_version:
         raise Unauthorized(
             "The token is no longer valid for this account; log in again.", code="invalid_token"

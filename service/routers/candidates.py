@@ -26,7 +26,6 @@ from ..core.deps import (
     check_write,
     etag_of,
     set_etag,
-    user_of,
 )
 from ..core.errors import NOT_MODIFIED, NotFound, problems
 from ..core.pagination import Page
@@ -86,8 +85,7 @@ async def run_candidate_action(
     body = body or ActionRequest()
 
     def work(session: Session) -> Response:
-        user = user_of(session, principal)
-        candidate = candidate_to_change(session, user, candidate_id)
+        user, candidate = candidate_to_change(session, principal, candidate_id)
         idempotency.settle()
         clock = current_clock(session, settings)
         check_write(if_match, KIND, candidate,

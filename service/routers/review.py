@@ -23,10 +23,8 @@ from ..core.deps import (
     Principal,
     SessionDep,
     SettingsDep,
-    check_roles,
     principal_with_roles,
     require_roles,
-    user_of,
 )
 from ..core.errors import Conflict, Forbidden, NotFound, problems
 from ..core.models import User
@@ -288,8 +286,7 @@ async def submit_score_sheet(
     an obvious slip is corrected through `…/score-sheet-corrections`."""
 
     def work(session: Session) -> Response:
-        judge = check_roles(user_of(session, principal), JUDGE)
-        candidate = candidate_to_change(session, judge, candidate_id)
+        judge, candidate = candidate_to_change(session, principal, candidate_id, JUDGE)
         idempotency.settle()
         sheet = review.submit_sheet(session=session, candidate=candidate, data=data,
                                     user=judge, clock=current_clock(session, settings))

@@ -102,8 +102,9 @@ def test_public_announcements_do_not_grow_with_selections(client, admin, make_se
 
 # ---------------------------------------------------------------- writes: statements per request
 # The statements of one action and of one score sheet, named: one more (the panel read twice,
-# the subscriptions looked up before the outbox row, the selection read apart from the
-# locked candidate) fails here. BEGIN/COMMIT are left out: drivers differ in whether they
+# the subscriptions looked up before the outbox row, the selection or the caller read apart
+# from the locked candidate) fails here. The suite runs in development mode, which asks for
+# the simulated clock on every write; production mode does not (one statement fewer). BEGIN/COMMIT are left out: drivers differ in whether they
 # pass through the cursor.
 def _written(client, method: str, path: str, headers: dict, body: dict) -> list[str]:
     with request_statements() as (mark, seen):
@@ -116,11 +117,11 @@ def _names(statements: list[str]) -> list[str]:
     return [" ".join(s.split()[:4])[:60] for s in statements]
 
 
-def test_a_candidate_action_makes_seven_statements(client, admin, make_selection,
-                                                   make_candidate):
-    """Withdrawing a candidate, with a webhook subscription wanting it: the caller, the
-    candidate locked with its selection, the clock, the update, the chain's head, the event,
-    the outbox rows (found and written in one statement)."""
+def test_a_candidate_action_makes_six_statements(client, admin, make_selection,
+                                                 make_candidate):
+    """Withdrawing a candidate, with a webhook subscription wanting it: the candidate locked
+    with its selection and the caller's account, the clock, the update, the chain's head, the
+    event, the outbox rows (found and written in one statement)."""
     r = client.post("/api/v1/webhooks", headers=admin, json={
         "url": "http://127.0.0.1:9/hook", "event_types": ["candidate.state_changed"]})
     assert r.status_code == 201, r.text
@@ -138,7 +139,7 @@ def test_a_candidate_action_makes_seven_statements(client, admin, make_selection
     body = {"reason": "个人原因"}
     _written(client, "POST", path.format(first), admin, body)  # warm
     seen = _written(client, "POST", path.format(second), admin, body)
-    assert len(seen) == 7, "\n".join(_names(seen))
+    assert len(seen) == 6, "\n".join(_names(seen))
     assert sum("webhook_subscription" in s for s in seen) == 1, "\n".join(_names(seen))
 
     from sqlmodel import select
@@ -153,9 +154,10 @@ def test_a_candidate_action_makes_seven_statements(client, admin, make_selection
     assert all(p["data"]["to_state"] == "withdrawn" for _, p in rows)
 
 
-def test_a_score_sheet_makes_eleven_statements_and_reads_the_panel_once(
+def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
         client, admin, make_user, login, make_selection, make_candidate):
-    """A judge's sheet: the caller, the candidate locked with its selection, the panel (once,
+    """A judge's sheet: the candidate locked with its selection and the caller's account, the
+    panel (once,
     though both who may see the candidate and who may score ask it), the clock, the judge's
     declaration, their previous sheet, the interview session on record (the draw and the
     appearances, for when the sheet came), the sheet, the candidate's version, the chain's
@@ -168,5 +170,5 @@ def test_a_score_sheet_makes_eleven_statements_and_reads_the_panel_once(
              story.judges[1][1], {"scores": SCORES["li"][1], "comment": "好"})  # warm
     seen = _written(client, "POST", f"/api/v1/candidates/{story.c['wang']}/score-sheets",
                     story.judges[1][1], {"scores": SCORES["wang"][1], "comment": "好"})
-    assert len(seen) == 11, "\n".join(_names(seen))
+    assert len(seen) == 10, "\n".join(_names(seen))
     assert sum("panel_member" in s for s in seen) == 1, "\n".join(_names(seen))
