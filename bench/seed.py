@@ -22,7 +22,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
 # Bump when the population changes, so cached databases are seeded anew.
-SEED_VERSION = 9
+SEED_VERSION = 10
 PASSWORD = "bench-passphrase-1"
 JUDGES = 21
 PANEL = 7
@@ -177,11 +177,12 @@ def seed(engine: Engine, size: int, *, per_selection: int = 50, rng_seed: int = 
     # Selections: per state, enough of them at ~per_selection candidates each; one big
     # reviewing selection holds a tenth of all candidates (the listing scenario's worst case).
     big_n = size // 10
-    # And one publicizing selection whose nominees (half as many as all candidates, 20,000 at
+    # And one publicizing selection whose nominees (as many as all candidates, 20,000 at
     # most) all wait for their consent: the action scenario's targets (each consents, then
-    # withdraws; each action runs once, and the targets' runs take many).
+    # withdraws; each action runs once, and the targets' runs take many: at 10k, the
+    # targets' rounds send some 18,000).
     sel_specs: list[tuple[str, int]] = [("reviewing", big_n),
-                                        ("publicizing", min(size // 2, 20_000))]
+                                        ("publicizing", min(size, 20_000))]
     for st, share in SHARE.items():
         n = round(size * share) - (big_n if st == "reviewing" else 0)
         k = max(1, n // per_selection)
