@@ -1096,7 +1096,8 @@ def _processes(session: Session, wanted: int | None) -> int:
     if bind.dialect.name == "sqlite" and bind.url.database in (None, "", ":memory:"):
         return 1
     n = get_settings().verify_processes if wanted is None else wanted
-    n = n or len(os.sched_getaffinity(0))
+    n = n or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1)
     if n < 2:
         return 1
     events = session.exec(select(func.count()).select_from(Event)).one()  # type: ignore[call-overload]
