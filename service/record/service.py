@@ -7,6 +7,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import io
+import itertools
 import json
 import math
 import multiprocessing
@@ -25,8 +27,20 @@ from types import SimpleNamespace
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import JSON, String, Uuid, bindparam, case, cast, func, literal_column
+from sqlalchemy import (
+    JSON,
+    String,
+    Text,
+    Uuid,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+)
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
 from ..config import get_settings
@@ -333,9 +347,204 @@ def _holds(bounds: Bounds, subject_id: uuid.UUID) -> bool:
     return (lo is None or subject_id >= lo) and (hi is None or subject_id < hi)
 
 
-def _anchored(anchor_sets: Sequence[tuple[str, Anchors]], key: tuple[str, uuid.UUID]
-              ) -> list[tuple[str, int, str]]:
-    return [(name, *a[key]) for name, a in anchor_sets if key in a]
+# ---------------------------------------------------------------- anchors, streamed
+# A checkpoint's heads are read as the JSON text its row stores and parsed one head at a
+# time, beside the chain pass: the chains come in subject order, and so do the heads of each
+# subject type in a checkpoint (`heads` writes them so), so each chain meets its anchor, and
+# an anchored chain the record lacks is passed over, without a map of all the heads (some
+# 450 bytes a chain in Python objects, in each process verifying a part). What is kept is
+# the stored text, about 110 bytes a chain.
+_WS = re.compile(r"[ \t\n\r]*")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_decode_at = json.JSONDecoder().raw_decode
+
+
+def _elements(text: str, at: int | None = None) -> Iterator[tuple[int, Any]]:
+    """The elements of the JSON array `text` with their offsets, parsed one at a time, from
+    the start or from the element at offset `at`; ValueError where it is not one."""
+    if at is None:
+        i = _WS.match(text).end()  # type: ignore[union-attr]
+        if text[i:i + 1] != "[":
+            raise ValueError("not a JSON array")
+        i = _WS.match(text, i + 1).end()  # type: ignore[union-attr]
+        if text[i:i + 1] == "]":
+            return
+    else:
+        i = at
+    while True:
+        value, end = _decode_at(text, i)
+        yield i, value
+        end = _WS.match(text, end).end()  # type: ignore[union-attr]
+        if text[end:end + 1] == "]":
+            return
+        if text[end:end + 1] != ",":
+            raise ValueError(f"not a JSON array at offset {end}")
+        i = _WS.match(text, end + 1).end()  # type: ignore[union-attr]
+
+
+Head = tuple[str, int, str]  # a chain's subject id (str(UUID)), sequence, hash
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One checkpoint's heads as anchors: where each subject type's heads lie in the stored
+    text of the automatic checkpoint `checkpoint_id` (the offset of the first, how many), or
+    the heads themselves by subject type in order (a file's, or a checkpoint's stored in
+    another order)."""
+
+    checkpoint_id: uuid.UUID | None
+    blocks: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    heads: Mapping[str, Sequence[Head]] | None = None
+
+
+@dataclass(frozen=True)
+class _AnchorSet:
+    """A named set of anchors: one checkpoint file, or the newest automatic checkpoint with its
+    predecessors back to a full one (oldest first; a later head of a chain wins)."""
+
+    name: str
+    sources: tuple[_Source, ...]
+    automatic: bool
+
+
+def _checked_heads(text: str, digest: str, checkpoint_id: uuid.UUID | None) -> _Source:
+    """A checkpoint's stored heads, read once: their digest checked, and where each subject
+    type's heads lie; ValueError when they cannot be read or the digest differs."""
+    hashed = hashlib.sha256()
+    blocks: dict[str, tuple[int, int]] = {}
+    in_order, kind, last = True, None, ""
+    try:
+        for offset, (subject_type, subject_id, seq, hash_) in _elements(text):
+            if not (isinstance(subject_type, str) and isinstance(subject_id, str)
+                    and type(seq) is int and isinstance(hash_, str)):
+                raise ValueError(f"a head is not [type, id, sequence, hash]: {subject_type!r},"
+                                 f" {subject_id!r}, {seq!r}")
+            hashed.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+            if not _CANONICAL_UUID.fullmatch(subject_id):
+                uuid.UUID(subject_id)  # ValueError when it is no uuid at all
+                in_order = False
+            if subject_type != kind:
+                if subject_type in blocks:
+                    in_order = False
+                blocks[subject_type] = (offset, 0)
+                kind, last = subject_type, ""
+            elif subject_id <= last:
+                in_order = False
+            blocks[subject_type] = (blocks[subject_type][0], blocks[subject_type][1] + 1)
+            last = subject_id
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"the checkpoint's heads cannot be read: {e}") from e
+    if hashed.hexdigest() != digest:
+        raise ValueError("the checkpoint's digest does not match its heads: it was altered")
+    if in_order:
+        return _Source(checkpoint_id, blocks)
+    found: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}  # stored another way: in memory
+    for _, (subject_type, subject_id, seq, hash_) in _elements(text):
+        found[(subject_type, uuid.UUID(subject_id))] = (seq, hash_)
+    return _memory_source(found)
+
+
+def _memory_source(anchors: Anchors) -> _Source:
+    """Anchors held in memory (a checkpoint file's), by subject type in order."""
+    by_type: dict[str, list[tuple[uuid.UUID, int, str]]] = {}
+    for (subject_type, subject_id), (seq, hash_) in anchors.items():
+        by_type.setdefault(subject_type, []).append((subject_id, seq, hash_))
+    return _Source(None, heads={t: [(str(i), s, h) for i, s, h in sorted(rows)]
+                                for t, rows in by_type.items()})
+
+
+def _stored_heads(session: Session, checkpoint_id: uuid.UUID) -> str:
+    """An automatic checkpoint's heads as the text its row stores."""
+    t = RecordCheckpoint.__table__  # type: ignore[attr-defined]
+    return session.connection().execute(
+        select(cast(t.c.heads, Text)).where(t.c.id == checkpoint_id)).scalar_one()
+
+
+class _Cursor:
+    """One source's heads of one subject type within bounds, in order, as the chain pass
+    meets its subjects (ids as the database gives them: SQLite's 32 hex digits)."""
+
+    def __init__(self, heads: Iterator[Head], bounds: Bounds, dashless: bool):
+        lo, hi = ((None if b is None else b.hex if dashless else str(b)) for b in bounds)
+
+        def within() -> Iterator[Head]:
+            for subject_id, seq, hash_ in heads:
+                key = subject_id.replace("-", "") if dashless else subject_id
+                if lo is not None and key < lo:
+                    continue
+                if hi is not None and key >= hi:
+                    return
+                yield key, seq, hash_
+
+        self._heads = within()
+        self.head = next(self._heads, None)
+
+    def take(self, subject: str | None) -> tuple[list[Head], tuple[int, str] | None]:
+        """The heads passed over before `subject` (None: all that are left), and its own."""
+        passed: list[Head] = []
+        while self.head is not None and (subject is None or self.head[0] < subject):
+            passed.append(self.head)
+            self.head = next(self._heads, None)
+        if self.head is not None and self.head[0] == subject:
+            own, self.head = (self.head[1], self.head[2]), next(self._heads, None)
+            return passed, own
+        return passed, None
+
+
+class _Anchoring:
+    """The anchors of `sets` met by one pass of the chains within `bounds`: for each chain
+    what each set says its head is, and the first anchored chain the pass did not meet."""
+
+    def __init__(self, session: Session, sets: Sequence[_AnchorSet], bounds: Bounds,
+                 dashless: bool, texts: Mapping[uuid.UUID, str] | None = None):
+        self.sets, self.bounds, self.dashless = sets, bounds, dashless
+        self._texts = {cp: (texts or {}).get(cp) or _stored_heads(session, cp)
+                       for one in sets for src in one.sources
+                       if (cp := src.checkpoint_id) is not None and src.heads is None}
+        self._cursors: dict[tuple[int, int, str], _Cursor] = {}
+        self.gone: tuple[str, str, str, int] | None = None  # set's name, type, id, sequence
+
+    def _cursor(self, i: int, j: int, subject_type: str) -> _Cursor:
+        key = (i, j, subject_type)
+        if key not in self._cursors:
+            src = self.sets[i].sources[j]
+            if src.heads is not None:
+                heads: Iterator[Head] = iter(src.heads.get(subject_type, ()))
+            elif subject_type in src.blocks:
+                offset, count = src.blocks[subject_type]
+                text = self._texts[src.checkpoint_id]  # type: ignore[index]
+                heads = (tuple(v[1:]) for _, v in  # type: ignore[misc]
+                         itertools.islice(_elements(text, offset), count))
+            else:
+                heads = iter(())
+            self._cursors[key] = _Cursor(heads, self.bounds, self.dashless)
+        return self._cursors[key]
+
+    def at(self, subject_type: str, subject: str | None) -> tuple[list[tuple[str, int, str]], int]:
+        """The heads the sets give the chain of `subject` (None: none, all left are passed
+        over), and the automatic checkpoint's sequence for it (0 without)."""
+        here: list[tuple[str, int, str]] = []
+        auto_seq = 0
+        for i, one in enumerate(self.sets):
+            newest: tuple[int, str] | None = None
+            for j in range(len(one.sources)):
+                passed, own = self._cursor(i, j, subject_type).take(subject)
+                if passed and self.gone is None:
+                    self.gone = (one.name, subject_type, passed[0][0], passed[0][1])
+                newest = own or newest
+            if newest is not None:
+                here.append((one.name, *newest))
+                if one.automatic:
+                    auto_seq = newest[0]
+        return here, auto_seq
+
+    def missing(self) -> tuple[str, str, str, int] | None:
+        """The first anchored chain within the bounds that the pass did not meet."""
+        kinds = {t for one in self.sets for src in one.sources
+                 for t in (src.heads if src.heads is not None else src.blocks)}
+        for subject_type in sorted(kinds):
+            self.at(subject_type, None)
+        return self.gone
 
 
 # The columns verification reads, as the database keeps them: ids, params and (on SQLite)
@@ -871,8 +1080,9 @@ Rank = tuple[int, str]
 
 
 def _verify_chains(session: Session, report: Report, batch: int,
-                   anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None,
-                   keys: Mapping[str, bytes], bounds: Bounds = WHOLE) -> Rank | None:
+                   anchor_sets: Sequence[_AnchorSet], keys: Mapping[str, bytes],
+                   bounds: Bounds = WHOLE, texts: Mapping[uuid.UUID, str] | None = None
+                   ) -> Rank | None:
     """Every chain of the subjects within `bounds` in one ordered pass of the raw rows:
     sequence, link, key, the MAC over the bytes that were hashed and the columns against
     them, the checkpoints' heads; beside it, the covered rows and the subjects' states, each
@@ -887,8 +1097,11 @@ def _verify_chains(session: Session, report: Report, batch: int,
         for state_cov in _state_coverages:
             state_checks.setdefault(state_cov.subject_type, []).append(
                 _StateCheck(session, state_cov, report, batch, bounds))
-        return _walk(session, report, batch, anchor_sets, auto, row_checks, state_checks,
-                     keys, bounds)
+        anchoring = (_Anchoring(session, anchor_sets, bounds,
+                                session.connection().dialect.name == "sqlite", texts)
+                     if anchor_sets else None)
+        return _walk(session, report, batch, anchoring, row_checks, state_checks, keys,
+                     bounds)
     finally:  # the tables read beside the chains, read to the end or not
         for check in [*(c for cs in row_checks.values() for c in cs),
                       *(c for cs in state_checks.values() for c in cs)]:
@@ -896,7 +1109,7 @@ def _verify_chains(session: Session, report: Report, batch: int,
 
 
 def _walk(session: Session, report: Report, batch: int,
-          anchor_sets: Sequence[tuple[str, Anchors]], auto: Anchors | None,
+          anchoring: _Anchoring | None,
           row_checks: Mapping[str, list[_RowCheck]],
           state_checks: Mapping[str, list[_StateCheck]], keys: Mapping[str, bytes],
           bounds: Bounds) -> Rank | None:
@@ -905,11 +1118,10 @@ def _walk(session: Session, report: Report, batch: int,
     dashless = dialect == "sqlite"  # SQLite keeps ids as 32 hex digits
     macs = {key_id: _keyed(key) for key_id, key in keys.items()}
     typed = set(row_checks) | set(state_checks)
-    seen: set[tuple[str, uuid.UUID]] = set()
+    automatic = anchoring is not None and any(a.automatic for a in anchoring.sets)
 
     current_type: str | None = None
     current_raw: str | None = None
-    key: tuple[str, uuid.UUID] | None = None
     prev, expected_seq, keyed_seen, newest_state = GENESIS, 1, False, None
     anchors_here: list[tuple[str, int, str]] = []
     auto_seq = 0
@@ -947,12 +1159,8 @@ def _walk(session: Session, report: Report, batch: int,
                     return 0, gap.subject_type
                 current_type, current_raw = subject_type, subject_raw
                 prev, expected_seq, keyed_seen, newest_state = GENESIS, 1, False, None
-                if anchor_sets:
-                    key = (subject_type, uuid.UUID(subject_raw))
-                    anchors_here = _anchored(anchor_sets, key) if anchor_sets else []
-                    auto_seq = auto[key][0] if auto and key in auto else 0
-                    if anchors_here:
-                        seen.add(key)
+                if anchoring is not None:
+                    anchors_here, auto_seq = anchoring.at(subject_type, subject_raw)
                 if claims or legacy:
                     claims, legacy = {}, set()
             problem = None
@@ -964,7 +1172,7 @@ def _walk(session: Session, report: Report, batch: int,
                 if keyed_seen:
                     problem = ("an event without a key id follows keyed events: it was written"
                                " without the record's key")
-                elif auto is not None and seq > auto_seq:
+                elif automatic and seq > auto_seq:
                     problem = ("an event without a key id after the automatic checkpoint: this"
                                " service signs every new event; it was written without the key")
                 elif _rebuilt(session, subject_type, subject_raw, seq, prev, None) != hash_:
@@ -998,7 +1206,7 @@ def _walk(session: Session, report: Report, batch: int,
                 report.unkeyed_events += 1
             else:
                 keyed_seen = True
-            if auto is not None and seq > auto_seq:
+            if automatic and seq > auto_seq:
                 report.events_after_checkpoint += 1
             if to_state is not None:
                 newest_state = to_state
@@ -1009,13 +1217,12 @@ def _walk(session: Session, report: Report, batch: int,
     if current_raw is not None and (gap := chain_ended()):
         report.broken = gap
         return 0, gap.subject_type
-    for name, anchors in anchor_sets:
-        for anchored, (seq, _) in anchors.items():
-            if anchored not in seen and _holds(bounds, anchored[1]):
-                report.broken = BrokenLink(None, anchored[0], anchored[1], 0,
-                                           f"the {name} saw this chain reach sequence {seq};"
-                                           " the record no longer has it")
-                return 1, ""
+    if anchoring is not None and (gone := anchoring.missing()):
+        name, subject_type, subject_id, seq = gone
+        report.broken = BrokenLink(None, subject_type, uuid.UUID(subject_id), 0,
+                                   f"the {name} saw this chain reach sequence {seq};"
+                                   " the record no longer has it")
+        return 1, ""
     for checks in row_checks.values():
         for check in checks:
             check.subject(None, {}, set())
@@ -1040,30 +1247,28 @@ def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | Non
     against its newest event. Stops at the first problem. A large record is verified by
     `processes` at once (None: SELECTION_VERIFY_PROCESSES; see PARALLEL_FROM)."""
     report = Report()
-    anchor_sets: list[tuple[str, Anchors]] = []
-    auto: Anchors | None = None
+    anchor_sets: list[_AnchorSet] = []
+    texts: dict[uuid.UUID, str] = {}
     if automatic:
         newest = newest_checkpoint(session)
         if newest is not None:
             try:
-                auto = checkpoint_anchors(newest, session)
+                anchor_sets.append(_automatic_set(session, newest, texts))
             except ValueError as e:
                 report.broken = BrokenLink(None, "record_checkpoint", newest.id, 0, str(e))
                 return report
             report.checkpoint_at = newest.created_at
-            anchor_sets.append(("automatic checkpoint of " + newest.created_at.isoformat(),
-                                auto))
     if anchors:
-        anchor_sets.append(("checkpoint", anchors))
+        anchor_sets.append(_AnchorSet("checkpoint", (_memory_source(anchors),), False))
     keys = dict(record_keys.keyring().keys)
     processes = _processes(session, processes)
     if processes < 2:
-        _verify_chains(session, report, batch, anchor_sets, auto, keys)
+        _verify_chains(session, report, batch, anchor_sets, keys, texts=texts)
         return report
     _verify_in_parts(session, report, _Part(
         url=session.get_bind().url.render_as_string(hide_password=False),
         settings=get_settings(), snapshot=_exported_snapshot(session), batch=batch,
-        anchor_sets=anchor_sets, auto=auto, keys=keys, bounds=WHOLE), processes)
+        anchor_sets=tuple(anchor_sets), keys=keys, bounds=WHOLE), processes, texts)
     return report
 
 
@@ -1083,8 +1288,7 @@ class _Part:
     settings: Any                # the caller's Settings (SQLite's engine is made from them)
     snapshot: str | None         # PostgreSQL: the caller's snapshot, so every part reads it
     batch: int
-    anchor_sets: Sequence[tuple[str, Anchors]]
-    auto: Anchors | None
+    anchor_sets: Sequence[_AnchorSet]  # where each part reads its anchors (no heads)
     keys: Mapping[str, bytes]
     bounds: Bounds
 
@@ -1113,7 +1317,8 @@ def _exported_snapshot(session: Session) -> str | None:
     return str(session.connection().exec_driver_sql("SELECT pg_export_snapshot()").scalar())
 
 
-def _verify_in_parts(session: Session, report: Report, whole: _Part, n: int) -> None:
+def _verify_in_parts(session: Session, report: Report, whole: _Part, n: int,
+                     texts: Mapping[uuid.UUID, str]) -> None:
     """Verify `n` ranges of the record, the first in this process, on `session`, the others
     each in a process of its own, and merge what they found into `report`. The others are
     forked from this process when it runs no other thread (the CLI); otherwise from a fork
@@ -1127,8 +1332,8 @@ def _verify_in_parts(session: Session, report: Report, whole: _Part, n: int) -> 
     with ProcessPoolExecutor(max_workers=n - 1, mp_context=context) as pool:
         others = [pool.submit(_verify_part, part) for part in parts[1:]]
         here = Report()
-        rank = _verify_chains(session, here, whole.batch, whole.anchor_sets, whole.auto,
-                              whole.keys, parts[0].bounds)
+        rank = _verify_chains(session, here, whole.batch, whole.anchor_sets, whole.keys,
+                              parts[0].bounds, texts)
         found = [(here, rank), *(f.result() for f in others)]
     first: tuple[tuple[Rank, int], BrokenLink | None] | None = None
     for i, (part, rank) in enumerate(found):
@@ -1173,8 +1378,8 @@ def _verify_part(part: _Part) -> tuple[Report, Rank | None]:
             if part.snapshot is not None:
                 session.connection().exec_driver_sql(
                     f"SET TRANSACTION SNAPSHOT '{part.snapshot}'")
-            rank = _verify_chains(session, report, part.batch, part.anchor_sets, part.auto,
-                                  part.keys, part.bounds)
+            rank = _verify_chains(session, report, part.batch, part.anchor_sets, part.keys,
+                                  part.bounds)
     finally:
         engine.dispose()
     return report, rank
@@ -1260,6 +1465,22 @@ def checkpoint(session: Session, now: datetime, *, since: datetime | None = None
             "events": sum(h[2] for h in out), "digest": digest.hexdigest(), "heads": out}
 
 
+def _heads_text(session: Session, since: datetime | None) -> tuple[str, int, str]:
+    """The heads of `checkpoint` as the JSON text the checkpoint's row stores (the bytes
+    `json_text` writes for the list), made one head at a time: the chains' count and the
+    digest beside it. No list of the heads is built: at 100k candidates they were some
+    40 MB of Python objects in the serving worker that took the checkpoint."""
+    digest, buf, chains = hashlib.sha256(), io.StringIO(), 0
+    buf.write("[")
+    for subject_type, subject_id, seq, hash_ in heads(session, since=since):
+        buf.write(f'{"," if chains else ""}[{_quote(subject_type)},"{subject_id}",{int(seq)},'
+                  f'{_quote(hash_)}]')
+        digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+        chains += 1
+    buf.write("]")
+    return buf.getvalue(), chains, digest.hexdigest()
+
+
 def anchors_of(document: Mapping[str, Any]) -> dict[tuple[str, uuid.UUID], tuple[int, str]]:
     """The anchors of a checkpoint document; ValueError when it is not one or was altered."""
     if not isinstance(document, Mapping) or document.get("format") != 1:
@@ -1287,6 +1508,9 @@ def _checkpoint_mac(cp: Any, key: bytes) -> str:
     return hmac.new(key, _canonical_json(fields), hashlib.sha256).hexdigest()
 
 
+_NO_HEADS = defer(RecordCheckpoint.heads)  # type: ignore[arg-type]
+
+
 # A delta checkpoint takes the chains with an event that occurred since a little before the
 # checkpoint it follows: an event's time is taken in its transaction, which may commit after
 # that checkpoint read the record; anchoring a chain twice costs nothing.
@@ -1294,12 +1518,13 @@ DELTA_OVERLAP = timedelta(minutes=5)
 
 
 def newest_checkpoint(session: Session) -> RecordCheckpoint | None:
-    """The newest automatic checkpoint, if any."""
-    return session.exec(select(RecordCheckpoint).order_by(
+    """The newest automatic checkpoint, if any, without its heads (read when asked for: every
+    round of the automatic checkpoints reads the newest)."""
+    return session.exec(select(RecordCheckpoint).options(_NO_HEADS).order_by(
         RecordCheckpoint.created_at.desc()).limit(1)).first()  # type: ignore[attr-defined]
 
 
-def _mac_checked(cp: RecordCheckpoint) -> Anchors:
+def _mac_checked(cp: RecordCheckpoint) -> None:
     key = record_keys.keyring().key(cp.key_id)
     if key is None:
         raise ValueError(f"the automatic checkpoint {cp.id} is signed with the record key"
@@ -1307,31 +1532,36 @@ def _mac_checked(cp: RecordCheckpoint) -> Anchors:
     if not hmac.compare_digest(_checkpoint_mac(cp, key), cp.mac):
         raise ValueError(f"the automatic checkpoint {cp.id} does not carry a valid MAC: it was"
                          " forged or altered")
-    try:
-        return anchors_of({"format": 1, "heads": cp.heads, "digest": cp.digest})
-    except ValueError as e:
-        raise ValueError(f"the automatic checkpoint {cp.id}: {e}") from None
 
 
-def checkpoint_anchors(cp: RecordCheckpoint, session: Session | None = None) -> Anchors:
+def _automatic_set(session: Session, cp: RecordCheckpoint, texts: dict[uuid.UUID, str]
+                   ) -> _AnchorSet:
     """The anchors of an automatic checkpoint: its heads, and for a delta those of its
-    predecessors back to the newest full one (a later head of a chain wins); ValueError when
-    a MAC or digest fails or a predecessor is missing."""
+    predecessors back to the newest full one (a later head of a chain wins), each MAC and
+    digest checked (their stored texts kept in `texts`); ValueError when one fails or a
+    predecessor is missing."""
     series = [cp]
     while series[-1].scope == "delta":
-        if session is None or series[-1].prev_id is None:
+        if series[-1].prev_id is None:
             raise ValueError(f"the automatic checkpoint {series[-1].id} is a delta without the"
                              " checkpoint it follows")
-        prev = session.get(RecordCheckpoint, series[-1].prev_id)
+        prev = session.exec(select(RecordCheckpoint).options(_NO_HEADS).where(
+            RecordCheckpoint.id == series[-1].prev_id)).first()
         if prev is None:
             raise ValueError(f"the automatic checkpoint {series[-1].id} follows checkpoint"
                              f" {series[-1].prev_id}, which the record no longer has:"
                              " checkpoints were removed")
         series.append(prev)
-    anchors: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}
+    sources = []
     for one in reversed(series):
-        anchors.update(_mac_checked(one))
-    return anchors
+        _mac_checked(one)
+        texts[one.id] = _stored_heads(session, one.id)
+        try:
+            sources.append(_checked_heads(texts[one.id], one.digest, one.id))
+        except ValueError as e:
+            raise ValueError(f"the automatic checkpoint {one.id}: {e}") from None
+    return _AnchorSet("automatic checkpoint of " + cp.created_at.isoformat(), tuple(sources),
+                      True)
 
 
 def _full_due(session: Session, prev: RecordCheckpoint) -> bool:
@@ -1357,8 +1587,8 @@ def take_checkpoint(session: Session, now: datetime, *,
     row is written in `write` (by default the same session)."""
     prev = newest_checkpoint(session)
     delta = prev is not None and not _full_due(session, prev)
-    document = checkpoint(session, now,
-                          since=prev.created_at - DELTA_OVERLAP if delta and prev else None)
+    text, chains, digest = _heads_text(
+        session, prev.created_at - DELTA_OVERLAP if delta and prev else None)
     events = count_events(session)
     # the service signs every event it writes, so a delta carries the count over (an unkeyed
     # event written since is refused by verification anyway)
@@ -1366,12 +1596,16 @@ def take_checkpoint(session: Session, now: datetime, *,
         select(func.count()).select_from(Event).where(
             Event.key_id.is_(None))).one()  # type: ignore[union-attr]
     ring = record_keys.keyring()
-    cp = RecordCheckpoint(created_at=now, chains=document["chains"], events=events,
-                          unkeyed_events=unkeyed, digest=document["digest"],
-                          heads=document["heads"], key_id=ring.current, mac="",
-                          scope="delta" if delta else "full", prev_id=prev.id if prev else None)
+    cp = RecordCheckpoint(created_at=now, chains=chains, events=events,
+                          unkeyed_events=unkeyed, digest=digest, heads=[], key_id=ring.current,
+                          mac="", scope="delta" if delta else "full",
+                          prev_id=prev.id if prev else None)
     cp.mac = _checkpoint_mac(cp, ring.keys[ring.current])
     target = write or session
+    # the heads' text as it is, not a list encoded again (PostgreSQL is told it is JSON)
+    stored = literal(text, Text)
+    cp.heads = (cast(stored, JSON) if target.get_bind().dialect.name == "postgresql"
+                else stored)  # type: ignore[assignment]
     target.add(cp)
     target.flush()
     return cp

@@ -385,6 +385,13 @@ def test_checkpoints_come_every_n_events_and_daily(client, admin, make_selection
         assert len(session.exec(select(RecordCheckpoint)).all()) == 2
 
 
+def _stored_heads(checkpoint_id) -> list:
+    """The heads an automatic checkpoint's row holds, as the database gives them back."""
+    with open_session() as s:
+        return s.exec(select(RecordCheckpoint.heads).where(  # type: ignore[call-overload]
+            RecordCheckpoint.id == checkpoint_id)).one()
+
+
 def _checkpoint_now() -> RecordCheckpoint:
     """An automatic checkpoint as serve takes it, due after a single new event."""
     cp = record.checkpoint_round(get_settings().model_copy(update={"record_checkpoint_events": 1}))
@@ -408,9 +415,10 @@ def test_later_checkpoints_carry_only_the_chains_written_since(client, admin, ma
     client.patch(f"{SEL}/{busy['id']}", json={"title": "改"}, headers=admin)
     second = _checkpoint_now()
     assert second.scope == "delta" and second.prev_id == first.id
-    anchored = {(t, i) for t, i, _, _ in second.heads}
+    stored = _stored_heads(second.id)
+    anchored = {(t, i) for t, i, _, _ in stored}
     assert ("selection", busy["id"]) in anchored and ("user", str(quiet.id)) not in anchored
-    assert second.chains == len(second.heads) < first.chains
+    assert second.chains == len(stored) < first.chains
     code, out = _verify(capsys)
     assert code == 0, out
 
@@ -418,6 +426,50 @@ def test_later_checkpoints_carry_only_the_chains_written_since(client, admin, ma
     assert _sql("DELETE FROM event WHERE subject_id = :id", id=_db_id(quiet.id)) >= 1
     code, out = _verify(capsys)
     assert code == 1 and str(quiet.id) in out and "no longer has it" in out
+
+
+def test_a_checkpoint_stored_in_another_order_still_anchors_every_chain(
+        client, admin, make_user, make_selection, capsys):
+    """Verification reads a checkpoint's heads in the order they are stored, beside the
+    chains; heads stored in another order (and with spaces), signed as the service signs,
+    anchor the same chains: a removed chain and a cut chain are found as before."""
+    quiet, _ = make_user("judge")
+    sel = make_selection()
+    client.patch(f"{SEL}/{sel['id']}", json={"title": "改"}, headers=admin)
+    cp = record.checkpoint_round(get_settings())
+    heads = list(reversed(_stored_heads(cp.id)))
+    digest = hashlib.sha256("".join(f"{t} {i} {s} {h}\n" for t, i, s, h in heads)
+                            .encode()).hexdigest()
+    with open_session() as s:
+        stored = s.get(RecordCheckpoint, cp.id)
+        stored.digest = digest
+        mac = record._checkpoint_mac(stored, record_keys.keyring().keys[stored.key_id])
+        s.rollback()
+    _sql("UPDATE record_checkpoint SET heads = :heads, digest = :digest, mac = :mac"
+         " WHERE id = :id", heads=json.dumps(heads), digest=digest, mac=mac, id=_db_id(cp.id))
+    code, out = _verify(capsys)
+    assert code == 0, out
+
+    # the selection's newest event is removed: the checkpoint saw the chain reach it
+    newest = max(h[2] for h in heads if h[1] == sel["id"])
+    assert _sql("DELETE FROM event WHERE subject_id = :id AND seq = :seq",
+                id=_db_id(sel["id"]), seq=newest) == 1
+    code, out = _verify(capsys)
+    assert code == 1 and sel["id"] in out and "later events were removed" in out, out
+
+
+@pytest.mark.parametrize("position", [0, 3, -1], ids=["first", "between", "last"])
+def test_a_removed_chain_is_found_wherever_its_id_falls(client, admin, make_user, capsys,
+                                                       position):
+    """A chain anchored by the automatic checkpoint and gone from the record is found
+    wherever its id falls: the first or the last of the id space, or between (in each part
+    of a record verified in parts)."""
+    users = [make_user("judge")[0] for _ in range(6)]
+    record.checkpoint_round(get_settings())
+    gone = sorted((u.id for u in users), key=lambda i: i.int)[position]
+    assert _sql("DELETE FROM event WHERE subject_id = :id", id=_db_id(gone)) >= 1
+    code, out = _verify(capsys)
+    assert code == 1 and str(gone) in out and "no longer has it" in out, out
 
 
 def test_a_removed_checkpoint_of_the_series_is_found(client, admin, make_selection, capsys):
