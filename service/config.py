@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     login_wait_seconds: float = Field(
         default=5, gt=0, le=60, description="How long a login waits for a hashing slot of its"
         " process before it is answered 503 logins_busy")
+    hashing_share: float = Field(
+        default=0.25, gt=0, le=1, description="The share of each hashing slot's time that"
+        " password hashes may take: after a hash, the slot rests until the hash's time is this"
+        " share of the time since it began (1: no rest)")
     login_trusted_days: int = Field(
         default=30, ge=0, description="How long a login from an address exempts that account"
         " there from the address's limit")

@@ -47,6 +47,9 @@ os.environ.update({
     # selections are made with If-Match optional, the tests of conditional requests
     # (tests/core/test_conditional.py), the curl guide and the fuzz tests with it required.
     "SELECTION_REQUIRE_IF_MATCH": "false",
+    # The suite logs in and creates users one after another: its hashes run unpaced, except
+    # in the test of the pacing (tests/users/test_auth.py).
+    "SELECTION_HASHING_SHARE": "1",
 })
 os.environ.pop("SELECTION_ADMIN_PASSWORD")
 

@@ -9,7 +9,9 @@ import functools
 import math
 import os
 import secrets
+import struct
 import threading
+import time
 import uuid
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -59,10 +61,26 @@ def _slot_fd(slot: int) -> int | None:
     return _slot_files[slot]
 
 
+def _hashing_share() -> float:
+    from ..config import get_settings
+
+    return get_settings().hashing_share
+
+
+_REST = struct.Struct("<d")  # a slot's file holds when it may hash next (seconds, epoch)
+
+
 @contextlib.contextmanager
 def _machine_slot() -> Iterator[None]:
     """One of the machine's HASH_SLOTS hashing slots (a free one, or the first to free up),
-    shared by every process that serves from the same data directory."""
+    shared by every process that serves from the same data directory.
+
+    A slot is paced: after a hash it rests until the hash's time is `hashing_share` of the
+    time since it began (the next login on it waits out the rest, holding the slot), so the
+    hashes take at most that share of the slot's core, however many log in at once; the
+    requests of the selection, which run beside them on the same cores, keep the rest.
+    Logins beyond what the share allows wait (the bounded wait of `hashing_slot`), then get
+    503 `logins_busy`."""
     with _HASH_SLOTS:
         with _held_lock:
             slot = next(i for i in range(HASH_SLOTS) if i not in _held)
@@ -72,7 +90,19 @@ def _machine_slot() -> Iterator[None]:
             if fd is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
             try:
-                yield
+                if fd is not None:
+                    stored = os.pread(fd, _REST.size, 0)
+                    rest = _REST.unpack(stored)[0] - time.time() if len(stored) == _REST.size \
+                        else 0.0
+                    if 0 < rest < 10:  # a clock set back leaves no rest of hours
+                        time.sleep(rest)
+                began = time.time()
+                try:
+                    yield
+                finally:
+                    if fd is not None:
+                        took = time.time() - began
+                        os.pwrite(fd, _REST.pack(began + took / _hashing_share()), 0)
             finally:
                 if fd is not None:
                     fcntl.flock(fd, fcntl.LOCK_UN)

@@ -729,3 +729,42 @@ def test_a_login_that_finds_every_hashing_slot_taken_is_answered_503(client, mak
     assert int(r.headers["retry-after"]) >= 1
     r = client.post("/api/v1/auth/token", data={"username": user.username, "password": pw})
     assert r.status_code == 200, r.text
+
+
+def _rest_until() -> float:
+    """When the machine's hashing slots may hash next, as their lock files hold it."""
+    import struct
+
+    from service.config import get_settings
+    from service.core import security
+
+    times = []
+    for slot in range(security.HASH_SLOTS):
+        path = get_settings().data_dir / f".hashing-{slot}.lock"
+        data = path.read_bytes()[:8] if path.exists() else b""
+        times.append(struct.unpack("<d", data)[0] if len(data) == 8 else 0.0)
+    return max(times)
+
+
+@pytest.mark.parametrize("share", [0.25, 1.0])
+def test_hashes_take_at_most_their_share_of_a_hashing_slot(monkeypatch, share):
+    """After a hash its slot rests until hashing took SELECTION_HASHING_SHARE of the slot's
+    time since the hash began, and the next hash on it waits the rest out; with a share of
+    1 there is no rest."""
+    import time
+
+    from service.config import get_settings
+    from service.core import security
+
+    monkeypatch.setattr(get_settings(), "hashing_share", share)
+    time.sleep(max(0.0, _rest_until() - time.time()))  # an earlier test's rest is over
+    security.hash_password("一个口令")
+    ended = time.time()
+    rest = _rest_until()
+    if share == 1.0:
+        assert rest <= ended  # free again as the hash ends
+        return
+    # the slot rests three times as long as the hash took, past the hash's end
+    assert rest > ended
+    security.verify_password("一个口令", security.hash_password("另一个"))
+    assert time.time() >= rest  # the next hashes started only after the rest
