@@ -432,8 +432,9 @@ def _checked_heads(text: str, digest: str, checkpoint_id: uuid.UUID | None) -> _
                 in_order = False
             blocks[subject_type] = (blocks[subject_type][0], blocks[subject_type][1] + 1)
             last = subject_id
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"the checkpoint's heads cannot be read: {e}") from e
+    except (TypeError, ValueError, RecursionError) as e:  # nested past Python's limit
+        raise ValueError(f"the checkpoint's heads cannot be read: {type(e).__name__}: {e}"
+                         ) from e
     if hashed.hexdigest() != digest:
         raise ValueError("the checkpoint's digest does not match its heads: it was altered")
     if in_order:

@@ -482,6 +482,19 @@ def test_a_removed_checkpoint_of_the_series_is_found(client, admin, make_selecti
     assert code == 1 and str(first.id) in out and "checkpoints were removed" in out
 
 
+@pytest.mark.parametrize("heads", ["{}", "[[1, 2]]", "[" * 3000 + "]" * 3000],
+                         ids=["not a list", "not heads", "nested deeper than Python reads"])
+def test_checkpoint_heads_that_cannot_be_read_are_named(make_selection, capsys, heads):
+    """Heads changed in the database into something else are reported as the checkpoint's
+    problem, whatever they became (no crash)."""
+    make_selection()
+    cp = record.checkpoint_round(get_settings())
+    _sql("UPDATE record_checkpoint SET heads = :heads WHERE id = :id", heads=heads,
+         id=_db_id(cp.id))
+    code, out = _verify(capsys)
+    assert code == 1 and str(cp.id) in out and "heads cannot be read" in out, out
+
+
 def test_a_delta_unlinked_from_its_series_is_refused(client, admin, make_selection, capsys):
     """The link is signed: pointing a delta elsewhere (or at nothing) breaks its MAC."""
     sel = make_selection()
