@@ -385,6 +385,11 @@ def _elements(text: str, at: int | None = None) -> Iterator[tuple[int, Any]]:
 Head = tuple[str, int, str]  # a chain's subject id (str(UUID)), sequence, hash
 
 
+def _head_line(subject_type: Any, subject_id: Any, seq: Any, hash_: Any) -> bytes:
+    """A chain's head as a checkpoint's digest takes it, one line each, in the heads' order."""
+    return f"{subject_type} {subject_id} {seq} {hash_}\n".encode()
+
+
 @dataclass(frozen=True)
 class _Source:
     """One checkpoint's heads as anchors: where each subject type's heads lie in the stored
@@ -419,7 +424,7 @@ def _checked_heads(text: str, digest: str, checkpoint_id: uuid.UUID | None) -> _
                     and type(seq) is int and isinstance(hash_, str)):
                 raise ValueError(f"a head is not [type, id, sequence, hash]: {subject_type!r},"
                                  f" {subject_id!r}, {seq!r}")
-            hashed.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+            hashed.update(_head_line(subject_type, subject_id, seq, hash_))
             if not _CANONICAL_UUID.fullmatch(subject_id):
                 uuid.UUID(subject_id)  # ValueError when it is no uuid at all
                 in_order = False
@@ -480,11 +485,12 @@ class _Cursor:
         self._heads = within()
         self.head = next(self._heads, None)
 
-    def take(self, subject: str | None) -> tuple[list[Head], tuple[int, str] | None]:
-        """The heads passed over before `subject` (None: all that are left), and its own."""
-        passed: list[Head] = []
+    def take(self, subject: str | None) -> tuple[Head | None, tuple[int, str] | None]:
+        """The first head passed over before `subject` (None: all that are left are), and
+        its own."""
+        passed: Head | None = None
         while self.head is not None and (subject is None or self.head[0] < subject):
-            passed.append(self.head)
+            passed = passed or self.head
             self.head = next(self._heads, None)
         if self.head is not None and self.head[0] == subject:
             own, self.head = (self.head[1], self.head[2]), next(self._heads, None)
@@ -531,7 +537,7 @@ class _Anchoring:
             for j in range(len(one.sources)):
                 passed, own = self._cursor(i, j, subject_type).take(subject)
                 if passed and self.gone is None:
-                    self.gone = (one.name, subject_type, passed[0][0], passed[0][1])
+                    self.gone = (one.name, subject_type, passed[0], passed[1])
                 newest = own or newest
             if newest is not None:
                 here.append((one.name, *newest))
@@ -1457,13 +1463,10 @@ def checkpoint(session: Session, now: datetime, *, since: datetime | None = None
     """A checkpoint of the record: every chain's head (with `since`, those of the chains
     written since then) and one digest over them. Kept outside the database (a file, another
     system), it lets `verify` find removed events."""
-    digest = hashlib.sha256()
-    out: list[list[Any]] = []
-    for subject_type, subject_id, seq, hash_ in heads(session, since=since):
-        out.append([subject_type, str(subject_id), seq, hash_])
-        digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
-    return {"format": 1, "created_at": now.isoformat(), "chains": len(out),
-            "events": sum(h[2] for h in out), "digest": digest.hexdigest(), "heads": out}
+    text, chains, digest = _heads_text(session, since)
+    out = json.loads(text)
+    return {"format": 1, "created_at": now.isoformat(), "chains": chains,
+            "events": sum(h[2] for h in out), "digest": digest, "heads": out}
 
 
 def _heads_text(session: Session, since: datetime | None) -> tuple[str, int, str]:
@@ -1476,7 +1479,7 @@ def _heads_text(session: Session, since: datetime | None) -> tuple[str, int, str
     for subject_type, subject_id, seq, hash_ in heads(session, since=since):
         buf.write(f'{"," if chains else ""}[{_quote(subject_type)},"{subject_id}",{int(seq)},'
                   f'{_quote(hash_)}]')
-        digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+        digest.update(_head_line(subject_type, subject_id, seq, hash_))
         chains += 1
     buf.write("]")
     return buf.getvalue(), chains, digest.hexdigest()
@@ -1490,7 +1493,7 @@ def anchors_of(document: Mapping[str, Any]) -> dict[tuple[str, uuid.UUID], tuple
     found: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}
     try:
         for subject_type, subject_id, seq, hash_ in document["heads"]:
-            digest.update(f"{subject_type} {subject_id} {seq} {hash_}\n".encode())
+            digest.update(_head_line(subject_type, subject_id, seq, hash_))
             found[(str(subject_type), uuid.UUID(str(subject_id)))] = (int(seq), str(hash_))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"the checkpoint's heads cannot be read: {e}") from e
