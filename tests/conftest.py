@@ -50,6 +50,10 @@ os.environ.update({
     # The suite logs in and creates users one after another: its hashes run unpaced, except
     # in the test of the pacing (tests/users/test_auth.py).
     "SELECTION_HASHING_SHARE": "1",
+    # No webhook sender in the apps the suite starts: one in the background would try the
+    # URLs of every test's subscriptions, and its row locks would meet the emptying of the
+    # tables after the test. tests/webhooks runs the sender itself, and tests the app's own.
+    "SELECTION_WEBHOOK_SENDER_IN_PROCESS": "false",
 })
 os.environ.pop("SELECTION_ADMIN_PASSWORD")
 
@@ -141,6 +145,7 @@ def clean_tables() -> Iterator[None]:
 def empty_tables() -> None:
     """Delete every row of every table (also between the scenarios of a stateful test)."""
     from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
     from sqlmodel import SQLModel
 
     from service.core.db import WRITE, get_engine
@@ -150,10 +155,20 @@ def empty_tables() -> None:
     # DELETE, not TRUNCATE: on a few rows it is much cheaper on PostgreSQL too. A writing
     # transaction, as the service's are: on SQLite it waits its turn in the writers' gate
     # (a deferred one that then wrote met the app's own writers at SQLite's lock, and lost).
+    # The children before their parents. A writer still running in the background of the
+    # test (an automatic checkpoint) can meet these deletes in PostgreSQL's deadlock check:
+    # the loser is rolled back, and when it is this transaction it runs again.
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
-    with get_engine().execution_options(**{WRITE: True}).begin() as conn, unguarded(conn):
-        for t in tables:
-            conn.execute(text(f'DELETE FROM "{t}"'))
+    for attempt in range(3):
+        try:
+            with get_engine().execution_options(**{WRITE: True}).begin() as conn, \
+                    unguarded(conn):
+                for t in tables:
+                    conn.execute(text(f'DELETE FROM "{t}"'))
+            return
+        except OperationalError as exc:
+            if attempt == 2 or getattr(exc.orig, "sqlstate", None) != "40P01":
+                raise
 
 
 @pytest.fixture

@@ -223,14 +223,10 @@ class APIWorkflow(schema.as_state_machine()):  # type: ignore[misc]
                                recorder=getattr(self, "recorder", None))
 
 
-def test_stateful(make_user, login, monkeypatch) -> None:
-    # No webhook sender in the background: a delivery it makes or fails between a scenario's
-    # first run and its replay would change what the lists answer, and Hypothesis would then
-    # meet other responses for the same choices (FlakyStrategyDefinition).
-    from service.config import get_settings
-
-    monkeypatch.setattr(get_settings(), "webhook_sender_in_process", False)
-
+def test_stateful(make_user, login) -> None:
+    # No webhook sender runs in the background (conftest): a delivery it made or failed
+    # between a scenario's first run and its replay would change what the lists answer, and
+    # Hypothesis would then meet other responses for the same choices (FlakyStrategyDefinition).
     def new_admin() -> dict[str, str]:
         user, password = make_user("admin")
         return login(user.username, password)

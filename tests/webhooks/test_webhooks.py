@@ -3,8 +3,9 @@
 The receiver is an `http.server` in a thread that checks every message's signature with the
 `standardwebhooks` package (not the service's own signing code), answers as a test scripts it
 (500, 503, a hang past the sender's timeout, 410, …) and then 200. The sender is driven round
-by round with `send_due` (what `python -m service send-webhooks --once` runs); instead of
-waiting out the backoff, a test makes the pending messages due now, as the mail tests do.
+by round with `send_due` (what `python -m service send-webhooks --once` runs): the suite's
+apps run no sender of their own (conftest), except in the test of the app's sender. Instead
+of waiting out the backoff, a test makes the pending messages due now, as the mail tests do.
 """
 
 from __future__ import annotations
@@ -34,12 +35,6 @@ SEL = "/api/v1/selections"
 CAND = "/api/v1/candidates"
 PROBLEM = "application/problem+json"
 TIMEOUT = 2.0  # the sender's timeout in these tests (room for a loaded machine); a hang outlasts it
-
-
-@pytest.fixture(autouse=True)
-def no_sender_thread(monkeypatch):
-    """The tests drive the sender themselves: none runs inside the app."""
-    monkeypatch.setattr(get_settings(), "webhook_sender_in_process", False)
 
 
 def _settings(**extra: Any) -> Settings:
@@ -635,3 +630,32 @@ def test_an_unreachable_receiver_is_a_failed_try_and_retried(client, admin, rece
     _ok(client.patch(f"{HOOKS}/{hook['id']}", json={"url": receiver.url}, headers=admin))
     make_due()
     assert send() == 1 and receiver.ids() == [ping["id"]]
+
+
+def test_the_app_runs_its_own_sender_when_it_is_in_process(client, admin, receiver,
+                                                          subscribe, monkeypatch):
+    """`serve` delivers on its own (SELECTION_WEBHOOK_SENDER_IN_PROCESS, on by default):
+    the app's lifespan starts a sender that polls the outbox, and stops it with the app."""
+    from fastapi.testclient import TestClient
+
+    from service.main import app
+
+    hook = subscribe(ping=False)
+    [ping] = deliveries(client, admin, hook["id"])
+    monkeypatch.setattr(get_settings(), "webhook_sender_in_process", True)
+    monkeypatch.setattr(get_settings(), "webhook_poll_seconds", 0.05)
+    monkeypatch.setattr(get_settings(), "webhook_timeout_seconds", TIMEOUT)
+    assert "webhook-sender" not in [t.name for t in threading.enumerate()]
+    with TestClient(app):
+        assert "webhook-sender" in [t.name for t in threading.enumerate()]
+        deadline = time.monotonic() + 30
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert receiver.ids() == [ping["id"]]
+        while time.monotonic() < deadline and deliveries(
+                client, admin, hook["id"])[0]["status"] != "delivered":
+            time.sleep(0.05)
+    [ping] = deliveries(client, admin, hook["id"])
+    assert (ping["status"], ping["attempts"]) == ("delivered", 1)
+    # stopped with the app
+    assert "webhook-sender" not in [t.name for t in threading.enumerate()]
