@@ -103,26 +103,38 @@ _SESSION_ORDER = (Event.occurred_at, Event.seq)
 _SESSION_OF_SELECTION = _SESSION_COLUMNS.where(
     Event.selection_id == bindparam("selection_id"),
     Event.action.in_(ACTIONS)).order_by(*_SESSION_ORDER)  # type: ignore[attr-defined]
-_SESSION_OF_CANDIDATE = _SESSION_COLUMNS.where(or_(  # each side read through the subjects' index
-    and_(Event.subject_type == "selection", Event.subject_id == bindparam("selection_id"),
-         Event.action.in_(SELECTION_ACTIONS)),  # type: ignore[attr-defined]
-    and_(Event.subject_type == "candidate", Event.subject_id == bindparam("candidate_id"),
-         Event.action.in_(CANDIDATE_ACTIONS)))  # type: ignore[attr-defined]
-).order_by(*_SESSION_ORDER)
+
+
+def _of_candidate(selection_actions: tuple[str, ...], candidate_actions: tuple[str, ...]):
+    return _SESSION_COLUMNS.where(or_(  # each side read through the subjects' index
+        and_(Event.subject_type == "selection", Event.subject_id == bindparam("selection_id"),
+             Event.action.in_(selection_actions)),  # type: ignore[attr-defined]
+        and_(Event.subject_type == "candidate", Event.subject_id == bindparam("candidate_id"),
+             Event.action.in_(candidate_actions)))  # type: ignore[attr-defined]
+    ).order_by(*_SESSION_ORDER)
+
+
+_SESSION_OF_CANDIDATE = _of_candidate(SELECTION_ACTIONS, CANDIDATE_ACTIONS)
+# What a sheet's timing needs: the draw, and when the candidate's segments began and ended;
+# not the questions, nor the sheets, which grow with every sheet submitted.
+_TIMING_OF_CANDIDATE = _of_candidate((DRAW,), (BEGIN, END))
 
 
 def state_of(session: Session, selection_id: uuid.UUID,
-             candidate_id: uuid.UUID | None = None) -> SessionState:
+             candidate_id: uuid.UUID | None = None, *, timing_only: bool = False
+             ) -> SessionState:
     """The selection's interview session, read from its events in the record's order; with
     `candidate_id`, of that one candidate's appearance only (the selection's own events and the
     candidate's, two reads by subject, instead of every candidate's: a score sheet reads
-    this, and a selection holds thousands of sheets)."""
+    this, and a selection holds thousands of sheets). `timing_only`: only the draw and the
+    candidate's segments, what places a sheet in the session."""
     st = SessionState()
+    run = session.connection().execute  # columns only: no ORM part needed
     if candidate_id is None:
-        rows = session.exec(_SESSION_OF_SELECTION, params={"selection_id": selection_id})
+        rows = run(_SESSION_OF_SELECTION, {"selection_id": selection_id})
     else:
-        rows = session.exec(_SESSION_OF_CANDIDATE,
-                            params={"selection_id": selection_id, "candidate_id": candidate_id})
+        rows = run(_TIMING_OF_CANDIDATE if timing_only else _SESSION_OF_CANDIDATE,
+                   {"selection_id": selection_id, "candidate_id": candidate_id})
     for ev in rows:
         p = ev.params
         if ev.action == BRIEFING:
@@ -171,7 +183,7 @@ def timing_of_sheet(session: Session, candidate: Candidate, clock: Clock) -> dic
     """With the session on record, a sheet is for a candidate in the draw who has appeared;
     returns when it comes relative to their session, for its event (empty when not on
     record)."""
-    st = state_of(session, candidate.selection_id, candidate.id)
+    st = state_of(session, candidate.selection_id, candidate.id, timing_only=True)
     if not st.on_record:
         return {}
     if st.position(candidate.id) is None:

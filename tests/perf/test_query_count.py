@@ -156,19 +156,25 @@ def test_a_candidate_action_makes_six_statements(client, admin, make_selection,
 
 def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
         client, admin, make_user, login, make_selection, make_candidate):
-    """A judge's sheet: the candidate locked with its selection and the caller's account, the
-    panel (once,
-    though both who may see the candidate and who may score ask it), the clock, the judge's
-    declaration, their previous sheet, the interview session on record (the draw and the
-    appearances, for when the sheet came), the sheet, the candidate's version, the chain's
-    head, the event."""
+    """A judge's sheet, a first one or one that supersedes it: the candidate locked with its
+    selection and the caller's account, the panel (once, though who may see the candidate,
+    who may score and whether every sheet is in all ask it), the clock, the judges'
+    declarations on the candidate, their sheets' latest versions, the interview session on
+    record (the draw and the candidate's segments, for when the sheet came), the sheet, the
+    candidate's version, the chain's head, the event."""
     from tests.review.test_review import SCORES, Story
 
     story = Story(client, admin, make_user, login, make_selection, make_candidate)
     story.reviewing().prereview().appoint_panel().declare_all()
-    _written(client, "POST", f"/api/v1/candidates/{story.c['li']}/score-sheets",
-             story.judges[1][1], {"scores": SCORES["li"][1], "comment": "好"})  # warm
-    seen = _written(client, "POST", f"/api/v1/candidates/{story.c['wang']}/score-sheets",
-                    story.judges[1][1], {"scores": SCORES["wang"][1], "comment": "好"})
+    path = "/api/v1/candidates/{}/score-sheets"
+    judge = story.judges[1][1]
+    _written(client, "POST", path.format(story.c["li"]), judge,
+             {"scores": SCORES["li"][1], "comment": "好"})  # warm
+    seen = _written(client, "POST", path.format(story.c["wang"]), judge,
+                    {"scores": SCORES["wang"][1], "comment": "好"})
     assert len(seen) == 10, "\n".join(_names(seen))
     assert sum("panel_member" in s for s in seen) == 1, "\n".join(_names(seen))
+    again = _written(client, "POST", path.format(story.c["wang"]), judge,
+                     {"scores": SCORES["wang"][1], "comment": "复核", "supersede_reason": "笔误"})
+    assert len(again) == 10, "\n".join(_names(again))
+    assert sum("panel_member" in s for s in again) == 1, "\n".join(_names(again))
