@@ -59,6 +59,9 @@ def _combine(runs: list[dict]) -> dict:
     out = {"requests": requests, "seconds": round(seconds, 2),
            "rps": round(requests / seconds, 1) if seconds else 0.0,
            "errors": sum(r["errors"] for r in runs), "rounds": len(runs),
+           # what the errors were: the non-2xx statuses answered, and the socket errors
+           "statuses": " ".join(r["statuses"] for r in runs if r.get("statuses")),
+           "socket_errors": sum(r.get("socket_errors", 0) for r in runs),
            "rss_mb": [max(m) for m in zip(*(r["rss_mb"] for r in runs), strict=False)]}
     for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
         out[k] = max(r[k] for r in runs)
@@ -162,8 +165,10 @@ def measure(db, size: int, args) -> dict:
             targets.used(r)
             beside.append(r)
             login_runs.append(lg)
-            bench.log(f"  actions c{STALL_CLIENTS} alone {alone[-1]['rps']:.0f} req/s, beside"
-                      f" {LOGIN_CLIENTS} logging in {r['rps']:.0f} req/s ({lg['rps']:.1f}"
+            bench.log(f"  actions c{STALL_CLIENTS} alone {alone[-1]['rps']:.0f} req/s"
+                      f" (errors {alone[-1]['errors']} {alone[-1].get('statuses') or ''}),"
+                      f" beside {LOGIN_CLIENTS} logging in {r['rps']:.0f} req/s (errors"
+                      f" {r['errors']} {r.get('statuses') or ''}; {lg['rps']:.1f}"
                       f" logins/s, p99 {lg['p99_ms']:.0f} ms)")
         out["stall"] = {"alone": _combine(alone), "beside_logins": _combine(beside),
                         "logins": {"rps": round(statistics.mean(x["rps"] for x in login_runs),
