@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import and_, bindparam, literal, or_
 from sqlmodel import Session, select
 
 from ..core import i18n
@@ -105,12 +105,17 @@ _SESSION_OF_SELECTION = _SESSION_COLUMNS.where(
     Event.action.in_(ACTIONS)).order_by(*_SESSION_ORDER)  # type: ignore[attr-defined]
 
 
+def _one_of(actions: tuple[str, ...]):
+    # equalities, not IN: an IN's list is expanded into the statement at every execution
+    return or_(*(Event.action == literal(a) for a in actions))
+
+
 def _of_candidate(selection_actions: tuple[str, ...], candidate_actions: tuple[str, ...]):
     return _SESSION_COLUMNS.where(or_(  # each side read through the subjects' index
         and_(Event.subject_type == "selection", Event.subject_id == bindparam("selection_id"),
-             Event.action.in_(selection_actions)),  # type: ignore[attr-defined]
+             _one_of(selection_actions)),
         and_(Event.subject_type == "candidate", Event.subject_id == bindparam("candidate_id"),
-             Event.action.in_(candidate_actions)))  # type: ignore[attr-defined]
+             _one_of(candidate_actions)))
     ).order_by(*_SESSION_ORDER)
 
 
