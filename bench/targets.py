@@ -62,6 +62,7 @@ def _combine(runs: list[dict]) -> dict:
            # what the errors were: the non-2xx statuses answered, and the socket errors
            "statuses": " ".join(r["statuses"] for r in runs if r.get("statuses")),
            "socket_errors": sum(r.get("socket_errors", 0) for r in runs),
+           "first_error": next((r["first_error"] for r in runs if r.get("first_error")), None),
            "rss_mb": [max(m) for m in zip(*(r["rss_mb"] for r in runs), strict=False)]}
     for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
         out[k] = max(r[k] for r in runs)
@@ -150,7 +151,8 @@ def measure(db, size: int, args) -> dict:
                     runs[(sc, clients)].append(r)
                     bench.log(f"  {sc:12} c{clients:<3} {r['rps']:7.0f} req/s  p99"
                               f" {r['p99_ms']:6.1f} ms  errors {r['errors']}"
-                              + (f" ({r['statuses']})" if r.get("statuses") else ""))
+                              + (f" ({r['statuses']}; first: {r.get('first_error')})"
+                                 if r.get("statuses") else ""))
         out["closed"] = {f"{sc}@{c}": _combine(rs) for (sc, c), rs in runs.items()}
         out["open_loop"] = _open_loop(service, targets, toks, seconds + 2)
         bench.log(f"  open loop at {OPEN_RATE}/s: {out['open_loop']}")
@@ -166,9 +168,9 @@ def measure(db, size: int, args) -> dict:
             beside.append(r)
             login_runs.append(lg)
             bench.log(f"  actions c{STALL_CLIENTS} alone {alone[-1]['rps']:.0f} req/s"
-                      f" (errors {alone[-1]['errors']} {alone[-1].get('statuses') or ''}),"
+                      f" (errors {alone[-1]['errors']} {alone[-1].get('first_error') or ''}),"
                       f" beside {LOGIN_CLIENTS} logging in {r['rps']:.0f} req/s (errors"
-                      f" {r['errors']} {r.get('statuses') or ''}; {lg['rps']:.1f}"
+                      f" {r['errors']} {r.get('first_error') or ''}; {lg['rps']:.1f}"
                       f" logins/s, p99 {lg['p99_ms']:.0f} ms)")
         out["stall"] = {"alone": _combine(alone), "beside_logins": _combine(beside),
                         "logins": {"rps": round(statistics.mean(x["rps"] for x in login_runs),

@@ -48,6 +48,7 @@ end
 
 local seen = {}
 statuses = ""  -- the non-2xx/3xx answers by status, "412=3 409=1", read by done()
+first_error = ""  -- the first such answer: its status, its problem's code, an ETag it names
 
 function response(status, headers, body)
   answered = answered + 1
@@ -56,25 +57,42 @@ function response(status, headers, body)
     local parts = {}
     for k, v in pairs(seen) do table.insert(parts, k .. "=" .. v) end
     statuses = table.concat(parts, " ")
+    if first_error == "" then  -- its code, and the current ETag a 412 names (ASCII alone)
+      body = body or ""
+      first_error = status .. " " .. (body:match('"code":"([%w_]+)"') or "") .. " " ..
+        (body:match("(%a+%-%x+%-v%d+)") or "")
+    end
   end
   if once and answered >= #reqs then wrk.thread:stop() end
+end
+
+-- a Lua string as a JSON string (null for nil)
+function json_string(s)
+  if s == nil then return "null" end
+  return '"' .. s:gsub('[%c"\\]', function(c)
+    return string.format("\\u%04x", c:byte())
+  end) .. '"'
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
   by_status = {}
-  local last = -1
+  local last, first = -1, nil
   for _, t in ipairs(threads) do
     last = math.max(last, t:get("last_line") or -1)
     local got = t:get("statuses")
     if got ~= nil and got ~= "" then table.insert(by_status, got) end
+    local err = t:get("first_error")
+    if first == nil and err ~= nil and err ~= "" then first = err end
   end
   local seconds = summary.duration / 1e6
   io.write(string.format(
     '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_ms":%.2f,"p95_ms":%.2f,"p99_ms":%.2f,' ..
-    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d,"statuses":"%s","last_line":%d}\n',
+    '"max_ms":%.2f,"errors":%d,"non_2xx":%d,"socket_errors":%d,"statuses":"%s","last_line":%d,' ..
+    '"first_error":%s}\n',
     summary.requests, seconds, summary.requests / seconds, latency:percentile(50) / 1000,
     latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
     e.connect + e.read + e.write + e.status + e.timeout, e.status,
-    e.connect + e.read + e.write + e.timeout, table.concat(by_status, " "), last))
+    e.connect + e.read + e.write + e.timeout, table.concat(by_status, " "), last,
+    json_string(first)))
 end
