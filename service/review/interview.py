@@ -100,14 +100,15 @@ class SessionState:
 # sheet reads them).
 _SESSION_COLUMNS = select(Event.action, Event.params, Event.actor_id, Event.subject_id)
 _SESSION_ORDER = (Event.occurred_at, Event.seq)
-_SESSION_OF_SELECTION = _SESSION_COLUMNS.where(
-    Event.selection_id == bindparam("selection_id"),
-    Event.action.in_(ACTIONS)).order_by(*_SESSION_ORDER)  # type: ignore[attr-defined]
 
 
 def _one_of(actions: tuple[str, ...]):
     # equalities, not IN: an IN's list is expanded into the statement at every execution
     return or_(*(Event.action == literal(a) for a in actions))
+
+
+_SESSION_OF_SELECTION = _SESSION_COLUMNS.where(
+    Event.selection_id == bindparam("selection_id"), _one_of(ACTIONS)).order_by(*_SESSION_ORDER)
 
 
 def _of_candidate(selection_actions: tuple[str, ...], candidate_actions: tuple[str, ...]):

@@ -435,15 +435,15 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
                            errors=[{"field": "body.supersede_reason", "message": "required to"
                                     " supersede a submitted sheet", "type": "missing"}])
     timing = interview.timing_of_sheet(session, candidate, clock)
-    values = {"id": uuid.uuid4(), "selection_id": selection.id, "candidate_id": candidate.id,
-              "judge_id": user.id, "version": previous + 1 if previous is not None else 1,
-              "scores": {c.key: float(data.scores[c.key]) for c in criteria},
-              "total": _weighted_total(data.scores, criteria), "comment": data.comment,
-              "supersede_reason": data.supersede_reason if previous is not None else None,
-              "correction_id": None, "created_at": utcnow()}
-    # A plain INSERT, and the sheet as an object no session tracks, as the record's events
-    session.connection().execute(_SHEET_INSERT, values)
-    sheet = ScoreSheet.model_construct(**values)
+    # The sheet as an object no session tracks (its id and time the model's defaults), and a
+    # plain INSERT of it, as the record's events
+    sheet = ScoreSheet.model_construct(
+        selection_id=selection.id, candidate_id=candidate.id, judge_id=user.id,
+        version=previous + 1 if previous is not None else 1,
+        scores={c.key: float(data.scores[c.key]) for c in criteria},
+        total=_weighted_total(data.scores, criteria), comment=data.comment,
+        supersede_reason=data.supersede_reason if previous is not None else None)
+    session.connection().execute(_SHEET_INSERT, sheet.model_dump())
     _candidate_event(session, candidate, "submit_score_sheet", user, JUDGE, clock,
                      {"sheet_id": sheet.id, "judge_id": user.id, "version": sheet.version,
                       "supersede_reason": sheet.supersede_reason, "scores": sheet.scores,
