@@ -431,7 +431,7 @@ def cmd_verify_record(args: argparse.Namespace) -> int:
         return 1
     against = f", every chain reaches its head in {checkpoint_path}" if anchors else ""
     print(f"record intact: {count} events verified{against}")
-    print(f"  {vouching(report)}")
+    print(f"  {vouching(report, 'en')}")
     return 0
 
 

@@ -222,12 +222,19 @@ def said(msgid: str, /, **params: Any) -> dict[str, Any]:
     return {"msgid": msgid, "params": to_jsonable_python(params)}
 
 
+def _is_said(value: Any) -> bool:
+    return isinstance(value, Mapping) and isinstance(value.get("msgid"), str)
+
+
 def read(value: Any, lang: Lang | None = None) -> str:
     """A stored text as a person reads it: a `said` text in `lang` (ISO dates in the long
     form), any other text as it was written."""
-    if isinstance(value, Mapping) and isinstance(value.get("msgid"), str):
+    if _is_said(value):
         params = {k: _dt.date.fromisoformat(v) if isinstance(v, str) and _ISO_DAY.fullmatch(v)
                   else state_label("candidate", v, lang) if k == "candidate_state"
+                  else read(v, lang) if _is_said(v)  # a text within the text
+                  else [read(x, lang) for x in v] if isinstance(v, list) and v
+                  and all(_is_said(x) for x in v)
                   else v for k, v in (value.get("params") or {}).items()}
         return text(value["msgid"], params, lang)
     return "" if value is None else str(value)

@@ -307,7 +307,53 @@ class BrokenLink:
     subject_type: str
     subject_id: uuid.UUID
     seq: int
-    problem: str
+    code: str  # what kind of problem, a stable identifier (BROKEN_CODES)
+    said: Mapping[str, Any]  # why, as `i18n.said` keeps a text: each reader reads their own
+
+    @property
+    def problem(self) -> str:
+        """Why, in English (the command line, the logs)."""
+        return self.text("en")
+
+    def text(self, lang: i18n.Lang | None = None) -> str:
+        """Why, in `lang` (the current request's by default)."""
+        return i18n.read(self.said, lang)
+
+
+# The kinds of problem verification names (`BrokenLink.code`), for a client to tell apart.
+BROKEN_CODES = (
+    "sequence_gap", "prev_hash_mismatch", "unkeyed_after_keyed", "unkeyed_after_checkpoint",
+    "hash_mismatch", "unknown_record_key", "columns_changed", "chain_rewritten",
+    "chain_cut_short", "chain_gone", "row_gone", "row_changed", "row_without_event",
+    "state_without_event", "state_mismatch", "checkpoint_invalid")
+
+
+_PREV_HASH = i18n.said("prev_hash does not match the previous event's hash")
+_UNKEYED_AFTER_KEYED = i18n.said("an event without a key id follows keyed events: it was"
+                                 " written without the record's key")
+_UNKEYED_AFTER_CHECKPOINT = i18n.said("an event without a key id after the automatic"
+                                      " checkpoint: this service signs every new event; it was"
+                                      " written without the key")
+_HASH = i18n.said("hash does not match the event's content")
+_MAC = i18n.said("hash does not match the event's content (or the event was not made with"
+                 " the record's key)")
+_COLUMNS_CHANGED = i18n.said("hash does not match the event's content: its columns were"
+                             " changed")
+_DIGEST_ALTERED = i18n.said("the checkpoint's digest does not match its heads: it was altered")
+
+
+def _broken(event_id: uuid.UUID | None, subject_type: str, subject_id: uuid.UUID, seq: int,
+            code: str, said: Mapping[str, Any]) -> BrokenLink:
+    assert code in BROKEN_CODES, code
+    return BrokenLink(event_id, subject_type, subject_id, seq, code, said)
+
+
+class CheckpointProblem(ValueError):
+    """An automatic checkpoint that cannot vouch for the record, and why (`said`)."""
+
+    def __init__(self, said: Mapping[str, Any]):
+        super().__init__(i18n.read(said, "en"))
+        self.said = said
 
 
 Anchors = Mapping[tuple[str, uuid.UUID], tuple[int, str]]
@@ -407,7 +453,7 @@ class _AnchorSet:
     """A named set of anchors: one checkpoint file, or the newest automatic checkpoint with its
     predecessors back to a full one (oldest first; a later head of a chain wins)."""
 
-    name: str
+    name: Mapping[str, Any]  # as `i18n.said` keeps it: "the automatic checkpoint of …"
     sources: tuple[_Source, ...]
     automatic: bool
 
@@ -438,10 +484,11 @@ def _checked_heads(text: str, digest: str, checkpoint_id: uuid.UUID | None) -> _
             blocks[subject_type] = (blocks[subject_type][0], blocks[subject_type][1] + 1)
             last = subject_id
     except (TypeError, ValueError, RecursionError) as e:  # nested past Python's limit
-        raise ValueError(f"the checkpoint's heads cannot be read: {type(e).__name__}: {e}"
-                         ) from e
+        raise CheckpointProblem(i18n.said(
+            "the checkpoint's heads cannot be read: {error}", error=f"{type(e).__name__}: {e}"
+        )) from e
     if hashed.hexdigest() != digest:
-        raise ValueError("the checkpoint's digest does not match its heads: it was altered")
+        raise CheckpointProblem(_DIGEST_ALTERED)
     if in_order:
         return _Source(checkpoint_id, blocks)
     found: dict[tuple[str, uuid.UUID], tuple[int, str]] = {}  # stored another way: in memory
@@ -701,13 +748,14 @@ def _keyed(key: bytes) -> Any:
     return hmac_new(key, digestmod="sha256")
 
 
-def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> str:
-    """Which of the row's fields differ from the same names in its event's params."""
+def _diff(fields: Mapping[str, Any], params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Which of the row's fields differ from the same names in its event's params, each a
+    text to read."""
     now = to_jsonable_python(dict(fields))
-    out = [f"{k} is {json.dumps(now[k], ensure_ascii=False)}, the event recorded"
-           f" {json.dumps(params[k], ensure_ascii=False)}"
-           for k in now if k in params and params[k] != now[k]]
-    return "; ".join(out)
+    return [i18n.said("{field} is {now}, the event recorded {then}", field=k,
+                      now=json.dumps(now[k], ensure_ascii=False),
+                      then=json.dumps(params[k], ensure_ascii=False))
+            for k in now if k in params and params[k] != now[k]]
 
 
 def _sqlite_serialized() -> bool:
@@ -980,9 +1028,10 @@ class _RowCheck:
                 return
         for ref, (_, event_id, seq) in claims.items():
             if ref.startswith(self.prefix) and ref not in found:
-                self.problem = BrokenLink(uuid.UUID(event_id), self.cov.subject_type,
-                                          uuid.UUID(subject), seq,
-                                          f"{ref} recorded by this event is gone from the table")
+                self.problem = _broken(uuid.UUID(event_id), self.cov.subject_type,
+                                       uuid.UUID(subject), seq, "row_gone", i18n.said(
+                                           "{row} recorded by this event is gone from the"
+                                           " table", row=ref))
                 return
 
     def _row(self, raw: tuple) -> Any:
@@ -1019,25 +1068,29 @@ class _RowCheck:
             if quick is None or hashlib.sha256(quick.encode()).hexdigest() != digest:
                 fields = cov.fields(self._exact(row))
                 if digest != row_digest(fields):
-                    self.problem = BrokenLink(None, cov.subject_type, uuid.UUID(subject), seq,
-                                              f"{cov.name} {key} differs from what event"
-                                              f" {uuid.UUID(event_id)} recorded:"
-                                              f" {self._what(fields, uuid.UUID(event_id))}")
+                    self.problem = _broken(None, cov.subject_type, uuid.UUID(subject), seq,
+                                           "row_changed", i18n.said(
+                                               "{table} {key} differs from what event {event}"
+                                               " recorded: {what}", table=cov.name, key=key,
+                                               event=uuid.UUID(event_id),
+                                               what=self._what(fields, uuid.UUID(event_id))))
                     return ref
             self.report.rows_checked += 1
             self.report.details[cov.name] += 1
         elif ref in legacy:
             self.report.rows_not_covered += 1
         else:
-            self.problem = BrokenLink(None, cov.subject_type, uuid.UUID(subject), 0,
-                                      f"{cov.name} {key} has no event that recorded it: it"
-                                      " was written outside the service")
+            self.problem = _broken(None, cov.subject_type, uuid.UUID(subject), 0,
+                                   "row_without_event", i18n.said(
+                                       "{table} {key} has no event that recorded it: it was"
+                                       " written outside the service", table=cov.name,
+                                       key=key))
         return ref
 
-    def _what(self, fields: Mapping[str, Any], event_id: uuid.UUID) -> str:
+    def _what(self, fields: Mapping[str, Any], event_id: uuid.UUID) -> list[dict[str, Any]]:
         params = self.session.connection().execute(
             select(Event.params).where(Event.id == event_id)).scalar()
-        return _diff(fields, params or {}) or "its deciding fields changed"
+        return _diff(fields, params or {}) or [i18n.said("its deciding fields changed")]
 
 
 class _StateCheck:
@@ -1070,14 +1123,14 @@ class _StateCheck:
             return
         subject_id = uuid.UUID(row[0])
         if recorded is None:
-            self.problem = BrokenLink(None, kind, subject_id, 0,
-                                      f"{kind} {subject_id} is '{state}' but has no event: it"
-                                      " was written outside the service")
+            self.problem = _broken(None, kind, subject_id, 0, "state_without_event", i18n.said(
+                "{kind} {subject} is '{state}' but has no event: it was written outside the"
+                " service", kind=kind, subject=subject_id, state=state))
         else:
-            self.problem = BrokenLink(None, kind, subject_id, 0,
-                                      f"{kind} {subject_id} is '{state}', but its newest event"
-                                      f" moved it to '{recorded}': the state was changed outside"
-                                      " the service")
+            self.problem = _broken(None, kind, subject_id, 0, "state_mismatch", i18n.said(
+                "{kind} {subject} is '{state}', but its newest event moved it to '{recorded}':"
+                " the state was changed outside the service", kind=kind, subject=subject_id,
+                state=state, recorded=recorded))
 
 
 # Which of two problems is reported, the lower first: a chain's break (0, in the order of
@@ -1141,9 +1194,11 @@ def _walk(session: Session, report: Report, batch: int,
         last_seq = expected_seq - 1
         for name, seq, _ in anchors_here:
             if seq > last_seq:
-                return BrokenLink(None, current_type, uuid.UUID(current_raw), last_seq,
-                                  f"the chain ends at sequence {last_seq}, but the {name} saw it"
-                                  f" reach {seq}: later events were removed")
+                return _broken(None, current_type, uuid.UUID(current_raw), last_seq,
+                               "chain_cut_short", i18n.said(
+                                   "the chain ends at sequence {last}, but {checkpoint} saw it"
+                                   " reach {seq}: later events were removed", last=last_seq,
+                                   checkpoint=name, seq=seq))
         if current_type in typed:
             for check in row_checks.get(current_type, ()):
                 check.subject(current_raw, claims, legacy)
@@ -1151,11 +1206,11 @@ def _walk(session: Session, report: Report, batch: int,
                 state_check.subject(current_raw, newest_state)
         return None
 
-    def named(problem: str, seq: int) -> BrokenLink:
+    def named(problem: tuple[str, dict[str, Any]], seq: int) -> BrokenLink:
         assert current_type is not None and current_raw is not None
         ev = _one_event(session, current_type, current_raw, seq)
-        return BrokenLink(uuid.UUID(ev.id) if ev else None, current_type,
-                          uuid.UUID(current_raw), seq, problem)
+        return _broken(uuid.UUID(ev.id) if ev else None, current_type,
+                       uuid.UUID(current_raw), seq, *problem)
 
     for rows in _driver_batches(session, _chain_stmt(dialect, bounds), batch):
         for (subject_type, subject_raw, seq, prev_hash, hash_, key_id, body, to_state,
@@ -1170,41 +1225,41 @@ def _walk(session: Session, report: Report, batch: int,
                     anchors_here, auto_seq = anchoring.at(subject_type, subject_raw)
                 if claims or legacy:
                     claims, legacy = {}, set()
-            problem = None
+            problem: tuple[str, dict[str, Any]] | None = None
             if seq != expected_seq:
-                problem = f"expected sequence {expected_seq}, found {seq}"
+                problem = "sequence_gap", i18n.said("expected sequence {expected}, found {seq}",
+                                                    expected=expected_seq, seq=seq)
             elif prev_hash != prev:
-                problem = "prev_hash does not match the previous event's hash"
+                problem = "prev_hash_mismatch", _PREV_HASH
             elif key_id is None:
                 if keyed_seen:
-                    problem = ("an event without a key id follows keyed events: it was written"
-                               " without the record's key")
+                    problem = "unkeyed_after_keyed", _UNKEYED_AFTER_KEYED
                 elif automatic and seq > auto_seq:
-                    problem = ("an event without a key id after the automatic checkpoint: this"
-                               " service signs every new event; it was written without the key")
+                    problem = "unkeyed_after_checkpoint", _UNKEYED_AFTER_CHECKPOINT
                 elif _rebuilt(session, subject_type, subject_raw, seq, prev, None) != hash_:
-                    problem = "hash does not match the event's content"
+                    problem = "hash_mismatch", _HASH
             elif (mac := macs.get(key_id)) is None:
-                problem = (f"signed with the record key '{key_id}', which this service does not"
-                           " have (SELECTION_RECORD_KEYS or the key file)")
+                problem = "unknown_record_key", i18n.said(
+                    "signed with the record key '{key_id}', which this service does not have"
+                    " (SELECTION_RECORD_KEYS or the key file)", key_id=key_id)
             elif body is None:  # written before events kept their body
                 if _rebuilt(session, subject_type, subject_raw, seq, prev,
                             keys[key_id]) != hash_:
-                    problem = ("hash does not match the event's content (or the event was not"
-                               " made with the record's key)")
+                    problem = "hash_mismatch", _MAC
             else:
                 m = mac.copy()
                 m.update(f"{prev}\n{body}".encode())
                 if m.hexdigest() != hash_:
-                    problem = ("hash does not match the event's content (or the event was not"
-                               " made with the record's key)")
+                    problem = "hash_mismatch", _MAC
                 elif not consistent and not _body_matches(
                         _one_event(session, subject_type, subject_raw, seq), dashless):
-                    problem = "hash does not match the event's content: its columns were changed"
+                    problem = "columns_changed", _COLUMNS_CHANGED
             if problem is None and anchors_here:
                 for name, anchored_seq, anchored_hash in anchors_here:
                     if anchored_seq == seq and anchored_hash != hash_:
-                        problem = f"the hash differs from the {name}'s: the chain was rewritten"
+                        problem = "chain_rewritten", i18n.said(
+                            "the hash differs from the one {checkpoint} saw: the chain was"
+                            " rewritten", checkpoint=name)
             if problem:
                 report.broken = named(problem, seq)
                 return 0, subject_type
@@ -1226,9 +1281,10 @@ def _walk(session: Session, report: Report, batch: int,
         return 0, gap.subject_type
     if anchoring is not None and (gone := anchoring.missing()):
         name, subject_type, subject_id, seq = gone
-        report.broken = BrokenLink(None, subject_type, uuid.UUID(subject_id), 0,
-                                   f"the {name} saw this chain reach sequence {seq};"
-                                   " the record no longer has it")
+        report.broken = _broken(None, subject_type, uuid.UUID(subject_id), 0, "chain_gone",
+                                i18n.said("{checkpoint} saw this chain reach sequence {seq};"
+                                          " the record no longer has it", checkpoint=name,
+                                          seq=seq))
         return 1, ""
     for checks in row_checks.values():
         for check in checks:
@@ -1262,11 +1318,16 @@ def verify_report(session: Session, *, batch: int = 2000, anchors: Anchors | Non
             try:
                 anchor_sets.append(_automatic_set(session, newest, texts))
             except ValueError as e:
-                report.broken = BrokenLink(None, "record_checkpoint", newest.id, 0, str(e))
+                report.broken = _broken(None, "record_checkpoint", newest.id, 0,
+                                        "checkpoint_invalid", e.said if isinstance(
+                                            e, CheckpointProblem) else i18n.said(
+                                            "the automatic checkpoint cannot be read: {error}",
+                                            error=str(e)))
                 return report
             report.checkpoint_at = newest.created_at
     if anchors:
-        anchor_sets.append(_AnchorSet("checkpoint", (_memory_source(anchors),), False))
+        anchor_sets.append(_AnchorSet(i18n.said("the checkpoint given"),
+                                      (_memory_source(anchors),), False))
     keys = dict(record_keys.keyring().keys)
     processes = _processes(session, processes)
     if processes < 2:
@@ -1404,24 +1465,31 @@ def verify(session: Session, *, batch: int = 2000, anchors: Anchors | None = Non
     return report.events, report.broken
 
 
-def vouching(report: Report) -> str:
-    """How far back the record is vouched for, in a sentence."""
+def vouching(report: Report, lang: i18n.Lang | None = None) -> str:
+    """How far back the record is vouched for, in a sentence, in `lang` (the current
+    request's by default)."""
     parts = []
     if report.checkpoint_at is not None:
-        parts.append(f"every chain is vouched for up to the automatic checkpoint of"
-                     f" {report.checkpoint_at.isoformat()}; {report.events_after_checkpoint}"
-                     " events after it are covered by the keyed chain only")
+        parts.append(i18n._(
+            "every chain is vouched for up to the automatic checkpoint of {at}; {after} events"
+            " after it are covered by the keyed chain only", lang=lang,
+            at=report.checkpoint_at, after=report.events_after_checkpoint))
     else:
-        parts.append("no automatic checkpoint yet: the chains' links and MACs alone vouch"
-                     " (a removed newest event or chain cannot be seen)")
+        parts.append(i18n._("no automatic checkpoint yet: the chains' links and MACs alone"
+                            " vouch (a removed newest event or chain cannot be seen)", lang=lang))
     if report.unkeyed_events:
-        parts.append(f"{report.unkeyed_events} events written before the record was keyed"
-                     " carry plain sha256 links")
-    parts.append(f"{report.rows_checked} deciding rows match their events"
-                 + (f", {report.rows_not_covered} older rows are not covered (their events"
-                    " carry no digest)" if report.rows_not_covered else ""))
-    parts.append(f"{report.subjects_checked} subjects' states match their newest events")
-    return "; ".join(parts)
+        parts.append(i18n._("{count} events written before the record was keyed carry"
+                            " plain sha256 links", lang=lang, count=report.unkeyed_events))
+    if report.rows_not_covered:
+        parts.append(i18n._("{rows} deciding rows match their events, {older} older rows are"
+                            " not covered (their events carry no digest)", lang=lang,
+                            rows=report.rows_checked, older=report.rows_not_covered))
+    else:
+        parts.append(i18n._("{rows} deciding rows match their events", lang=lang,
+                            rows=report.rows_checked))
+    parts.append(i18n._("{subjects} subjects' states match their newest events", lang=lang,
+                        subjects=report.subjects_checked))
+    return i18n._("; ", lang=lang).join(parts)
 
 
 def heads(session: Session, *, since: datetime | None = None
@@ -1531,11 +1599,13 @@ def newest_checkpoint(session: Session) -> RecordCheckpoint | None:
 def _mac_checked(cp: RecordCheckpoint) -> None:
     key = record_keys.keyring().key(cp.key_id)
     if key is None:
-        raise ValueError(f"the automatic checkpoint {cp.id} is signed with the record key"
-                         f" '{cp.key_id}', which this service does not have")
+        raise CheckpointProblem(i18n.said(
+            "the automatic checkpoint {checkpoint} is signed with the record key '{key_id}',"
+            " which this service does not have", checkpoint=cp.id, key_id=cp.key_id))
     if not hmac.compare_digest(_checkpoint_mac(cp, key), cp.mac):
-        raise ValueError(f"the automatic checkpoint {cp.id} does not carry a valid MAC: it was"
-                         " forged or altered")
+        raise CheckpointProblem(i18n.said(
+            "the automatic checkpoint {checkpoint} does not carry a valid MAC: it was forged"
+            " or altered", checkpoint=cp.id))
 
 
 def _automatic_set(session: Session, cp: RecordCheckpoint, texts: dict[uuid.UUID, str]
@@ -1547,14 +1617,16 @@ def _automatic_set(session: Session, cp: RecordCheckpoint, texts: dict[uuid.UUID
     series = [cp]
     while series[-1].scope == "delta":
         if series[-1].prev_id is None:
-            raise ValueError(f"the automatic checkpoint {series[-1].id} is a delta without the"
-                             " checkpoint it follows")
+            raise CheckpointProblem(i18n.said(
+                "the automatic checkpoint {checkpoint} is a delta without the checkpoint it"
+                " follows", checkpoint=series[-1].id))
         prev = session.exec(select(RecordCheckpoint).options(_NO_HEADS).where(
             RecordCheckpoint.id == series[-1].prev_id)).first()
         if prev is None:
-            raise ValueError(f"the automatic checkpoint {series[-1].id} follows checkpoint"
-                             f" {series[-1].prev_id}, which the record no longer has:"
-                             " checkpoints were removed")
+            raise CheckpointProblem(i18n.said(
+                "the automatic checkpoint {checkpoint} follows checkpoint {prev}, which the"
+                " record no longer has: checkpoints were removed", checkpoint=series[-1].id,
+                prev=series[-1].prev_id))
         series.append(prev)
     sources = []
     for one in reversed(series):
@@ -1563,9 +1635,11 @@ def _automatic_set(session: Session, cp: RecordCheckpoint, texts: dict[uuid.UUID
         try:
             sources.append(_checked_heads(texts[one.id], one.digest, one.id))
         except ValueError as e:
-            raise ValueError(f"the automatic checkpoint {one.id}: {e}") from None
-    return _AnchorSet("automatic checkpoint of " + cp.created_at.isoformat(), tuple(sources),
-                      True)
+            raise CheckpointProblem(i18n.said(
+                "the automatic checkpoint {checkpoint}: {why}", checkpoint=one.id,
+                why=getattr(e, "said", None) or str(e))) from None
+    return _AnchorSet(i18n.said("the automatic checkpoint of {at}", at=cp.created_at),
+                      tuple(sources), True)
 
 
 def _full_due(session: Session, prev: RecordCheckpoint) -> bool:

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,19 +16,24 @@ router = api_router(prefix="/api/v1/admin/record",
                    tags=["record"])
 
 
+# The kinds of problem the verification names: identifiers, as the problem codes are.
+BrokenCode = StrEnum("BrokenCode", {c: c for c in record.BROKEN_CODES})  # type: ignore[misc]
+
+
 class BrokenLinkPublic(BaseModel):
     """The first link of the record that does not hold, and why."""
 
     model_config = ConfigDict(json_schema_extra={"example": {
         "event_id": "9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3", "subject_type": "candidate",
         "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "seq": 2,
-        "problem": "hash does not match the event's content"}})
+        "code": "hash_mismatch", "problem": "哈希值与事件内容不符"}})
 
     event_id: uuid.UUID | None = Field(description="None when events are missing")
     subject_type: str
     subject_id: uuid.UUID
     seq: int
-    problem: str
+    code: BrokenCode = Field(description="What kind of problem, a stable identifier")
+    problem: str = Field(description="Why, in the request's language")
 
 
 class Verification(BaseModel):
@@ -78,7 +84,10 @@ def verify_record(session: SessionDep, admin: AdminUser) -> Verification:
         rows_not_covered=report.rows_not_covered, subjects_checked=report.subjects_checked,
         checkpoint_at=report.checkpoint_at, events_after_checkpoint=report.events_after_checkpoint,
         vouching=record.vouching(report),
-        first_broken=BrokenLinkPublic(**broken.__dict__) if broken else None)
+        first_broken=BrokenLinkPublic(
+            event_id=broken.event_id, subject_type=broken.subject_type,
+            subject_id=broken.subject_id, seq=broken.seq, code=broken.code,
+            problem=broken.text()) if broken else None)
 
 
 class Checkpoint(BaseModel):

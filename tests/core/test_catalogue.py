@@ -46,6 +46,9 @@ WORKFLOW_ENUMS = {"SelectionState", "CandidateState", "ObjectionState", "Subject
                   "SelectionAction", "CandidateAction", "ObjectionAction", "WorkflowAction",
                   # problem codes are identifiers; a person reads the problem's title and detail
                   "ProblemCode",
+                  # so are the kinds of problem the record's verification names; its `problem`
+                  # is the text a person reads
+                  "BrokenCode",
                   # an event's action: the table's, or the record's own work, whose labels are
                   # the `record_action` entries (test_every_recorded_action_has_labels)
                   "RecordAction"}

@@ -548,7 +548,8 @@ def test_verify_reports_a_tampered_event(client, admin, make_selection, make_can
     assert broken.event_id == cancel.id
     assert broken.subject_id == uuid.UUID(sel["id"])
     assert broken.seq == cancel.seq
-    assert "hash" in broken.problem
+    assert "hash" in broken.problem and broken.code == "columns_changed"
+    assert broken.text("zh-CN") == "哈希值与事件内容不符：其字段被改动过"
 
 
 def test_verify_reports_a_deleted_event(client, admin, make_selection, make_candidate):
@@ -562,4 +563,4 @@ def test_verify_reports_a_deleted_event(client, admin, make_selection, make_cand
     assert broken is not None
     assert broken.subject_id == uuid.UUID(sel["id"])
     assert broken.event_id == events[3].id  # the one after the gap
-    assert "sequence" in broken.problem
+    assert "sequence" in broken.problem and broken.code == "sequence_gap"

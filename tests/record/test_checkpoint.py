@@ -61,6 +61,7 @@ def test_a_checkpoint_finds_removed_newest_events_that_the_links_cannot(
     with open_session() as s:  # the links alone still hold; the selection's state does not
         broken = verify(s, automatic=False)[1]
     assert broken is not None and "its newest event moved it to 'drafting'" in broken.problem
+    assert broken.code == "state_mismatch"
     code, out = _check(path, capsys)
     assert code == 1
     assert published in out and "later events were removed" in out

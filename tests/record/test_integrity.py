@@ -121,7 +121,15 @@ def test_a_score_rewritten_in_sql_is_found(decided, capsys):
     r = s.get("/api/v1/admin/record/verification")
     assert r.status_code == 200
     body = r.json()
-    assert body["intact"] is False and "score_sheet" in body["first_broken"]["problem"]
+    broken = body["first_broken"]
+    assert body["intact"] is False and broken["code"] == "row_changed"
+    # the reader's language: Chinese by default, the row and the field as identifiers
+    assert f"score_sheet {sheet.id} 与事件" in broken["problem"]
+    assert f"total 现为 10.0，事件记录的是 {sheet.total}" in broken["problem"]
+    english = s.get("/api/v1/admin/record/verification",
+                    headers={**s.admin, "Accept-Language": "en"}).json()["first_broken"]
+    assert english["code"] == "row_changed"
+    assert f"total is 10.0, the event recorded {sheet.total}" in english["problem"]
     _sql("UPDATE score_sheet SET total = :t WHERE id = :id", t=sheet.total, id=_db_id(sheet.id))
     assert _verify(capsys)[0] == 0  # put back, it verifies again
 
@@ -525,7 +533,10 @@ def test_the_verification_endpoint_says_how_far_back_it_vouches(client, admin,
     body = client.get("/api/v1/admin/record/verification", headers=admin).json()
     assert body["intact"] is True
     assert body["checkpoint_at"] is not None and body["events_after_checkpoint"] >= 1
-    assert "vouched for up to the automatic checkpoint" in body["vouching"]
+    assert "自动检查点均有担保" in body["vouching"]  # Chinese by default
+    english = client.get("/api/v1/admin/record/verification",
+                         headers={**admin, "Accept-Language": "en"}).json()
+    assert "vouched for up to the automatic checkpoint" in english["vouching"]
 
 
 def test_the_manual_checkpoint_digest_is_unchanged(client, admin, make_selection, tmp_path,
