@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__, openapi
 from .config import get_settings
+from .core import db
 from .core.errors import PROBLEM_MEDIA_TYPE, install_handlers, problem_response
 from .core.forwarded import ForwardedForMiddleware
 from .core.i18n import LanguageMiddleware
@@ -284,7 +285,17 @@ async def lifespan(app: FastAPI):
     checkpoints = Poller("record-checkpoint", settings.record_checkpoint_poll_seconds,
                          lambda: record_service.checkpoint_round(settings))
     checkpoints.start()
+    # SQLite's WAL, copied into the database file beside the writers (service/core/db.py)
+    wal = db.WalCheckpoints(db.get_engine()) if settings.is_sqlite else None
+    wal_thread = Poller("sqlite-wal-checkpoint", db.WAL_CHECKPOINT_SECONDS, wal.round) \
+        if wal and wal.conn else None
+    if wal_thread:
+        wal_thread.start()
     yield
+    if wal_thread:
+        wal_thread.stop()
+    if wal:
+        wal.close()
     checkpoints.stop()
     if sender:
         sender.stop()

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import event, text
 
 from service.config import Settings
-from service.core.db import WRITE, make_engine
+from service.core.db import WAL_PAGES_WITH_CHECKPOINTER, WRITE, WalCheckpoints, make_engine
+from tests.conftest import IS_POSTGRES
 
 ROUNDS = 40
 
@@ -131,3 +132,51 @@ def test_a_rolled_back_or_failed_writer_leaves_the_gate(counter):
         assert _count(counter) == 3
     finally:
         engine.dispose()
+
+
+# ---------------------------------------------------------------- the WAL's checkpoints
+def _in_the_file(path: Path) -> int:
+    """The counter as the database file alone holds it, without the WAL."""
+    ro = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        return ro.execute("SELECT n FROM counter").fetchone()[0]
+    finally:
+        ro.close()
+
+
+def test_the_wal_is_copied_into_the_file_by_its_checkpointer_not_by_the_commits(counter):
+    engine = _engine(counter)
+    checkpoints = WalCheckpoints(engine)
+    try:
+        checkpoints.round()
+        assert _in_the_file(counter) == 0
+        with engine.connect() as conn:  # a connection of the engine, opened while it runs
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == \
+                WAL_PAGES_WITH_CHECKPOINTER
+        with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            conn.execute(text("UPDATE counter SET n = 7"))
+        assert _count(counter) == 7 and _in_the_file(counter) == 0  # in the WAL only
+        checkpoints.round()
+        assert _in_the_file(counter) == 7
+    finally:
+        checkpoints.close()
+        engine.dispose()
+    assert engine.writer_gate.checkpointer is None  # handed back to the commits
+
+
+def test_a_serving_app_runs_the_checkpointer_and_stops_it():
+    from fastapi.testclient import TestClient
+
+    from service import main as app_module
+    from service.config import get_settings
+    from service.core import db
+
+    if IS_POSTGRES:
+        pytest.skip("the WAL is SQLite's")
+    with TestClient(app_module.app):
+        names = {t.name for t in threading.enumerate()}
+        assert "sqlite-wal-checkpoint" in names
+        assert db.get_engine().writer_gate.checkpointer is not None
+    assert "sqlite-wal-checkpoint" not in {t.name for t in threading.enumerate()}
+    assert db.get_engine().writer_gate.checkpointer is None
+    assert get_settings().is_sqlite
