@@ -14,8 +14,6 @@ import subprocess
 import time
 from collections import defaultdict
 
-import httpx
-
 from bench import run as bench
 
 ALTERNATING = ["action", "limit_post", "limit_work", "score_sheet"]
@@ -36,36 +34,6 @@ class ActionTargets:
     def __init__(self, info: dict):
         self.lines, _ = bench.request_lines("action", info)
         self.next = 0
-        # a candidate's withdrawal that follows their consent: its line, by the candidate
-        self.withdrawal: dict[str, int] = {}
-        consented = {self._candidate(line) for line in self.lines if "/consent\t" in line}
-        for i, line in enumerate(self.lines):
-            if "/withdraw\t" in line and self._candidate(line) in consented:
-                self.withdrawal[self._candidate(line)] = i
-
-    @staticmethod
-    def _candidate(line: str) -> str:
-        return line.split("\t")[1].split("/candidates/")[1].split("/")[0]
-
-    def settle(self, base: str, token: str, window: int) -> None:
-        """A run ends with up to one request in flight per connection, which the server may
-        never have acted on (wrk stops and closes the connection; a request whose client left
-        before its body was read is not acted on). For each consent among the run's last
-        `window` lines, its candidate's withdrawal is sent with the version the candidate now
-        has, read as a client reads it (the ETag of GET …/candidates/{id})."""
-        for line in self.lines[max(0, self.next - window):self.next]:
-            c = self._candidate(line)
-            if "/consent\t" not in line or c not in self.withdrawal:
-                continue
-            r = httpx.get(f"{base}/api/v1/candidates/{c}",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=30)
-            r.raise_for_status()
-            i = self.withdrawal[c]
-            sent = self.lines[i].rsplit("\t", 1)
-            if sent[1] != r.headers["ETag"]:
-                bench.log(f"  the consent of {c} was in flight when the run ended and was not"
-                          f" acted on: its withdrawal is sent with {r.headers['ETag']}")
-                self.lines[i] = sent[0] + "\t" + r.headers["ETag"]
 
     def take(self, n: int) -> list[str]:
         if self.next >= len(self.lines):
@@ -128,7 +96,6 @@ def _open_loop(server, targets: ActionTargets, toks: list[str], seconds: float) 
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result.update(rss_mb=rss.mb(), clients=None, offered_rps=OPEN_RATE)
     targets.next += result["requests"]
-    targets.settle(server.base, toks[0], OPEN_CONNECTIONS)
     return result
 
 
@@ -178,7 +145,6 @@ def measure(db, size: int, args) -> dict:
                         r = bench.drive(server, sc, info, toks, args, connections=clients,
                                         duration=seconds, lines=targets.take(ACTION_CAP * seconds))
                         targets.used(r)
-                        targets.settle(service.base, toks[0], 2 * clients)
                     else:
                         r = bench.drive(server, sc, info, toks, args, connections=clients,
                                         duration=seconds)
@@ -195,12 +161,10 @@ def measure(db, size: int, args) -> dict:
             r = bench.drive(service, "action", info, toks, args, connections=STALL_CLIENTS,
                             duration=seconds, lines=targets.take(ACTION_CAP * seconds))
             targets.used(r)
-            targets.settle(service.base, toks[0], 2 * STALL_CLIENTS)
             alone.append(r)
             r, lg = _with_logins(service, info, toks, args, targets.take(ACTION_CAP * seconds),
                                  seconds)
             targets.used(r)
-            targets.settle(service.base, toks[0], 2 * STALL_CLIENTS)
             beside.append(r)
             login_runs.append(lg)
             bench.log(f"  actions c{STALL_CLIENTS} alone {alone[-1]['rps']:.0f} req/s"
