@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import Integer, String, bindparam, cast, func, null, union_all
 from sqlmodel import Session, select
 
 from ..core import i18n
@@ -253,10 +253,13 @@ def prereview_exceptions(session: Session, selection_id: uuid.UUID) -> dict[uuid
 _PANEL_IDS = select(PanelMember.user_id).where(
     PanelMember.selection_id == bindparam("selection_id")).order_by(
     PanelMember.appointed_at, PanelMember.user_id)
-_JUDGE_CONFLICTS = select(Declaration.user_id, Declaration.conflict).where(
-    Declaration.candidate_id == bindparam("candidate_id"), Declaration.capacity == JUDGE)
-_SHEET_VERSIONS = select(ScoreSheet.judge_id, func.max(ScoreSheet.version)).where(
-    ScoreSheet.candidate_id == bindparam("candidate_id")).group_by(ScoreSheet.judge_id)
+# The judges' declarations on a candidate (their conflict) and the latest version of each
+# judge's sheet (a version), in one statement: rows (judge, conflict or None, version or None).
+_JUDGES_ON_CANDIDATE = union_all(
+    select(Declaration.user_id, Declaration.conflict, cast(null(), Integer)).where(
+        Declaration.candidate_id == bindparam("candidate_id"), Declaration.capacity == JUDGE),
+    select(ScoreSheet.judge_id, cast(null(), String), func.max(ScoreSheet.version)).where(
+        ScoreSheet.candidate_id == bindparam("candidate_id")).group_by(ScoreSheet.judge_id))
 _CURRENT_SHEET = select(ScoreSheet).where(
     ScoreSheet.candidate_id == bindparam("candidate_id"),
     ScoreSheet.judge_id == bindparam("judge_id")).order_by(
@@ -405,8 +408,14 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
                        code="not_being_interviewed", details={"state": candidate.state}, params={"state": candidate.state})
     # The judges' declarations on the candidate and their sheets' latest versions: what
     # the judge's own declaration and sheet are, and whether every sheet is in.
-    conflicts = dict(session.connection().execute(_JUDGE_CONFLICTS,
-                                                  {"candidate_id": candidate.id}).all())
+    conflicts: dict[uuid.UUID, str] = {}
+    versions: dict[uuid.UUID, int] = {}
+    for judge, conflict, version in session.connection().execute(
+            _JUDGES_ON_CANDIDATE, {"candidate_id": candidate.id}):
+        if conflict is not None:
+            conflicts[judge] = conflict
+        else:
+            versions[judge] = version
     mine = conflicts.get(user.id)
     if mine is None:
         raise Conflict("Declare first whether you have a conflict with this candidate"
@@ -416,8 +425,6 @@ def submit_sheet(*, session: Session, candidate: Candidate, data: ScoreSheetCrea
                         code="recused")
     criteria = settings_of(selection).interview_criteria
     _check_scores(data.scores, criteria)
-    versions = dict(session.connection().execute(_SHEET_VERSIONS,
-                                                 {"candidate_id": candidate.id}).all())
     previous = versions.get(user.id)
     if previous is not None and _complete(
             set(panel_ids(session, selection.id)),

@@ -154,14 +154,14 @@ def test_a_candidate_action_makes_six_statements(client, admin, make_selection,
     assert all(p["data"]["to_state"] == "withdrawn" for _, p in rows)
 
 
-def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
+def test_a_score_sheet_makes_nine_statements_and_reads_the_panel_once(
         client, admin, make_user, login, make_selection, make_candidate):
     """A judge's sheet, a first one or one that supersedes it: the candidate locked with its
     selection and the caller's account, the panel (once, though who may see the candidate,
     who may score and whether every sheet is in all ask it), the clock, the judges'
-    declarations on the candidate, their sheets' latest versions, the interview session on
-    record (the draw and the candidate's segments, for when the sheet came), the sheet, the
-    candidate's version, the chain's head, the event."""
+    declarations on the candidate with their sheets' latest versions (one statement), the
+    interview session on record (the draw and the candidate's segments, for when the sheet
+    came), the sheet, the candidate's version, the chain's head, the event."""
     from tests.review.test_review import SCORES, Story
 
     story = Story(client, admin, make_user, login, make_selection, make_candidate)
@@ -172,9 +172,9 @@ def test_a_score_sheet_makes_ten_statements_and_reads_the_panel_once(
              {"scores": SCORES["li"][1], "comment": "好"})  # warm
     seen = _written(client, "POST", path.format(story.c["wang"]), judge,
                     {"scores": SCORES["wang"][1], "comment": "好"})
-    assert len(seen) == 10, "\n".join(_names(seen))
+    assert len(seen) == 9, "\n".join(_names(seen))
     assert sum("panel_member" in s for s in seen) == 1, "\n".join(_names(seen))
     again = _written(client, "POST", path.format(story.c["wang"]), judge,
                      {"scores": SCORES["wang"][1], "comment": "复核", "supersede_reason": "笔误"})
-    assert len(again) == 10, "\n".join(_names(again))
+    assert len(again) == 9, "\n".join(_names(again))
     assert sum("panel_member" in s for s in again) == 1, "\n".join(_names(again))
