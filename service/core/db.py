@@ -7,6 +7,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -99,25 +100,56 @@ class WriterGate:
 # checkpoints only past this many pages, should they fall behind.
 WAL_PAGES_WITH_CHECKPOINTER = 10_000
 WAL_CHECKPOINT_SECONDS = 0.02
+# A WAL starts again from its beginning only when a writer finds every page of it copied:
+# copied beside the writers, there is always a newer commit not yet copied, and the WAL
+# would grow. Past this many pages, a round copies what is left inside the writers' gate
+# (a few commits' pages, not a thousand), at most once every WAL_RESTART_SECONDS.
+WAL_RESTART_PAGES = 1000
+WAL_RESTART_SECONDS = 0.25
+
+
+# Held while a checkpoint runs in SQLite, and by a fork while it forks: a process forked
+# while this thread was inside SQLite would inherit SQLite's mutexes held, and hang at its
+# first statement (the command's verification forks its parts).
+_IN_SQLITE = threading.Lock()
+os.register_at_fork(before=_IN_SQLITE.acquire, after_in_parent=_IN_SQLITE.release,
+                    after_in_child=_IN_SQLITE.release)
 
 
 class WalCheckpoints:
     """SQLite's WAL copied into the database file beside the writers, on a connection of
     its own (`PRAGMA wal_checkpoint(PASSIVE)`: it waits for no reader and no writer, and
-    holds no write lock). A serving process calls `round` every WAL_CHECKPOINT_SECONDS from
-    a thread; `close` hands the checkpoints back to the commits."""
+    holds no write lock); past WAL_RESTART_PAGES, the rest is copied inside the writers'
+    gate, so that the next writer starts the WAL again. A serving process calls `round`
+    every WAL_CHECKPOINT_SECONDS from a thread; `close` hands the checkpoints back to the
+    commits."""
 
     def __init__(self, engine: Engine):
         self.gate: WriterGate | None = getattr(engine, "writer_gate", None)
         self.conn: sqlite3.Connection | None = None
+        self._restart_at = 0.0
         if self.gate is not None and self.gate.path is not None:
             self.conn = sqlite3.connect(self.gate.path, timeout=1, isolation_level=None,
                                         check_same_thread=False)
             self.gate.checkpointer = self
 
+    def _checkpoint(self) -> int:
+        """One PASSIVE checkpoint; the pages in the WAL."""
+        assert self.conn is not None
+        with _IN_SQLITE:
+            return self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+
     def round(self) -> None:
-        if self.conn is not None:
-            self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if self.conn is None or self.gate is None:
+            return
+        pages = self._checkpoint()
+        if pages >= WAL_RESTART_PAGES and time.monotonic() >= self._restart_at:
+            self._restart_at = time.monotonic() + WAL_RESTART_SECONDS
+            self.gate.acquire()
+            try:
+                self._checkpoint()
+            finally:
+                self.gate.release()
 
     def close(self) -> None:
         if self.gate is not None and self.gate.checkpointer is self:

@@ -1657,12 +1657,16 @@ def _full_due(session: Session, prev: RecordCheckpoint) -> bool:
     return carried >= full[1]
 
 
-def take_checkpoint(session: Session, now: datetime, *,
-                    write: Session | None = None) -> RecordCheckpoint:
+def take_checkpoint(session: Session, now: datetime) -> RecordCheckpoint:
     """Write an automatic checkpoint of the record, MAC'ed with the current key: a delta of
     the chains written since the newest one, or a full one (the first, and whenever the
-    deltas carry as many heads as the last full one). The record is read in `session`; the
-    row is written in `write` (by default the same session)."""
+    deltas carry as many heads as the last full one), read and written in `session`."""
+    return _stored(session, _checkpoint_of(session, now))
+
+
+def _checkpoint_of(session: Session, now: datetime) -> RecordCheckpoint:
+    """The automatic checkpoint of the record as `session` reads it, not yet written (its
+    heads, as text, in `heads`)."""
     prev = newest_checkpoint(session)
     delta = prev is not None and not _full_due(session, prev)
     text, chains, digest = _heads_text(
@@ -1679,13 +1683,18 @@ def take_checkpoint(session: Session, now: datetime, *,
                           mac="", scope="delta" if delta else "full",
                           prev_id=prev.id if prev else None)
     cp.mac = _checkpoint_mac(cp, ring.keys[ring.current])
-    target = write or session
-    # the heads' text as it is, not a list encoded again (PostgreSQL is told it is JSON)
-    stored = literal(text, Text)
-    cp.heads = (cast(stored, JSON) if target.get_bind().dialect.name == "postgresql"
+    cp.heads = text  # type: ignore[assignment]
+    return cp
+
+
+def _stored(session: Session, cp: RecordCheckpoint) -> RecordCheckpoint:
+    """`cp` written in `session`, its heads' text as it is, not a list encoded again
+    (PostgreSQL is told it is JSON)."""
+    stored = literal(cp.heads, Text)
+    cp.heads = (cast(stored, JSON) if session.get_bind().dialect.name == "postgresql"
                 else stored)  # type: ignore[assignment]
-    target.add(cp)
-    target.flush()
+    session.add(cp)
+    session.flush()
     return cp
 
 
@@ -1728,9 +1737,11 @@ def checkpoint_round(settings: Any) -> RecordCheckpoint | None:
     start): take one when `settings.record_checkpoint_events` events were written since the
     newest, or `record_checkpoint_hours` passed with new events, or there is none yet.
 
-    The record is read outside the write lock (a read transaction does not hold up writers),
-    and only the row is written under it; when another worker took a checkpoint meanwhile,
-    this round writes nothing."""
+    The record is read in a read transaction, which holds up no writer, and only then is
+    the row written, in a transaction of its own (on SQLite, the writers' gate is held for
+    that insert alone: held while the heads were read, it stalled every writer for half a
+    second at 100k candidates); when another worker took a checkpoint meanwhile, this
+    round writes nothing."""
     from ..core.clock import real_clock
     from ..core.db import open_session
 
@@ -1740,10 +1751,11 @@ def checkpoint_round(settings: Any) -> RecordCheckpoint | None:
         if not checkpoint_due(reading, now, every_events=settings.record_checkpoint_events,
                               every=timedelta(hours=settings.record_checkpoint_hours)):
             return None
-        with open_session(write=True) as writing:
-            again = newest_checkpoint(writing)
-            if (again.id if again else None) != (newest.id if newest else None):
-                return None
-            cp = take_checkpoint(reading, now, write=writing)
-            writing.commit()
+        cp = _checkpoint_of(reading, now)
+    with open_session(write=True) as writing:
+        again = newest_checkpoint(writing)
+        if (again.id if again else None) != (newest.id if newest else None):
+            return None
+        _stored(writing, cp)
+        writing.commit()
     return cp
