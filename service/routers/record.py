@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.deps import AdminUser, ClockDep, SessionDep
 from ..core.errors import problems
+from ..core.examples import enum_example
 from ..core.routing import api_router
 from ..record import service as record
 
@@ -17,7 +18,10 @@ router = api_router(prefix="/api/v1/admin/record",
 
 
 # The kinds of problem the verification names: identifiers, as the problem codes are.
-BrokenCode = StrEnum("BrokenCode", {c: c for c in record.BROKEN_CODES})  # type: ignore[misc]
+BrokenCode = enum_example("row_changed")(StrEnum(  # type: ignore[misc]
+    "BrokenCode", {c: c for c in record.BROKEN_CODES}))
+BrokenCode.__doc__ = ("What kind of problem the record's verification found: a stable"
+                      " identifier (`first_broken.problem` says it in the reader's language)")
 
 
 class BrokenLinkPublic(BaseModel):
@@ -44,15 +48,15 @@ class Verification(BaseModel):
         "intact": False, "events_verified": 1284, "unkeyed_events": 0, "rows_checked": 310,
         "rows_not_covered": 0, "subjects_checked": 0,
         "checkpoint_at": "2026-11-21T08:57:14.236248Z", "events_after_checkpoint": 12,
-        "vouching": "every chain is vouched for up to the automatic checkpoint of"
-                    " 2026-11-21T08:57:14.236248+00:00; 12 events after it are covered by the"
-                    " keyed chain only",
+        "vouching": "每条链截至 2026年11月21日 16:57:14 的自动检查点均有担保；其后的 12 个事件"
+                    "仅由带密钥的链担保；310 条决定结果的数据与其事件一致；0 个对象的状态与其最新事件一致",
         "first_broken": {
             "event_id": None, "subject_type": "candidate",
             "subject_id": "7d3e1a52-4c8b-4f0e-9b6a-1c2d3e4f5a6b", "seq": 5,
-            "problem": "score_sheet 9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3 differs from what"
-                       " event 0c1d2e3f-4a5b-4c6d-97e8-f9a0b1c2d3e4 recorded: total is 10.0,"
-                       " the event recorded 86.8"}}})
+            "code": "row_changed",
+            "problem": "score_sheet 9b0c1d2e-3f4a-4b5c-96d7-e8f9a0b1c2d3 与事件"
+                       " 0c1d2e3f-4a5b-4c6d-97e8-f9a0b1c2d3e4 所记录的内容不一致：total 现为"
+                       " 10.0，事件记录的是 86.8"}}})
 
     intact: bool
     events_verified: int
